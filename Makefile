@@ -1,0 +1,46 @@
+# Two commands matter: `make run` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev,postgres
+
+.PHONY: setup run test lint typecheck unit proto proto-check bench bench-ingest bench-footprint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/carbonledger serve
+
+test: $(STAMP) lint typecheck unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ledger graph gateway clients tests bench
+	$(VENV)/bin/ruff format --check ledger graph gateway clients tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy ledger graph
+
+unit: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerate the gRPC/protobuf code from proto/ (never edit ledger/_pb by hand).
+proto: $(STAMP)
+	$(PY) proto/generate.py .
+
+bench: bench-ingest bench-footprint
+
+bench-ingest: $(STAMP)
+	$(PY) bench/ingest.py
+
+bench-footprint: $(STAMP)
+	$(PY) bench/footprint.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

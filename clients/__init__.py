@@ -1,0 +1,1 @@
+"""carbonledger client side: supplier SDK, auditor, CLI."""

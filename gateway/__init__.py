@@ -1,0 +1,1 @@
+"""carbonledger HTTP gateway (FastAPI): PACT API, native queries, the page."""

@@ -1,0 +1,1 @@
+"""carbonledger footprint engine: the supply graph and cradle-to-gate computation."""
