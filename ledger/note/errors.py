@@ -1,0 +1,35 @@
+"""Typed errors of the signed-note package; all derive from :class:`NoteError`."""
+
+from __future__ import annotations
+
+
+class NoteError(Exception):
+    """Base class of every error raised by :mod:`ledger.note`."""
+
+
+class InvalidKeyError(NoteError):
+    """A malformed key name or verifier key (vkey), or a key of the wrong type."""
+
+
+class InvalidNoteError(NoteError):
+    """A note that does not follow the c2sp.org/signed-note format."""
+
+
+class InvalidSignatureError(NoteError):
+    """A signature from a known key (name and key ID match) that does not verify.
+
+    The whole note is rejected: a known key never signs garbage, so this means
+    tampering or a key mix-up, not an unrelated signer.
+    """
+
+
+class UnverifiedNoteError(NoteError):
+    """No signature in the note is from a known key, so its text must be ignored."""
+
+
+class InvalidCheckpointError(NoteError):
+    """A note text that is not a valid c2sp.org/tlog-checkpoint body."""
+
+
+class InvalidCosignatureError(NoteError):
+    """A c2sp.org/tlog-cosignature that is malformed, from another key, or does not verify."""
