@@ -1,0 +1,222 @@
+"""The ``carbonledger`` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DataDir
+from ledger.keys import (
+    encode_public_key,
+    load_private_key,
+    new_private_key,
+    read_public_key_argument,
+    save_private_key,
+)
+
+DEFAULT_LEDGER = "127.0.0.1:50051"
+DEFAULT_HTTP = "127.0.0.1:8080"
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {address!r}")
+    return host, int(port)
+
+
+@click.group()
+@click.version_option(package_name="carbonledger")
+def main() -> None:
+    """carbonledger: a supply-chain carbon traceability ledger."""
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Keys and the SQLite default store.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    help="Store URL, e.g. postgresql+psycopg://user@host/db "
+    "(default: SQLite in the data directory).",
+)
+@click.option("--grpc", "grpc_address", default=DEFAULT_LEDGER, show_default=True)
+@click.option("--http", "http_address", default=DEFAULT_HTTP, show_default=True)
+@click.option("--origin", help="Checkpoint origin line and ledger key name.")
+def serve(
+    data_dir: Path, db_url: str | None, grpc_address: str, http_address: str, origin: str | None
+) -> None:
+    """Run the ledger (gRPC) and the gateway (HTTP) until interrupted."""
+    from gateway.app import create_app
+    from gateway.server import HttpServer
+    from ledger.server import LedgerServer, ServerConfig
+
+    config = ServerConfig(data_dir=data_dir, db_url=db_url, grpc_address=grpc_address)
+    if origin:
+        config.origin = origin
+    server = LedgerServer(config)
+    server.start()
+    http = HttpServer(create_app(server.checkpointer), *_split_address(http_address))
+    http.start()
+    click.echo(f"grpc: {server.grpc_target}")
+    click.echo(f"http: {http.url}")
+    click.echo(f"ledger-key: {server.vkey}", nl=True)
+    sys.stdout.flush()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    http.stop()
+    server.stop()
+
+
+@main.group()
+def keys() -> None:
+    """Ed25519 key files."""
+
+
+@keys.command("new")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Private key file (PKCS#8 PEM, 0600); FILE.pub gets the public key.",
+)
+def keys_new(out: Path) -> None:
+    """Create a key pair and print the public key (base64)."""
+    if out.exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    click.echo(save_private_key(new_private_key(), out))
+
+
+@main.group()
+def org() -> None:
+    """Organisations on the ledger."""
+
+
+@org.command("enroll")
+@click.option("--org", "org_id", required=True, help="The new organisation's URN.")
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["supplier", "buyer", "verifier", "auditor", "publisher", "operator"]),
+)
+@click.option("--public-key", required=True, help="Base64 public key or a .pub file.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where the operator key lives.",
+)
+@click.option(
+    "--operator-key",
+    type=click.Path(path_type=Path, exists=True),
+    help="The operator key file (instead of --data-dir).",
+)
+@click.option("--operator-org", default=DEFAULT_OPERATOR_ORG, show_default=True)
+@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+def org_enroll(
+    org_id: str,
+    name: str,
+    roles: tuple[str, ...],
+    public_key: str,
+    data_dir: Path,
+    operator_key: Path | None,
+    operator_org: str,
+    ledger: str,
+) -> None:
+    """Enrol an organisation (signed with the operator key)."""
+    try:
+        public = read_public_key_argument(public_key)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-key") from None
+    key_path = operator_key or DataDir(data_dir).operator_key_path
+    signer = OrgSigner(operator_org, load_private_key(key_path))
+    entry = new_entry(
+        "org.enroll",
+        operator_org,
+        orgId=org_id,
+        name=name,
+        roles=list(dict.fromkeys(roles)),
+        publicKey=encode_public_key(public),
+    )
+    with LedgerClient(ledger) as client:
+        _print_receipt_or_fail(client, signer, entry)
+
+
+def _print_receipt_or_fail(
+    client: LedgerClient, signer: OrgSigner, entry: dict[str, object]
+) -> None:
+    try:
+        receipt = client.submit(signer.sign(entry))
+    except Rejected as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(receipt.to_json()))
+
+
+@main.command()
+@click.option("--key", "key_path", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--org", "org_id", required=True)
+@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) -> None:
+    """Sign and submit entry files; print one JSON receipt per line as each is acknowledged.
+
+    Each file holds one entry object (or a JSON array of them). A missing
+    entryId is filled in, so resubmitting the printed entry is idempotent.
+    """
+    signer = OrgSigner.load(key_path, org_id)
+    signed = []
+    for path in files:
+        try:
+            loaded = json.loads(path.read_bytes(), parse_float=_refuse_float(path))
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{path}: not valid JSON ({exc})") from None
+        for obj in loaded if isinstance(loaded, list) else [loaded]:
+            entry = {**obj}
+            entry.setdefault("org", org_id)
+            if "entryId" not in entry:
+                entry = new_entry(str(obj.get("type", "")), org_id, **obj)
+            signed.append(signer.sign(entry))
+    failures = 0
+    with LedgerClient(ledger) as client:
+        for result in client.submit_stream(signed):
+            if isinstance(result, Rejected):
+                failures += 1
+                click.echo(f"rejected {result.entry_id}: {result}", err=True)
+            else:
+                click.echo(json.dumps(result.to_json()))
+    if failures:
+        raise SystemExit(1)
+
+
+def _refuse_float(path: Path):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> object:
+        raise click.ClickException(
+            f"{path}: the number {text} must be a decimal string (quantities are strings)"
+        )
+
+    return parse
+
+
+@main.command()
+@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+def checkpoint(ledger: str) -> None:
+    """Print the ledger's latest signed checkpoint."""
+    with LedgerClient(ledger) as client:
+        click.echo(client.checkpoint().note, nl=False)

@@ -1,0 +1,190 @@
+"""A typed gRPC client of the ledger."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+
+import grpc
+
+from clients.sdk.entries import SignedEntry
+from clients.sdk.signer import OrgSigner
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.receipt import Receipt
+from ledger.request_token import METADATA_KEY
+from ledger.service import SERVICE_NAME
+
+# gRPC's own retry machinery re-sends unary calls that failed as UNAVAILABLE;
+# idempotent because every entry carries its entryId.
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": SERVICE_NAME}],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
+class Rejected(Exception):
+    """The ledger refused an entry; nothing of it was recorded."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, entry_id: str = "", field: str = ""):
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.entry_id = entry_id
+        self.field = field
+
+
+def _receipt(msg: pb.Receipt) -> Receipt:
+    return Receipt(
+        msg.entry_id, msg.seq, msg.leaf_hash, msg.chain_hash, msg.timestamp_us, msg.duplicate
+    )
+
+
+def _request(entry: SignedEntry) -> pb.SubmitRequest:
+    return pb.SubmitRequest(entry=entry.entry, key_id=entry.key_id, signature=entry.signature)
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class LedgerClient:
+    """One channel to a ledger. ``signer`` is needed only for authenticated reads."""
+
+    def __init__(
+        self,
+        target: str,
+        signer: OrgSigner | None = None,
+        *,
+        timeout: float = 60.0,
+        window: int = 1024,
+        stream_retries: int = 5,
+    ) -> None:
+        self.signer = signer
+        self.timeout = timeout
+        self.window = window
+        self.stream_retries = stream_retries
+        self._channel = grpc.insecure_channel(
+            target,
+            options=[("grpc.enable_retries", 1), ("grpc.service_config", _SERVICE_CONFIG)],
+        )
+        self._stub = pb_grpc.LedgerStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> LedgerClient:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- submitting ---------------------------------------------------------
+
+    def submit(self, entry: SignedEntry) -> Receipt:
+        try:
+            return _receipt(self._stub.Submit(_request(entry), timeout=self.timeout))
+        except grpc.RpcError as exc:
+            raise Rejected(exc.code(), exc.details() or "", entry.entry_id) from None
+
+    def submit_stream(self, entries: Iterable[SignedEntry]) -> Iterator[Receipt | Rejected]:
+        """Submit over one stream, at most ``window`` unanswered at a time.
+
+        Yields one result per entry, in completion order. If the stream breaks
+        (server restart), the unanswered entries are sent again on a new
+        stream: the ledger answers those it had already recorded with their
+        original receipts, so nothing is recorded twice.
+        """
+        source = iter(entries)
+        unanswered: dict[int, SignedEntry] = {}
+        resend: list[SignedEntry] = []
+        attempts = 0
+        while True:
+            try:
+                for result in self._one_stream(source, resend, unanswered):
+                    attempts = 0
+                    yield result
+                return
+            except grpc.RpcError as exc:
+                retryable = exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+                attempts += 1
+                if not retryable or attempts > self.stream_retries:
+                    raise
+                resend = list(unanswered.values())
+                unanswered.clear()
+
+    def _one_stream(
+        self,
+        source: Iterator[SignedEntry],
+        resend: list[SignedEntry],
+        unanswered: dict[int, SignedEntry],
+    ) -> Iterator[Receipt | Rejected]:
+        slots = threading.Semaphore(self.window)
+        lock = threading.Lock()
+
+        def requests() -> Iterator[pb.SubmitRequest]:
+            for index, entry in enumerate(_chain(resend, source)):
+                slots.acquire()
+                with lock:
+                    unanswered[index] = entry
+                yield _request(entry)
+
+        for response in self._stub.SubmitStream(requests()):
+            with lock:
+                entry = unanswered.pop(response.index)
+            slots.release()
+            if response.WhichOneof("result") == "receipt":
+                yield _receipt(response.receipt)
+            else:
+                rejection = response.rejection
+                code = _CODES.get(rejection.code, grpc.StatusCode.UNKNOWN)
+                yield Rejected(code, rejection.message, entry.entry_id, rejection.field)
+
+    # -- public reads -------------------------------------------------------
+
+    def checkpoint(self) -> pb.SignedCheckpoint:
+        return self._stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=self.timeout)
+
+    def inclusion_proof(self, seq: int, tree_size: int) -> list[bytes]:
+        request = pb.GetInclusionProofRequest(seq=seq, tree_size=tree_size)
+        return list(self._stub.GetInclusionProof(request, timeout=self.timeout).hashes)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        request = pb.GetConsistencyProofRequest(first=first, second=second)
+        return list(self._stub.GetConsistencyProof(request, timeout=self.timeout).hashes)
+
+    # -- authenticated reads ------------------------------------------------
+
+    def get_entry(self, seq: int | None = None, entry_id: str | None = None) -> pb.EntryRecord:
+        request = pb.GetEntryRequest(entry_id=entry_id) if entry_id else pb.GetEntryRequest(seq=seq)
+        return self._stub.GetEntry(request, timeout=self.timeout, metadata=self._auth("GetEntry"))
+
+    def stream_entries(self, from_seq: int = 0, to_seq: int = 0) -> Iterator[pb.EntryRecord]:
+        request = pb.StreamEntriesRequest(from_seq=from_seq, to_seq=to_seq)
+        yield from self._stub.StreamEntries(request, metadata=self._auth("StreamEntries"))
+
+    def _auth(self, method: str) -> list[tuple[str, str]]:
+        if self.signer is None:
+            raise ValueError("this read needs a LedgerClient with a signer")
+        token = self.signer.request_token(f"/{SERVICE_NAME}/{method}")
+        return [(METADATA_KEY, f"Bearer {token}")]
+
+
+def _chain(first: list[SignedEntry], rest: Iterator[SignedEntry]) -> Iterator[SignedEntry]:
+    yield from first
+    yield from rest

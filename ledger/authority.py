@@ -1,0 +1,174 @@
+"""Who may sign what: the identity state derived from the log, and the rules over it.
+
+The same code runs in the sequencer (before an entry is accepted) and in the
+auditor (replaying the log from sequence 0), so both derive the same key set
+and reach the same verdicts. Sequence 0 is the trust root: the operator's
+self-signed ``org.enroll``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
+from ledger.errors import (
+    ConflictError,
+    PermissionDeniedError,
+    RevokedKeyError,
+    UnknownKeyError,
+    UnknownReferenceError,
+)
+from ledger.keys import decode_public_key, key_id
+
+
+@dataclass(slots=True)
+class KeyState:
+    key_id: bytes
+    public_key: bytes
+    org_id: str
+    added_seq: int
+    ended_seq: int | None = None  # first seq at which the key is no longer valid
+    ended_by: str | None = None  # "rotated" | "revoked"
+
+    @property
+    def active(self) -> bool:
+        return self.ended_seq is None
+
+
+@dataclass(slots=True)
+class OrgState:
+    org_id: str
+    name: str
+    roles: frozenset[str]
+    enrolled_seq: int
+    signing_key: bytes | None  # key id of the current signing key
+
+
+@dataclass
+class IdentityState:
+    """Orgs and keys as of ``size`` applied records."""
+
+    orgs: dict[str, OrgState] = field(default_factory=dict)
+    keys: dict[bytes, KeyState] = field(default_factory=dict)
+    size: int = 0
+
+    def snapshot(self) -> IdentityState:
+        """A deep copy to restore if a batch that mutated this state fails to commit."""
+        return copy.deepcopy(self)
+
+    def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
+        """The public key to verify a signature by ``kid`` with, if one is known.
+
+        At sequence 0 the key is the one the genesis enrolment itself carries.
+        """
+        key = self.keys.get(kid)
+        if key is not None:
+            return key.public_key
+        if self.size == 0 and isinstance(entry, OrgEnroll):
+            return decode_public_key(entry.publicKey)
+        return None
+
+    def resolve_signer(self, kid: bytes, entry: Entry) -> KeyState:
+        """The key state behind a submission's key id, or the reason it cannot sign."""
+        if self.size == 0:
+            return self._genesis_signer(kid, entry)
+        key = self.keys.get(kid)
+        if key is None:
+            raise UnknownKeyError(f"key {kid.hex()} is not enrolled on this ledger", field="keyId")
+        if not key.active:
+            raise RevokedKeyError(
+                f"key {kid.hex()} of {key.org_id} was {key.ended_by} at seq {key.ended_seq}",
+                field="keyId",
+            )
+        if key.org_id != entry.org:
+            raise PermissionDeniedError(
+                f"key {kid.hex()} belongs to {key.org_id}, not to {entry.org}", field="org"
+            )
+        return key
+
+    def _genesis_signer(self, kid: bytes, entry: Entry) -> KeyState:
+        if not (
+            isinstance(entry, OrgEnroll)
+            and entry.orgId == entry.org
+            and "operator" in entry.roles
+            and key_id(decode_public_key(entry.publicKey)) == kid
+        ):
+            raise PermissionDeniedError(
+                "sequence 0 must be the operator's self-signed org.enroll", field="type"
+            )
+        return KeyState(kid, decode_public_key(entry.publicKey), entry.org, added_seq=0)
+
+    def roles_of(self, org_id: str) -> frozenset[str]:
+        org = self.orgs.get(org_id)
+        return org.roles if org else frozenset()
+
+    def authorize(self, entry: Entry, signer: KeyState) -> None:
+        """Raise unless ``signer`` may record ``entry`` now (roles and identity rules)."""
+        roles = self.roles_of(signer.org_id) if self.size else frozenset({"operator"})
+        if entry.signer_roles and not roles & entry.signer_roles:
+            needed = " or ".join(sorted(entry.signer_roles))
+            raise PermissionDeniedError(
+                f"{entry.type} must be signed by an org with role {needed}; "
+                f"{signer.org_id} has {', '.join(sorted(roles)) or 'no roles'}",
+                field="type",
+            )
+        if isinstance(entry, OrgEnroll):
+            self._check_enroll(entry)
+        elif isinstance(entry, KeyRotate | KeyRevoke):
+            self._check_key_change(entry, roles)
+
+    def _check_enroll(self, entry: OrgEnroll) -> None:
+        if entry.orgId in self.orgs:
+            raise ConflictError(f"{entry.orgId} is already enrolled", field="orgId")
+        if key_id(decode_public_key(entry.publicKey)) in self.keys:
+            raise ConflictError("this public key is already enrolled", field="publicKey")
+
+    def _check_key_change(self, entry: KeyRotate | KeyRevoke, roles: frozenset[str]) -> None:
+        if entry.orgId != entry.org and "operator" not in roles:
+            raise PermissionDeniedError(
+                f"only {entry.orgId} itself or the operator may change its keys", field="orgId"
+            )
+        if entry.orgId not in self.orgs:
+            raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
+        if isinstance(entry, KeyRotate):
+            if key_id(decode_public_key(entry.newPublicKey)) in self.keys:
+                raise ConflictError("this public key is already enrolled", field="newPublicKey")
+            return
+        target = self.keys.get(bytes.fromhex(entry.keyId))
+        if target is None or target.org_id != entry.orgId:
+            raise UnknownReferenceError(f"{entry.orgId} has no key {entry.keyId}", field="keyId")
+        if not target.active:
+            raise ConflictError(
+                f"key {entry.keyId} already ended at seq {target.ended_seq}", field="keyId"
+            )
+
+    def apply(self, entry: Entry, seq: int) -> None:
+        """Advance the state past ``entry`` (already authorised) at ``seq``."""
+        if isinstance(entry, OrgEnroll):
+            public = decode_public_key(entry.publicKey)
+            kid = key_id(public)
+            self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
+            self.orgs[entry.orgId] = OrgState(
+                entry.orgId, entry.name, frozenset(entry.roles), seq, kid
+            )
+        elif isinstance(entry, KeyRotate):
+            org = self.orgs[entry.orgId]
+            if org.signing_key is not None:
+                self._end_key(org.signing_key, seq, "rotated")
+            public = decode_public_key(entry.newPublicKey)
+            kid = key_id(public)
+            self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
+            org.signing_key = kid
+        elif isinstance(entry, KeyRevoke):
+            kid = bytes.fromhex(entry.keyId)
+            self._end_key(kid, seq, "revoked")
+            org = self.orgs[entry.orgId]
+            if org.signing_key == kid:
+                org.signing_key = None
+        self.size = seq + 1
+
+    def _end_key(self, kid: bytes, seq: int, how: str) -> None:
+        key = self.keys[kid]
+        key.ended_seq = seq
+        key.ended_by = how

@@ -1,0 +1,94 @@
+"""Entry bytes: RFC 8785 (JCS) canonical JSON, checked, never re-serialised for storage.
+
+The ledger signs, hashes and stores the exact bytes a client sent. It accepts
+them only if they already are the canonical form of the object they encode,
+so every party that re-canonicalises the object arrives at the same bytes and
+the same hash. Quantities are decimal strings: a JSON number with a fraction
+or exponent anywhere is refused, naming its path, because float formatting
+would make canonical bytes depend on the implementation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+
+from ledger.errors import MalformedEntryError
+
+# JCS represents integers as IEEE doubles; beyond 2**53 they lose precision.
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class _FloatMarker(Decimal):
+    """A parsed JSON number with a fraction or exponent (refused after parsing)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedEntryError(f"{name} is not valid JSON")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise MalformedEntryError(f"duplicate member {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _find_non_string_quantities(value: Any, path: str) -> None:
+    if isinstance(value, _FloatMarker):
+        raise MalformedEntryError(
+            "JSON numbers with a fraction or exponent are not allowed; "
+            'write quantities as decimal strings, e.g. "12.5"',
+            field=path or "$",
+        )
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        raise MalformedEntryError("integer outside the JSON safe range", field=path or "$")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _find_non_string_quantities(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_non_string_quantities(item, f"{path}[{index}]")
+
+
+def canonicalize(obj: Mapping[str, Any]) -> bytes:
+    """The RFC 8785 canonical bytes of ``obj`` (what a client signs)."""
+    _find_non_string_quantities(obj, "")
+    return rfc8785.dumps(obj)
+
+
+def parse_canonical(data: bytes) -> dict[str, Any]:
+    """Parse entry bytes and insist they are already canonical.
+
+    Raises ``MalformedEntryError`` naming the problem: invalid UTF-8 or JSON,
+    duplicate members, a non-object top level, float quantities (with their
+    path), or bytes that differ from their canonical form.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedEntryError(f"entry is not valid UTF-8 ({exc.reason})") from None
+    try:
+        obj = json.loads(
+            text,
+            parse_float=_FloatMarker,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_object_without_duplicates,
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedEntryError(f"entry is not valid JSON: {exc.msg} at byte {exc.pos}") from None
+    if not isinstance(obj, dict):
+        raise MalformedEntryError("an entry must be a JSON object")
+    _find_non_string_quantities(obj, "")
+    if rfc8785.dumps(obj) != data:
+        raise MalformedEntryError(
+            "entry bytes are not in RFC 8785 canonical form (sorted keys, no whitespace, "
+            "minimal escapes); sign canonicalize(entry) instead"
+        )
+    return obj

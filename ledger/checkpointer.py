@@ -1,0 +1,77 @@
+"""Signing tree heads, and refusing to sign one inconsistent with an earlier one.
+
+Checkpoints are signed on demand (and by the server's periodic refresh) under
+the sequencer lock, so the size and root signed are exactly what is
+committed. Before signing, the new root is proven consistent with the last
+signed checkpoint from the stored nodes: a store whose nodes were altered
+behind the ledger's back makes signing fail loudly instead of publishing a
+fork.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Connection
+
+from ledger.merkle import MerkleError, consistency_nodes, verify_consistency
+from ledger.note import Checkpoint, NoteSigner, sign_checkpoint
+from ledger.store.log import (
+    LogStore,
+    LogWriter,
+    NodeReader,
+    SignedCheckpointRow,
+    latest_checkpoint,
+)
+
+
+class InconsistentCheckpointError(RuntimeError):
+    """The store's current tree is not an extension of the last signed checkpoint."""
+
+
+class Checkpointer:
+    def __init__(self, store: LogStore, signer: NoteSigner) -> None:
+        self.store = store
+        self.signer = signer
+        self.origin = signer.name
+
+    def latest(self) -> SignedCheckpointRow:
+        """The newest checkpoint, signing one first if the log has grown past it."""
+        current = self.store.latest_checkpoint()
+        if current is not None and current.size == self.store.tree_size():
+            return current
+        return self.refresh()
+
+    def refresh(self) -> SignedCheckpointRow:
+        with self.store.db.write() as conn:
+            writer = LogWriter(conn)
+            previous = latest_checkpoint(conn)
+            if previous is not None and previous.size == writer.size:
+                return previous
+            root = writer.compact.root()
+            if previous is not None:
+                self._check_extends(conn, previous, writer.size, root)
+            checkpoint = Checkpoint(self.origin, writer.size, root)
+            signed = SignedCheckpointRow(
+                writer.size, root, sign_checkpoint(checkpoint, self.signer)
+            )
+            self.store.save_checkpoint(conn, signed, time.time_ns() // 1000)
+            return signed
+
+    @staticmethod
+    def _check_extends(
+        conn: Connection, previous: SignedCheckpointRow, size: int, root: bytes
+    ) -> None:
+        if size < previous.size:
+            raise InconsistentCheckpointError(
+                f"the log has {size} records but checkpoint {previous.size} was signed"
+            )
+        nodes = consistency_nodes(previous.size, size)
+        proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
+        try:
+            verify_consistency(previous.size, size, proof, previous.root_hash, root)
+        except MerkleError as exc:
+            raise InconsistentCheckpointError(
+                f"refusing to sign size {size}: not consistent with checkpoint "
+                f"{previous.size} ({exc})"
+            ) from None

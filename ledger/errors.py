@@ -1,0 +1,61 @@
+"""Typed errors of the ledger's public surface.
+
+Every rejection names what is wrong in words a supplier can act on; the
+gRPC service maps each class to one status code (see ``ledger.service``).
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+
+class EntryRejectedError(LedgerError):
+    """An entry was refused before anything was written.
+
+    ``field`` is the JSON path of the offending member (``""`` when the
+    problem is the entry as a whole), so clients can point at it.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class MalformedEntryError(EntryRejectedError):
+    """The bytes are not a canonical JSON entry of a known shape."""
+
+
+class SignatureError(EntryRejectedError):
+    """The signature does not verify under the named key."""
+
+
+class UnknownKeyError(EntryRejectedError):
+    """The key id names no key the log has enrolled."""
+
+
+class RevokedKeyError(EntryRejectedError):
+    """The key was valid once but has been rotated away or revoked."""
+
+
+class PermissionDeniedError(EntryRejectedError):
+    """The signing organisation may not do this (role or ownership)."""
+
+
+class ConflictError(EntryRejectedError):
+    """The entry contradicts what the log already holds (same entryId with other bytes,
+    a serial already retired, a second active footprint, ...)."""
+
+
+class UnknownReferenceError(EntryRejectedError):
+    """The entry names an org, key or footprint the log does not hold."""
+
+
+class NotFoundError(LedgerError):
+    """A sequence number, entry or proof target does not exist (at the stated tree size)."""
+
+
+class EntryTooLargeError(EntryRejectedError):
+    """The entry exceeds the configured size limit."""

@@ -1,0 +1,96 @@
+"""Short-lived request tokens that authenticate gRPC reads with an org's key.
+
+A token is a compact JWT signed with EdDSA (Ed25519) by the caller's enrolled
+key: ``kid`` is the key id (hex), ``iss`` the org, ``aud`` the full gRPC
+method name it may be used for, ``iat``/``exp`` a window of at most
+``MAX_LIFETIME`` seconds, and ``jti`` a random nonce. The server refuses a
+token for another method, outside its window, or seen before (replay).
+Signing and checking are PyJWT's; this module only fixes the claims.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.keys import key_id, public_key_bytes
+
+METADATA_KEY = "authorization"
+MAX_LIFETIME = 120
+_LEEWAY = 5
+
+
+class TokenError(Exception):
+    """The request token is missing, malformed, expired, replayed or not valid here."""
+
+
+def make_token(private_key: Ed25519PrivateKey, org: str, method: str, *, lifetime: int = 60) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": org,
+        "aud": method,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_urlsafe(16),
+    }
+    kid = key_id(public_key_bytes(private_key)).hex()
+    return jwt.encode(claims, private_key, algorithm="EdDSA", headers={"kid": kid})
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    org: str
+    key_id: bytes
+
+
+def unverified_key_id(token: str) -> bytes:
+    """The key id the token says it is signed with (to look the key up)."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid", "")
+        return bytes.fromhex(kid)
+    except (jwt.PyJWTError, ValueError):
+        raise TokenError("malformed request token") from None
+
+
+class ReplayGuard:
+    """Remembers token nonces until they expire, so a token is accepted once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check_and_remember(self, jti: str, expires: float) -> None:
+        now = time.time()
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v + _LEEWAY > now}
+            if jti in self._seen:
+                raise TokenError("request token was already used")
+            self._seen[jti] = expires
+
+
+def verify_token(token: str, public_key: bytes, method: str, replay: ReplayGuard) -> TokenClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            Ed25519PublicKey.from_public_bytes(public_key),
+            algorithms=["EdDSA"],
+            audience=method,
+            leeway=_LEEWAY,
+            options={"require": ["iss", "aud", "iat", "exp", "jti"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("request token expired") from None
+    except jwt.InvalidAudienceError:
+        raise TokenError(f"request token is not for {method}") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"invalid request token: {exc}") from None
+    if claims["exp"] - claims["iat"] > MAX_LIFETIME:
+        raise TokenError(f"request token lifetime exceeds {MAX_LIFETIME} s")
+    replay.check_and_remember(str(claims["jti"]), float(claims["exp"]))
+    return TokenClaims(str(claims["iss"]), key_id(public_key))

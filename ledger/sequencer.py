@@ -1,0 +1,301 @@
+"""The sequencer: group-committed, durable appends in a single order.
+
+Submissions from any number of threads queue up. A first stage takes what
+has queued (up to ``max_batch``) and checks canonical form and signatures on
+all cores; a second stage takes the database's sequencer lock, applies the
+authority rules in order, appends records and Merkle nodes, and commits once
+for the whole batch. Only after that commit is any submission of the batch
+acknowledged, so nothing acknowledged can be lost; a failed commit rejects the
+whole batch as retryable and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from ledger._internal.prevalidate import Item, Prevalidator, Verdict
+from ledger.authority import IdentityState
+from ledger.entries import Entry, parse_entry
+from ledger.entries.identity import IDENTITY_TYPES
+from ledger.errors import (
+    ConflictError,
+    EntryRejectedError,
+    EntryTooLargeError,
+    LedgerError,
+    MalformedEntryError,
+    SignatureError,
+)
+from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE, verify_signature
+from ledger.receipt import Receipt
+from ledger.record import Record, entry_hash
+from ledger.store.log import LogStore, LogWriter, StoredRecord
+
+log = logging.getLogger(__name__)
+
+
+class SequencerUnavailableError(LedgerError):
+    """The batch could not be committed; nothing of it was written. Safe to retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    entry: bytes
+    key_id: bytes
+    signature: bytes
+
+
+@dataclass(slots=True)
+class _Pending:
+    submission: Submission
+    future: Future[Receipt]
+    verdict: Verdict = None
+    verified_with: bytes | None = None
+    early_error: EntryRejectedError | None = None
+
+
+@dataclass
+class SequencerConfig:
+    max_entry_bytes: int = 256 * 1024
+    max_batch: int = 2048
+    verify_workers: int | None = None
+
+
+@dataclass
+class _Stats:
+    batches: int = 0
+    entries: int = 0
+    commit_seconds: float = 0.0
+    rule_seconds: float = 0.0
+    verify_seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Sequencer:
+    def __init__(self, store: LogStore, config: SequencerConfig | None = None) -> None:
+        self.store = store
+        self.config = config or SequencerConfig()
+        self.identity = IdentityState()
+        self.stats = _Stats()
+        self._inbox: queue.Queue[_Pending | None] = queue.Queue()
+        self._checked: queue.Queue[list[_Pending] | None] = queue.Queue(maxsize=2)
+        self._prevalidator = Prevalidator(self.config.verify_workers)
+        self._threads = [
+            threading.Thread(target=self._check_loop, name="sequencer-check", daemon=True),
+            threading.Thread(target=self._commit_loop, name="sequencer-commit", daemon=True),
+        ]
+        self._catch_up_identity_initial()
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._prevalidator.close()
+
+    def submit(self, submission: Submission) -> Future[Receipt]:
+        """Queue a submission; the future resolves after its batch is durably committed."""
+        future: Future[Receipt] = Future()
+        pending = _Pending(submission, future)
+        pending.early_error = self._shape_error(submission)
+        self._inbox.put(pending)
+        return future
+
+    def _shape_error(self, submission: Submission) -> EntryRejectedError | None:
+        if len(submission.entry) > self.config.max_entry_bytes:
+            return EntryTooLargeError(
+                f"entry is {len(submission.entry)} bytes; the limit is "
+                f"{self.config.max_entry_bytes}",
+                field="entry",
+            )
+        if len(submission.key_id) != KEY_ID_SIZE:
+            return MalformedEntryError(f"key id must be {KEY_ID_SIZE} bytes", field="keyId")
+        if len(submission.signature) != SIGNATURE_SIZE:
+            return MalformedEntryError(
+                f"signature must be {SIGNATURE_SIZE} bytes", field="signature"
+            )
+        return None
+
+    # -- stage 1: canonical form and signatures, on all cores -----------------
+
+    def _check_loop(self) -> None:
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                self._checked.put(None)
+                return
+            batch = [first]
+            while len(batch) < self.config.max_batch:
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._inbox.put(None)
+                    break
+                batch.append(item)
+            started = time.perf_counter()
+            self._prevalidate(batch)
+            self.stats.verify_seconds += time.perf_counter() - started
+            self._checked.put(batch)
+
+    def _prevalidate(self, batch: list[_Pending]) -> None:
+        todo = [p for p in batch if p.early_error is None]
+        items: list[Item] = []
+        for pending in todo:
+            key = self.identity.keys.get(pending.submission.key_id)
+            pending.verified_with = key.public_key if key else None
+            items.append(
+                (pending.submission.entry, pending.verified_with, pending.submission.signature)
+            )
+        for pending, verdict in zip(todo, self._prevalidator.check(items), strict=True):
+            pending.verdict = verdict
+
+    # -- stage 2: rules, append, one commit per batch -------------------------
+
+    def _commit_loop(self) -> None:
+        while True:
+            batch = self._checked.get()
+            if batch is None:
+                return
+            self._sequence(batch)
+
+    def _sequence(self, batch: list[_Pending]) -> None:
+        snapshot = self.identity.snapshot()
+        outcomes: list[Receipt | EntryRejectedError] = []
+        try:
+            with self.store.db.write() as conn:
+                writer = LogWriter(conn)
+                self._catch_up_identity(writer)
+                started = time.perf_counter()
+                outcomes = self._apply(batch, writer)
+                self.stats.rule_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                writer.flush()
+            self.stats.commit_seconds += time.perf_counter() - started
+        except Exception as exc:
+            self.identity = snapshot
+            log.exception("batch of %d submissions failed to commit", len(batch))
+            error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
+            for pending in batch:
+                pending.future.set_exception(error)
+            return
+        self.stats.batches += 1
+        self.stats.entries += len(batch)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Receipt):
+                pending.future.set_result(outcome)
+            else:
+                pending.future.set_exception(outcome)
+
+    def _apply(
+        self, batch: Sequence[_Pending], writer: LogWriter
+    ) -> list[Receipt | EntryRejectedError]:
+        outcomes: list[Receipt | EntryRejectedError] = []
+        parsed: list[Entry | EntryRejectedError] = [self._parse(p) for p in batch]
+        ids = [e.entryId for e in parsed if isinstance(e, Entry)]
+        recorded = writer.existing(ids)
+        now_us = max(time.time_ns() // 1000, writer.last_timestamp_us)
+        for pending, entry in zip(batch, parsed, strict=True):
+            if isinstance(entry, EntryRejectedError):
+                outcomes.append(entry)
+                continue
+            try:
+                outcomes.append(self._append_one(pending, entry, writer, recorded, now_us))
+            except EntryRejectedError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _parse(self, pending: _Pending) -> Entry | EntryRejectedError:
+        if pending.early_error is not None:
+            return pending.early_error
+        if pending.verdict is not None:
+            message, field_name, is_signature = pending.verdict
+            cls = SignatureError if is_signature else MalformedEntryError
+            return cls(message, field=field_name)
+        try:
+            return parse_entry(json.loads(pending.submission.entry))
+        except EntryRejectedError as exc:
+            return exc
+
+    def _append_one(
+        self,
+        pending: _Pending,
+        entry: Entry,
+        writer: LogWriter,
+        recorded: dict[str, StoredRecord],
+        timestamp_us: int,
+    ) -> Receipt:
+        sub = pending.submission
+        digest = entry_hash(sub.entry)
+        earlier = recorded.get(entry.entryId)
+        if earlier is not None:
+            if earlier.entry_hash == digest:
+                return _receipt_of(earlier, duplicate=True)
+            raise ConflictError(
+                f"entryId {entry.entryId} was recorded at seq {earlier.seq} with other content",
+                field="entryId",
+            )
+        signer = self.identity.resolve_signer(sub.key_id, entry)
+        if pending.verified_with != signer.public_key and not verify_signature(
+            signer.public_key, sub.signature, sub.entry
+        ):
+            raise SignatureError("signature does not verify with the named key", field="signature")
+        self.identity.authorize(entry, signer)
+        seq = writer.size
+        record = Record(
+            seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature
+        )
+        leaf = record.leaf_hash()
+        stored = StoredRecord(
+            seq=seq,
+            timestamp_us=timestamp_us,
+            entry_id=entry.entryId,
+            entry_type=entry.type,
+            org_id=entry.org,
+            key_id=sub.key_id,
+            signature=sub.signature,
+            prev_chain_hash=writer.last_chain_hash,
+            entry=sub.entry,
+            entry_hash=digest,
+            leaf_hash=leaf,
+            chain_hash=record.chain_hash(),
+        )
+        writer.append(stored)
+        self.identity.apply(entry, seq)
+        recorded[entry.entryId] = stored
+        return _receipt_of(stored)
+
+    # -- identity state: replayed from the log's identity entries ------------
+
+    def _catch_up_identity_initial(self) -> None:
+        with self.store.db.write() as conn:
+            self._catch_up_identity(LogWriter(conn))
+
+    def _catch_up_identity(self, writer: LogWriter) -> None:
+        """Apply identity entries that other processes appended since we last looked."""
+        if writer.size == self.identity.size:
+            return
+        for record in writer.records_since(self.identity.size, IDENTITY_TYPES):
+            self.identity.apply(parse_entry(json.loads(record.entry)), record.seq)
+        self.identity.size = writer.size
+
+
+def _receipt_of(record: StoredRecord, *, duplicate: bool = False) -> Receipt:
+    return Receipt(
+        record.entry_id,
+        record.seq,
+        record.leaf_hash,
+        record.chain_hash,
+        record.timestamp_us,
+        duplicate,
+    )

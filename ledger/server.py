@@ -1,0 +1,141 @@
+"""Assembling a running ledger: store, sequencer, checkpointer, gRPC server.
+
+On first start over an empty log the server records the genesis entry (the
+operator's self-signed enrolment) so the log's trust root is the log itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.canonical import canonicalize
+from ledger.checkpointer import Checkpointer
+from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
+from ledger.errors import ConflictError
+from ledger.keys import encode_public_key, key_id, public_key_bytes
+from ledger.note import NoteSigner
+from ledger.sequencer import Sequencer, SequencerConfig, Submission
+from ledger.service import SERVICE_NAME, LedgerService
+from ledger.store.database import Database
+from ledger.store.log import LogStore
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    db_url: str | None = None
+    grpc_address: str = "127.0.0.1:50051"
+    origin: str = DEFAULT_ORIGIN
+    operator_org: str = DEFAULT_OPERATOR_ORG
+    checkpoint_interval: float = 1.0
+    max_in_flight: int = 4096
+    sequencer: SequencerConfig = field(default_factory=SequencerConfig)
+
+
+class LedgerServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.data_dir = DataDir(config.data_dir)
+        self.data_dir.ensure()
+        self.db = Database(config.db_url or self.data_dir.default_db_url())
+        self.store = LogStore(self.db)
+        self.sequencer = Sequencer(self.store, config.sequencer)
+        self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
+        self.checkpointer = Checkpointer(self.store, self.signer)
+        self.service = LedgerService(
+            self.sequencer, self.store, self.checkpointer, max_in_flight=config.max_in_flight
+        )
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="grpc"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
+        pb_grpc.add_LedgerServicer_to_server(self.service, self._grpc)
+        self._health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
+        reflection.enable_server_reflection(
+            (
+                pb.DESCRIPTOR.services_by_name["Ledger"].full_name,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self._grpc,
+        )
+        self._stopping = threading.Event()
+        self._refresher = threading.Thread(
+            target=self._refresh_checkpoints, name="checkpointer", daemon=True
+        )
+        self.port = 0
+
+    @property
+    def vkey(self) -> str:
+        return self.signer.vkey
+
+    @property
+    def grpc_target(self) -> str:
+        host = self.config.grpc_address.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    def start(self) -> None:
+        self.port = self._grpc.add_insecure_port(self.config.grpc_address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.config.grpc_address}")
+        self.sequencer.start()
+        self._record_genesis()
+        self.checkpointer.latest()
+        self._grpc.start()
+        self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._refresher.start()
+
+    def stop(self, grace: float = 2.0) -> None:
+        self._stopping.set()
+        self._health.enter_graceful_shutdown()
+        self._grpc.stop(grace).wait()
+        self.sequencer.stop()
+        if self._refresher.is_alive():
+            self._refresher.join()
+        self.db.dispose()
+
+    def wait(self) -> None:
+        self._grpc.wait_for_termination()
+
+    def _record_genesis(self) -> None:
+        if self.store.tree_size() > 0:
+            return
+        operator = self.data_dir.operator_key()
+        public = public_key_bytes(operator)
+        entry = canonicalize(
+            {
+                "type": "org.enroll",
+                "entryId": str(uuid.uuid4()),
+                "org": self.config.operator_org,
+                "orgId": self.config.operator_org,
+                "name": "Ledger operator",
+                "roles": ["operator"],
+                "publicKey": encode_public_key(public),
+            }
+        )
+        submission = Submission(entry, key_id(public), operator.sign(entry))
+        # Another process sharing the database may have recorded the genesis first.
+        with contextlib.suppress(ConflictError):
+            self.sequencer.submit(submission).result()
+
+    def _refresh_checkpoints(self) -> None:
+        while not self._stopping.wait(self.config.checkpoint_interval):
+            self.checkpointer.latest()

@@ -1,0 +1,312 @@
+"""The gRPC ``carbonledger.v1.Ledger`` service over the sequencer and the store."""
+
+from __future__ import annotations
+
+import functools
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import NoReturn
+
+import grpc
+
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.checkpointer import Checkpointer
+from ledger.errors import (
+    ConflictError,
+    EntryRejectedError,
+    EntryTooLargeError,
+    LedgerError,
+    MalformedEntryError,
+    PermissionDeniedError,
+    RevokedKeyError,
+    SignatureError,
+    UnknownKeyError,
+    UnknownReferenceError,
+)
+from ledger.merkle import MerkleError
+from ledger.receipt import Receipt
+from ledger.request_token import (
+    METADATA_KEY,
+    ReplayGuard,
+    TokenClaims,
+    TokenError,
+    unverified_key_id,
+    verify_token,
+)
+from ledger.sequencer import Sequencer, SequencerUnavailableError, Submission
+from ledger.store.log import LogStore, StoredRecord
+
+_STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
+    (EntryTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (MalformedEntryError, grpc.StatusCode.INVALID_ARGUMENT),
+    (SignatureError, grpc.StatusCode.UNAUTHENTICATED),
+    (UnknownKeyError, grpc.StatusCode.UNAUTHENTICATED),
+    (RevokedKeyError, grpc.StatusCode.PERMISSION_DENIED),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (ConflictError, grpc.StatusCode.ALREADY_EXISTS),
+    (UnknownReferenceError, grpc.StatusCode.FAILED_PRECONDITION),
+    (SequencerUnavailableError, grpc.StatusCode.UNAVAILABLE),
+]
+_READ_ALL_ROLES = frozenset({"operator", "auditor"})
+SERVICE_NAME = "carbonledger.v1.Ledger"
+
+
+def status_for(error: LedgerError) -> grpc.StatusCode:
+    for cls, code in _STATUS:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _receipt(receipt: Receipt) -> pb.Receipt:
+    return pb.Receipt(
+        entry_id=receipt.entry_id,
+        seq=receipt.seq,
+        leaf_hash=receipt.leaf_hash,
+        chain_hash=receipt.chain_hash,
+        timestamp_us=receipt.timestamp_us,
+        duplicate=receipt.duplicate,
+    )
+
+
+def _entry_record(record: StoredRecord) -> pb.EntryRecord:
+    return pb.EntryRecord(
+        seq=record.seq,
+        timestamp_us=record.timestamp_us,
+        entry=record.entry,
+        key_id=record.key_id,
+        signature=record.signature,
+        prev_chain_hash=record.prev_chain_hash,
+        leaf_hash=record.leaf_hash,
+        chain_hash=record.chain_hash,
+    )
+
+
+def _submission(request: pb.SubmitRequest) -> Submission:
+    return Submission(request.entry, request.key_id, request.signature)
+
+
+class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        store: LogStore,
+        checkpointer: Checkpointer,
+        *,
+        max_in_flight: int = 4096,
+    ) -> None:
+        self.sequencer = sequencer
+        self.store = store
+        self.checkpointer = checkpointer
+        self.max_in_flight = max_in_flight
+        self._replay = ReplayGuard()
+
+    # -- writes ---------------------------------------------------------------
+
+    def Submit(self, request: pb.SubmitRequest, context: grpc.ServicerContext) -> pb.Receipt:
+        try:
+            return _receipt(self.sequencer.submit(_submission(request)).result())
+        except LedgerError as exc:
+            _abort(context, status_for(exc), str(exc))
+
+    def SubmitStream(
+        self, request_iterator: Iterator[pb.SubmitRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.SubmitStreamResponse]:
+        """Entries in, receipts out as each batch commits.
+
+        A reader thread feeds the sequencer while this generator answers; a
+        client with more than ``max_in_flight`` unanswered entries is cut off
+        with RESOURCE_EXHAUSTED instead of growing the server's memory.
+        """
+        done: queue.Queue[tuple[int, Future[Receipt]] | _StreamEnd] = queue.Queue()
+        window = _InFlightWindow(self.max_in_flight)
+
+        def read_requests() -> None:
+            submitted = 0
+            try:
+                for request in request_iterator:
+                    if not window.open_one():
+                        done.put(_StreamEnd(submitted, overflow=True))
+                        return
+                    future = self.sequencer.submit(_submission(request))
+                    future.add_done_callback(functools.partial(_deliver, done, submitted))
+                    submitted += 1
+            except grpc.RpcError:
+                pass  # the client went away; what was submitted is still recorded
+            done.put(_StreamEnd(submitted, overflow=False))
+
+        threading.Thread(target=read_requests, name="submit-stream", daemon=True).start()
+        answered = 0
+        end: _StreamEnd | None = None
+        while end is None or answered < end.submitted:
+            item = done.get()
+            if isinstance(item, _StreamEnd):
+                if item.overflow:
+                    _abort(
+                        context,
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"more than {self.max_in_flight} entries in flight on one stream; "
+                        "wait for receipts before sending more",
+                    )
+                end = item
+                continue
+            index, future = item
+            window.close_one()
+            answered += 1
+            yield _stream_response(index, future)
+
+    # -- reads of entry contents (authenticated) ----------------------------
+
+    def GetEntry(
+        self, request: pb.GetEntryRequest, context: grpc.ServicerContext
+    ) -> pb.EntryRecord:
+        caller = self._authenticate(context, "GetEntry")
+        which = request.WhichOneof("key")
+        if which == "entry_id":
+            record = self.store.record_by_entry_id(request.entry_id)
+        else:
+            record = self.store.record(request.seq)
+        if record is None or not self._may_read(caller, record):
+            _abort(context, grpc.StatusCode.NOT_FOUND, "no such entry visible to the caller")
+        return _entry_record(record)
+
+    def StreamEntries(
+        self, request: pb.StreamEntriesRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.EntryRecord]:
+        caller = self._authenticate(context, "StreamEntries")
+        stop = request.to_seq or self.store.tree_size()
+        for record in self.store.records(request.from_seq, stop):
+            if self._may_read(caller, record):
+                yield _entry_record(record)
+
+    def _may_read(self, caller: TokenClaims, record: StoredRecord) -> bool:
+        if self.sequencer.identity.roles_of(caller.org) & _READ_ALL_ROLES:
+            return True
+        return record.org_id == caller.org
+
+    def _authenticate(self, context: grpc.ServicerContext, method: str) -> TokenClaims:
+        token = ""
+        for key, value in context.invocation_metadata():
+            if key == METADATA_KEY and isinstance(value, str) and value.startswith("Bearer "):
+                token = value.removeprefix("Bearer ")
+        if not token:
+            _abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing request token")
+        try:
+            kid = unverified_key_id(token)
+            key = self.sequencer.identity.keys.get(kid)
+            if key is None or not key.active:
+                raise TokenError("request token is signed by an unknown or ended key")
+            claims = verify_token(token, key.public_key, f"/{SERVICE_NAME}/{method}", self._replay)
+        except TokenError as exc:
+            _abort(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        if claims.org != key.org_id:
+            _abort(context, grpc.StatusCode.UNAUTHENTICATED, "token issuer does not own its key")
+        return claims
+
+    # -- public: checkpoints and proofs reveal hashes only ------------------
+
+    def GetCheckpoint(
+        self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.SignedCheckpoint:
+        latest = self.checkpointer.latest()
+        return pb.SignedCheckpoint(note=latest.note, size=latest.size, root_hash=latest.root_hash)
+
+    def GetInclusionProof(
+        self, request: pb.GetInclusionProofRequest, context: grpc.ServicerContext
+    ) -> pb.InclusionProof:
+        if request.WhichOneof("leaf") == "leaf_hash":
+            index = self.store.seq_of_leaf(request.leaf_hash)
+            if index is None:
+                _abort(context, grpc.StatusCode.NOT_FOUND, "no record has this leaf hash")
+        else:
+            index = request.seq
+        size = request.tree_size
+        self._check_size(context, size)
+        if index >= size:
+            _abort(
+                context,
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"leaf {index} is not in a tree of size {size}",
+            )
+        proof = self.store.inclusion_proof(index, size)
+        return pb.InclusionProof(leaf_index=index, tree_size=size, hashes=proof)
+
+    def GetConsistencyProof(
+        self, request: pb.GetConsistencyProofRequest, context: grpc.ServicerContext
+    ) -> pb.ConsistencyProof:
+        self._check_size(context, request.second)
+        if not 0 < request.first <= request.second:
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "consistency needs 0 < first <= second",
+            )
+        try:
+            proof = self.store.consistency_proof(request.first, request.second)
+        except MerkleError as exc:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return pb.ConsistencyProof(first=request.first, second=request.second, hashes=proof)
+
+    def _check_size(self, context: grpc.ServicerContext, size: int) -> None:
+        current = self.store.tree_size()
+        if size == 0 or size > current:
+            _abort(
+                context,
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"tree_size must be between 1 and the current size {current}, got {size}",
+            )
+
+
+def _deliver(
+    done: queue.Queue[tuple[int, Future[Receipt]] | _StreamEnd], index: int, future: Future[Receipt]
+) -> None:
+    done.put((index, future))
+
+
+class _StreamEnd:
+    def __init__(self, submitted: int, *, overflow: bool) -> None:
+        self.submitted = submitted
+        self.overflow = overflow
+
+
+class _InFlightWindow:
+    """Counts a stream's unanswered entries against its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._open = 0
+        self._lock = threading.Lock()
+
+    def open_one(self) -> bool:
+        with self._lock:
+            if self._open >= self._limit:
+                return False
+            self._open += 1
+            return True
+
+    def close_one(self) -> None:
+        with self._lock:
+            self._open -= 1
+
+
+def _stream_response(index: int, future: Future[Receipt]) -> pb.SubmitStreamResponse:
+    error = future.exception()
+    if error is None:
+        return pb.SubmitStreamResponse(index=index, receipt=_receipt(future.result()))
+    if isinstance(error, LedgerError):
+        field = error.field if isinstance(error, EntryRejectedError) else ""
+        return pb.SubmitStreamResponse(
+            index=index,
+            rejection=pb.Rejection(
+                code=status_for(error).value[0], message=str(error), field=field
+            ),
+        )
+    raise error
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")

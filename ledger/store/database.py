@@ -1,0 +1,100 @@
+"""Database engines for the embedded SQLite default and for PostgreSQL.
+
+Writes are serialised across every process sharing the database: SQLite by
+``BEGIN IMMEDIATE`` (the write lock is taken before the first read, so the
+sequencer reads the tree head it will extend), PostgreSQL by a
+transaction-scoped advisory lock. Two ``serve`` processes on one database
+therefore never fork or gap the log. SQLite runs in WAL mode with
+``synchronous=FULL`` so a commit is on disk before a submission is
+acknowledged, and readers do not wait for the writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel
+
+from ledger.store import tables  # noqa: F401  (registers the tables)
+
+# An arbitrary constant naming the sequencer's PostgreSQL advisory lock.
+SEQUENCER_LOCK_ID = 0x63617262  # "carb"
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The configured database cannot be reached or opened."""
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'ledger.sqlite3'}"
+
+
+class Database:
+    """A store URL opened for reading and for sequenced writing."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+        else:
+            self.read_engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.write_engine = self.read_engine
+        try:
+            SQLModel.metadata.create_all(self.write_engine)
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(
+                f"cannot open the database at {_redacted(url)}: {exc.orig}"
+            ) from None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction holding the sequencer lock; commits on success."""
+        with self.write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK_ID})
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.read_engine.connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        self.write_engine.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _redacted(url: str) -> str:
+    """The URL without any password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

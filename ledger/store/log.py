@@ -1,0 +1,210 @@
+"""The log in the database: appending records with their Merkle nodes, and reading
+records, roots and proofs at any tree size with O(log n) look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, tuple_
+
+from ledger.merkle import (
+    CompactRange,
+    NodeID,
+    consistency_nodes,
+    inclusion_nodes,
+    root_from_subtrees,
+    root_nodes,
+)
+from ledger.record import GENESIS_CHAIN_HASH
+from ledger.store.database import Database
+from ledger.store.tables import CheckpointRow, MerkleNodeRow, RecordRow
+
+_R = RecordRow.__table__  # type: ignore[attr-defined]
+_N = MerkleNodeRow.__table__  # type: ignore[attr-defined]
+_C = CheckpointRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    seq: int
+    timestamp_us: int
+    entry_id: str
+    entry_type: str
+    org_id: str
+    key_id: bytes
+    signature: bytes
+    prev_chain_hash: bytes
+    entry: bytes
+    entry_hash: bytes
+    leaf_hash: bytes
+    chain_hash: bytes
+
+
+_RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
+
+
+def _record(row: Sequence[object]) -> StoredRecord:
+    return StoredRecord(*row)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpointRow:
+    size: int
+    root_hash: bytes
+    note: str
+
+
+class NodeReader:
+    """Perfect-subtree hashes fetched by id in one query."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, ids: Sequence[NodeID]) -> list[bytes]:
+        if not ids:
+            return []
+        keys = [(n.level, n.index) for n in ids]
+        rows = self._conn.execute(
+            select(_N.c.level, _N.c.idx, _N.c.hash).where(tuple_(_N.c.level, _N.c.idx).in_(keys))
+        ).all()
+        found = {(level, idx): h for level, idx, h in rows}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise LookupError(f"merkle nodes missing from the store: {missing[:4]}")
+        return [found[k] for k in keys]
+
+
+class LogWriter:
+    """The log's head inside one write transaction (the sequencer lock is held)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        size = conn.execute(select(func.coalesce(func.max(_R.c.seq) + 1, 0))).scalar_one()
+        self.size: int = int(size)
+        self.compact = CompactRange(self.size, NodeReader(conn).get(root_nodes(self.size)))
+        if self.size:
+            head = conn.execute(
+                select(_R.c.chain_hash, _R.c.timestamp_us).where(_R.c.seq == self.size - 1)
+            ).one()
+            self.last_chain_hash: bytes = head.chain_hash
+            self.last_timestamp_us: int = head.timestamp_us
+        else:
+            self.last_chain_hash = GENESIS_CHAIN_HASH
+            self.last_timestamp_us = 0
+        self._rows: list[dict[str, object]] = []
+        self._nodes: list[dict[str, object]] = []
+
+    def existing(self, entry_ids: Iterable[str]) -> dict[str, StoredRecord]:
+        ids = list(set(entry_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id.in_(ids))).all()
+        return {r.entry_id: r for r in map(_record, rows)}
+
+    def records_since(self, seq: int, types: Iterable[str]) -> Iterator[StoredRecord]:
+        query = (
+            select(*_RECORD_COLUMNS)
+            .where(_R.c.seq >= seq, _R.c.entry_type.in_(list(types)))
+            .order_by(_R.c.seq)
+        )
+        for row in self._conn.execute(query):
+            yield _record(row)
+
+    def append(self, record: StoredRecord) -> None:
+        """Queue ``record`` (which must be the next seq) and its Merkle nodes."""
+        if record.seq != self.size:
+            raise ValueError(f"append out of order: seq {record.seq}, size {self.size}")
+        self.compact.append(record.leaf_hash, self._queue_node)
+        self._rows.append({c.name: getattr(record, c.name) for c in _RECORD_COLUMNS})
+        self.size += 1
+        self.last_chain_hash = record.chain_hash
+
+    def _queue_node(self, node: NodeID, digest: bytes) -> None:
+        self._nodes.append({"level": node.level, "idx": node.index, "hash": digest})
+
+    def flush(self) -> None:
+        if self._rows:
+            self._conn.execute(insert(_R), self._rows)
+            self._conn.execute(insert(_N), self._nodes)
+        self._rows, self._nodes = [], []
+
+
+class LogStore:
+    """Reads of the log, and the entry point for sequenced writes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def tree_size(self) -> int:
+        with self.db.read() as conn:
+            size = conn.execute(select(func.coalesce(func.max(_R.c.seq) + 1, 0))).scalar_one()
+        return int(size)
+
+    def record(self, seq: int) -> StoredRecord | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.seq == seq)).first()
+        return _record(row) if row else None
+
+    def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id == entry_id)).first()
+        return _record(row) if row else None
+
+    def seq_of_leaf(self, leaf_hash: bytes) -> int | None:
+        with self.db.read() as conn:
+            seq = conn.execute(select(_R.c.seq).where(_R.c.leaf_hash == leaf_hash)).scalar()
+        return None if seq is None else int(seq)
+
+    def records(self, start: int, stop: int, *, page: int = 2000) -> Iterator[StoredRecord]:
+        """Records with start <= seq < stop in order, read a page at a time."""
+        while start < stop:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    select(*_RECORD_COLUMNS)
+                    .where(_R.c.seq >= start, _R.c.seq < min(stop, start + page))
+                    .order_by(_R.c.seq)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row)
+            start = rows[-1].seq + 1
+
+    def root(self, size: int) -> bytes:
+        with self.db.read() as conn:
+            return root_from_subtrees(NodeReader(conn).get(root_nodes(size)))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        nodes = inclusion_nodes(index, size)
+        with self.db.read() as conn:
+            return nodes.rehash(NodeReader(conn).get(nodes.ids))
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        nodes = consistency_nodes(first, second)
+        with self.db.read() as conn:
+            return nodes.rehash(NodeReader(conn).get(nodes.ids))
+
+    def latest_checkpoint(self) -> SignedCheckpointRow | None:
+        with self.db.read() as conn:
+            return latest_checkpoint(conn)
+
+    def save_checkpoint(self, conn: Connection, cp: SignedCheckpointRow, signed_at_us: int) -> None:
+        conn.execute(
+            insert(_C),
+            [
+                {
+                    "size": cp.size,
+                    "root_hash": cp.root_hash,
+                    "note": cp.note,
+                    "signed_at_us": signed_at_us,
+                }
+            ],
+        )
+
+
+def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
+    row = conn.execute(
+        select(_C.c.size, _C.c.root_hash, _C.c.note).order_by(_C.c.size.desc()).limit(1)
+    ).first()
+    return SignedCheckpointRow(*row) if row else None
