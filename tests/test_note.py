@@ -418,3 +418,17 @@ def test_data_model_doc_examples() -> None:
     assert open_checkpoint(note, NoteVerifier.from_vkey(log.vkey)) == checkpoint
     assert [n.level for n in root_nodes(7)] == [2, 1, 0]
     assert verify_cosignature(checkpoint.to_text(), witness_line, witness.verifier()) == 1700000000
+
+
+def test_vkey_whose_base64_contains_plus_round_trips() -> None:
+    """Standard base64 uses '+'; only the first two '+' separate vkey fields."""
+    for seed in range(256):
+        signer = NoteSigner("example.com/log", Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32))
+        if "+" in signer.vkey.split("+", 2)[2]:
+            break
+    else:
+        pytest.fail("no test key with '+' in its base64 found")
+    verifier = NoteVerifier.from_vkey(signer.vkey)
+    assert verifier.key_hash == signer.key_hash
+    note = sign_note("hello\n", signer)
+    assert open_note(note, [verifier]).text == "hello\n"

@@ -126,8 +126,12 @@ def format_key(name: str, alg: int, public_key: bytes) -> str:
 
 
 def parse_key(vkey: str, alg: int) -> tuple[str, Ed25519PublicKey]:
-    """Decode an Ed25519-based vkey of signature type ``alg``; check its key ID."""
-    parts = vkey.split("+")
+    """Decode an Ed25519-based vkey of signature type ``alg``; check its key ID.
+
+    Key names never contain '+', but standard base64 key material may, so only
+    the first two '+' separate fields.
+    """
+    parts = vkey.split("+", 2)
     if len(parts) != 3:
         raise InvalidKeyError(f"vkey needs three '+'-separated fields: {vkey!r}")
     name, hex_hash, b64 = parts
