@@ -220,3 +220,7 @@ def checkpoint(ledger: str) -> None:
     """Print the ledger's latest signed checkpoint."""
     with LedgerClient(ledger) as client:
         click.echo(client.checkpoint().note, nl=False)
+
+
+if __name__ == "__main__":
+    main()

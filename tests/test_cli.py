@@ -1,0 +1,136 @@
+"""The ``carbonledger`` command line against a real ``serve`` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from ledger.note import NoteVerifier, open_checkpoint
+
+CLI = [sys.executable, "-m", "clients.cli"]
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, check=check, timeout=60)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    info: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the start-up banner is the synchronisation point
+        key, _, value = line.strip().partition(": ")
+        info[key] = value
+        if key == "ledger-key":
+            break
+    try:
+        assert {"grpc", "http", "ledger-key"} <= info.keys(), info
+        info["data"] = str(tmp_path / "data")
+        yield info
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_keys_new_writes_private_pem_0600_and_public_base64(tmp_path: Path) -> None:
+    out = tmp_path / "acme.key"
+    result = _run("keys", "new", "--out", str(out))
+    public = result.stdout.strip()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert out.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert (tmp_path / "acme.key.pub").read_text().strip() == public
+    assert len(public) == 44
+    again = _run("keys", "new", "--out", str(out), check=False)
+    assert again.returncode != 0 and "refusing to overwrite" in again.stderr
+
+
+def test_enroll_submit_checkpoint_round_trip(served: dict[str, str], tmp_path: Path) -> None:
+    ledger = served["grpc"]
+    key = tmp_path / "recycler.key"
+    _run("keys", "new", "--out", str(key))
+    org = "urn:pact:company:customcode:recycler"
+    enrolled = _run(
+        "org",
+        "enroll",
+        "--org",
+        org,
+        "--name",
+        "Recycler",
+        "--role",
+        "supplier",
+        "--public-key",
+        f"{key}.pub",
+        "--data-dir",
+        served["data"],
+        "--ledger",
+        ledger,
+    )
+    assert json.loads(enrolled.stdout)["seq"] == 1
+
+    new_key = tmp_path / "recycler2.key"
+    new_public = _run("keys", "new", "--out", str(new_key)).stdout.strip()
+    entry_file = tmp_path / "rotate.json"
+    entry_file.write_text(
+        json.dumps({"type": "key.rotate", "orgId": org, "newPublicKey": new_public})
+    )
+    submitted = _run("submit", "--key", str(key), "--org", org, "--ledger", ledger, str(entry_file))
+    receipt = json.loads(submitted.stdout)
+    assert receipt["seq"] == 2 and set(receipt) == {"entryId", "seq", "leafHash", "chainHash"}
+    assert len(receipt["leafHash"]) == 64 and receipt["leafHash"] == receipt["leafHash"].lower()
+
+    # The old key was rotated away: the same org's next submission with it is refused.
+    again = _run(
+        "submit", "--key", str(key), "--org", org, "--ledger", ledger, str(entry_file), check=False
+    )
+    assert again.returncode == 1 and "PERMISSION_DENIED" in again.stderr
+
+    floats = tmp_path / "float.json"
+    floats.write_text('{"type": "key.rotate", "amount": 1.5}')
+    bad = _run(
+        "submit", "--key", str(new_key), "--org", org, "--ledger", ledger, str(floats), check=False
+    )
+    assert bad.returncode != 0 and "decimal string" in bad.stderr
+
+    note = _run("checkpoint", "--ledger", ledger).stdout
+    checkpoint = open_checkpoint(note, NoteVerifier.from_vkey(served["ledger-key"]))
+    assert checkpoint.size == 3
+    assert httpx.get(f"{served['http']}/v1/checkpoint").text.startswith(checkpoint.origin)
+
+
+def test_health_and_reflection(served: dict[str, str]) -> None:
+    with grpc.insecure_channel(served["grpc"]) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = health.Check(health_pb2.HealthCheckRequest(service="carbonledger.v1.Ledger"))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        services = ProtoReflectionDescriptorDatabase(channel).get_services()
+        assert "carbonledger.v1.Ledger" in services
+        assert "grpc.health.v1.Health" in services
