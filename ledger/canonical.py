@@ -86,9 +86,36 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedEntryError("an entry must be a JSON object")
     _find_non_string_quantities(obj, "")
-    if rfc8785.dumps(obj) != data:
+    if not _is_canonical(obj, data):
         raise MalformedEntryError(
             "entry bytes are not in RFC 8785 canonical form (sorted keys, no whitespace, "
             "minimal escapes); sign canonicalize(entry) instead"
         )
     return obj
+
+
+def _is_canonical(obj: dict[str, Any], data: bytes) -> bool:
+    """Whether ``data`` is the RFC 8785 form of ``obj``.
+
+    For objects of strings, integers, booleans and null (all an entry may hold
+    once floats are refused), the standard library's sorted, compact,
+    non-ASCII-preserving output is byte-identical to RFC 8785 except for the
+    order of keys with characters outside the Basic Multilingual Plane (JCS
+    sorts by UTF-16 code units). So the C-speed comparison decides unless such
+    a key occurs, and the ``rfc8785`` package decides the rest.
+    """
+    fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if fast.encode("utf-8") == data and not _has_astral_key(obj):
+        return True
+    return bool(rfc8785.dumps(obj) == data)
+
+
+def _has_astral_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(
+            any(ord(c) > 0xFFFF for c in key) or _has_astral_key(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_astral_key(item) for item in value)
+    return False

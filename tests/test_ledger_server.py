@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -43,7 +44,9 @@ def test_submit_records_verifiable_entries(tmp_path: Path, db_url: str) -> None:
 
         # The receipt's leaf is in the signed tree, and the record rebuilds that leaf.
         proof = client.inclusion_proof(receipt.seq, checkpoint.size)
-        verify_inclusion(receipt.leaf_hash, receipt.seq, checkpoint.size, proof, checkpoint.root_hash)
+        verify_inclusion(
+            receipt.leaf_hash, receipt.seq, checkpoint.size, proof, checkpoint.root_hash
+        )
         stored = server.store.record(receipt.seq)
         assert stored is not None and stored.entry == signed.entry
         rebuilt = Record(
@@ -104,9 +107,10 @@ REJECTIONS = [
 def test_rejections_name_the_problem_and_write_nothing(
     tmp_path: Path, db_url: str, case: str, code: grpc.StatusCode, text: str
 ) -> None:
-    with running_server(
-        tmp_path, db_url, max_entry_bytes=2048
-    ) as server, LedgerClient(server.grpc_target) as client:
+    with (
+        running_server(tmp_path, db_url, max_entry_bytes=2048) as server,
+        LedgerClient(server.grpc_target) as client,
+    ):
         operator = operator_of(server)
         supplier = enroll(client, operator, SUPPLIER, "supplier")
         other = enroll(client, operator, BUYER, "buyer")
@@ -128,40 +132,43 @@ def test_rejections_name_the_problem_and_write_nothing(
             roles=["supplier"],
             publicKey=encode_public_key(public_key_bytes(new_private_key())),
         )
+
+        def sign_raw(data: bytes) -> Callable[[], None]:
+            return lambda: _raw_submit(
+                client, data, supplier.key_id, supplier.private_key.sign(data)
+            )
+
+        stranger = OrgSigner(SUPPLIER, new_private_key())
+        attempts: dict[str, Callable[[], object]] = {
+            "bad signature": lambda: _raw_submit(client, good.entry, good.key_id, bytes(64)),
+            "unknown key": lambda: client.submit(stranger.sign(_rotate(supplier))),
+            "malformed json": sign_raw(b'{"type": '),
+            "non-canonical bytes": sign_raw(json.dumps(_rotate(supplier), indent=1).encode()),
+            "float quantity": sign_raw(canonicalize(_rotate(supplier))[:-1] + b',"z":{"qty":1.5}}'),
+            "outside roles": lambda: client.submit(supplier.sign(enroll_entry)),
+            "too large": lambda: client.submit(
+                supplier.sign({**_rotate(supplier), "pad": "x" * 4096})
+            ),
+            "revoked key": lambda: client.submit(good),
+            "another org's key": lambda: client.submit(
+                other.sign({**_rotate(supplier), "org": supplier.org})
+            ),
+            "bad field": lambda: client.submit(
+                operator.sign({**enroll_entry, "org": operator.org, "roles": ["x"]})
+            ),
+        }
         with pytest.raises(Rejected) as err:
-            if case == "bad signature":
-                _raw_submit(client, good.entry, good.key_id, bytes(64))
-            elif case == "unknown key":
-                stranger = OrgSigner(SUPPLIER, new_private_key())
-                client.submit(stranger.sign(_rotate(supplier)))
-            elif case == "malformed json":
-                data = b'{"type": '
-                _raw_submit(client, data, supplier.key_id, supplier.private_key.sign(data))
-            elif case == "non-canonical bytes":
-                data = json.dumps(_rotate(supplier), indent=1).encode()
-                _raw_submit(client, data, supplier.key_id, supplier.private_key.sign(data))
-            elif case == "float quantity":
-                data = canonicalize(_rotate(supplier))[:-1] + b',"z":{"qty":1.5}}'
-                _raw_submit(client, data, supplier.key_id, supplier.private_key.sign(data))
-            elif case == "outside roles":
-                client.submit(supplier.sign(enroll_entry))
-            elif case == "too large":
-                client.submit(supplier.sign({**_rotate(supplier), "pad": "x" * 4096}))
-            elif case in ("revoked key",):
-                client.submit(good)
-            elif case == "another org's key":
-                client.submit(other.sign({**_rotate(supplier), "org": supplier.org}))
-            elif case == "bad field":
-                client.submit(operator.sign({**enroll_entry, "org": operator.org, "roles": ["x"]}))
+            attempts[case]()
         assert err.value.code == code, err.value.message
         assert text in err.value.message
         assert server.store.tree_size() == size
 
 
 def test_stream_many_signers_with_rejections_in_between(tmp_path: Path, db_url: str) -> None:
-    with running_server(tmp_path, db_url, workers=2) as server, LedgerClient(
-        server.grpc_target, window=64
-    ) as client:
+    with (
+        running_server(tmp_path, db_url, workers=2) as server,
+        LedgerClient(server.grpc_target, window=64) as client,
+    ):
         operator = operator_of(server)
         entries = []
         for i in range(150):
@@ -191,9 +198,10 @@ def test_stream_many_signers_with_rejections_in_between(tmp_path: Path, db_url: 
 def test_stream_over_in_flight_limit_is_resource_exhausted(tmp_path: Path) -> None:
     from ledger.store.database import sqlite_url
 
-    with running_server(tmp_path, sqlite_url(tmp_path), max_in_flight=4) as server, LedgerClient(
-        server.grpc_target, window=100_000, stream_retries=0
-    ) as client:
+    with (
+        running_server(tmp_path, sqlite_url(tmp_path), max_in_flight=4) as server,
+        LedgerClient(server.grpc_target, window=100_000, stream_retries=0) as client,
+    ):
         operator = operator_of(server)
         entries = [operator.sign(_rotate(operator)) for _ in range(2000)]
         with pytest.raises(grpc.RpcError) as err:

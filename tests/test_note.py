@@ -423,7 +423,9 @@ def test_data_model_doc_examples() -> None:
 def test_vkey_whose_base64_contains_plus_round_trips() -> None:
     """Standard base64 uses '+'; only the first two '+' separate vkey fields."""
     for seed in range(256):
-        signer = NoteSigner("example.com/log", Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32))
+        signer = NoteSigner(
+            "example.com/log", Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+        )
         if "+" in signer.vkey.split("+", 2)[2]:
             break
     else:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ledger.checkpointer import Checkpointer, InconsistentCheckpointError
+from ledger.keys import new_private_key
 from ledger.merkle import MerkleTree, verify_inclusion
 from ledger.note import NoteSigner
-from ledger.keys import new_private_key
 from ledger.record import Record, entry_hash
 from ledger.store.database import Database, sqlite_url
 from ledger.store.log import LogStore, LogWriter, NodeReader, StoredRecord

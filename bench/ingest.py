@@ -1,0 +1,154 @@
+"""Ingest benchmark: durable entries/s through SubmitStream from concurrent signers,
+as a ratio to the raw Ed25519 verification rate of ``cryptography`` on all cores,
+measured in the same run on the same machine.
+
+Usage: python bench/ingest.py [--entries N] [--clients C] [--db URL]
+The last line is the headline: ``ingest: <rate> entries/s (ratio <r> vs ...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from clients.sdk.entries import SignedEntry
+from ledger.keys import encode_public_key, public_key_bytes
+from ledger.sequencer import SequencerConfig
+from ledger.server import LedgerServer, ServerConfig
+
+
+def _presign(operator_pem: bytes, operator_org: str, client: int, count: int) -> list[SignedEntry]:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key(operator_pem, None)
+    assert isinstance(key, Ed25519PrivateKey)
+    signer = OrgSigner(operator_org, key)
+    out = []
+    for i in range(count):
+        org = f"urn:pact:company:customcode:bench-{client}-{i}"
+        public = public_key_bytes(Ed25519PrivateKey.generate())
+        out.append(
+            signer.sign(
+                new_entry(
+                    "org.enroll",
+                    operator_org,
+                    orgId=org,
+                    name=f"Bench supplier {client}-{i}",
+                    roles=["supplier"],
+                    publicKey=encode_public_key(public),
+                )
+            )
+        )
+    return out
+
+
+def _stream(target: str, entries: list[SignedEntry], start_at: float) -> tuple[int, int]:
+    while time.time() < start_at:  # all clients begin together
+        time.sleep(0.001)
+    ok = rejected = 0
+    with LedgerClient(target, window=2048) as client:
+        for result in client.submit_stream(entries):
+            if isinstance(result, Rejected):
+                rejected += 1
+            else:
+                ok += 1
+    return ok, rejected
+
+
+def _verify_chunk(items: list[tuple[bytes, bytes, bytes]]) -> int:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    for public, signature, message in items:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    return len(items)
+
+
+def raw_verify_rate(entries: list[SignedEntry], public: bytes, workers: int) -> float:
+    """Ed25519 verifications/s of the same messages on ``workers`` processes."""
+    items = [(public, e.signature, e.entry) for e in entries]
+    step = -(-len(items) // workers)
+    chunks = [items[i : i + step] for i in range(0, len(items), step)]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        list(pool.map(_verify_chunk, [c[:10] for c in chunks]))  # warm the workers
+        started = time.perf_counter()
+        done = sum(pool.map(_verify_chunk, chunks))
+        return done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=40_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--db", help="store URL (default: SQLite in a temporary directory)")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    per_client = args.entries // args.clients
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LedgerServer(
+            ServerConfig(
+                data_dir=Path(tmp),
+                db_url=args.db,
+                grpc_address="127.0.0.1:0",
+                max_in_flight=8192,
+                sequencer=SequencerConfig(verify_workers=cores),
+            )
+        )
+        server.start()
+        operator_pem = server.data_dir.operator_key_path.read_bytes()
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(args.clients, mp_context=context) as pool:
+            batches = list(
+                pool.map(
+                    _presign,
+                    [operator_pem] * args.clients,
+                    [server.config.operator_org] * args.clients,
+                    range(args.clients),
+                    [per_client] * args.clients,
+                )
+            )
+            start_at = time.time() + 1.0
+            targets = [server.grpc_target] * args.clients
+            results = list(pool.map(_stream, targets, batches, [start_at] * args.clients))
+            elapsed = time.time() - start_at
+        stats = server.sequencer.stats
+        server.stop()
+        accepted = sum(ok for ok, _ in results)
+        rejected = sum(bad for _, bad in results)
+        rate = accepted / elapsed
+        all_entries = [e for batch in batches for e in batch]
+        operator_public = public_key_bytes(server.data_dir.operator_key())
+        reference = raw_verify_rate(all_entries, operator_public, cores)
+
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cores={cores} "
+        f"python={platform.python_version()}"
+    )
+    print(
+        f"store: {args.db or 'sqlite (WAL, synchronous=FULL)'}; clients={args.clients} "
+        f"entries={accepted} rejected={rejected} elapsed={elapsed:.2f}s"
+    )
+    mean_batch = stats.entries / max(stats.batches, 1)
+    print(
+        f"sequencer: batches={stats.batches} mean batch={mean_batch:.0f} "
+        f"check (canonical+verify)={stats.verify_seconds:.2f}s rules={stats.rule_seconds:.2f}s "
+        f"commit={stats.commit_seconds:.2f}s"
+    )
+    print(f"reference: raw Ed25519 verify on {cores} cores = {reference:,.0f} /s")
+    print(
+        f"ingest: {rate:,.0f} entries/s (ratio {rate / reference:.2f} vs ed25519-verify-all-cores)"
+    )
+
+
+if __name__ == "__main__":
+    main()
