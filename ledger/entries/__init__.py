@@ -3,7 +3,7 @@
 Importing this package registers all types, so ``parse_entry`` knows them.
 """
 
-from ledger.entries import identity
+from ledger.entries import carbon, identity
 from ledger.entries.base import ALL_ROLES, ENTRY_TYPES, Entry, entry_type, parse_entry
 from ledger.entries.identity import KeyRevoke, KeyRotate, OrgEnroll
 
@@ -14,6 +14,7 @@ __all__ = [
     "KeyRevoke",
     "KeyRotate",
     "OrgEnroll",
+    "carbon",
     "entry_type",
     "identity",
     "parse_entry",

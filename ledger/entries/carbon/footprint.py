@@ -1,0 +1,184 @@
+"""``footprint`` and ``footprint.deprecate``: a supplier's product carbon footprint.
+
+A ``footprint`` entry carries a PACT v3.0 ProductFootprint (``footprint``) and
+its ``composition``: the supplier's own emissions per declared unit, by life
+cycle stage and GHG Protocol scope, and the inputs per declared unit with what
+each input's footprint comes from (another footprint, another supplier's
+product, or a published emission factor).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from ledger.entries.base import Entry, EntryId, Text, Urn, entry_type
+from ledger.entries.carbon.common import (
+    DecimalString,
+    Ident,
+    NonNegativeDecimal,
+    PositiveDecimal,
+    Scope,
+    Share,
+    Slug,
+    Strict,
+    Uuid,
+    check_unique,
+    fail,
+)
+from ledger.entries.carbon.pact import ProductFootprint
+
+# Unit names accepted for amounts (the PACT declared units and common activity units).
+# Conversion between them is pint's job; here only the names are checked.
+Unit = Literal[
+    "liter",
+    "kilogram",
+    "gram",
+    "tonne",
+    "cubic meter",
+    "kilowatt hour",
+    "megawatt hour",
+    "megajoule",
+    "gigajoule",
+    "ton kilometer",
+    "square meter",
+    "piece",
+    "hour",
+    "megabit second",
+]
+# Life cycle stages of the EU Battery Regulation carbon footprint declaration.
+Stage = Literal[
+    "raw-material-acquisition",
+    "main-production",
+    "distribution",
+    "end-of-life-recycling",
+]
+FactorVersion = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")]
+
+
+class FactorRef(Strict):
+    """A factor of a published ``factors.publish`` set."""
+
+    setId: Slug
+    version: FactorVersion
+    key: Slug
+
+
+class OwnEmission(Strict):
+    """The supplier's own emissions per declared unit in one stage and scope."""
+
+    stage: Stage
+    scope: Scope
+    kgCO2e: DecimalString
+    activityBatches: Annotated[list[EntryId], Field(min_length=1, max_length=1000)] | None = None
+    factors: Annotated[list[FactorRef], Field(min_length=1, max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        check_unique("activityBatches", self.activityBatches)
+        check_unique("factors", self.factors)
+        return self
+
+
+class RecycledContent(Strict):
+    share: Share
+    recyclingBurdenKgCO2ePerUnit: NonNegativeDecimal
+
+
+class Input(Strict):
+    """An input per declared unit, citing exactly one source of its footprint."""
+
+    amount: PositiveDecimal
+    unit: Unit
+    footprintId: Uuid | None = None
+    productId: Urn | None = None
+    companyId: Urn | None = None
+    factor: FactorRef | None = None
+    recycledContent: RecycledContent | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.productId is None) != (self.companyId is None):
+            missing = "companyId" if self.companyId is None else "productId"
+            raise fail((missing,), "productId and companyId go together")
+        given = [
+            name
+            for name, value in (
+                ("footprintId", self.footprintId),
+                ("productId", self.productId),
+                ("factor", self.factor),
+            )
+            if value is not None
+        ]
+        if not given:
+            raise fail(
+                ("footprintId",),
+                "exactly one of footprintId, productId+companyId or factor is required",
+            )
+        if len(given) > 1:
+            raise fail((given[1],), f"not allowed together with {given[0]}")
+        return self
+
+
+class Composition(Strict):
+    ownEmissions: Annotated[list[OwnEmission], Field(max_length=100)]
+    inputs: Annotated[list[Input], Field(max_length=1000)]
+    batchId: Ident | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if not self.ownEmissions and not self.inputs:
+            raise fail(("ownEmissions",), "a composition needs own emissions or inputs")
+        check_unique("ownEmissions", [(e.stage, e.scope) for e in self.ownEmissions])
+        return self
+
+
+@entry_type("footprint", signer_roles={"supplier"})
+class Footprint(Entry):
+    """A supplier declares the footprint of one of its products (or product batches)."""
+
+    type: Literal["footprint"]
+    footprint: ProductFootprint
+    composition: Composition
+
+    @model_validator(mode="after")
+    def _ledger_rules(self) -> Self:
+        fp = self.footprint
+        # A supplier declares only for its own company.
+        if self.org not in fp.companyIds:
+            raise fail(
+                ("footprint", "companyIds"), f"must contain the signing org {self.org}", self.org
+            )
+        # A new declaration is active; deprecation is a footprint.deprecate entry.
+        if fp.status != "Active":
+            raise fail(("footprint", "status"), "a footprint entry must be Active", fp.status)
+        for index, item in enumerate(self.composition.inputs):
+            if item.footprintId == fp.id:
+                raise fail(
+                    ("composition", "inputs", index, "footprintId"),
+                    "an input cannot be the footprint itself",
+                    item.footprintId,
+                )
+            if item.productId in fp.productIds and item.companyId in fp.companyIds:
+                raise fail(
+                    ("composition", "inputs", index, "productId"),
+                    "an input cannot be the declared product itself",
+                    item.productId,
+                )
+            if fp.precedingPfIds is not None and item.footprintId in fp.precedingPfIds:
+                raise fail(
+                    ("composition", "inputs", index, "footprintId"),
+                    "an input cannot be a preceding version of this footprint",
+                    item.footprintId,
+                )
+        return self
+
+
+@entry_type("footprint.deprecate", signer_roles={"supplier"})
+class FootprintDeprecate(Entry):
+    """A supplier marks one of its footprints Deprecated without replacing it."""
+
+    type: Literal["footprint.deprecate"]
+    footprintId: Uuid
+    reason: Text
