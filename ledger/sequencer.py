@@ -21,7 +21,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from ledger._internal.prevalidate import Item, Prevalidator, Verdict
-from ledger.authority import IdentityState
 from ledger.entries import Entry, parse_entry
 from ledger.entries.identity import IDENTITY_TYPES
 from ledger.errors import (
@@ -35,6 +34,8 @@ from ledger.errors import (
 from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE, verify_signature
 from ledger.receipt import Receipt
 from ledger.record import Record, entry_hash
+from ledger.rules import CarbonView, IdentityState, apply_entry, check_entry
+from ledger.store.carbon_index import SqlCarbonView
 from ledger.store.log import LogStore, LogWriter, StoredRecord
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class Sequencer:
                 writer = LogWriter(conn)
                 self._catch_up_identity(writer)
                 started = time.perf_counter()
-                outcomes = self._apply(batch, writer)
+                outcomes = self._apply(batch, writer, SqlCarbonView(conn))
                 self.stats.rule_seconds += time.perf_counter() - started
                 started = time.perf_counter()
                 writer.flush()
@@ -198,7 +199,7 @@ class Sequencer:
                 pending.future.set_exception(outcome)
 
     def _apply(
-        self, batch: Sequence[_Pending], writer: LogWriter
+        self, batch: Sequence[_Pending], writer: LogWriter, carbon: CarbonView
     ) -> list[Receipt | EntryRejectedError]:
         outcomes: list[Receipt | EntryRejectedError] = []
         parsed: list[Entry | EntryRejectedError] = [self._parse(p) for p in batch]
@@ -210,7 +211,9 @@ class Sequencer:
                 outcomes.append(entry)
                 continue
             try:
-                outcomes.append(self._append_one(pending, entry, writer, recorded, now_us))
+                outcomes.append(
+                    self._append_one(pending, entry, writer, carbon, recorded, now_us)
+                )
             except EntryRejectedError as exc:
                 outcomes.append(exc)
         return outcomes
@@ -232,6 +235,7 @@ class Sequencer:
         pending: _Pending,
         entry: Entry,
         writer: LogWriter,
+        carbon: CarbonView,
         recorded: dict[str, StoredRecord],
         timestamp_us: int,
     ) -> Receipt:
@@ -250,7 +254,7 @@ class Sequencer:
             signer.public_key, sub.signature, sub.entry
         ):
             raise SignatureError("signature does not verify with the named key", field="signature")
-        self.identity.authorize(entry, signer)
+        check_entry(entry, signer, self.identity, carbon)
         seq = writer.size
         record = Record(
             seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature
@@ -271,7 +275,7 @@ class Sequencer:
             chain_hash=record.chain_hash(),
         )
         writer.append(stored)
-        self.identity.apply(entry, seq)
+        apply_entry(entry, seq, leaf, self.identity, carbon)
         recorded[entry.entryId] = stored
         return _receipt_of(stored)
 

@@ -53,4 +53,4 @@ class KeyRevoke(Entry):
 
 
 # Entry types that change the identity state (replayed at start-up and catch-up).
-IDENTITY_TYPES: frozenset[str] = frozenset({"org.enroll", "key.rotate", "key.revoke"})
+IDENTITY_TYPES: frozenset[str] = frozenset({"org.enroll", "key.rotate", "key.revoke", "key.add"})

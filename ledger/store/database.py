@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
-from ledger.store import tables  # noqa: F401  (registers the tables)
+from ledger.store import index_tables, tables  # noqa: F401  (registers the tables)
 
 # An arbitrary constant naming the sequencer's PostgreSQL advisory lock.
 SEQUENCER_LOCK_ID = 0x63617262  # "carb"

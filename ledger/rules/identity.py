@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass, field
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
+from ledger.entries.carbon.activity import KeyAdd
 from ledger.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -30,6 +31,7 @@ class KeyState:
     added_seq: int
     ended_seq: int | None = None  # first seq at which the key is no longer valid
     ended_by: str | None = None  # "rotated" | "revoked"
+    purpose: str = "signing"  # "collector" keys sign activity.batch entries only
 
     @property
     def active(self) -> bool:
@@ -85,6 +87,11 @@ class IdentityState:
             raise PermissionDeniedError(
                 f"key {kid.hex()} belongs to {key.org_id}, not to {entry.org}", field="org"
             )
+        if key.purpose == "collector" and entry.type != "activity.batch":
+            raise PermissionDeniedError(
+                f"key {kid.hex()} is a collector key: it signs activity.batch entries only",
+                field="keyId",
+            )
         return key
 
     def _genesis_signer(self, kid: bytes, entry: Entry) -> KeyState:
@@ -117,6 +124,9 @@ class IdentityState:
             self._check_enroll(entry)
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
+        elif isinstance(entry, KeyAdd):
+            if key_id(decode_public_key(entry.publicKey)) in self.keys:
+                raise ConflictError("this public key is already enrolled", field="publicKey")
 
     def _check_enroll(self, entry: OrgEnroll) -> None:
         if entry.orgId in self.orgs:
@@ -160,6 +170,12 @@ class IdentityState:
             kid = key_id(public)
             self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
             org.signing_key = kid
+        elif isinstance(entry, KeyAdd):
+            public = decode_public_key(entry.publicKey)
+            kid = key_id(public)
+            self.keys[kid] = KeyState(
+                kid, public, entry.orgId, added_seq=seq, purpose=entry.purpose
+            )
         elif isinstance(entry, KeyRevoke):
             kid = bytes.fromhex(entry.keyId)
             self._end_key(kid, seq, "revoked")

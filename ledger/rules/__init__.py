@@ -1,0 +1,46 @@
+"""The rules an entry must pass to be recorded, shared by the sequencer and the auditor.
+
+signer = identity.resolve_signer(key_id, entry)   # known, active, the org's, right purpose
+check_entry(entry, signer, identity, carbon)      # roles, identity and carbon rules
+... append the record ...
+apply_entry(entry, seq, leaf_hash, identity, carbon)
+"""
+
+from __future__ import annotations
+
+from ledger.entries import Entry
+from ledger.rules.carbon import apply_carbon, check_carbon
+from ledger.rules.identity import IdentityState, KeyState, OrgState
+from ledger.rules.memory import MemoryCarbonView
+from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+
+
+def check_entry(
+    entry: Entry, signer: KeyState, identity: IdentityState, carbon: CarbonView
+) -> None:
+    """Raise an ``EntryRejectedError`` unless ``signer`` may record ``entry`` now."""
+    identity.authorize(entry, signer)
+    check_carbon(entry, identity, carbon)
+
+
+def apply_entry(
+    entry: Entry, seq: int, leaf_hash: bytes, identity: IdentityState, carbon: CarbonView
+) -> None:
+    """Advance both states past ``entry``, recorded at ``seq`` with ``leaf_hash``."""
+    apply_carbon(entry, seq, leaf_hash, carbon)
+    identity.apply(entry, seq)
+
+
+__all__ = [
+    "CarbonView",
+    "FactorFacts",
+    "FootprintFacts",
+    "GrantFacts",
+    "IdentityState",
+    "KeyState",
+    "MemoryCarbonView",
+    "OrgState",
+    "SerialSpan",
+    "apply_entry",
+    "check_entry",
+]

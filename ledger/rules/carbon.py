@@ -1,0 +1,250 @@
+"""The stateful rules of carbon-data entries, written once against ``CarbonView``.
+
+Stateless rules (shapes, PACT v3 field rules, "a supplier declares only for
+its own company") live in the entry models. Here is what needs the log so far:
+footprint immutability and one active footprint per product, company and
+batch; predecessor deprecation; references to footprints, factors and
+activity batches that exist; units that convert; serials retired once;
+attestations of existing footprints; grants by owners only.
+"""
+
+from __future__ import annotations
+
+from ledger.entries import Entry
+from ledger.entries.carbon.activity import ActivityBatch
+from ledger.entries.carbon.attestation import Attestation
+from ledger.entries.carbon.factors import FactorsPublish
+from ledger.entries.carbon.footprint import FactorRef, Footprint, FootprintDeprecate, Input
+from ledger.entries.carbon.grants import Grant, GrantRevoke
+from ledger.entries.carbon.instruments import InstrumentRetire, split_serial
+from ledger.entries.carbon.targets import Target
+from ledger.errors import (
+    ConflictError,
+    MalformedEntryError,
+    PermissionDeniedError,
+    UnknownReferenceError,
+)
+from ledger.rules.identity import IdentityState
+from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.units import convertible
+
+
+def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> None:
+    """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded now."""
+    if isinstance(entry, Footprint):
+        _check_footprint(entry, view)
+    elif isinstance(entry, FootprintDeprecate):
+        _owned_active_footprint(entry.footprintId, entry.org, view, "footprintId")
+    elif isinstance(entry, FactorsPublish):
+        seq = view.factor_set_seq(entry.setId, entry.version)
+        if seq is not None:
+            raise ConflictError(
+                f"factor set {entry.setId} version {entry.version} was published at seq {seq}; "
+                "versions are immutable, publish a new version",
+                field="version",
+            )
+    elif isinstance(entry, InstrumentRetire):
+        earlier = view.overlapping_retirement(_span(entry))
+        if earlier is not None:
+            raise ConflictError(
+                f"serials {entry.serials.first}..{entry.serials.last} of {entry.registry} overlap "
+                f"a retirement recorded at seq {earlier}",
+                field="serials",
+            )
+    elif isinstance(entry, Attestation):
+        _attested_footprint(entry, view)
+    elif isinstance(entry, Grant):
+        _check_grant(entry, identity, view)
+    elif isinstance(entry, GrantRevoke):
+        grant = view.grant(entry.grantId)
+        if grant is None:
+            raise UnknownReferenceError(f"no grant {entry.grantId}", field="grantId")
+        if grant.grantor != entry.org:
+            raise PermissionDeniedError("only the org that granted may revoke", field="grantId")
+        if grant.revoked_seq is not None:
+            raise ConflictError(f"grant already revoked at seq {grant.revoked_seq}", "grantId")
+    elif isinstance(entry, Target):
+        if "supplier" not in identity.roles_of(entry.supplier):
+            raise UnknownReferenceError(f"{entry.supplier} is not an enrolled supplier", "supplier")
+
+
+def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
+    """Record what ``entry`` (already checked) changes in the view."""
+    if isinstance(entry, Footprint):
+        fp = entry.footprint
+        for predecessor in fp.precedingPfIds or ():
+            view.deprecate_footprint(predecessor, seq)
+        view.add_footprint(
+            FootprintFacts(
+                footprint_id=fp.id,
+                entry_id=entry.entryId,
+                seq=seq,
+                leaf_hash=leaf_hash,
+                org_id=entry.org,
+                product_ids=tuple(fp.productIds),
+                company_ids=tuple(fp.companyIds),
+                batch_id=entry.composition.batchId,
+                declared_unit=fp.pcf.declaredUnitOfMeasurement,
+            )
+        )
+    elif isinstance(entry, FootprintDeprecate):
+        view.deprecate_footprint(entry.footprintId, seq)
+    elif isinstance(entry, FactorsPublish):
+        factors = [
+            FactorFacts(entry.setId, entry.version, f.key, f.unit, f.value) for f in entry.factors
+        ]
+        view.add_factor_set(entry.setId, entry.version, seq, factors)
+    elif isinstance(entry, InstrumentRetire):
+        view.add_retirement(_span(entry), seq, entry.org)
+    elif isinstance(entry, Attestation):
+        target = _attested_footprint(entry, view)
+        view.add_attestation(entry.entryId, target.footprint_id, seq, entry.org)
+    elif isinstance(entry, Grant):
+        view.add_grant(
+            GrantFacts(
+                entry.entryId,
+                seq,
+                entry.org,
+                entry.grantee,
+                entry.footprintId,
+                entry.productId,
+                entry.level,
+            )
+        )
+    elif isinstance(entry, GrantRevoke):
+        view.revoke_grant(entry.grantId, seq)
+    elif isinstance(entry, ActivityBatch):
+        view.add_activity_batch(entry.entryId, entry.org, seq)
+
+
+def _span(entry: InstrumentRetire) -> SerialSpan:
+    prefix, _, width = split_serial(entry.serials.first)
+    first = entry.serials.first[-width:]
+    last = entry.serials.last[-width:]
+    return SerialSpan(entry.registry, prefix, width, first, last)
+
+
+def _owned_active_footprint(
+    footprint_id: str, org: str, view: CarbonView, field: str
+) -> FootprintFacts:
+    found = view.footprint(footprint_id)
+    if found is None:
+        raise UnknownReferenceError(f"no footprint {footprint_id} on the ledger", field=field)
+    if found.org_id != org:
+        raise PermissionDeniedError(f"footprint {footprint_id} belongs to {found.org_id}", field)
+    if not found.active:
+        raise ConflictError(f"footprint {footprint_id} is already deprecated", field=field)
+    return found
+
+
+def _check_footprint(entry: Footprint, view: CarbonView) -> None:
+    fp = entry.footprint
+    existing = view.footprint(fp.id)
+    if existing is not None:
+        raise ConflictError(
+            f"footprint {fp.id} was recorded at seq {existing.seq}; footprints are immutable, "
+            "record a new one naming it in precedingPfIds",
+            field="footprint.id",
+        )
+    preceding = set(fp.precedingPfIds or ())
+    for index, predecessor in enumerate(fp.precedingPfIds or ()):
+        _owned_active_footprint(predecessor, entry.org, view, f"footprint.precedingPfIds[{index}]")
+    batch = entry.composition.batchId
+    for index, product in enumerate(fp.productIds):
+        for company in fp.companyIds:
+            active = view.active_footprint(product, company, batch)
+            if active is not None and active.footprint_id not in preceding:
+                raise ConflictError(
+                    f"{product} of {company}{f' batch {batch}' if batch else ''} already has "
+                    f"active footprint {active.footprint_id} (seq {active.seq}); list it in "
+                    "precedingPfIds to supersede it",
+                    field=f"footprint.productIds[{index}]",
+                )
+    for index, item in enumerate(entry.composition.inputs):
+        _check_input(item, view, f"composition.inputs[{index}]")
+    for index, own in enumerate(entry.composition.ownEmissions):
+        for f_index, ref in enumerate(own.factors or ()):
+            _factor(ref, view, f"composition.ownEmissions[{index}].factors[{f_index}]")
+        for b_index, batch_id in enumerate(own.activityBatches or ()):
+            if view.activity_batch_org(batch_id) != entry.org:
+                raise UnknownReferenceError(
+                    f"no activity batch {batch_id} of {entry.org} on the ledger",
+                    field=f"composition.ownEmissions[{index}].activityBatches[{b_index}]",
+                )
+
+
+def _check_input(item: Input, view: CarbonView, path: str) -> None:
+    """Inputs may name footprints not recorded yet (that is how recycling loops close);
+    when the referenced footprint is recorded, its unit must convert."""
+    if item.factor is not None:
+        factor = _factor(item.factor, view, f"{path}.factor")
+        target_unit, what = factor.unit, f"factor {factor.key}"
+    else:
+        if item.footprintId is not None:
+            upstream = view.footprint(item.footprintId)
+        else:
+            assert item.productId is not None and item.companyId is not None
+            upstream = view.active_footprint(item.productId, item.companyId, None)
+        if upstream is None:
+            return
+        target_unit, what = upstream.declared_unit, f"footprint {upstream.footprint_id}"
+    if not convertible(item.unit, target_unit):
+        raise MalformedEntryError(
+            f"unit {item.unit!r} cannot be converted to {target_unit!r}, the unit of {what}",
+            field=f"{path}.unit",
+        )
+
+
+def _factor(ref: FactorRef, view: CarbonView, path: str) -> FactorFacts:
+    if view.factor_set_seq(ref.setId, ref.version) is None:
+        raise UnknownReferenceError(
+            f"factor set {ref.setId} version {ref.version} is not published", field=path
+        )
+    factor = view.factor(ref.setId, ref.version, ref.key)
+    if factor is None:
+        raise UnknownReferenceError(
+            f"factor set {ref.setId} {ref.version} has no factor {ref.key!r}", field=f"{path}.key"
+        )
+    return factor
+
+
+def _attested_footprint(entry: Attestation, view: CarbonView) -> FootprintFacts:
+    by_leaf = (
+        view.footprint_by_leaf(bytes.fromhex(entry.footprintLeafHash))
+        if (entry.footprintLeafHash)
+        else None
+    )
+    by_entry = view.footprint_by_entry(entry.footprintEntryId) if entry.footprintEntryId else None
+    if entry.footprintLeafHash and by_leaf is None:
+        raise UnknownReferenceError("no footprint entry has this leaf hash", "footprintLeafHash")
+    if entry.footprintEntryId and by_entry is None:
+        raise UnknownReferenceError(
+            f"no footprint entry {entry.footprintEntryId}", field="footprintEntryId"
+        )
+    if by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id:
+        raise MalformedEntryError(
+            "footprintLeafHash and footprintEntryId name different footprints",
+            field="footprintEntryId",
+        )
+    found = by_leaf or by_entry
+    assert found is not None
+    return found
+
+
+def _check_grant(entry: Grant, identity: IdentityState, view: CarbonView) -> None:
+    if entry.grantee not in identity.orgs:
+        raise UnknownReferenceError(f"{entry.grantee} is not enrolled", field="grantee")
+    if entry.footprintId is not None:
+        found = view.footprint(entry.footprintId)
+        if found is None:
+            raise UnknownReferenceError(f"no footprint {entry.footprintId}", field="footprintId")
+        if found.org_id != entry.org:
+            raise PermissionDeniedError(
+                f"only the owner ({found.org_id}) may grant access to footprint "
+                f"{entry.footprintId}",
+                field="footprintId",
+            )
+    elif entry.productId is not None and not view.has_declared(entry.org, entry.productId):
+        raise PermissionDeniedError(
+            f"{entry.org} has declared no footprint for {entry.productId}", field="productId"
+        )

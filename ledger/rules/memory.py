@@ -1,0 +1,105 @@
+"""The carbon view held in memory: what an auditor builds while replaying the log."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+
+
+class MemoryCarbonView:
+    def __init__(self) -> None:
+        self.footprints: dict[str, FootprintFacts] = {}
+        self._by_entry: dict[str, str] = {}
+        self._by_leaf: dict[bytes, str] = {}
+        self._active: dict[tuple[str, str, str | None], str] = {}
+        self._declared: set[tuple[str, str]] = set()
+        self._factor_sets: dict[tuple[str, str], int] = {}
+        self._factors: dict[tuple[str, str, str], FactorFacts] = {}
+        self._retirements: dict[tuple[str, str, int], list[tuple[str, str, int]]] = defaultdict(
+            list
+        )
+        self.attestations: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+        self.grants: dict[str, GrantFacts] = {}
+        self._batches: dict[str, str] = {}
+
+    def footprint(self, footprint_id: str) -> FootprintFacts | None:
+        return self.footprints.get(footprint_id)
+
+    def footprint_by_entry(self, entry_id: str) -> FootprintFacts | None:
+        fid = self._by_entry.get(entry_id)
+        return self.footprints[fid] if fid else None
+
+    def footprint_by_leaf(self, leaf_hash: bytes) -> FootprintFacts | None:
+        fid = self._by_leaf.get(leaf_hash)
+        return self.footprints[fid] if fid else None
+
+    def active_footprint(
+        self, product_id: str, company_id: str, batch_id: str | None
+    ) -> FootprintFacts | None:
+        fid = self._active.get((product_id, company_id, batch_id))
+        return self.footprints[fid] if fid else None
+
+    def has_declared(self, org_id: str, product_id: str) -> bool:
+        return (org_id, product_id) in self._declared
+
+    def factor_set_seq(self, set_id: str, version: str) -> int | None:
+        return self._factor_sets.get((set_id, version))
+
+    def factor(self, set_id: str, version: str, key: str) -> FactorFacts | None:
+        return self._factors.get((set_id, version, key))
+
+    def overlapping_retirement(self, span: SerialSpan) -> int | None:
+        for first, last, seq in self._retirements[(span.registry, span.prefix, span.width)]:
+            if first <= span.last and span.first <= last:
+                return seq
+        return None
+
+    def grant(self, entry_id: str) -> GrantFacts | None:
+        return self.grants.get(entry_id)
+
+    def activity_batch_org(self, entry_id: str) -> str | None:
+        return self._batches.get(entry_id)
+
+    def add_footprint(self, facts: FootprintFacts) -> None:
+        self.footprints[facts.footprint_id] = facts
+        self._by_entry[facts.entry_id] = facts.footprint_id
+        self._by_leaf[facts.leaf_hash] = facts.footprint_id
+        for product in facts.product_ids:
+            self._declared.add((facts.org_id, product))
+            for company in facts.company_ids:
+                self._active[(product, company, facts.batch_id)] = facts.footprint_id
+
+    def deprecate_footprint(self, footprint_id: str, seq: int) -> None:
+        facts = self.footprints[footprint_id]
+        self.footprints[footprint_id] = dataclasses.replace(facts, active=False)
+        for product in facts.product_ids:
+            for company in facts.company_ids:
+                key = (product, company, facts.batch_id)
+                if self._active.get(key) == footprint_id:
+                    del self._active[key]
+
+    def add_factor_set(
+        self, set_id: str, version: str, seq: int, factors: list[FactorFacts]
+    ) -> None:
+        self._factor_sets[(set_id, version)] = seq
+        for factor in factors:
+            self._factors[(set_id, version, factor.key)] = factor
+
+    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
+        self._retirements[(span.registry, span.prefix, span.width)].append(
+            (span.first, span.last, seq)
+        )
+
+    def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None:
+        self.attestations[footprint_id].append((entry_id, seq, org_id))
+
+    def add_grant(self, facts: GrantFacts) -> None:
+        self.grants[facts.entry_id] = facts
+
+    def revoke_grant(self, entry_id: str, seq: int) -> None:
+        self.grants[entry_id] = dataclasses.replace(self.grants[entry_id], revoked_seq=seq)
+
+    def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
+        self._batches[entry_id] = org_id

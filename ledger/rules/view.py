@@ -1,0 +1,88 @@
+"""What the carbon-data rules need to know about the log so far, and how they update it.
+
+The sequencer implements this over indexed tables in the same transaction as
+the append (``ledger.store.carbon_index``); the auditor implements it in memory
+while replaying (``ledger.rules.memory``). The rules themselves
+(``ledger.rules.carbon``) are written once against this protocol, so the ledger
+and an independent audit reach the same verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class FootprintFacts:
+    footprint_id: str
+    entry_id: str
+    seq: int
+    leaf_hash: bytes
+    org_id: str
+    product_ids: tuple[str, ...]
+    company_ids: tuple[str, ...]
+    batch_id: str | None
+    declared_unit: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FactorFacts:
+    set_id: str
+    version: str
+    key: str
+    unit: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSpan:
+    """A retired serial range in comparable form: same registry, prefix and digit
+    width, and numbers as zero-padded digit strings (so string order is number order)."""
+
+    registry: str
+    prefix: str
+    width: int
+    first: str
+    last: str
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFacts:
+    entry_id: str
+    seq: int
+    grantor: str
+    grantee: str
+    footprint_id: str | None
+    product_id: str | None
+    level: str
+    revoked_seq: int | None = None
+
+
+class CarbonView(Protocol):
+    # -- reads ----------------------------------------------------------------
+    def footprint(self, footprint_id: str) -> FootprintFacts | None: ...
+    def footprint_by_entry(self, entry_id: str) -> FootprintFacts | None: ...
+    def footprint_by_leaf(self, leaf_hash: bytes) -> FootprintFacts | None: ...
+    def active_footprint(
+        self, product_id: str, company_id: str, batch_id: str | None
+    ) -> FootprintFacts | None: ...
+    def has_declared(self, org_id: str, product_id: str) -> bool: ...
+    def factor_set_seq(self, set_id: str, version: str) -> int | None: ...
+    def factor(self, set_id: str, version: str, key: str) -> FactorFacts | None: ...
+    def overlapping_retirement(self, span: SerialSpan) -> int | None: ...
+    def grant(self, entry_id: str) -> GrantFacts | None: ...
+    def activity_batch_org(self, entry_id: str) -> str | None: ...
+
+    # -- updates (called only after every rule for the entry has passed) ------
+    def add_footprint(self, facts: FootprintFacts) -> None: ...
+    def deprecate_footprint(self, footprint_id: str, seq: int) -> None: ...
+    def add_factor_set(
+        self, set_id: str, version: str, seq: int, factors: list[FactorFacts]
+    ) -> None: ...
+    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None: ...
+    def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None: ...
+    def add_grant(self, facts: GrantFacts) -> None: ...
+    def revoke_grant(self, entry_id: str, seq: int) -> None: ...
+    def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None: ...

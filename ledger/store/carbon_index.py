@@ -1,0 +1,242 @@
+"""The rules' carbon view over the index tables, inside the sequencer's transaction.
+
+Updates are executed at once (not deferred), so a later entry of the same
+batch sees what an earlier one changed; the batch's commit or rollback covers
+them together with the records.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.store.index_tables import (
+    ActivityBatchRow,
+    AttestationRow,
+    FactorRow,
+    FactorSetRow,
+    FootprintProductRow,
+    FootprintRow,
+    GrantRow,
+    RetirementRow,
+)
+
+_F = FootprintRow.__table__  # type: ignore[attr-defined]
+_FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
+_FS = FactorSetRow.__table__  # type: ignore[attr-defined]
+_FA = FactorRow.__table__  # type: ignore[attr-defined]
+_RT = RetirementRow.__table__  # type: ignore[attr-defined]
+_AT = AttestationRow.__table__  # type: ignore[attr-defined]
+_GR = GrantRow.__table__  # type: ignore[attr-defined]
+_AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
+
+_FOOTPRINT_COLUMNS = [
+    _F.c.footprint_id,
+    _F.c.entry_id,
+    _F.c.seq,
+    _F.c.leaf_hash,
+    _F.c.org_id,
+    _F.c.batch_id,
+    _F.c.declared_unit,
+    _F.c.active,
+]
+
+
+class SqlCarbonView:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _footprint_where(self, condition: object) -> FootprintFacts | None:
+        row = self._conn.execute(select(*_FOOTPRINT_COLUMNS).where(condition)).first()  # type: ignore[arg-type]
+        if row is None:
+            return None
+        links = self._conn.execute(
+            select(_FP.c.product_id, _FP.c.company_id).where(_FP.c.footprint_id == row.footprint_id)
+        ).all()
+        return FootprintFacts(
+            footprint_id=row.footprint_id,
+            entry_id=row.entry_id,
+            seq=row.seq,
+            leaf_hash=row.leaf_hash,
+            org_id=row.org_id,
+            product_ids=tuple(dict.fromkeys(p for p, _ in links)),
+            company_ids=tuple(dict.fromkeys(c for _, c in links)),
+            batch_id=row.batch_id,
+            declared_unit=row.declared_unit,
+            active=bool(row.active),
+        )
+
+    def footprint(self, footprint_id: str) -> FootprintFacts | None:
+        return self._footprint_where(_F.c.footprint_id == footprint_id)
+
+    def footprint_by_entry(self, entry_id: str) -> FootprintFacts | None:
+        return self._footprint_where(_F.c.entry_id == entry_id)
+
+    def footprint_by_leaf(self, leaf_hash: bytes) -> FootprintFacts | None:
+        return self._footprint_where(_F.c.leaf_hash == leaf_hash)
+
+    def active_footprint(
+        self, product_id: str, company_id: str, batch_id: str | None
+    ) -> FootprintFacts | None:
+        fid = self._conn.execute(
+            select(_FP.c.footprint_id).where(
+                _FP.c.product_id == product_id,
+                _FP.c.company_id == company_id,
+                _FP.c.batch_key == (batch_id or ""),
+                _FP.c.active.is_(True),
+            )
+        ).scalar()
+        return self.footprint(fid) if fid else None
+
+    def has_declared(self, org_id: str, product_id: str) -> bool:
+        found = self._conn.execute(
+            select(_FP.c.footprint_id)
+            .where(_FP.c.org_id == org_id, _FP.c.product_id == product_id)
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def factor_set_seq(self, set_id: str, version: str) -> int | None:
+        seq = self._conn.execute(
+            select(_FS.c.seq).where(_FS.c.set_id == set_id, _FS.c.version == version)
+        ).scalar()
+        return None if seq is None else int(seq)
+
+    def factor(self, set_id: str, version: str, key: str) -> FactorFacts | None:
+        row = self._conn.execute(
+            select(_FA.c.unit, _FA.c.value).where(
+                _FA.c.set_id == set_id, _FA.c.version == version, _FA.c.key == key
+            )
+        ).first()
+        return FactorFacts(set_id, version, key, row.unit, row.value) if row else None
+
+    def overlapping_retirement(self, span: SerialSpan) -> int | None:
+        seq = self._conn.execute(
+            select(_RT.c.seq)
+            .where(
+                _RT.c.registry == span.registry,
+                _RT.c.prefix == span.prefix,
+                _RT.c.width == span.width,
+                and_(_RT.c.first <= span.last, _RT.c.last >= span.first),
+            )
+            .order_by(_RT.c.seq)
+            .limit(1)
+        ).scalar()
+        return None if seq is None else int(seq)
+
+    def grant(self, entry_id: str) -> GrantFacts | None:
+        row = self._conn.execute(
+            select(
+                _GR.c.entry_id,
+                _GR.c.seq,
+                _GR.c.grantor,
+                _GR.c.grantee,
+                _GR.c.footprint_id,
+                _GR.c.product_id,
+                _GR.c.level,
+                _GR.c.revoked_seq,
+            ).where(_GR.c.entry_id == entry_id)
+        ).first()
+        return GrantFacts(*row) if row else None
+
+    def activity_batch_org(self, entry_id: str) -> str | None:
+        org: str | None = self._conn.execute(
+            select(_AB.c.org_id).where(_AB.c.entry_id == entry_id)
+        ).scalar()
+        return org
+
+    # -- updates ----------------------------------------------------------------
+
+    def add_footprint(self, facts: FootprintFacts) -> None:
+        self._conn.execute(
+            insert(_F).values(
+                footprint_id=facts.footprint_id,
+                entry_id=facts.entry_id,
+                seq=facts.seq,
+                leaf_hash=facts.leaf_hash,
+                org_id=facts.org_id,
+                batch_id=facts.batch_id,
+                declared_unit=facts.declared_unit,
+                active=True,
+            )
+        )
+        self._conn.execute(
+            insert(_FP),
+            [
+                {
+                    "footprint_id": facts.footprint_id,
+                    "product_id": product,
+                    "company_id": company,
+                    "batch_key": facts.batch_id or "",
+                    "org_id": facts.org_id,
+                    "active": True,
+                }
+                for product in facts.product_ids
+                for company in facts.company_ids
+            ],
+        )
+
+    def deprecate_footprint(self, footprint_id: str, seq: int) -> None:
+        self._conn.execute(
+            update(_F)
+            .where(_F.c.footprint_id == footprint_id)
+            .values(active=False, deprecated_seq=seq)
+        )
+        self._conn.execute(
+            update(_FP).where(_FP.c.footprint_id == footprint_id).values(active=False)
+        )
+
+    def add_factor_set(
+        self, set_id: str, version: str, seq: int, factors: list[FactorFacts]
+    ) -> None:
+        self._conn.execute(insert(_FS).values(set_id=set_id, version=version, seq=seq))
+        self._conn.execute(
+            insert(_FA),
+            [
+                {
+                    "set_id": set_id,
+                    "version": version,
+                    "key": f.key,
+                    "unit": f.unit,
+                    "value": f.value,
+                }
+                for f in factors
+            ],
+        )
+
+    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
+        self._conn.execute(
+            insert(_RT).values(
+                seq=seq,
+                registry=span.registry,
+                prefix=span.prefix,
+                width=span.width,
+                first=span.first,
+                last=span.last,
+                org_id=org_id,
+            )
+        )
+
+    def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None:
+        self._conn.execute(
+            insert(_AT).values(entry_id=entry_id, footprint_id=footprint_id, seq=seq, org_id=org_id)
+        )
+
+    def add_grant(self, facts: GrantFacts) -> None:
+        self._conn.execute(
+            insert(_GR).values(
+                entry_id=facts.entry_id,
+                seq=facts.seq,
+                grantor=facts.grantor,
+                grantee=facts.grantee,
+                footprint_id=facts.footprint_id,
+                product_id=facts.product_id,
+                level=facts.level,
+            )
+        )
+
+    def revoke_grant(self, entry_id: str, seq: int) -> None:
+        self._conn.execute(update(_GR).where(_GR.c.entry_id == entry_id).values(revoked_seq=seq))
+
+    def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
+        self._conn.execute(insert(_AB).values(entry_id=entry_id, org_id=org_id, seq=seq))

@@ -1,0 +1,115 @@
+"""Index tables derived from the log: what the rules and the gateway look up.
+
+They are written in the same transaction as the records they derive from, so
+they never disagree with the log. They hold no information the log does not:
+an auditor rebuilds the same facts by replaying entries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, String, text
+from sqlmodel import Field, SQLModel
+
+_URN = 512
+
+
+class FootprintRow(SQLModel, table=True):
+    __tablename__ = "footprint"
+
+    footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, index=True))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    batch_id: str | None = Field(sa_column=Column(String(128), nullable=True))
+    declared_unit: str = Field(sa_column=Column(String(64), nullable=False))
+    active: bool = Field(sa_column=Column(Boolean, nullable=False))
+    deprecated_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+
+
+class FootprintProductRow(SQLModel, table=True):
+    """One row per (footprint, product id, company id). The partial unique index is
+    the database's own guard that a product, company and batch have at most one
+    active footprint."""
+
+    __tablename__ = "footprint_product"
+    __table_args__ = (
+        Index(
+            "ux_footprint_product_active",
+            "product_id",
+            "company_id",
+            "batch_key",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index("ix_footprint_product_org", "org_id", "product_id"),
+    )
+
+    footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    product_id: str = Field(sa_column=Column(String(_URN), primary_key=True))
+    company_id: str = Field(sa_column=Column(String(_URN), primary_key=True))
+    batch_key: str = Field(sa_column=Column(String(128), nullable=False))  # "" when no batch
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
+    active: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class FactorSetRow(SQLModel, table=True):
+    __tablename__ = "factor_set"
+
+    set_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    version: str = Field(sa_column=Column(String(32), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class FactorRow(SQLModel, table=True):
+    __tablename__ = "factor"
+
+    set_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    version: str = Field(sa_column=Column(String(32), primary_key=True))
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+    unit: str = Field(sa_column=Column(String(64), nullable=False))
+    value: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class RetirementRow(SQLModel, table=True):
+    __tablename__ = "retirement"
+    __table_args__ = (Index("ix_retirement_span", "registry", "prefix", "width", "first"),)
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    registry: str = Field(sa_column=Column(String(64), nullable=False))
+    prefix: str = Field(sa_column=Column(String(64), nullable=False))
+    width: int = Field(sa_column=Column(Integer, nullable=False))
+    first: str = Field(sa_column=Column(String(30), nullable=False))
+    last: str = Field(sa_column=Column(String(30), nullable=False))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+
+
+class AttestationRow(SQLModel, table=True):
+    __tablename__ = "attestation"
+
+    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    footprint_id: str = Field(sa_column=Column(String(36), nullable=False, index=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
+
+
+class GrantRow(SQLModel, table=True):
+    __tablename__ = "access_grant"
+
+    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    grantor: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    grantee: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    footprint_id: str | None = Field(sa_column=Column(String(36), nullable=True, index=True))
+    product_id: str | None = Field(sa_column=Column(String(_URN), nullable=True))
+    level: str = Field(sa_column=Column(String(16), nullable=False))
+    revoked_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+
+
+class ActivityBatchRow(SQLModel, table=True):
+    __tablename__ = "activity_batch"
+
+    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))

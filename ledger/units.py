@@ -1,0 +1,73 @@
+"""Units of amounts on the ledger, converted by pint (never by hand-written tables).
+
+The one place that maps the unit names entries use (PACT v3 declared units
+and common activity units, spelled out as PACT spells them) to pint units.
+``piece`` is a dimension of its own, so pieces never silently convert to
+kilograms or to a bare number. The footprint engine converts with the same
+mapping.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+_UREG: Any = pint.UnitRegistry()
+_UREG.define("piece = [piece] = pc = pieces")
+
+#: Entry unit names → pint expressions (names not listed are given to pint as they are).
+UNIT_EXPRESSIONS: dict[str, str] = {
+    "liter": "liter",
+    "kilogram": "kilogram",
+    "gram": "gram",
+    "tonne": "metric_ton",
+    "cubic meter": "meter ** 3",
+    "kilowatt hour": "kilowatt_hour",
+    "megawatt hour": "megawatt_hour",
+    "megajoule": "megajoule",
+    "gigajoule": "gigajoule",
+    "ton kilometer": "metric_ton * kilometer",
+    "square meter": "meter ** 2",
+    "piece": "piece",
+    "hour": "hour",
+    "megabit second": "megabit * second",
+}
+
+
+class UnitConversionError(ValueError):
+    """The two units are unknown or of different dimensions."""
+
+    def __init__(self, from_unit: str, to_unit: str) -> None:
+        super().__init__(f"{from_unit!r} cannot be converted to {to_unit!r}")
+        self.from_unit = from_unit
+        self.to_unit = to_unit
+
+
+def _pint_unit(name: str) -> Any:
+    return _UREG.parse_units(UNIT_EXPRESSIONS.get(name.strip().lower(), name))
+
+
+@lru_cache(maxsize=4096)
+def conversion_factor(from_unit: str, to_unit: str) -> float:
+    """How many ``to_unit`` one ``from_unit`` is.
+
+    Raises ``UnitConversionError`` when either unit is unknown or the two are
+    of different dimensions.
+    """
+    if from_unit == to_unit:
+        return 1.0
+    try:
+        source, target = _pint_unit(from_unit), _pint_unit(to_unit)
+        return float(_UREG.Quantity(1.0, source).to(target).magnitude)
+    except Exception as exc:  # pint raises assorted parser and dimensionality errors
+        raise UnitConversionError(from_unit, to_unit) from exc
+
+
+def convertible(from_unit: str, to_unit: str) -> bool:
+    try:
+        conversion_factor(from_unit, to_unit)
+    except UnitConversionError:
+        return False
+    return True
