@@ -38,6 +38,7 @@ from ledger.request_token import (
 )
 from ledger.sequencer import Sequencer, SequencerUnavailableError, Submission
 from ledger.store.log import LogStore, StoredRecord
+from ledger.store.visibility import READ_ALL_ROLES, may_read
 
 _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (EntryTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
@@ -50,7 +51,6 @@ _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (UnknownReferenceError, grpc.StatusCode.FAILED_PRECONDITION),
     (SequencerUnavailableError, grpc.StatusCode.UNAVAILABLE),
 ]
-_READ_ALL_ROLES = frozenset({"operator", "auditor"})
 SERVICE_NAME = "carbonledger.v1.Ledger"
 
 
@@ -183,9 +183,11 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 yield _entry_record(record)
 
     def _may_read(self, caller: TokenClaims, record: StoredRecord) -> bool:
-        if self.sequencer.identity.roles_of(caller.org) & _READ_ALL_ROLES:
+        roles = self.sequencer.identity.roles_of(caller.org)
+        if roles & READ_ALL_ROLES or record.org_id == caller.org:
             return True
-        return record.org_id == caller.org
+        with self.store.db.read() as conn:
+            return may_read(conn, caller.org, roles, record)
 
     def _authenticate(self, context: grpc.ServicerContext, method: str) -> TokenClaims:
         token = ""

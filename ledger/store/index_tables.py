@@ -77,7 +77,7 @@ class RetirementRow(SQLModel, table=True):
     __table_args__ = (Index("ix_retirement_span", "registry", "prefix", "width", "first"),)
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    registry: str = Field(sa_column=Column(String(64), nullable=False))
+    registry_name: str = Field(sa_column=Column("registry", String(64), nullable=False))
     prefix: str = Field(sa_column=Column(String(64), nullable=False))
     width: int = Field(sa_column=Column(Integer, nullable=False))
     first: str = Field(sa_column=Column(String(30), nullable=False))

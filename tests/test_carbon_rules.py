@@ -1,0 +1,370 @@
+"""Carbon-data rules through a real ledger: every rejection names its field and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from ledger.keys import encode_public_key, new_private_key
+from ledger.server import LedgerServer
+from tests import carbon_builders as cb
+from tests.ledger_fixtures import enroll, operator_of, running_server
+
+RECYCLER = "urn:pact:company:customcode:recycler"
+REFINER = "urn:pact:company:customcode:refiner"
+VERIFIER = "urn:pact:company:customcode:certifier"
+BUYER = "urn:pact:company:customcode:pack-maker"
+LI2CO3 = "urn:pact:product:recycler:li2co3-bg"
+CATHODE = "urn:pact:product:refiner:lfp-cathode"
+
+
+@dataclass
+class Chain:
+    server: LedgerServer
+    client: LedgerClient
+    operator: OrgSigner
+    recycler: OrgSigner
+    refiner: OrgSigner
+    verifier: OrgSigner
+    buyer: OrgSigner
+
+    def submit(self, signer: OrgSigner, entry: dict[str, Any]) -> Any:
+        return self.client.submit(signer.sign(entry))
+
+
+@pytest.fixture
+def chain(tmp_path: Path, db_url: str) -> Iterator[Chain]:
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as client:
+        operator = operator_of(server)
+        parties = Chain(
+            server,
+            client,
+            operator,
+            enroll(client, operator, RECYCLER, "supplier"),
+            enroll(client, operator, REFINER, "supplier"),
+            enroll(client, operator, VERIFIER, "verifier"),
+            enroll(client, operator, BUYER, "buyer"),
+        )
+        parties.submit(operator, cb.default_factor_set(operator.org))
+        yield parties
+
+
+def _rejected(chain: Chain, signer: OrgSigner, entry: dict[str, Any]) -> Rejected:
+    size = chain.server.store.tree_size()
+    with pytest.raises(Rejected) as err:
+        chain.submit(signer, entry)
+    assert chain.server.store.tree_size() == size, "a rejected entry must write nothing"
+    return err.value
+
+
+def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
+    # The refiner's cathode uses recovered Li2CO3 that is not declared yet: a loop may close later.
+    cathode = cb.footprint_entry(
+        REFINER,
+        CATHODE,
+        inputs=[
+            {"productId": LI2CO3, "companyId": RECYCLER, "amount": "0.25", "unit": "kilogram"},
+            cb.grid_electricity("12.5"),
+        ],
+        pcf="14.2",
+    )
+    chain.submit(chain.refiner, cathode)
+    batch = cb.footprint_entry(
+        RECYCLER,
+        LI2CO3,
+        batch="2025-03-B017",
+        inputs=[
+            {"footprintId": cathode["footprint"]["id"], "amount": "0.01", "unit": "gram"},
+            cb.grid_electricity("3.0"),
+        ],
+    )
+    chain.submit(chain.recycler, batch)
+    # Another batch of the same product is its own active footprint.
+    chain.submit(chain.recycler, cb.footprint_entry(RECYCLER, LI2CO3, batch="2025-03-B018"))
+    # A restatement supersedes the first batch footprint.
+    restated = cb.footprint_entry(
+        RECYCLER, LI2CO3, batch="2025-03-B017", preceding=[batch["footprint"]["id"]], pcf="3.05"
+    )
+    chain.submit(chain.recycler, restated)
+    with chain.server.db.read() as conn:
+        from ledger.store.carbon_index import SqlCarbonView
+
+        view = SqlCarbonView(conn)
+        old = view.footprint(batch["footprint"]["id"])
+        new = view.active_footprint(LI2CO3, RECYCLER, "2025-03-B017")
+    assert old is not None and not old.active
+    assert new is not None and new.footprint_id == restated["footprint"]["id"]
+
+
+def test_footprint_rules(chain: Chain) -> None:
+    first = cb.footprint_entry(RECYCLER, LI2CO3)
+    chain.submit(chain.recycler, first)
+    fid = first["footprint"]["id"]
+    cases: list[tuple[OrgSigner, dict[str, Any], grpc.StatusCode, str, str]] = [
+        # a second active footprint for the same product, company and batch
+        (
+            chain.recycler,
+            cb.footprint_entry(RECYCLER, LI2CO3),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "footprint.productIds[0]",
+            "precedingPfIds",
+        ),
+        # immutability: the same footprint id again
+        (
+            chain.recycler,
+            {
+                **cb.footprint_entry(RECYCLER, "urn:pact:product:recycler:al"),
+                "footprint": {**first["footprint"]},
+            },
+            grpc.StatusCode.ALREADY_EXISTS,
+            "footprint.id",
+            "immutable",
+        ),
+        # another org's product (the model's own-company rule)
+        (
+            chain.refiner,
+            {**cb.footprint_entry(RECYCLER, "urn:pact:product:recycler:cu"), "org": REFINER},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "footprint.companyIds",
+            "signing org",
+        ),
+        # superseding someone else's footprint
+        (
+            chain.refiner,
+            cb.footprint_entry(REFINER, CATHODE, preceding=[fid]),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "footprint.precedingPfIds[0]",
+            "belongs to",
+        ),
+        # an input unit that cannot convert to the recorded footprint's unit
+        (
+            chain.refiner,
+            cb.footprint_entry(
+                REFINER,
+                CATHODE,
+                inputs=[{"footprintId": fid, "amount": "2", "unit": "kilowatt hour"}],
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "composition.inputs[0].unit",
+            "'kilogram'",
+        ),
+        # an unpublished factor
+        (
+            chain.refiner,
+            cb.footprint_entry(
+                REFINER,
+                CATHODE,
+                inputs=[
+                    {
+                        "factor": {"setId": "cn-default", "version": "2099.1", "key": "x"},
+                        "amount": "1",
+                        "unit": "kilowatt hour",
+                    }
+                ],
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "composition.inputs[0].factor",
+            "not published",
+        ),
+        # a factor unit mismatch
+        (
+            chain.refiner,
+            cb.footprint_entry(
+                REFINER, CATHODE, inputs=[{**cb.grid_electricity("1"), "unit": "kilogram"}]
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "composition.inputs[0].unit",
+            "kilowatt hour",
+        ),
+        # deprecating a footprint one does not own
+        (
+            chain.refiner,
+            new_entry("footprint.deprecate", REFINER, footprintId=fid, reason="x"),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "footprintId",
+            "belongs to",
+        ),
+        # a buyer cannot declare footprints at all
+        (
+            chain.buyer,
+            {**cb.footprint_entry(BUYER, "urn:pact:product:b:x")},
+            grpc.StatusCode.PERMISSION_DENIED,
+            "type",
+            "supplier",
+        ),
+    ]
+    for signer, entry, code, field, text in cases:
+        error = _rejected(chain, signer, entry)
+        assert error.code == code, (field, error.message)
+        assert error.message.startswith(f"{field}:") or f"{field}:" in error.message, error.message
+        assert text in error.message, error.message
+
+    chain.submit(
+        chain.recycler,
+        new_entry("footprint.deprecate", RECYCLER, footprintId=fid, reason="plant closed"),
+    )
+    again = _rejected(
+        chain,
+        chain.recycler,
+        new_entry("footprint.deprecate", RECYCLER, footprintId=fid, reason="x"),
+    )
+    assert "already deprecated" in again.message
+    # With the old one deprecated, a new footprint for the product is accepted.
+    chain.submit(chain.recycler, cb.footprint_entry(RECYCLER, LI2CO3))
+
+
+def test_factor_set_versions_are_immutable(chain: Chain) -> None:
+    error = _rejected(chain, chain.operator, cb.default_factor_set(chain.operator.org))
+    assert error.code == grpc.StatusCode.ALREADY_EXISTS
+    assert "version" in error.message and "immutable" in error.message
+    denied = _rejected(chain, chain.recycler, cb.default_factor_set(RECYCLER))
+    assert denied.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_serial_is_retired_once_in_the_whole_log(chain: Chain) -> None:
+    first = chain.submit(
+        chain.recycler, cb.retirement(RECYCLER, "gec-cn", "GEC-2024-000101", "GEC-2024-000150")
+    )
+    error = _rejected(
+        chain, chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2024-000150", "GEC-2024-000160")
+    )
+    assert error.code == grpc.StatusCode.ALREADY_EXISTS
+    assert f"seq {first.seq}" in error.message and "serials:" in error.message
+    # Adjacent ranges, other registries and other prefixes do not overlap.
+    chain.submit(
+        chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2024-000151", "GEC-2024-000160")
+    )
+    chain.submit(
+        chain.refiner, cb.retirement(REFINER, "i-rec", "GEC-2024-000101", "GEC-2024-000110")
+    )
+    chain.submit(
+        chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2025-000101", "GEC-2025-000110")
+    )
+
+
+def test_attestations_and_grants(chain: Chain) -> None:
+    fp = cb.footprint_entry(RECYCLER, LI2CO3)
+    chain.submit(chain.recycler, fp)
+    chain.submit(chain.verifier, cb.attestation(VERIFIER, fp["entryId"]))
+    missing = _rejected(
+        chain, chain.verifier, cb.attestation(VERIFIER, str(__import__("uuid").uuid4()))
+    )
+    assert (
+        missing.code == grpc.StatusCode.FAILED_PRECONDITION
+        and "footprintEntryId" in missing.message
+    )
+    not_verifier = _rejected(chain, chain.refiner, cb.attestation(REFINER, fp["entryId"]))
+    assert (
+        not_verifier.code == grpc.StatusCode.PERMISSION_DENIED
+        and "verifier" in not_verifier.message
+    )
+
+    fid = fp["footprint"]["id"]
+    granted = cb.grant(RECYCLER, BUYER, footprint_id=fid, level="detail")
+    chain.submit(chain.recycler, granted)
+    by_non_owner = _rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, footprint_id=fid))
+    assert (
+        by_non_owner.code == grpc.StatusCode.PERMISSION_DENIED and "owner" in by_non_owner.message
+    )
+    line = _rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, product_id=LI2CO3))
+    assert line.code == grpc.StatusCode.PERMISSION_DENIED and "productId" in line.message
+    chain.submit(chain.recycler, cb.grant(RECYCLER, BUYER, product_id=LI2CO3))
+    unknown = _rejected(
+        chain,
+        chain.recycler,
+        cb.grant(RECYCLER, "urn:pact:company:customcode:nobody", footprint_id=fid),
+    )
+    assert "grantee" in unknown.message
+
+    revoke = new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])
+    foreign = _rejected(chain, chain.refiner, {**revoke, "org": REFINER})
+    assert foreign.code == grpc.StatusCode.PERMISSION_DENIED
+    chain.submit(chain.recycler, revoke)
+    twice = _rejected(
+        chain, chain.recycler, new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])
+    )
+    assert "already revoked" in twice.message
+
+
+def test_collector_keys_sign_activity_batches_only(chain: Chain) -> None:
+    collector = OrgSigner(RECYCLER, new_private_key())
+    chain.submit(
+        chain.recycler,
+        new_entry(
+            "key.add",
+            RECYCLER,
+            orgId=RECYCLER,
+            purpose="collector",
+            publicKey=encode_public_key(collector.public_key),
+        ),
+    )
+    readings = [
+        {
+            "meterId": f"m-{i}",
+            "stage": "pretreatment",
+            "intervalStart": "2025-03-01T00:00:00Z",
+            "intervalEnd": "2025-03-01T00:15:00Z",
+            "quantity": "12.5",
+            "unit": "kWh",
+            "quality": "measured",
+        }
+        for i in range(1000)
+    ]
+    batch = new_entry(
+        "activity.batch", RECYCLER, site="plant-1", collectorId="edge-7", readings=readings
+    )
+    chain.submit(collector, batch)
+    error = _rejected(chain, collector, cb.footprint_entry(RECYCLER, LI2CO3))
+    assert error.code == grpc.StatusCode.PERMISSION_DENIED and "collector key" in error.message
+    # A footprint may cite the batch it was computed from.
+    fp = cb.footprint_entry(RECYCLER, LI2CO3)
+    fp["composition"]["ownEmissions"][0]["activityBatches"] = [batch["entryId"]]
+    chain.submit(chain.recycler, fp)
+    fp2 = cb.footprint_entry(REFINER, CATHODE)
+    fp2["composition"]["ownEmissions"][0]["activityBatches"] = [batch["entryId"]]
+    foreign = _rejected(chain, chain.refiner, fp2)
+    assert "activityBatches[0]" in foreign.message
+
+
+def test_targets_need_an_enrolled_supplier(chain: Chain) -> None:
+    target: Callable[[str], dict[str, Any]] = lambda supplier: new_entry(  # noqa: E731
+        "target",
+        BUYER,
+        supplier=supplier,
+        metric="absolute-tco2e",
+        scopes=["1", "2"],
+        baseYear=2021,
+        baseValue="1200",
+        targetYear=2025,
+        targetValue="600",
+    )
+    chain.submit(chain.buyer, target(RECYCLER))
+    error = _rejected(chain, chain.buyer, target("urn:pact:company:customcode:ghost"))
+    assert error.code == grpc.StatusCode.FAILED_PRECONDITION and "supplier" in error.message
+
+
+def test_entries_read_back_per_grant(chain: Chain) -> None:
+    fp = cb.footprint_entry(RECYCLER, LI2CO3)
+    receipt = chain.submit(chain.recycler, fp)
+    target = chain.server.grpc_target
+    with LedgerClient(target, signer=chain.buyer) as as_buyer:
+        with pytest.raises(grpc.RpcError) as err:
+            as_buyer.get_entry(seq=receipt.seq)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        chain.submit(chain.recycler, cb.grant(RECYCLER, BUYER, footprint_id=fp["footprint"]["id"]))
+        with pytest.raises(grpc.RpcError):  # a summary grant does not open the composition
+            as_buyer.get_entry(seq=receipt.seq)
+        detail = cb.grant(RECYCLER, BUYER, product_id=LI2CO3, level="detail")
+        chain.submit(chain.recycler, detail)
+        assert as_buyer.get_entry(seq=receipt.seq).entry == chain.recycler.sign(fp).entry
+        chain.submit(chain.recycler, new_entry("grant.revoke", RECYCLER, grantId=detail["entryId"]))
+        with pytest.raises(grpc.RpcError):
+            as_buyer.get_entry(seq=receipt.seq)
+    with LedgerClient(target, signer=chain.recycler) as as_owner:
+        assert as_owner.get_entry(entry_id=fp["entryId"]).seq == receipt.seq
