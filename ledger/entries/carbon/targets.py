@@ -64,9 +64,14 @@ class Inventory(Entry):
     scope3TCO2e: NonNegativeDecimal | None = None
     electricityMWh: NonNegativeDecimal
     renewableElectricityMWh: NonNegativeDecimal
+    # Output in the year, the denominator of intensity targets (in their intensityUnit).
+    productionAmount: NonNegativeDecimal | None = None
+    productionUnit: Text | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
+        if (self.productionAmount is None) != (self.productionUnit is None):
+            raise fail(("productionUnit",), "productionAmount and productionUnit go together")
         if dec(self.renewableElectricityMWh) > dec(self.electricityMWh):
             raise fail(
                 ("renewableElectricityMWh",),
