@@ -33,6 +33,11 @@ UNIT_EXPRESSIONS: dict[str, str] = {
     "piece": "piece",
     "hour": "hour",
     "megabit second": "megabit * second",
+    # activity.batch reading units
+    "kWh": "kilowatt_hour",
+    "m3": "meter ** 3",
+    "t": "metric_ton",
+    "GJ": "gigajoule",
 }
 
 
@@ -46,7 +51,8 @@ class UnitConversionError(ValueError):
 
 
 def _pint_unit(name: str) -> Any:
-    return _UREG.parse_units(UNIT_EXPRESSIONS.get(name.strip().lower(), name))
+    expression = UNIT_EXPRESSIONS.get(name) or UNIT_EXPRESSIONS.get(name.strip().lower(), name)
+    return _UREG.parse_units(expression)
 
 
 @lru_cache(maxsize=4096)

@@ -125,6 +125,9 @@ class Composition(Strict):
     ownEmissions: Annotated[list[OwnEmission], Field(max_length=100)]
     inputs: Annotated[list[Input], Field(max_length=1000)]
     batchId: Ident | None = None
+    # Declared units produced over the metered period: the allocation basis that turns
+    # cited activity batches into per-unit own emissions (graph.activity).
+    producedAmount: PositiveDecimal | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
