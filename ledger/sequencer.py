@@ -11,6 +11,7 @@ whole batch as retryable and nothing of it is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -171,7 +172,6 @@ class Sequencer:
             self._sequence(batch)
 
     def _sequence(self, batch: list[_Pending]) -> None:
-        snapshot = self.identity.snapshot()
         outcomes: list[Receipt | EntryRejectedError] = []
         try:
             with self.store.db.write() as conn:
@@ -184,7 +184,12 @@ class Sequencer:
                 writer.flush()
             self.stats.commit_seconds += time.perf_counter() - started
         except Exception as exc:
-            self.identity = snapshot
+            # The batch's identity changes were rolled back with the transaction: rebuild
+            # the identity state from the log (rare; O(identity entries)). If the store is
+            # still unreachable, the next batch replays it before applying any rule.
+            self.identity = IdentityState()
+            with contextlib.suppress(Exception):
+                self._catch_up_identity_initial()
             log.exception("batch of %d submissions failed to commit", len(batch))
             error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
             for pending in batch:
@@ -211,9 +216,7 @@ class Sequencer:
                 outcomes.append(entry)
                 continue
             try:
-                outcomes.append(
-                    self._append_one(pending, entry, writer, carbon, recorded, now_us)
-                )
+                outcomes.append(self._append_one(pending, entry, writer, carbon, recorded, now_us))
             except EntryRejectedError as exc:
                 outcomes.append(exc)
         return outcomes

@@ -8,7 +8,6 @@ self-signed ``org.enroll``.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
@@ -54,10 +53,6 @@ class IdentityState:
     orgs: dict[str, OrgState] = field(default_factory=dict)
     keys: dict[bytes, KeyState] = field(default_factory=dict)
     size: int = 0
-
-    def snapshot(self) -> IdentityState:
-        """A deep copy to restore if a batch that mutated this state fails to commit."""
-        return copy.deepcopy(self)
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
         """The public key to verify a signature by ``kid`` with, if one is known.
