@@ -308,3 +308,39 @@ def test_proofs_between_checkpoints_and_restart(tmp_path: Path, db_url: str) -> 
         third = open_checkpoint(client.checkpoint().note, NoteVerifier.from_vkey(verifier_key))
         proof = client.consistency_proof(second.size, third.size)
         verify_consistency(second.size, third.size, proof, second.root_hash, third.root_hash)
+
+
+def test_a_failed_commit_writes_nothing_and_is_retryable(tmp_path: Path, db_url: str) -> None:
+    from sqlalchemy import text
+
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as client:
+        operator = operator_of(server)
+        enroll(client, operator, SUPPLIER, "supplier")
+        size = server.store.tree_size()
+        # An insider's row where the next leaf's Merkle node must go makes the commit fail.
+        with server.db.write() as conn:
+            conn.execute(
+                text(f"INSERT INTO merkle_node (level, idx, hash) VALUES (0, {size}, :h)"),
+                {"h": bytes(32)},
+            )
+        buyer_key = OrgSigner(BUYER, new_private_key())
+        entry = operator.sign(
+            new_entry(
+                "org.enroll",
+                operator.org,
+                orgId=BUYER,
+                name="Buyer",
+                roles=["buyer"],
+                publicKey=encode_public_key(buyer_key.public_key),
+            )
+        )
+        with pytest.raises(Rejected) as err:
+            client.submit(entry)
+        assert err.value.code == grpc.StatusCode.UNAVAILABLE
+        assert server.store.tree_size() == size
+        assert BUYER not in server.sequencer.identity.orgs
+        with server.db.write() as conn:
+            conn.execute(text(f"DELETE FROM merkle_node WHERE level = 0 AND idx = {size}"))
+        receipt = client.submit(entry)  # the same entry, retried
+        assert receipt.seq == size and not receipt.duplicate
+        assert BUYER in server.sequencer.identity.orgs
