@@ -1,0 +1,324 @@
+"""``FootprintEngine``: full compute, incremental updates and per-footprint results.
+
+networkx holds the model (one node per active footprint, edge input → product with the
+amount per declared unit as ``weight``); the numbers run on integer-indexed arrays kept next
+to it (:class:`RowStore` for ``Aᵀ``, vectors ``e`` and ``x``). Indices are never reused: a
+removed footprint leaves an empty row, so arrays stay aligned without renumbering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import cast
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from graph.contributions import ContributionNode, contribution_tree
+from graph.errors import InvalidParameterError, NoPhysicalSolutionError, UnknownFootprintError
+from graph.model import EmissionFactor, FootprintDeclaration
+from graph.results import ComputedFootprint, assemble, declared_comparison
+from graph.solve import FloatArray, IntArray, SolvePlan, build_plan
+from graph.store import RowStore
+from graph.supply_graph import (
+    Gap,
+    InputError,
+    NodeBuild,
+    RecyclingMethod,
+    Registry,
+    build_node,
+    set_node,
+)
+
+
+class FootprintEngine:
+    """Cradle-to-gate intensities of all active footprints: ``x = e + Aᵀx``.
+
+    ``tolerance`` is the relative difference between declared and computed totals beyond
+    which a footprint is flagged (default 5 %).
+    """
+
+    def __init__(
+        self,
+        declarations: Iterable[FootprintDeclaration] = (),
+        factors: Iterable[EmissionFactor] = (),
+        *,
+        recycling: RecyclingMethod = "cut-off",
+        tolerance: float = 0.05,
+    ) -> None:
+        if tolerance < 0:
+            raise InvalidParameterError("tolerance must be ≥ 0")
+        self.recycling: RecyclingMethod = recycling
+        self.tolerance = tolerance
+        self._registry = Registry(factors)
+        decls = list(declarations)
+        for decl in decls:
+            self._registry.add(decl)
+        self._ids: list[str] = [d.id for d in decls]
+        self._index: dict[str, int] = {fid: i for i, fid in enumerate(self._ids)}
+        builds = [build_node(d, self._registry, recycling) for d in decls]
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from((d.id, {"build": b}) for d, b in zip(decls, builds, strict=True))
+        self._graph.add_edges_from(
+            (u, d.id, {"weight": w})
+            for d, b in zip(decls, builds, strict=True)
+            for u, w in b.inputs.items()
+        )
+        index = self._index
+        counts = np.fromiter((len(b.inputs) for b in builds), dtype=np.int64, count=len(builds))
+        rows = np.repeat(np.arange(len(builds), dtype=np.int64), counts)
+        cols = np.fromiter(
+            (index[u] for b in builds for u in b.inputs), dtype=np.int64, count=int(counts.sum())
+        )
+        vals = np.fromiter(
+            (w for b in builds for w in b.inputs.values()), dtype=np.float64, count=cols.size
+        )
+        self._store = RowStore(len(builds), rows, cols, vals)
+        self._e: FloatArray = np.fromiter((b.direct_total for b in builds), dtype=np.float64)
+        self._alive = np.ones(len(builds), dtype=bool)
+        self._x: FloatArray = np.full(len(builds), np.nan)
+        self._computed = False
+        self.plan: SolvePlan | None = None
+        #: build the downstream index during :meth:`compute` so the first update is fast too
+        self.prepare_updates = True
+        #: an update reaching more than this share of all footprints runs a full compute
+        self.full_recompute_share = 0.3
+
+    # ------------------------------------------------------------------ model
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The networkx supply graph (read-only by convention)."""
+        return self._graph
+
+    def declaration(self, footprint_id: str) -> FootprintDeclaration:
+        """The active declaration with this id."""
+        try:
+            return self._registry.footprints[footprint_id]
+        except KeyError:
+            raise UnknownFootprintError(footprint_id) from None
+
+    def _build(self, footprint_id: str) -> NodeBuild:
+        return cast(NodeBuild, self._graph.nodes[footprint_id]["build"])
+
+    def arrays(self) -> tuple[sp.csr_array, FloatArray, list[str]]:
+        """The integer-indexed system: ``Aᵀ`` (row = product, column = input), ``e``, and the
+        footprint id of each index (``""`` for removed ones). For exports, e.g. to bw2calc."""
+        return self._store.matrix(), self._e[: len(self._ids)].copy(), list(self._ids)
+
+    # ------------------------------------------------------------------ compute
+    def compute(self) -> None:
+        """Full recompute of every active footprint."""
+        n = len(self._ids)
+        self.plan = build_plan(self._store.matrix(), self._ids)
+        self._x[:n] = self.plan.solve(self._e[:n])
+        self._x[~self._alive] = np.nan
+        self._computed = True
+        if self.prepare_updates:
+            self._store.prepare_forward()
+
+    def _reserve(self, n: int) -> None:
+        """Make arrays hold ``n`` indices, growing geometrically (O(1) amortised per add)."""
+        self._store.grow(n)
+        if n <= self._alive.size:
+            return
+        extra = max(n - self._alive.size, self._alive.size // 2 + 16)
+        self._alive = np.concatenate([self._alive, np.zeros(extra, dtype=bool)])
+        self._e = np.concatenate([self._e, np.zeros(extra)])
+        self._x = np.concatenate([self._x, np.full(extra, np.nan)])
+
+    def _ensure(self) -> None:
+        if not self._computed:
+            self.compute()
+
+    def apply(
+        self,
+        added: Iterable[FootprintDeclaration] = (),
+        removed: Iterable[str] = (),
+    ) -> frozenset[str]:
+        """Add, supersede (remove old + add new) or deprecate footprints; recompute downstream.
+
+        Returns the ids that were recomputed: the new footprints, footprints whose inputs
+        re-resolved, and everything downstream of them.
+        """
+        self._ensure()
+        removed_ids = list(removed)
+        new = list(added)
+        for fid in removed_ids:
+            if fid not in self._index:
+                raise UnknownFootprintError(fid)
+        removed_set = set(removed_ids)
+        new_ids = [d.id for d in new]
+        if len(set(new_ids)) != len(new_ids) or any(
+            i in self._index and i not in removed_set for i in new_ids
+        ):
+            raise InvalidParameterError("added footprints must have new, distinct ids")
+        touched: set[str] = set()
+        for fid in removed_ids:
+            self._registry.remove(fid)
+            touched.update(self._graph.successors(fid))
+            self._graph.remove_node(fid)
+            i = self._index.pop(fid)
+            self._ids[i] = ""
+            self._alive[i] = False
+            self._e[i] = 0.0
+            self._x[i] = np.nan
+            self._store.set_row(i, np.empty(0, np.int64), np.empty(0))
+        for decl in new:
+            self._registry.add(decl)
+            self._index[decl.id] = len(self._ids)
+            self._ids.append(decl.id)
+            self._reserve(len(self._ids))
+            self._alive[len(self._ids) - 1] = True
+            self._graph.add_node(decl.id)
+            touched.add(decl.id)
+        for decl in new:
+            touched |= self._registry.referrers(decl)
+        touched -= removed_set
+        self._reserve(len(self._ids))
+        added_ids = set(new_ids)
+        changed: list[str] = []
+        for fid in touched:
+            build = build_node(self._registry.footprints[fid], self._registry, self.recycling)
+            previous = self._graph.nodes[fid].get("build")
+            if previous == build and fid not in added_ids:
+                continue  # a referrer whose reference still resolves to the same footprint
+            changed.append(fid)
+            set_node(self._graph, fid, build)
+            i = self._index[fid]
+            cols = np.fromiter((self._index[u] for u in build.inputs), np.int64, len(build.inputs))
+            vals = np.fromiter(build.inputs.values(), np.float64, len(build.inputs))
+            self._store.set_row(i, cols, vals)
+            self._e[i] = build.direct_total
+        seeds = np.fromiter((self._index[f] for f in changed), np.int64, len(changed))
+        down = self._store.downstream(seeds)
+        down = down[self._alive[down]]
+        try:
+            if down.size > self.full_recompute_share * max(1, len(self._index)):
+                self.compute()  # most of the graph is affected: one full pass is cheaper
+            else:
+                self._solve_subset(down)
+        except NoPhysicalSolutionError:
+            self._computed = False  # the structure is applied; every query will raise again
+            raise
+        return frozenset(self._ids[i] for i in down.tolist())
+
+    def _solve_subset(self, subset: IntArray) -> None:
+        """Solve ``x_D = e_D + Aᵀ_{D,·} x`` for ``D`` with everything outside ``D`` fixed."""
+        if subset.size == 0:
+            return
+        r, c, v = self._store.rows(subset)
+        lr = np.searchsorted(subset, r)
+        lc = np.searchsorted(subset, c)
+        inside = (lc < subset.size) & (subset[np.minimum(lc, subset.size - 1)] == c)
+        k = subset.size
+        rhs = self._e[subset] + np.bincount(
+            lr[~inside], weights=v[~inside] * self._x[c[~inside]], minlength=k
+        )
+        m = sp.csr_array((v[inside], (lr[inside], lc[inside])), shape=(k, k))
+        ids = [self._ids[i] for i in subset.tolist()]
+        self._x[subset] = build_plan(m, ids).solve(rhs)
+
+    # ------------------------------------------------------------------ results
+    def total(self, footprint_id: str) -> float:
+        """kgCO2e per 1 declared unit, cradle to gate."""
+        self._ensure()
+        if footprint_id not in self._index:
+            raise UnknownFootprintError(footprint_id)
+        return float(self._x[self._index[footprint_id]])
+
+    def totals(self) -> dict[str, float]:
+        """All active footprints' totals (kgCO2e per declared unit)."""
+        self._ensure()
+        return {fid: float(self._x[i]) for fid, i in self._index.items()}
+
+    def flagged(self) -> dict[str, float | None]:
+        """Footprints whose declared total differs from the computed one beyond tolerance."""
+        self._ensure()
+        out: dict[str, float | None] = {}
+        for fid, decl in self._registry.footprints.items():
+            if decl.declared_pcf is None:
+                continue
+            rel, flag = declared_comparison(
+                float(decl.declared_pcf), float(self._x[self._index[fid]]), self.tolerance
+            )
+            if flag:
+                out[fid] = rel
+        return out
+
+    def problems(self) -> dict[str, tuple[tuple[Gap, ...], tuple[InputError, ...]]]:
+        """Own gaps and input errors per footprint (only footprints that have some)."""
+        out = {}
+        for fid in self._index:
+            b = self._build(fid)
+            if b.gaps or b.errors:
+                out[fid] = (b.gaps, b.errors)
+        return out
+
+    def _upstream_system(self, footprint_id: str) -> tuple[IntArray, sp.csr_array, int]:
+        """Upstream set ``U`` (sorted), ``A`` restricted to ``U`` and the root's position."""
+        if footprint_id not in self._index:
+            raise UnknownFootprintError(footprint_id)
+        i = self._index[footprint_id]
+        up = self._store.upstream(np.array([i], dtype=np.int64))
+        r, c, v = self._store.rows(up)
+        k = up.size
+        a = sp.csr_array((v, (np.searchsorted(up, c), np.searchsorted(up, r))), shape=(k, k))
+        return up, a, int(np.searchsorted(up, i))
+
+    def supply(self, footprint_id: str) -> dict[str, float]:
+        """Declared units of every upstream footprint needed per 1 unit of this one."""
+        up, a, root = self._upstream_system(footprint_id)
+        s = self._supply_vector(up, a, root)
+        return {self._ids[j]: float(s[p]) for p, j in enumerate(up.tolist()) if s[p] != 0.0}
+
+    def _supply_vector(self, up: IntArray, a: sp.csr_array, root: int) -> FloatArray:
+        delta = np.zeros(up.size)
+        delta[root] = 1.0
+        return build_plan(a, [self._ids[j] for j in up.tolist()]).solve(delta)
+
+    def result(self, footprint_id: str, *, max_tier: int = 10) -> ComputedFootprint:
+        """Everything a computed footprint carries (see :class:`ComputedFootprint`)."""
+        self._ensure()
+        up, a, root = self._upstream_system(footprint_id)
+        s = self._supply_vector(up, a, root)
+        e_up = self._e[up]
+        tiers: list[float] = []
+        vec = np.zeros(up.size)
+        vec[root] = 1.0
+        for _ in range(max_tier):
+            tiers.append(float(e_up @ vec))
+            vec = a @ vec
+        ids = [self._ids[j] for j in up.tolist()]
+        upstream = (
+            (float(s[p]), self._registry.footprints[fid], self._build(fid))
+            for p, fid in enumerate(ids)
+        )
+        return assemble(
+            self.declaration(footprint_id),
+            self.total(footprint_id),
+            upstream,
+            tiers,
+            self.tolerance,
+        )
+
+    def contributions(
+        self,
+        footprint_id: str,
+        *,
+        cutoff: float = 0.01,
+        max_depth: int = 4,
+        max_children: int = 10,
+    ) -> ContributionNode:
+        """Contribution tree of the top contributors (see :mod:`graph.contributions`)."""
+        self._ensure()
+        if footprint_id not in self._index:
+            raise UnknownFootprintError(footprint_id)
+        return contribution_tree(
+            self._graph,
+            self.total,
+            footprint_id,
+            cutoff=cutoff,
+            max_depth=max_depth,
+            max_children=max_children,
+        )

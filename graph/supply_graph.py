@@ -1,0 +1,251 @@
+"""From declarations to the supply graph: resolve references, convert units, find gaps.
+
+``build_node`` turns one :class:`FootprintDeclaration` into the coefficients of its row of
+``Aᵀ`` (upstream footprint id → amount per 1 declared unit, duplicates *summed*) and its direct
+term (own emissions, factor inputs, recycling burdens, per 1 declared unit). Lines that cannot
+be used are reported — a :class:`Gap` (nothing active to point at) or an :class:`InputError`
+(e.g. a unit that does not convert) — and never silently become zero without a trace.
+
+:class:`Registry` is the resolution index (ids, ``(productId, companyId)`` → active footprints,
+factors, and who references what, so incremental updates know whom a new footprint affects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+import networkx as nx
+
+from graph.circular import cff, cut_off
+from graph.errors import InvalidParameterError, UnitConversionError
+from graph.model import (
+    DataQuality,
+    EmissionFactor,
+    FactorRef,
+    FootprintDeclaration,
+    FootprintRef,
+    InputLine,
+    InputRef,
+    ProductRef,
+    Scope,
+    Stage,
+)
+from graph.units import conversion_factor
+
+RecyclingMethod = Literal["cut-off", "cff"]
+FootprintKey = FootprintRef | ProductRef
+_EPOCH = datetime.min
+
+
+class DirectItem(NamedTuple):
+    """One term of a footprint's direct emissions, kgCO2e per 1 declared unit.
+
+    ``kind`` is ``own`` (declared by the company: primary data), ``factor`` (secondary emission
+    factor) or ``recycling`` (recycling burden / CFF constant of a recycled-content input).
+    """
+
+    kind: Literal["own", "factor", "recycling"]
+    label: str
+    stage: Stage
+    scope: Scope
+    kg_co2e: float
+    dqr: DataQuality
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """An input whose reference names nothing active: reported, contributes nothing."""
+
+    footprint_id: str
+    line: int
+    ref: InputRef
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """An input that cannot be used as stated (e.g. unit not convertible)."""
+
+    footprint_id: str
+    line: int
+    message: str
+
+
+class NodeBuild(NamedTuple):
+    """A footprint's row of ``Aᵀ`` and its direct term, per 1 declared unit."""
+
+    inputs: dict[str, float]
+    direct: tuple[DirectItem, ...]
+    direct_total: float
+    gaps: tuple[Gap, ...]
+    errors: tuple[InputError, ...]
+
+
+class Registry:
+    """Active footprints and factors, with the indexes reference resolution needs."""
+
+    def __init__(self, factors: Iterable[EmissionFactor] = ()) -> None:
+        self.footprints: dict[str, FootprintDeclaration] = {}
+        self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
+        self._by_product: dict[tuple[str, str], set[str]] = {}
+        self._referrers: dict[FootprintKey, set[str]] = {}
+
+    @staticmethod
+    def _product_keys(decl: FootprintDeclaration) -> list[tuple[str, str]]:
+        return [(p, c) for p in decl.product_ids for c in decl.company_ids]
+
+    def add(self, decl: FootprintDeclaration) -> None:
+        """Register an active footprint (its id must be new)."""
+        if decl.id in self.footprints:
+            raise InvalidParameterError(f"footprint {decl.id} is already active")
+        self.footprints[decl.id] = decl
+        for key in self._product_keys(decl):
+            self._by_product.setdefault(key, set()).add(decl.id)
+        for line in decl.inputs:
+            if not isinstance(line.ref, FactorRef):
+                self._referrers.setdefault(line.ref, set()).add(decl.id)
+
+    def remove(self, footprint_id: str) -> FootprintDeclaration:
+        """Unregister a superseded or deprecated footprint."""
+        decl = self.footprints.pop(footprint_id)
+        for key in self._product_keys(decl):
+            self._by_product[key].discard(decl.id)
+        for line in decl.inputs:
+            if not isinstance(line.ref, FactorRef):
+                self._referrers.get(line.ref, set()).discard(decl.id)
+        return decl
+
+    def referrers(self, decl: FootprintDeclaration) -> set[str]:
+        """Active footprints with an input line that may resolve to ``decl``."""
+        out = set(self._referrers.get(FootprintRef(decl.id), ()))
+        for p, c in self._product_keys(decl):
+            out |= self._referrers.get(ProductRef(p, c), set())
+        return out
+
+    def resolve(self, ref: FootprintKey) -> FootprintDeclaration | None:
+        """The footprint a reference names now (newest ``created`` wins a product tie)."""
+        if isinstance(ref, FootprintRef):
+            return self.footprints.get(ref.footprint_id)
+        candidates = self._by_product.get((ref.product_id, ref.company_id))
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return self.footprints[next(iter(candidates))]
+        decls = [self.footprints[i] for i in candidates]
+        return max(decls, key=lambda d: (d.created or _EPOCH, d.id))
+
+
+def _recycling(line: InputLine, method: RecyclingMethod) -> tuple[float, float]:
+    """(coefficient on the virgin intensity, direct constant) per unit of the line."""
+    rc = line.recycled_content
+    share = float(rc.share) if rc else None
+    burden = float(rc.recycling_burden_kgco2e_per_unit) if rc else None
+    if method == "cff" and line.cff is not None:
+        return cff(line.cff, share, burden)
+    if share is None or burden is None:
+        return 1.0, 0.0
+    return cut_off(share, burden)
+
+
+def build_node(
+    decl: FootprintDeclaration, registry: Registry, recycling: RecyclingMethod = "cut-off"
+) -> NodeBuild:
+    """Resolve, convert and normalise one declaration to 1 declared unit."""
+    per_unit = 1.0 / float(decl.declared_unit_amount)
+    inputs: dict[str, float] = {}
+    direct: list[DirectItem] = [
+        DirectItem(
+            "own",
+            f"{o.stage} scope {o.scope}",
+            o.stage,
+            o.scope,
+            float(o.kg_co2e) * per_unit,
+            decl.dqr,
+        )
+        for o in decl.own_emissions
+    ]
+    gaps: list[Gap] = []
+    errors: list[InputError] = []
+    for n, line in enumerate(decl.inputs):
+        amount = float(line.amount) * per_unit
+        try:
+            coefficient, constant = _recycling(line, recycling)
+        except InvalidParameterError as e:
+            errors.append(InputError(decl.id, n, str(e)))
+            continue
+        ref = line.ref
+        if isinstance(ref, FactorRef):
+            factor = registry.factors.get(ref)
+            if factor is None:
+                gaps.append(Gap(decl.id, n, ref, "unknown emission factor"))
+            else:
+                try:
+                    conv = conversion_factor(line.unit, factor.unit)
+                except UnitConversionError as e:
+                    errors.append(InputError(decl.id, n, f"factor {ref.key}: {e}"))
+                    continue
+                value = amount * conv * coefficient * float(factor.value)
+                label = f"factor {ref.set_id}/{ref.version}/{ref.key}"
+                direct.append(
+                    DirectItem("factor", label, line.stage, line.scope, value, factor.dqr)
+                )
+        else:
+            upstream = registry.resolve(ref)
+            if upstream is None:
+                reason = "no active footprint for product/company"
+                if isinstance(ref, FootprintRef):
+                    reason = "footprint is not active"
+                gaps.append(Gap(decl.id, n, ref, reason))
+            else:
+                try:
+                    conv = conversion_factor(line.unit, upstream.declared_unit)
+                except UnitConversionError as e:
+                    errors.append(InputError(decl.id, n, f"input {upstream.id}: {e}"))
+                    continue
+                weight = amount * conv * coefficient
+                inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
+        if constant != 0.0:
+            direct.append(
+                DirectItem(
+                    "recycling",
+                    f"recycled content of input {n}",
+                    line.stage,
+                    line.scope,
+                    amount * constant,
+                    decl.dqr,
+                )
+            )
+    total = float(sum(item.kg_co2e for item in direct))
+    return NodeBuild(inputs, tuple(direct), total, tuple(gaps), tuple(errors))
+
+
+def set_node(graph: nx.DiGraph, footprint_id: str, build: NodeBuild) -> None:
+    """(Re)place a node's in-edges and attributes in the networkx model."""
+    if graph.has_node(footprint_id):
+        graph.remove_edges_from(list(graph.in_edges(footprint_id)))
+    graph.add_node(footprint_id, build=build)
+    graph.add_edges_from((u, footprint_id, {"weight": w}) for u, w in build.inputs.items())
+
+
+def build_supply_graph(
+    declarations: Iterable[FootprintDeclaration],
+    factors: Iterable[EmissionFactor] = (),
+    recycling: RecyclingMethod = "cut-off",
+) -> nx.DiGraph:
+    """The networkx model of a set of active footprints: node per footprint, edge input → product.
+
+    Edge attribute ``weight``: amount of the input per 1 declared unit of the product, after
+    unit conversion, summed over duplicate lines. Node attribute ``build``: :class:`NodeBuild`.
+    """
+    registry = Registry(factors)
+    decls = list(declarations)
+    for decl in decls:
+        registry.add(decl)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(d.id for d in decls)
+    for decl in decls:
+        set_node(graph, decl.id, build_node(decl, registry, recycling))
+    return graph
