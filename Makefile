@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,postgres
 
-.PHONY: setup run test lint typecheck unit proto proto-check bench bench-ingest bench-footprint clean
+.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit clean
 
 setup: $(STAMP)
 
@@ -34,13 +34,16 @@ unit: $(STAMP)
 proto: $(STAMP)
 	$(PY) proto/generate.py .
 
-bench: bench-ingest bench-footprint
+bench: bench-ingest bench-footprint bench-audit
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
 
 bench-footprint: $(STAMP)
 	$(PY) bench/footprint.py
+
+bench-audit: $(STAMP)
+	$(PY) bench/audit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

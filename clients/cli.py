@@ -222,5 +222,14 @@ def checkpoint(ledger: str) -> None:
         click.echo(client.checkpoint().note, nl=False)
 
 
+def _register_commands() -> None:
+    from clients.audit_cli import audit, verify_entry, witness
+
+    for command in (audit, witness, verify_entry):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

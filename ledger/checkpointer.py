@@ -14,8 +14,10 @@ import time
 
 from sqlalchemy import Connection
 
+from ledger.cosignatures import with_cosignatures
 from ledger.merkle import MerkleError, consistency_nodes, verify_consistency
 from ledger.note import Checkpoint, NoteSigner, sign_checkpoint
+from ledger.store.cosignature_table import cosignature_lines
 from ledger.store.log import (
     LogStore,
     LogWriter,
@@ -41,6 +43,12 @@ class Checkpointer:
         if current is not None and current.size == self.store.tree_size():
             return current
         return self.refresh()
+
+    def latest_note(self) -> str:
+        """The newest checkpoint note with the witness cosignatures received for it appended."""
+        latest = self.latest()
+        with self.store.db.read() as conn:
+            return with_cosignatures(latest.note, cosignature_lines(conn, latest.size))
 
     def refresh(self) -> SignedCheckpointRow:
         with self.store.db.write() as conn:

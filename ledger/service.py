@@ -14,6 +14,7 @@ import grpc
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.checkpointer import Checkpointer
+from ledger.cosignatures import Cosignatures
 from ledger.errors import (
     ConflictError,
     EntryRejectedError,
@@ -103,6 +104,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self.checkpointer = checkpointer
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
+        self._cosignatures = Cosignatures(store)
 
     # -- writes ---------------------------------------------------------------
 
@@ -214,7 +216,18 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext
     ) -> pb.SignedCheckpoint:
         latest = self.checkpointer.latest()
-        return pb.SignedCheckpoint(note=latest.note, size=latest.size, root_hash=latest.root_hash)
+        note = self._cosignatures.note(latest.size) or latest.note
+        return pb.SignedCheckpoint(note=note, size=latest.size, root_hash=latest.root_hash)
+
+    def AddCosignature(
+        self, request: pb.AddCosignatureRequest, context: grpc.ServicerContext
+    ) -> pb.AddCosignatureResponse:
+        """Keep a witness's cosignature line; see ``ledger.cosignatures`` for what is checked."""
+        try:
+            note = self._cosignatures.add(request.size, request.signature_line)
+        except LedgerError as exc:
+            _abort(context, status_for(exc), str(exc))
+        return pb.AddCosignatureResponse(note=note)
 
     def GetInclusionProof(
         self, request: pb.GetInclusionProofRequest, context: grpc.ServicerContext

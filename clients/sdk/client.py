@@ -158,7 +158,10 @@ class LedgerClient:
     # -- public reads -------------------------------------------------------
 
     def checkpoint(self) -> pb.SignedCheckpoint:
-        return self._stub.GetCheckpoint(pb.GetCheckpointRequest(), timeout=self.timeout)
+        reply: pb.SignedCheckpoint = self._stub.GetCheckpoint(
+            pb.GetCheckpointRequest(), timeout=self.timeout
+        )
+        return reply
 
     def inclusion_proof(self, seq: int, tree_size: int) -> list[bytes]:
         request = pb.GetInclusionProofRequest(seq=seq, tree_size=tree_size)
@@ -172,7 +175,10 @@ class LedgerClient:
 
     def get_entry(self, seq: int | None = None, entry_id: str | None = None) -> pb.EntryRecord:
         request = pb.GetEntryRequest(entry_id=entry_id) if entry_id else pb.GetEntryRequest(seq=seq)
-        return self._stub.GetEntry(request, timeout=self.timeout, metadata=self._auth("GetEntry"))
+        reply: pb.EntryRecord = self._stub.GetEntry(
+            request, timeout=self.timeout, metadata=self._auth("GetEntry")
+        )
+        return reply
 
     def stream_entries(self, from_seq: int = 0, to_seq: int = 0) -> Iterator[pb.EntryRecord]:
         request = pb.StreamEntriesRequest(from_seq=from_seq, to_seq=to_seq)

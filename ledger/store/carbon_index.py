@@ -7,7 +7,7 @@ them together with the records.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.store.index_tables import (
@@ -111,18 +111,20 @@ class SqlCarbonView:
         return FactorFacts(set_id, version, key, row.unit, row.value) if row else None
 
     def overlapping_retirement(self, span: SerialSpan) -> int | None:
-        seq = self._conn.execute(
-            select(_RT.c.seq)
+        """Recorded ranges never overlap each other, so the only candidate is the one
+        starting last at or before ``span.last``: one index probe, O(log n)."""
+        row = self._conn.execute(
+            select(_RT.c.seq, _RT.c.last)
             .where(
                 _RT.c.registry == span.registry,
                 _RT.c.prefix == span.prefix,
                 _RT.c.width == span.width,
-                and_(_RT.c.first <= span.last, _RT.c.last >= span.first),
+                _RT.c.first <= span.last,
             )
-            .order_by(_RT.c.seq)
+            .order_by(_RT.c.first.desc())
             .limit(1)
-        ).scalar()
-        return None if seq is None else int(seq)
+        ).first()
+        return int(row.seq) if row is not None and row.last >= span.first else None
 
     def grant(self, entry_id: str) -> GrantFacts | None:
         row = self._conn.execute(

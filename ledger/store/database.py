@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
+import ledger.store.cosignature_table  # noqa: F401  (registers the table)
 from ledger.store import index_tables, tables  # noqa: F401  (registers the tables)
 
 # An arbitrary constant naming the sequencer's PostgreSQL advisory lock.

@@ -139,3 +139,17 @@ class StreamEntriesRequest(_message.Message):
     from_seq: int
     to_seq: int
     def __init__(self, from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ...) -> None: ...
+
+class AddCosignatureRequest(_message.Message):
+    __slots__ = ("size", "signature_line")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_LINE_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    signature_line: str
+    def __init__(self, size: _Optional[int] = ..., signature_line: _Optional[str] = ...) -> None: ...
+
+class AddCosignatureResponse(_message.Message):
+    __slots__ = ("note",)
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    note: str
+    def __init__(self, note: _Optional[str] = ...) -> None: ...

@@ -69,6 +69,11 @@ class LedgerStub:
                 request_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.StreamEntriesRequest.SerializeToString,
                 response_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.EntryRecord.FromString,
                 _registered_method=True)
+        self.AddCosignature = channel.unary_unary(
+                '/carbonledger.v1.Ledger/AddCosignature',
+                request_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureRequest.SerializeToString,
+                response_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServicer:
@@ -123,6 +128,16 @@ class LedgerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddCosignature(self, request, context):
+        """A witness's C2SP tlog-cosignature (cosignature/v1) of the signed checkpoint
+        of `size`. Public: the ledger checks the line's form and the checkpoint,
+        not the witness key (verifiers pin the witness keys they trust). At most one
+        cosignature per witness key per size is kept; a newer one replaces it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +175,11 @@ def add_LedgerServicer_to_server(servicer, server):
                     servicer.StreamEntries,
                     request_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.StreamEntriesRequest.FromString,
                     response_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.EntryRecord.SerializeToString,
+            ),
+            'AddCosignature': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCosignature,
+                    request_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureRequest.FromString,
+                    response_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -351,6 +371,33 @@ class Ledger:
             '/carbonledger.v1.Ledger/StreamEntries',
             ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.StreamEntriesRequest.SerializeToString,
             ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.EntryRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCosignature(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonledger.v1.Ledger/AddCosignature',
+            ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureRequest.SerializeToString,
+            ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.AddCosignatureResponse.FromString,
             options,
             channel_credentials,
             insecure,

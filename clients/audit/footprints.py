@@ -1,0 +1,81 @@
+"""Check 8: every active footprint recomputed from its composition.
+
+The computation is the footprint engine's (``graph``), reached only through
+its ledger adapter (``graph.ledger_adapter.ActiveFootprints``), which the
+gateway uses too: the auditor feeds it the ``factors.publish``, ``footprint``
+and ``footprint.deprecate`` entries that passed every other check, in log
+order, and lists declared against computed totals. A difference is a finding
+to list, not a broken rule of the log (a supplier may declare a figure its
+composition does not fully explain), so it does not fail the audit; the
+engine's tolerance marks the ones to look at.
+
+The active set is not part of the saved state, so check 8 runs when the whole
+log is read (first audit, ``--from-scratch``, no ``--state``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
+from ledger.entries import Entry
+
+
+@dataclass(frozen=True)
+class FootprintFinding:
+    footprint_id: str
+    seq: int
+    declared: float | None
+    computed: float
+    relative_difference: float | None
+    flagged: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "footprintId": self.footprint_id,
+            "seq": self.seq,
+            "declared": self.declared,
+            "computed": self.computed,
+            "relativeDifference": self.relative_difference,
+            "flagged": self.flagged,
+        }
+
+    def __str__(self) -> str:
+        rel = "" if self.relative_difference is None else f" ({self.relative_difference:+.1%})"
+        mark = "FLAGGED " if self.flagged else ""
+        return (
+            f"{mark}seq {self.seq} footprint {self.footprint_id}: declared {self.declared} "
+            f"kgCO2e, computed {self.computed:.6g}{rel}"
+        )
+
+
+class FootprintRecompute:
+    """Collects the engine's entries during the replay; computes once at the end."""
+
+    def __init__(self, tolerance: float = 0.05) -> None:
+        self.tolerance = tolerance
+        self.active = ActiveFootprints()
+        self.seq_of: dict[str, int] = {}
+
+    def applied(self, entry: Entry, seq: int) -> None:
+        """Called for every entry the replay applied (it passed checks 2-4 and 7)."""
+        if entry.type in ENGINE_ENTRY_TYPES:
+            change = self.active.apply(entry)
+            for declaration in change.added:
+                self.seq_of[declaration.id] = seq
+
+    def findings(self) -> list[FootprintFinding]:
+        """Declared vs computed for every active footprint, in log order."""
+        engine = self.active.engine(tolerance=self.tolerance)
+        totals = engine.totals()
+        flagged = engine.flagged()
+        out = []
+        for fid, declaration in self.active.declarations.items():
+            declared = None if declaration.declared_pcf is None else float(declaration.declared_pcf)
+            computed = totals[fid]
+            rel = None if not declared else (computed - declared) / abs(declared)
+            out.append(
+                FootprintFinding(fid, self.seq_of[fid], declared, computed, rel, fid in flagged)
+            )
+        return sorted(out, key=lambda f: f.seq)

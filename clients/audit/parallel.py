@@ -1,0 +1,132 @@
+"""Signature and canonical-form checks of record batches on every core.
+
+These checks need only the entry bytes, a public key and a signature, and
+``cryptography`` holds the GIL while verifying Ed25519, so they run in worker
+processes. The public key is the one the replayed identity state named when
+the batch was handed out; the engine re-verifies inline in the rare case that
+the state changed in between (a key enrolled or rotated within the batch).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+
+from ledger.canonical import parse_canonical
+from ledger.errors import EntryRejectedError
+from ledger.keys import verify_signature
+
+# (entry bytes, public key or None when not known when the batch was cut, signature)
+Item = tuple[bytes, bytes | None, bytes]
+# (canonical-form error or None, signature verdict: None when no key was given)
+Verdict = tuple[str | None, bool | None]
+
+# Below this many items the round trip to a worker costs more than it saves.
+_MIN_PARALLEL = 256
+# Worker processes are started only for audits of at least this many records:
+# starting them costs about a second, more than checking a small increment inline.
+POOL_FROM = 4096
+_MAX_SAFE_INTEGER = 2**53 - 1
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class _NotFast(Exception):
+    """The fast canonical check cannot decide; the full parser will."""
+
+
+def _refuse(_text: str) -> object:
+    raise _NotFast
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_SAFE_INTEGER:
+        raise _NotFast
+    return value
+
+
+def is_plainly_canonical(entry: bytes) -> bool:
+    """True only if ``entry`` is certainly canonical; False means "ask ``parse_canonical``".
+
+    ``parse_canonical`` walks the parsed object in Python (floats, integer
+    range, astral keys), which costs more than the signature check itself.
+    Here the decoder's hooks refuse floats, constants and unsafe integers as
+    they are parsed, the standard library's sorted compact output must equal
+    the bytes (which also rules out duplicate members, ``-0`` and non-minimal
+    escapes), and any character outside the BMP (where JCS's UTF-16 key order
+    may differ) defers to the full check, so a True here is a True there.
+    """
+    try:
+        obj = json.loads(entry, parse_float=_refuse, parse_constant=_refuse, parse_int=_safe_int)
+        if not isinstance(obj, dict):
+            return False
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8") == entry and _ASTRAL.search(text) is None
+    except (_NotFast, ValueError):  # ValueError covers JSON and Unicode errors
+        return False
+
+
+def check_items(items: Sequence[Item]) -> list[Verdict]:
+    """Canonical form and signature of each item, in order."""
+    verdicts: list[Verdict] = []
+    for entry, public_key, signature in items:
+        if not is_plainly_canonical(entry):
+            try:
+                parse_canonical(entry)
+            except EntryRejectedError as exc:
+                verdicts.append((str(exc), None))
+                continue
+        ok = None if public_key is None else verify_signature(public_key, signature, entry)
+        verdicts.append((None, ok))
+    return verdicts
+
+
+class PendingVerdicts:
+    """Verdicts of one batch, being computed in the background."""
+
+    def __init__(self, parts: list[Future[list[Verdict]]] | list[Verdict]) -> None:
+        self._parts = parts
+
+    def result(self) -> list[Verdict]:
+        out: list[Verdict] = []
+        for part in self._parts:
+            if isinstance(part, Future):
+                out.extend(part.result())
+            else:
+                out.append(part)
+        return out
+
+
+class VerifierPool:
+    """A process pool sized to the machine (``workers=1`` checks in the calling process)."""
+
+    def __init__(self, workers: int | None = None, expected: int | None = None) -> None:
+        """``expected``: how many records the audit will check, if known."""
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._pool: Executor | None = None
+        if self.workers > 1 and (expected is None or expected >= POOL_FROM):
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+
+    def submit(self, items: Sequence[Item]) -> PendingVerdicts:
+        """Start checking ``items``; the caller collects the verdicts later, in order."""
+        if self._pool is None or len(items) < _MIN_PARALLEL:
+            return PendingVerdicts(check_items(items))
+        step = -(-len(items) // self.workers)
+        chunks = [items[i : i + step] for i in range(0, len(items), step)]
+        return PendingVerdicts([self._pool.submit(check_items, chunk) for chunk in chunks])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> VerifierPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,86 @@
+"""The audit's result: every failure with its seq and reason, as text or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clients.audit.footprints import FootprintFinding
+from clients.audit.model import Failure
+
+INCREMENTAL_FOOTPRINTS = (
+    "check 8 (footprints recomputed from their composition) runs when the whole log is "
+    "read: use --from-scratch"
+)
+
+
+@dataclass
+class AuditReport:
+    origin: str = ""
+    checkpoint_size: int = 0
+    checkpoint_root: str = ""
+    previous_size: int | None = None
+    incremental: bool = False
+    first_seq: int = 0
+    entries_checked: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    failure_count: int = 0
+    seconds: float = 0.0
+    state_saved: bool = False
+    notes: list[str] = field(default_factory=list)
+    footprints: list[FootprintFinding] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure_count == 0
+
+    def first_bad_seq(self) -> int | None:
+        seqs = [f.seq for f in self.failures if f.seq is not None]
+        return min(seqs) if seqs else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "origin": self.origin,
+            "checkpoint": {"size": self.checkpoint_size, "root": self.checkpoint_root},
+            "previousCheckpointSize": self.previous_size,
+            "incremental": self.incremental,
+            "fromSeq": self.first_seq,
+            "entriesChecked": self.entries_checked,
+            "firstBadSeq": self.first_bad_seq(),
+            "failureCount": self.failure_count,
+            "failures": [f.to_json() for f in self.failures],
+            "seconds": round(self.seconds, 3),
+            "stateSaved": self.state_saved,
+            "notes": self.notes,
+            "footprints": None
+            if self.footprints is None
+            else [f.to_json() for f in self.footprints],
+        }
+
+    def to_text(self) -> str:
+        mode = "incremental" if self.incremental else "full"
+        lines = [
+            f"audit of {self.origin or '?'} at checkpoint size {self.checkpoint_size} ({mode}, "
+            f"{self.entries_checked} entries from seq {self.first_seq} in {self.seconds:.1f}s)"
+        ]
+        if self.previous_size is not None:
+            lines.append(f"previous audited checkpoint: size {self.previous_size}")
+        if self.ok:
+            lines.append("OK: every check holds")
+        else:
+            bad = self.first_bad_seq()
+            where = f"; first bad seq {bad}" if bad is not None else ""
+            lines.append(f"FAILED: {self.failure_count} failure(s){where}")
+            lines.extend(f"  {f}" for f in self.failures)
+            if self.failure_count > len(self.failures):
+                lines.append(f"  ... and {self.failure_count - len(self.failures)} more")
+        if self.footprints is not None:
+            flagged = sum(f.flagged for f in self.footprints)
+            lines.append(
+                f"footprints recomputed: {len(self.footprints)} active, {flagged} differ from "
+                "their declared total beyond tolerance"
+            )
+            lines.extend(f"  {f}" for f in self.footprints)
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)

@@ -1,0 +1,198 @@
+"""One audit, from any record source: the order of the checks and what is saved.
+
+1. verify the newest checkpoint with the pinned ledger key;
+2. prove it consistent with the checkpoint saved by the previous audit;
+3. replay the records after the saved state (all of them with ``from_scratch``
+   or without a state), checking each one;
+4. compare the root of the leaves read with the signed root, and if it
+   differs, find the first record not in the signed tree;
+5. save the new state only when everything held.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from clients.audit.checkpoints import (
+    CheckpointFailure,
+    check_consistent,
+    first_leaf_not_in,
+    open_signed,
+)
+from clients.audit.engine import Auditor, ReplayState
+from clients.audit.fact_log import RecordingCarbonView
+from clients.audit.footprints import FootprintRecompute
+from clients.audit.model import AuditRecord, Check, Failure, StateError
+from clients.audit.parallel import VerifierPool
+from clients.audit.report import INCREMENTAL_FOOTPRINTS, AuditReport
+from clients.audit.source import RecordSource
+from clients.audit.state import AuditStateStore, SavedCheckpoint, has_state, load_checkpoint
+from graph.errors import FootprintEngineError
+from ledger.note import Checkpoint, NoteVerifier
+
+
+def run_audit(
+    source: RecordSource,
+    verifier: NoteVerifier,
+    state_dir: Path | None = None,
+    *,
+    from_scratch: bool = False,
+    progress: bool = False,
+    workers: int | None = None,
+) -> AuditReport:
+    """Audit the ledger behind ``source``; raises ``AuditError`` only if it cannot be done."""
+    started = time.perf_counter()
+    report = AuditReport()
+    note = source.checkpoint_note()
+    try:
+        checkpoint = open_signed(note, verifier)
+    except CheckpointFailure as exc:
+        _add(report, [exc.failure], 1)
+        report.seconds = time.perf_counter() - started
+        return report
+    report.origin = checkpoint.origin
+    report.checkpoint_size = checkpoint.size
+    report.checkpoint_root = checkpoint.root_hash.hex()
+
+    store: AuditStateStore | None = None
+    saved_cp: SavedCheckpoint | None = None
+    replay = ReplayState()
+    if state_dir is not None and has_state(state_dir) and not from_scratch:
+        store = AuditStateStore(state_dir, fresh=False)
+        try:
+            saved_cp, replay = store.load()
+        except StateError:
+            store.abort()
+            raise
+        report.incremental = True
+    elif state_dir is not None:
+        saved_cp = load_checkpoint(state_dir)
+    try:
+        failures: list[Failure] = []
+        if saved_cp is not None:
+            report.previous_size = saved_cp.size
+            try:
+                check_consistent(
+                    saved_cp.size, saved_cp.root_hash, checkpoint, source.consistency_proof
+                )
+            except CheckpointFailure as exc:
+                failures.append(exc.failure)
+                # The saved replay state is of another history: re-read everything.
+                if store is not None:
+                    store.abort()
+                    store, report.incremental = None, False
+        if state_dir is not None and store is None:
+            store = AuditStateStore(state_dir, fresh=True)
+            replay = ReplayState(carbon=RecordingCarbonView())
+        auditor = _replay(source, checkpoint, replay, saved_cp, report, workers, progress)
+        failures.extend(auditor.failures)
+        failures.extend(_root_failures(source, checkpoint, auditor, saved_cp))
+        extra = auditor.failure_count - len(auditor.failures)
+    except BaseException:
+        if store is not None:
+            store.abort()
+        raise
+    _add(report, failures, len(failures) + extra)
+    report.entries_checked = auditor.checked
+    if store is not None:
+        if report.ok:
+            store.commit(SavedCheckpoint(note, checkpoint.size, checkpoint.root_hash), replay)
+            report.state_saved = True
+        else:
+            store.abort()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _replay(
+    source: RecordSource,
+    checkpoint: Checkpoint,
+    replay: ReplayState,
+    saved_cp: SavedCheckpoint | None,
+    report: AuditReport,
+    workers: int | None,
+    progress: bool,
+) -> Auditor:
+    """Checks 2-4 and 7 over the records after ``replay``, up to the checkpoint."""
+    report.first_seq = replay.size
+    full_reread = saved_cp is not None and replay.size == 0
+    watch = [saved_cp.size] if saved_cp is not None and full_reread else []
+    footprints = FootprintRecompute() if replay.size == 0 else None
+    with VerifierPool(workers, checkpoint.size - replay.size) as pool:
+        hook = footprints.applied if footprints is not None else None
+        auditor = Auditor(replay, pool, watch_sizes=watch, on_applied=hook)
+        batches = source.batches(replay.size, checkpoint.size)
+        auditor.run(_with_progress(batches, checkpoint.size - replay.size, progress))
+    if footprints is None:
+        report.notes.append(INCREMENTAL_FOOTPRINTS)
+    else:
+        try:
+            report.footprints = footprints.findings()
+        except FootprintEngineError as exc:
+            report.notes.append(f"check 8: the footprint engine found no solution: {exc}")
+    return auditor
+
+
+def _root_failures(
+    source: RecordSource,
+    checkpoint: Checkpoint,
+    auditor: Auditor,
+    saved_cp: SavedCheckpoint | None,
+) -> list[Failure]:
+    """Check 5, and (after a full re-read) the root at the size saved by the last audit."""
+    failures: list[Failure] = []
+    replay = auditor.state
+    if replay.size < checkpoint.size:
+        failures.append(
+            Failure(
+                Check.SEQUENCE,
+                f"the log ends before seq {replay.size} but the checkpoint covers "
+                f"{checkpoint.size} records",
+                replay.size,
+            )
+        )
+    elif replay.compact.root() != checkpoint.root_hash:
+        bad = first_leaf_not_in(
+            auditor.leaf_hashes, auditor.first_seq, checkpoint, source.inclusion_proof
+        )
+        where = f"; seq {bad} is the first record not in the signed tree" if bad is not None else ""
+        failures.append(
+            Failure(
+                Check.MERKLE_ROOT,
+                f"the root of the records read is not the signed root of size "
+                f"{checkpoint.size}{where}",
+                bad,
+            )
+        )
+    if saved_cp is not None and saved_cp.size in auditor.roots_at:
+        if auditor.roots_at[saved_cp.size] != saved_cp.root_hash:
+            failures.append(
+                Failure(
+                    Check.CONSISTENCY,
+                    f"the first {saved_cp.size} records read now do not give the root of the "
+                    "checkpoint saved by the previous audit: history was rewritten",
+                )
+            )
+    return failures
+
+
+def _add(report: AuditReport, failures: list[Failure], count: int) -> None:
+    report.failures.extend(failures)
+    report.failure_count += count
+
+
+def _with_progress(
+    batches: Iterator[list[AuditRecord]], total: int, show: bool
+) -> Iterator[list[AuditRecord]]:
+    """A progress bar with rate and ETA on a terminal; nothing otherwise."""
+    if not show:
+        yield from batches
+        return
+    with tqdm(total=total, unit="entry", unit_scale=True, dynamic_ncols=True) as bar:
+        for batch in batches:
+            yield batch
+            bar.update(len(batch))

@@ -1,0 +1,223 @@
+"""``carbonledger audit``, ``witness`` and ``verify-entry``: the verifier's commands.
+
+Exit status: 0 when everything holds, 1 when a check fails (or a witness
+refuses), 2 when the command could not be carried out at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import httpx
+
+from clients.audit.db_source import DbSource
+from clients.audit.grpc_source import GrpcSource
+from clients.audit.model import AuditError
+from clients.audit.rpc import LedgerRpc
+from clients.audit.run import run_audit
+from clients.audit.source import RecordSource
+from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
+from clients.audit.witness import (
+    WitnessRefusal,
+    WitnessState,
+    load_witness_state,
+    save_witness_state,
+    witness_checkpoint,
+)
+from ledger.keys import load_private_key, read_public_key_argument
+from ledger.note import CosignatureSigner, NoteError, NoteVerifier
+
+
+def _ledger_verifier(value: str) -> NoteVerifier:
+    """``--ledger-key``: the vkey itself, or a file holding it."""
+    path = Path(value)
+    text = path.read_text().strip() if path.is_file() else value.strip()
+    try:
+        return NoteVerifier.from_vkey(text.removeprefix("ledger-key:").strip())
+    except NoteError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ledger-key") from None
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.option("--ledger", "target", help="gRPC HOST:PORT of the ledger.")
+@click.option("--db", "db_url", help="Audit a database offline instead (store URL).")
+@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
+@click.option("--key", "key_file", type=click.Path(path_type=Path), help="Auditor org's key.")
+@click.option("--org", help="URN of the auditor org (role auditor).")
+@click.option("--state", "state_dir", type=click.Path(path_type=Path), help="Audit state dir.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--from-scratch", is_flag=True, help="Re-read the whole log, ignore saved state.")
+@click.option("--workers", type=int, default=None, help="Verifier processes (default: cores).")
+def audit(
+    target: str | None,
+    db_url: str | None,
+    ledger_key: str,
+    key_file: Path | None,
+    org: str | None,
+    state_dir: Path | None,
+    as_json: bool,
+    from_scratch: bool,
+    workers: int | None,
+) -> None:
+    """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
+    verifier = _ledger_verifier(ledger_key)
+    if (target is None) == (db_url is None):
+        raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
+    source: RecordSource
+    try:
+        if db_url is not None:
+            source = DbSource(db_url)
+        else:
+            if key_file is None or org is None:
+                raise click.UsageError("--ledger needs --key and --org (an auditor org)")
+            source = GrpcSource(str(target), org, load_private_key(key_file))
+        try:
+            report = run_audit(
+                source,
+                verifier,
+                state_dir,
+                from_scratch=from_scratch,
+                progress=sys.stderr.isatty() and not as_json,
+                workers=workers,
+            )
+        finally:
+            source.close()
+    except (AuditError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@click.option("--ledger", "target", required=True, help="gRPC HOST:PORT of the ledger.")
+@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
+@click.option("--key", "key_file", required=True, type=click.Path(path_type=Path))
+@click.option("--name", default="witness", show_default=True, help="The witness key's name.")
+@click.option("--state", "state_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--interval", type=float, default=0.0, help="Repeat every N seconds (0: once).")
+def witness(
+    target: str, ledger_key: str, key_file: Path, name: str, state_dir: Path, interval: float
+) -> None:
+    """Cosign the ledger's checkpoint if it is consistent with the last one seen."""
+    verifier = _ledger_verifier(ledger_key)
+    try:
+        signer = CosignatureSigner(name, load_private_key(key_file))
+    except (OSError, ValueError, NoteError) as exc:
+        _fail(str(exc))
+    click.echo(f"witness-key: {signer.vkey}")
+    rpc = LedgerRpc(target)
+    try:
+        while True:
+            status = _witness_once(rpc, verifier, signer, state_dir)
+            if interval <= 0 or status != 0:
+                sys.exit(status)
+            time.sleep(interval)
+    finally:
+        rpc.close()
+
+
+def _witness_once(
+    rpc: LedgerRpc, verifier: NoteVerifier, signer: CosignatureSigner, state_dir: Path
+) -> int:
+    try:
+        saved = load_witness_state(state_dir)
+        note = rpc.checkpoint_note()
+        cosigned = witness_checkpoint(
+            note, verifier, saved, rpc.consistency_proof, signer, int(time.time())
+        )
+        cp = cosigned.checkpoint
+        save_witness_state(state_dir, WitnessState(cp.size, cp.root_hash, note))
+        rpc.add_cosignature(cp.size, cosigned.line)
+    except WitnessRefusal as exc:
+        click.echo(f"REFUSED: {exc}", err=True)
+        return 1
+    except (AuditError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    click.echo(f"cosigned size {cp.size} (previous {cosigned.previous_size})")
+    return 0
+
+
+@click.command("verify-entry")
+@click.option("--gateway", required=True, help="Base URL of the gateway.")
+@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
+@click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", required=True)
+@click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", required=True)
+@click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("seq", type=int)
+def verify_entry(
+    gateway: str,
+    ledger_key: str,
+    client_id: str,
+    client_secret: str,
+    signer_key: str | None,
+    as_json: bool,
+    seq: int,
+) -> None:
+    """Prove one entry in the signed tree and check its signature, without the log."""
+    verifier = _ledger_verifier(ledger_key)
+    public = read_public_key_argument(signer_key) if signer_key else None
+    try:
+        note, document = fetch_entry_documents(gateway, client_id, client_secret, seq)
+        result = verify_entry_document(note, document, verifier, public)
+    except SpotCheckFailure as exc:
+        out: dict[str, Any] = {"ok": False, "seq": seq, "reason": str(exc)}
+        click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
+        sys.exit(1)
+    except (httpx.HTTPError, ValueError) as exc:
+        _fail(f"cannot fetch entry {seq}: {exc}")
+    out = {
+        "ok": True,
+        "seq": result.seq,
+        "treeSize": result.checkpoint.size,
+        "type": result.entry.get("type"),
+        "org": result.entry.get("org"),
+        "signerKeyProvenInLog": result.key_proven,
+    }
+    click.echo(
+        json.dumps(out)
+        if as_json
+        else f"OK: seq {seq} ({out['type']} by {out['org']}) is in the signed tree of size "
+        f"{result.checkpoint.size} and its signature verifies"
+    )
+
+
+def fetch_entry_documents(
+    gateway: str,
+    client_id: str,
+    client_secret: str,
+    seq: int,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The checkpoint note, then the entry document proven against that checkpoint's size.
+
+    OAuth2 client credentials (RFC 6749 §4.4, HTTP Basic) give the bearer token.
+    """
+    with httpx.Client(base_url=gateway.rstrip("/"), timeout=30.0, transport=transport) as http:
+        token = http.post(
+            "/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),
+        )
+        token.raise_for_status()
+        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        note = http.get("/v1/checkpoint", headers=bearer)
+        note.raise_for_status()
+        size = note.text.split("\n")[1]
+        entry = http.get(f"/v1/entries/{seq}", params={"treeSize": size}, headers=bearer)
+        entry.raise_for_status()
+        document = entry.json()
+    if not isinstance(document, dict):
+        raise ValueError("the entry document is not a JSON object")
+    return note.text, document

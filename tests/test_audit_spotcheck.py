@@ -1,0 +1,157 @@
+"""Buyers' spot checks (``verify-entry``) on documents built from a real ledger's data.
+
+The gateway's ``GET /v1/entries/{seq}`` is served here by an httpx mock
+transport that returns what the gateway is specified to return, built from
+the real gRPC server's records and proofs.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
+from clients.audit_cli import fetch_entry_documents
+from clients.sdk import LedgerClient
+from ledger.keys import encode_public_key
+from ledger.note import NoteVerifier
+from ledger.record import Record, entry_hash
+from ledger.server import LedgerServer
+from ledger.store.database import sqlite_url
+from tests.ledger_fixtures import running_server
+from tests.test_audit_mix import Ledger, populate
+
+
+def document(client: LedgerClient, seq: int, size: int) -> dict[str, Any]:
+    r = client.get_entry(seq=seq)
+    return {
+        "seq": r.seq,
+        "timestampUs": r.timestamp_us,
+        "entry": base64.b64encode(r.entry).decode(),
+        "keyId": r.key_id.hex(),
+        "signature": base64.b64encode(r.signature).decode(),
+        "prevChainHash": r.prev_chain_hash.hex(),
+        "leafHash": r.leaf_hash.hex(),
+        "chainHash": r.chain_hash.hex(),
+        "inclusionProof": {
+            "treeSize": size,
+            "hashes": [h.hex() for h in client.inclusion_proof(seq, size)],
+        },
+    }
+
+
+@pytest.fixture
+def ledger_docs(tmp_path: Path) -> Any:
+    with running_server(tmp_path, sqlite_url(tmp_path)) as server:
+        with LedgerClient(server.grpc_target) as plain:
+            ledger = populate(plain, server)
+        with LedgerClient(server.grpc_target, ledger.auditor) as client:
+            note = client.checkpoint().note
+            size = client.checkpoint().size
+            docs = {seq: document(client, seq, size) for seq in range(size)}
+        yield server, ledger, note, docs
+
+
+def test_entry_with_its_key_record_is_proven(
+    ledger_docs: tuple[LedgerServer, Ledger, str, dict[int, dict[str, Any]]],
+) -> None:
+    server, ledger, note, docs = ledger_docs
+    key = NoteVerifier.from_vkey(server.vkey)
+    seq = ledger.seqs["grant"]  # signed with the supplier's rotated key
+    doc = dict(docs[seq], keyRecord=docs[ledger.seqs["rotation"]])
+    result = verify_entry_document(note, doc, key)
+    assert result.seq == seq and result.key_proven and result.entry["type"] == "grant"
+    # The key record must introduce the signer's key, for the same org, earlier.
+    with pytest.raises(SpotCheckFailure, match="record's key id"):
+        verify_entry_document(note, dict(docs[seq], keyRecord=docs[1]), key)
+    with pytest.raises(SpotCheckFailure, match="does not introduce a key"):
+        verify_entry_document(note, dict(docs[seq], keyRecord=docs[2]), key)
+    # Without a key record, a given public key is checked against the record's key id.
+    given = verify_entry_document(note, docs[seq], key, ledger.supplier.public_key)
+    assert not given.key_proven
+    served = dict(docs[seq], signerPublicKey=encode_public_key(ledger.supplier.public_key))
+    assert verify_entry_document(note, served, key).seq == seq
+
+
+def test_altered_documents_are_refused(
+    ledger_docs: tuple[LedgerServer, Ledger, str, dict[int, dict[str, Any]]],
+) -> None:
+    server, ledger, note, docs = ledger_docs
+    key = NoteVerifier.from_vkey(server.vkey)
+    seq = ledger.seqs["gec"]
+    pub = ledger.buyer.public_key
+    entry = base64.b64decode(docs[seq]["entry"]).replace(b"1575", b"1576")
+    edited = dict(docs[seq], entry=base64.b64encode(entry).decode())
+    with pytest.raises(SpotCheckFailure, match="leaf hash does not match"):
+        verify_entry_document(note, edited, key, pub)
+    wrong_proof = copy.deepcopy(docs[seq])
+    wrong_proof["inclusionProof"]["hashes"][0] = "00" * 32
+    with pytest.raises(SpotCheckFailure, match="not in the signed tree"):
+        verify_entry_document(note, wrong_proof, key, pub)
+    with pytest.raises(SpotCheckFailure, match="not in the signed tree"):
+        verify_entry_document(note, _resigned(docs[seq], ledger.buyer.private_key), key, pub)
+    with pytest.raises(SpotCheckFailure, match="not signed by the pinned ledger key"):
+        verify_entry_document(note.replace("\n—", "\n— x", 1), docs[seq], key, pub)
+
+
+def _resigned(doc: dict[str, Any], private_key: Ed25519PrivateKey) -> dict[str, Any]:
+    """Another entry re-signed with the right key, its leaf and chain hash recomputed
+    by an insider: consistent in itself, but not the leaf the ledger signed."""
+    entry = base64.b64decode(doc["entry"]).replace(b"1575", b"1576")
+    rec = Record(
+        doc["seq"],
+        doc["timestampUs"],
+        bytes.fromhex(doc["prevChainHash"]),
+        entry_hash(entry),
+        bytes.fromhex(doc["keyId"]),
+        private_key.sign(entry),
+    )
+    return dict(
+        doc,
+        entry=base64.b64encode(entry).decode(),
+        signature=rec.signature.hex(),
+        leafHash=rec.leaf_hash().hex(),
+        chainHash=rec.chain_hash().hex(),
+    )
+
+
+def test_fetch_uses_client_credentials_and_the_checkpoint_size(
+    ledger_docs: tuple[LedgerServer, Ledger, str, dict[int, dict[str, Any]]],
+) -> None:
+    server, ledger, note, docs = ledger_docs
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        if request.url.path == "/auth/token":
+            assert request.headers["authorization"].startswith("Basic ")
+            return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer"})
+        assert request.headers["authorization"] == "Bearer t"
+        if request.url.path == "/v1/checkpoint":
+            return httpx.Response(200, text=note)
+        seq = int(request.url.path.rsplit("/", 1)[1])
+        return httpx.Response(200, json=docs[seq])
+
+    size = note.split("\n")[1]
+    got_note, doc = fetch_entry_documents(
+        "http://gw", "id", "secret", 3, transport=httpx.MockTransport(handler)
+    )
+    assert got_note == note and doc == json.loads(json.dumps(docs[3]))
+    assert seen == [
+        "POST /auth/token?",
+        "GET /v1/checkpoint?",
+        f"GET /v1/entries/3?treeSize={size}",
+    ]
+    assert (
+        verify_entry_document(
+            got_note, doc, NoteVerifier.from_vkey(server.vkey), ledger.operator.public_key
+        ).seq
+        == 3
+    )

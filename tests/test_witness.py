@@ -1,0 +1,200 @@
+"""Witnesses: cosigning consistent checkpoints, refusing inconsistent ones, and the
+ledger serving checkpoints with the cosignatures it received."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from clients.audit.rpc import LedgerRpc
+from clients.audit.witness import (
+    WitnessRefusal,
+    WitnessState,
+    load_witness_state,
+    save_witness_state,
+    witness_checkpoint,
+)
+from clients.audit_cli import witness
+from clients.sdk import LedgerClient
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.cosignatures import MAX_COSIGNATURES
+from ledger.keys import new_private_key, save_private_key
+from ledger.note import (
+    CosignatureSigner,
+    NoteVerifier,
+    open_checkpoint,
+    open_note,
+    verify_cosignature,
+)
+from tests.ledger_fixtures import enroll, operator_of, running_server
+
+
+def org(i: int) -> str:
+    return f"urn:pact:company:customcode:w{i}"
+
+
+def test_witness_cosigns_and_the_ledger_serves_the_cosignature(tmp_path: Path, db_url: str) -> None:
+    signer = CosignatureSigner("witness.example", new_private_key())
+    with (
+        running_server(tmp_path / "data", db_url) as server,
+        LedgerClient(server.grpc_target) as client,
+    ):
+        ledger_key = NoteVerifier.from_vkey(server.vkey)
+        rpc = LedgerRpc(server.grpc_target)
+        enroll(client, operator_of(server), org(0), "buyer")
+        note = rpc.checkpoint_note()
+        first = witness_checkpoint(note, ledger_key, None, rpc.consistency_proof, signer, 1000)
+        rpc.add_cosignature(first.checkpoint.size, first.line)
+        served = client.checkpoint().note
+        assert served.startswith(note) and served.endswith(first.line)
+        # Verifiers that pin the witness key check both signatures; others ignore it.
+        opened = open_note(served, [ledger_key, signer.verifier()])
+        assert len(opened.verified_signatures) == 2
+        assert open_checkpoint(served, ledger_key) == first.checkpoint
+        assert verify_cosignature(opened.text, first.line, signer.verifier()) == 1000
+
+        # The log grows: the witness proves consistency from what it saw and cosigns again.
+        saved = WitnessState(first.checkpoint.size, first.checkpoint.root_hash, note)
+        for i in range(1, 4):
+            enroll(client, operator_of(server), org(i), "buyer")
+        again = witness_checkpoint(
+            rpc.checkpoint_note(), ledger_key, saved, rpc.consistency_proof, signer, 2000
+        )
+        assert again.previous_size == first.checkpoint.size
+        assert again.checkpoint.size == first.checkpoint.size + 3
+        # A newer cosignature by the same key replaces the older one for that size.
+        rpc.add_cosignature(again.checkpoint.size, again.line)
+        newer = signer.cosign(again.checkpoint.to_text(), 3000)
+        rpc.add_cosignature(again.checkpoint.size, newer)
+        served = client.checkpoint().note
+        assert served.count("— witness.example ") == 1 and served.endswith(newer)
+        rpc.close()
+
+
+def test_witness_refuses_a_rewritten_history_and_keeps_its_state(
+    tmp_path: Path, db_url: str
+) -> None:
+    key_file = tmp_path / "witness.key"
+    save_private_key(new_private_key(), key_file)
+    state = tmp_path / "wstate"
+    runner = CliRunner()
+    with (
+        running_server(tmp_path / "data", db_url) as server,
+        LedgerClient(server.grpc_target) as client,
+    ):
+        for i in range(5):
+            enroll(client, operator_of(server), org(i), "buyer")
+        args = [
+            "--ledger",
+            server.grpc_target,
+            "--ledger-key",
+            server.vkey,
+            "--key",
+            str(key_file),
+            "--state",
+            str(state),
+        ]
+        ok = runner.invoke(witness, args)
+        assert ok.exit_code == 0, ok.output
+        assert "cosigned size 6" in ok.output
+        vkey = server.vkey
+    saved = load_witness_state(state)
+    assert saved is not None and saved.size == 6
+
+    # An insider truncates the log to 3 records and appends different ones.
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM record WHERE seq >= 3"))
+        conn.execute(text("DELETE FROM checkpoint WHERE size > 3"))
+        for level, idx in conn.execute(text("SELECT level, idx FROM merkle_node")).all():
+            if (idx + 1) << level > 3:
+                conn.execute(
+                    text("DELETE FROM merkle_node WHERE level=:l AND idx=:i"),
+                    {"l": level, "i": idx},
+                )
+    engine.dispose()
+    with (
+        running_server(tmp_path / "data", db_url) as server,
+        LedgerClient(server.grpc_target) as client,
+    ):
+        for i in range(10, 15):
+            enroll(client, operator_of(server), org(i), "buyer")
+        assert client.checkpoint().size == 8
+        refused = runner.invoke(
+            witness,
+            [
+                "--ledger",
+                server.grpc_target,
+                "--ledger-key",
+                vkey,
+                "--key",
+                str(key_file),
+                "--state",
+                str(state),
+            ],
+        )
+        assert refused.exit_code == 1
+        assert "REFUSED" in refused.output and "size 6 seen before" in refused.output
+        assert "— witness " not in client.checkpoint().note
+    assert load_witness_state(state) == saved
+
+
+def test_witness_refuses_rollback_and_foreign_key(tmp_path: Path) -> None:
+    from ledger.store.database import sqlite_url
+
+    signer = CosignatureSigner("w", new_private_key())
+    with running_server(tmp_path, sqlite_url(tmp_path)) as server:
+        rpc = LedgerRpc(server.grpc_target)
+        note = rpc.checkpoint_note()
+        key = NoteVerifier.from_vkey(server.vkey)
+        bigger = WitnessState(5, bytes(32), note)
+        with pytest.raises(WitnessRefusal, match="truncated or rolled back"):
+            witness_checkpoint(note, key, bigger, rpc.consistency_proof, signer, 1)
+        other = NoteVerifier(server.signer.name, new_private_key().public_key())
+        with pytest.raises(WitnessRefusal, match="not signed by the pinned ledger key"):
+            witness_checkpoint(note, other, None, rpc.consistency_proof, signer, 1)
+        save_witness_state(tmp_path / "s", bigger)
+        assert load_witness_state(tmp_path / "s") == bigger
+        rpc.close()
+
+
+def test_ledger_checks_cosignature_lines(tmp_path: Path) -> None:
+    from ledger.store.database import sqlite_url
+
+    with running_server(tmp_path, sqlite_url(tmp_path)) as server:
+        channel = grpc.insecure_channel(server.grpc_target)
+        stub = pb_grpc.LedgerStub(channel)
+        size = stub.GetCheckpoint(pb.GetCheckpointRequest()).size
+        text_ = open_checkpoint(server.checkpointer.latest().note, server.signer.verifier())
+
+        def add(line: str, at: int = size) -> grpc.StatusCode | None:
+            try:
+                stub.AddCosignature(pb.AddCosignatureRequest(size=at, signature_line=line))
+            except grpc.RpcError as exc:
+                return exc.code()
+            return None
+
+        good = CosignatureSigner("w0", new_private_key()).cosign(text_.to_text(), 5)
+        assert add("not a signature line") is grpc.StatusCode.INVALID_ARGUMENT
+        plain = server.signer.sign(text_.to_text()).to_line()  # a plain note signature
+        assert add(plain) is grpc.StatusCode.INVALID_ARGUMENT
+        assert add(good, size + 7) is grpc.StatusCode.FAILED_PRECONDITION
+        assert add(good) is None
+        for i in range(1, MAX_COSIGNATURES):
+            assert (
+                add(CosignatureSigner(f"w{i}", new_private_key()).cosign(text_.to_text(), 5))
+                is None
+            )
+        extra = CosignatureSigner("late", new_private_key()).cosign(text_.to_text(), 5)
+        assert add(extra) is grpc.StatusCode.ALREADY_EXISTS
+        note = stub.GetCheckpoint(pb.GetCheckpointRequest()).note
+        assert note.count("\n— ") == MAX_COSIGNATURES + 1
+        opened = open_note(note, [server.signer.verifier()])
+        assert len(opened.unverified_signatures) == MAX_COSIGNATURES
+        assert server.checkpointer.latest_note() == note
+        channel.close()
