@@ -82,6 +82,8 @@ def _input_line(item: Input) -> InputLine:
         ref=ref,
         amount=Decimal(item.amount),
         unit=item.unit,
+        stage=item.stage or "raw-material-acquisition",
+        scope=item.scope or "3",
         recycled_content=None
         if recycled is None
         else RecycledContent(

@@ -96,6 +96,11 @@ class Input(Strict):
     companyId: Urn | None = None
     factor: FactorRef | None = None
     recycledContent: RecycledContent | None = None
+    # How the emissions this line adds directly (a factor's, a recycling burden) are
+    # classified for the declaring company; an upstream footprint keeps its own stages.
+    # Defaults: raw-material-acquisition and scope 3.
+    stage: Stage | None = None
+    scope: Scope | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

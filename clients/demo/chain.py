@@ -1,0 +1,418 @@
+"""The demo's battery supply chain, as entries, built from the published figures.
+
+A recycler recovers copper, aluminium, battery-grade Li2CO3 (one footprint per
+batch) and nickel sulphate from retired packs; a refiner and a cathode maker
+buy the recovered lithium, and the cathode maker's production scrap goes back
+to the recycler (the closed loop); a cell maker, an auto-parts supplier making
+aluminium battery trays from recovered aluminium, and a pack maker complete
+the chain. Grid electricity and natural gas come from the ``cn-default``
+factor set (FIGURES.md). Amounts are per declared unit.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from clients.demo.identities import BY_KEY, DemoIds
+from ledger.entries.carbon import load_default_factors
+
+FACTOR_SET = {"setId": "cn-default", "version": "2024.1"}
+GRID = "electricity-grid-cn"
+GAS = "natural-gas-combustion"
+RA, MP, DI = "raw-material-acquisition", "main-production", "distribution"
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """One footprint to declare: who, what, and what it is made of per declared unit."""
+
+    key: str
+    org: str
+    slug: str
+    name: str
+    unit: str
+    mass_kg: str | None
+    own: tuple[tuple[str, str, str], ...]  # (stage, scope, kgCO2e)
+    inputs: tuple[dict[str, Any], ...]
+    batch: str | None = None
+    primary_share: str = "80"
+    created: str = "2025-04-01T00:00:00Z"
+    misdeclare_by: str | None = None  # a factor applied to the declared value (flagged claims)
+
+
+def product_id(org_key: str, slug: str) -> str:
+    return f"urn:pact:product:{org_key}:{slug}"
+
+
+def _from(
+    org_key: str,
+    slug: str,
+    amount: str,
+    unit: str = "kilogram",
+    recycled: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "productId": product_id(org_key, slug),
+        "companyId": BY_KEY[org_key].org_id,
+        "amount": amount,
+        "unit": unit,
+    }
+    if recycled:
+        line["recycledContent"] = {
+            "share": recycled[0],
+            "recyclingBurdenKgCO2ePerUnit": recycled[1],
+        }
+    return line
+
+
+def _factor(key: str, amount: str, unit: str) -> dict[str, Any]:
+    """Energy bought and burnt at the plant: main production; electricity is scope 2."""
+    scope = "2" if key == GRID else "1"
+    return {
+        "factor": {**FACTOR_SET, "key": key},
+        "amount": amount,
+        "unit": unit,
+        "stage": MP,
+        "scope": scope,
+    }
+
+
+def _li2co3_batch(batch: str, kwh: str, created: str) -> ProductSpec:
+    return ProductSpec(
+        f"li2co3-{batch}",
+        "recycler",
+        "li2co3-bg",
+        "Battery-grade Li2CO3 (recovered)",
+        "kilogram",
+        "1",
+        ((MP, "1", "0.43"), (MP, "3", "0.12")),
+        (
+            _factor(GRID, kwh, "kilowatt hour"),
+            _factor(GAS, "0.2", "cubic meter"),
+            _from("cathode", "lfp-cathode", "0.04"),
+        ),  # cathode production scrap: the loop
+        batch=batch,
+        primary_share="78",
+    )
+
+
+PRODUCTS: tuple[ProductSpec, ...] = (
+    _li2co3_batch("2025-03-B017", "3.0", "2025-04-01T00:00:00Z"),
+    _li2co3_batch("2025-03-B018", "2.8", "2025-04-02T00:00:00Z"),  # the newest batch
+    ProductSpec(
+        "copper",
+        "recycler",
+        "copper-recovered",
+        "Recovered copper",
+        "kilogram",
+        "1",
+        ((MP, "1", "0.18"),),
+        (_factor(GRID, "1.6", "kilowatt hour"),),
+    ),
+    ProductSpec(
+        "aluminium",
+        "recycler",
+        "aluminium-recovered",
+        "Recovered aluminium",
+        "kilogram",
+        "1",
+        ((MP, "1", "0.22"),),
+        (_factor(GRID, "0.9", "kilowatt hour"),),
+    ),
+    ProductSpec(
+        "nickel",
+        "recycler",
+        "niso4-recovered",
+        "Recovered nickel sulphate",
+        "kilogram",
+        "1",
+        ((MP, "1", "0.35"),),
+        (_factor(GRID, "2.2", "kilowatt hour"),),
+    ),
+    ProductSpec(
+        "li2co3-refined",
+        "refiner",
+        "li2co3-refined",
+        "Refined Li2CO3 (40% recovered)",
+        "kilogram",
+        "1",
+        ((RA, "3", "7.9"), (MP, "1", "0.8")),
+        (_from("recycler", "li2co3-bg", "0.4"), _factor(GRID, "4.5", "kilowatt hour")),
+        primary_share="65",
+    ),
+    ProductSpec(
+        "lfp-cathode",
+        "cathode",
+        "lfp-cathode",
+        "LFP cathode active material",
+        "kilogram",
+        "1",
+        ((RA, "3", "3.1"), (MP, "1", "0.6")),
+        (
+            _from("refiner", "li2co3-refined", "0.26"),
+            _factor(GRID, "6.0", "kilowatt hour"),
+            _factor(GAS, "0.5", "cubic meter"),
+        ),
+        primary_share="70",
+    ),
+    ProductSpec(
+        "tray",
+        "parts",
+        "battery-tray-al",
+        "Aluminium battery tray (recycled aluminium)",
+        "piece",
+        None,
+        ((MP, "1", "3.5"), (DI, "3", "0.8")),
+        (_from("recycler", "aluminium-recovered", "26"), _factor(GRID, "30", "kilowatt hour")),
+    ),
+    ProductSpec(
+        "lfp-cell",
+        "cell",
+        "lfp-cell-280ah",
+        "LFP prismatic cell 280 Ah",
+        "kilowatt hour",
+        "5.5",
+        ((RA, "3", "12.0"), (MP, "1", "1.1"), (MP, "2", "0.9")),
+        (
+            _from("cathode", "lfp-cathode", "2.1"),
+            _from("recycler", "copper-recovered", "0.6"),
+            _factor(GRID, "38", "kilowatt hour"),
+        ),
+        primary_share="62.5",
+        misdeclare_by="0.80",  # claims 20 % less than its inputs imply
+    ),
+    ProductSpec(
+        "lfp-pack",
+        "pack",
+        "lfp-pack-60kwh",
+        "LFP battery pack 60 kWh",
+        "kilowatt hour",
+        "7.1",
+        ((RA, "3", "4.0"), (MP, "1", "0.3"), (DI, "3", "0.5")),
+        (
+            _from("cell", "lfp-cell-280ah", "1", "kilowatt hour"),
+            _from("parts", "battery-tray-al", "0.0166667", "piece"),
+            _factor(GRID, "5", "kilowatt hour"),
+        ),
+        primary_share="85",
+    ),
+)
+
+
+@dataclass
+class Step:
+    """One submission of the demo: who signs what, and whether the ledger must refuse it."""
+
+    signer: str
+    entry: dict[str, Any]
+    expect_rejection: bool = False
+    note: str = ""
+
+
+@dataclass
+class DemoChain:
+    steps: list[Step] = field(default_factory=list)
+    footprint_ids: dict[str, str] = field(default_factory=dict)  # spec key -> footprint id
+    entry_ids: dict[str, str] = field(default_factory=dict)  # spec key -> entry id
+
+
+def _footprint_body(spec: ProductSpec, footprint_id: str, declared: str) -> dict[str, Any]:
+    org = BY_KEY[spec.org]
+    pcf: dict[str, Any] = {
+        "declaredUnitOfMeasurement": spec.unit,
+        "declaredUnitAmount": "1",
+        "productMassPerDeclaredUnit": spec.mass_kg or "0",
+        "referencePeriodStart": "2024-01-01T00:00:00Z",
+        "referencePeriodEnd": "2025-01-01T00:00:00Z",
+        "geographyCountry": "CN",
+        "boundaryProcessesDescription": f"Cradle to gate: {spec.name.lower()}",
+        "pcfExcludingBiogenicUptake": declared,
+        "pcfIncludingBiogenicUptake": declared,
+        "fossilGhgEmissions": declared,
+        "fossilCarbonContent": "0",
+        "biogenicCarbonContent": "0",
+        "ipccCharacterizationFactors": ["AR6"],
+        "crossSectoralStandards": ["ISO14067", "PACT-3.0"],
+        "exemptedEmissionsPercent": "0",
+        "primaryDataShare": spec.primary_share,
+        "dqi": {"technologicalDQR": "1.6", "geographicalDQR": "1.4", "temporalDQR": "1.2"},
+    }
+    return {
+        "id": footprint_id,
+        "specVersion": "3.0.0",
+        "created": spec.created,
+        "status": "Active",
+        "companyName": org.name,
+        "companyIds": [org.org_id],
+        "productDescription": spec.name,
+        "productIds": [product_id(spec.org, spec.slug)],
+        "productClassifications": ["urn:pact:productclassification:un-cpc:46410"],
+        "productNameCompany": spec.name,
+        "comment": f"Batch {spec.batch}" if spec.batch else "Demo footprint",
+        "pcf": pcf,
+    }
+
+
+def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> DemoChain:
+    """All demo entries in submission order. ``declared`` maps spec keys to the declared
+    pcf strings (computed by the runner with the footprint engine before signing)."""
+    chain = DemoChain()
+    operator = "operator"
+    chain.steps.append(
+        Step(
+            operator,
+            _entry(ids, "factors.publish", operator, copy.deepcopy(load_default_factors())),
+        )
+    )
+    for spec in PRODUCTS:
+        footprint_id = ids.uuid4()
+        chain.footprint_ids[spec.key] = footprint_id
+        composition: dict[str, Any] = {
+            "ownEmissions": [{"stage": s, "scope": sc, "kgCO2e": kg} for s, sc, kg in spec.own],
+            "inputs": [copy.deepcopy(i) for i in spec.inputs],
+        }
+        if spec.batch:
+            composition["batchId"] = spec.batch
+        value = (declared or {}).get(spec.key, "1")
+        entry = _entry(
+            ids,
+            "footprint",
+            spec.org,
+            {"footprint": _footprint_body(spec, footprint_id, value), "composition": composition},
+        )
+        chain.entry_ids[spec.key] = entry["entryId"]
+        chain.steps.append(Step(spec.org, entry))
+    _add_programme(chain, ids)
+    return chain
+
+
+def _entry(ids: DemoIds, entry_type: str, signer: str, members: dict[str, Any]) -> dict[str, Any]:
+    org = "urn:carbonledger:org:operator" if signer == "operator" else BY_KEY[signer].org_id
+    return {"type": entry_type, "entryId": ids.uuid4(), "org": org, **members}
+
+
+def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
+    return _entry(
+        ids,
+        "instrument.retire",
+        org,
+        {
+            "registry": "cn-gec",
+            "kind": "GEC",
+            "serials": {"first": f"GEC-2024-{first:06d}", "last": f"GEC-2024-{last:06d}"},
+            "quantity": str(last - first + 1),
+            "unit": "MWh",
+            "vintage": 2024,
+            "beneficiary": {"org": BY_KEY[org].org_id},
+        },
+    )
+
+
+def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
+    steps = chain.steps
+    for key in ("li2co3-2025-03-B017", "lfp-cell"):
+        steps.append(
+            Step(
+                "verifier",
+                _entry(
+                    ids,
+                    "attestation",
+                    "verifier",
+                    {
+                        "footprintEntryId": chain.entry_ids[key],
+                        "standard": "ISO14067",
+                        "assuranceLevel": "limited",
+                        "boundary": "cradle-to-gate",
+                        "validFrom": "2025-05-01T00:00:00Z",
+                        "validUntil": "2026-05-01T00:00:00Z",
+                        "certificateId": f"CFP-2025-{len(steps):04d}",
+                    },
+                ),
+            )
+        )
+    steps.append(Step("cell", _retire(ids, "cell", 1, 500)))
+    steps.append(Step("pack", _retire(ids, "pack", 501, 800)))
+    steps.append(
+        Step(
+            "pack",
+            _retire(ids, "pack", 450, 460),
+            expect_rejection=True,
+            note="the same green certificates claimed twice",
+        )
+    )
+    buyer = BY_KEY["buyer"].org_id
+    steps.append(
+        Step(
+            "pack",
+            _entry(
+                ids,
+                "grant",
+                "pack",
+                {
+                    "grantee": buyer,
+                    "productId": product_id("pack", "lfp-pack-60kwh"),
+                    "level": "detail",
+                },
+            ),
+        )
+    )
+    steps.append(
+        Step(
+            "cell",
+            _entry(
+                ids,
+                "grant",
+                "cell",
+                {
+                    "grantee": buyer,
+                    "productId": product_id("cell", "lfp-cell-280ah"),
+                    "level": "summary",
+                },
+            ),
+        )
+    )
+    for supplier in ("pack", "cell"):
+        steps.append(
+            Step(
+                "buyer",
+                _entry(
+                    ids,
+                    "target",
+                    "buyer",
+                    {
+                        "supplier": BY_KEY[supplier].org_id,
+                        "metric": "absolute-tco2e",
+                        "scopes": ["1", "2"],
+                        "baseYear": 2021,
+                        "baseValue": "12000",
+                        "targetYear": 2025,
+                        "targetValue": "6000",
+                    },
+                ),
+            )
+        )
+        for year, s1, s2 in (
+            (2021, "4800", "7200"),
+            (2023, "3900", "5300"),
+            (2025, "2950", "4010"),
+        ):
+            steps.append(
+                Step(
+                    supplier,
+                    _entry(
+                        ids,
+                        "inventory",
+                        supplier,
+                        {
+                            "reportingYear": year,
+                            "scope1TCO2e": s1,
+                            "scope2TCO2e": s2,
+                            "electricityMWh": "15750",
+                            "renewableElectricityMWh": "5012",
+                        },
+                    ),
+                )
+            )
