@@ -36,12 +36,14 @@ proto: $(STAMP)
 
 # Every benchmark, with the headlines and machine details collected in bench/results.md.
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/run_all.py
 
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
 
 bench-footprint: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/footprint.py
 
 bench-audit: $(STAMP)

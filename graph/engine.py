@@ -195,7 +195,13 @@ class FootprintEngine:
         down = down[self._alive[down]]
         try:
             if down.size > self.full_recompute_share * max(1, len(self._index)):
-                self.compute()  # most of the graph is affected: one full pass is cheaper
+                # most of the graph is affected: one full pass is cheaper; values outside the
+                # downstream set are kept bit for bit (they only differ by rounding)
+                previous = self._x.copy()
+                self.compute()
+                outside = np.ones(previous.size, dtype=bool)
+                outside[down] = False
+                self._x[outside] = previous[outside]
             else:
                 self._solve_subset(down)
         except NoPhysicalSolutionError:

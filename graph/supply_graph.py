@@ -181,17 +181,15 @@ def build_node(
             factor = registry.factors.get(ref)
             if factor is None:
                 gaps.append(Gap(decl.id, n, ref, "unknown emission factor"))
-            else:
-                try:
-                    conv = conversion_factor(line.unit, factor.unit)
-                except UnitConversionError as e:
-                    errors.append(InputError(decl.id, n, f"factor {ref.key}: {e}"))
-                    continue
-                value = amount * conv * coefficient * float(factor.value)
-                label = f"factor {ref.set_id}/{ref.version}/{ref.key}"
-                direct.append(
-                    DirectItem("factor", label, line.stage, line.scope, value, factor.dqr)
-                )
+                continue  # a gap line contributes nothing, not even its recycling burden
+            try:
+                conv = conversion_factor(line.unit, factor.unit)
+            except UnitConversionError as e:
+                errors.append(InputError(decl.id, n, f"factor {ref.key}: {e}"))
+                continue
+            value = amount * conv * coefficient * float(factor.value)
+            label = f"factor {ref.set_id}/{ref.version}/{ref.key}"
+            direct.append(DirectItem("factor", label, line.stage, line.scope, value, factor.dqr))
         else:
             upstream = registry.resolve(ref)
             if upstream is None:
@@ -199,14 +197,14 @@ def build_node(
                 if isinstance(ref, FootprintRef):
                     reason = "footprint is not active"
                 gaps.append(Gap(decl.id, n, ref, reason))
-            else:
-                try:
-                    conv = conversion_factor(line.unit, upstream.declared_unit)
-                except UnitConversionError as e:
-                    errors.append(InputError(decl.id, n, f"input {upstream.id}: {e}"))
-                    continue
-                weight = amount * conv * coefficient
-                inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
+                continue
+            try:
+                conv = conversion_factor(line.unit, upstream.declared_unit)
+            except UnitConversionError as e:
+                errors.append(InputError(decl.id, n, f"input {upstream.id}: {e}"))
+                continue
+            weight = amount * conv * coefficient
+            inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
         if constant != 0.0:
             direct.append(
                 DirectItem(

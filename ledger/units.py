@@ -77,3 +77,12 @@ def convertible(from_unit: str, to_unit: str) -> bool:
     except UnitConversionError:
         return False
     return True
+
+
+def is_known(name: str) -> bool:
+    """Whether pint (after the name mapping) understands ``name``."""
+    try:
+        _pint_unit(name)
+    except Exception:  # pint raises assorted parser errors on garbage input
+        return False
+    return True

@@ -270,7 +270,7 @@ def test_example_ledger_entry_shape() -> None:
         [GRID],
     )
     result = engine.result("lfp-cell")
-    expected = 2.9 + 2.1 * 0.25 * 1.4 + 1.3 * 5 + 3.7 * 0.6
+    expected = 2.9 + 1.3 * 5 + 3.7 * 0.6  # the cathode line is a gap: nothing, not even its burden
     assert result.total == pytest.approx(expected)
     assert len(result.gaps) == 1  # the cathode has no active footprint
     assert result.flagged  # declared 71.4 vs computed ≈ 12.4
