@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from clients.audit.carbon_view import AuditCarbonView, AuditSqlCarbonView
 from clients.audit.engine import Auditor, ReplayState
 from clients.audit.model import AuditRecord, Check
 from clients.audit.parallel import VerifierPool, check_items, is_plainly_canonical
@@ -30,6 +29,7 @@ from ledger.entries.carbon import load_default_factors
 from ledger.keys import encode_public_key, new_private_key
 from ledger.record import GENESIS_CHAIN_HASH, Record, entry_hash
 from ledger.rules import CarbonView, MemoryCarbonView, SerialSpan
+from ledger.store.carbon_index import SqlCarbonView
 from tests.test_audit_mix import retirement
 
 OPERATOR = "urn:carbonledger:org:operator"
@@ -240,7 +240,7 @@ def test_indexed_serial_check_agrees_with_the_shared_scan(
     engine = create_engine("sqlite://")
     with engine.connect() as conn:
         SQLModel.metadata.create_all(conn)
-        views: list[CarbonView] = [AuditCarbonView(), AuditSqlCarbonView(conn)]
+        views: list[CarbonView] = [MemoryCarbonView(), SqlCarbonView(conn)]
         scan = MemoryCarbonView()
         probe = SerialSpan("a", "GEC", 3, "000", "999")
         for seq, (first, length, registry) in enumerate(ranges):

@@ -368,3 +368,32 @@ def test_entries_read_back_per_grant(chain: Chain) -> None:
             as_buyer.get_entry(seq=receipt.seq)
     with LedgerClient(target, signer=chain.recycler) as as_owner:
         assert as_owner.get_entry(entry_id=fp["entryId"]).seq == receipt.seq
+
+
+def test_memory_and_sql_views_name_the_same_overlapping_retirement(chain: Chain) -> None:
+    """The auditor's in-memory view and the sequencer's SQL view must agree."""
+    from ledger.rules import MemoryCarbonView, SerialSpan
+    from ledger.store.carbon_index import SqlCarbonView
+
+    memory = MemoryCarbonView()
+    ranges = [("000101", "000150", 7), ("000151", "000160", 9), ("000300", "000400", 11)]
+    for first, last, seq in ranges:
+        memory.add_retirement(SerialSpan("gec", "GEC-", 6, first, last), seq, RECYCLER)
+    probes = [
+        ("000090", "000100"),
+        ("000090", "000101"),
+        ("000155", "000155"),
+        ("000161", "000299"),
+        ("000140", "000320"),
+        ("000401", "000500"),
+    ]
+    with chain.server.db.write() as conn:
+        sql = SqlCarbonView(conn)
+        for first, last, seq in ranges:
+            sql.add_retirement(SerialSpan("gec", "GEC-", 6, first, last), seq, RECYCLER)
+        answers = [
+            (memory.overlapping_retirement(span), sql.overlapping_retirement(span))
+            for span in (SerialSpan("gec", "GEC-", 6, f, la) for f, la in probes)
+        ]
+        conn.rollback()
+    assert answers == [(None, None), (7, 7), (9, 9), (None, None), (11, 11), (None, None)]

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from clients.audit.carbon_view import AuditCarbonView
 from clients.audit.model import AuditRecord, Check, Failure
 from clients.audit.parallel import Item, PendingVerdicts, Verdict, VerifierPool
 from ledger.entries import Entry, parse_entry
@@ -23,7 +22,7 @@ from ledger.errors import EntryRejectedError
 from ledger.keys import decode_public_key, key_id, verify_signature
 from ledger.merkle import CompactRange
 from ledger.record import GENESIS_CHAIN_HASH, Record, entry_hash
-from ledger.rules import CarbonView, IdentityState, apply_entry, check_entry
+from ledger.rules import CarbonView, IdentityState, MemoryCarbonView, apply_entry, check_entry
 
 MAX_LISTED_FAILURES = 10_000
 """Failures beyond this many are counted, not listed (a wholesale rewrite would list n)."""
@@ -55,7 +54,7 @@ class ReplayState:
         last_timestamp_us: int = 0,
     ) -> None:
         self.identity = identity or IdentityState()
-        self.carbon: CarbonView = carbon if carbon is not None else AuditCarbonView()
+        self.carbon: CarbonView = carbon if carbon is not None else MemoryCarbonView()
         self.compact = compact or CompactRange()
         self.last_chain_hash = last_chain_hash
         self.last_timestamp_us = last_timestamp_us

@@ -1,6 +1,6 @@
 """A full audit's carbon facts, kept in memory and written to the state in bulk.
 
-A full audit replays facts fastest in memory (:class:`AuditCarbonView`), but
+A full audit replays facts fastest in memory (:class:`MemoryCarbonView`), but
 the state must hold them in the sequencer's index tables, so that later
 incremental audits read them through ``SqlCarbonView`` one row at a time.
 Issuing the sequencer's per-fact statements for 10⁵ facts would cost more
@@ -17,15 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from clients.audit.carbon_view import AuditCarbonView
-from ledger.rules import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.rules import FactorFacts, FootprintFacts, GrantFacts, MemoryCarbonView, SerialSpan
 from ledger.store import index_tables as t
 
 Row = dict[str, Any]
 
 
-class RecordingCarbonView(AuditCarbonView):
-    """:class:`AuditCarbonView` that also builds the index-table rows of every update."""
+class RecordingCarbonView(MemoryCarbonView):
+    """:class:`MemoryCarbonView` that also builds the index-table rows of every update."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -35,12 +35,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 import ledger.store.index_tables as index_tables
-from clients.audit.carbon_view import AuditSqlCarbonView
 from clients.audit.engine import ReplayState
 from clients.audit.fact_log import RecordingCarbonView, dump_facts
 from clients.audit.model import StateError
 from clients.audit.snapshot import identity_from_json, identity_to_json
 from ledger.merkle import CompactRange, MerkleError
+from ledger.store.carbon_index import SqlCarbonView
 
 STATE_FILE = "audit-state.sqlite3"
 FORMAT = 2
@@ -126,8 +126,8 @@ class AuditStateStore:
         cursor.execute("PRAGMA journal_mode=MEMORY" if self.fresh else "PRAGMA journal_mode=DELETE")
         cursor.close()
 
-    def carbon(self) -> AuditSqlCarbonView:
-        return AuditSqlCarbonView(self.conn)
+    def carbon(self) -> SqlCarbonView:
+        return SqlCarbonView(self.conn)
 
     def load(self) -> tuple[SavedCheckpoint, ReplayState]:
         """The saved checkpoint and the replay state as of it (incremental audits)."""

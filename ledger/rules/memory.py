@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right, insort
 from collections import defaultdict
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
@@ -51,10 +52,11 @@ class MemoryCarbonView:
         return self._factors.get((set_id, version, key))
 
     def overlapping_retirement(self, span: SerialSpan) -> int | None:
-        for first, last, seq in self._retirements[(span.registry, span.prefix, span.width)]:
-            if first <= span.last and span.first <= last:
-                return seq
-        return None
+        """Recorded ranges never overlap, so the only candidate is the one starting last at
+        or before ``span.last`` (the same answer as the SQL view's index probe)."""
+        spans = self._retirements[(span.registry, span.prefix, span.width)]
+        i = bisect_right(spans, (span.last, "\U0010ffff", 2**63)) - 1
+        return spans[i][2] if i >= 0 and spans[i][1] >= span.first else None
 
     def grant(self, entry_id: str) -> GrantFacts | None:
         return self.grants.get(entry_id)
@@ -88,8 +90,9 @@ class MemoryCarbonView:
             self._factors[(set_id, version, factor.key)] = factor
 
     def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
-        self._retirements[(span.registry, span.prefix, span.width)].append(
-            (span.first, span.last, seq)
+        insort(
+            self._retirements[(span.registry, span.prefix, span.width)],
+            (span.first, span.last, seq),
         )
 
     def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None:
