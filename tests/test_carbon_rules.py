@@ -2,65 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import pytest
 
-from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.keys import encode_public_key, new_private_key
-from ledger.server import LedgerServer
 from tests import carbon_builders as cb
-from tests.ledger_fixtures import enroll, operator_of, running_server
+from tests.chain_fixture import (
+    BUYER,
+    CATHODE,
+    LI2CO3,
+    RECYCLER,
+    REFINER,
+    VERIFIER,
+    Chain,
+    chain,
+    rejected,
+)
 
-RECYCLER = "urn:pact:company:customcode:recycler"
-REFINER = "urn:pact:company:customcode:refiner"
-VERIFIER = "urn:pact:company:customcode:certifier"
-BUYER = "urn:pact:company:customcode:pack-maker"
-LI2CO3 = "urn:pact:product:recycler:li2co3-bg"
-CATHODE = "urn:pact:product:refiner:lfp-cathode"
-
-
-@dataclass
-class Chain:
-    server: LedgerServer
-    client: LedgerClient
-    operator: OrgSigner
-    recycler: OrgSigner
-    refiner: OrgSigner
-    verifier: OrgSigner
-    buyer: OrgSigner
-
-    def submit(self, signer: OrgSigner, entry: dict[str, Any]) -> Any:
-        return self.client.submit(signer.sign(entry))
-
-
-@pytest.fixture
-def chain(tmp_path: Path, db_url: str) -> Iterator[Chain]:
-    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as client:
-        operator = operator_of(server)
-        parties = Chain(
-            server,
-            client,
-            operator,
-            enroll(client, operator, RECYCLER, "supplier"),
-            enroll(client, operator, REFINER, "supplier"),
-            enroll(client, operator, VERIFIER, "verifier"),
-            enroll(client, operator, BUYER, "buyer"),
-        )
-        parties.submit(operator, cb.default_factor_set(operator.org))
-        yield parties
-
-
-def _rejected(chain: Chain, signer: OrgSigner, entry: dict[str, Any]) -> Rejected:
-    size = chain.server.store.tree_size()
-    with pytest.raises(Rejected) as err:
-        chain.submit(signer, entry)
-    assert chain.server.store.tree_size() == size, "a rejected entry must write nothing"
-    return err.value
+__all__ = ["chain"]  # the fixture, imported for pytest
 
 
 def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
@@ -200,7 +163,7 @@ def test_footprint_rules(chain: Chain) -> None:
         ),
     ]
     for signer, entry, code, field, text in cases:
-        error = _rejected(chain, signer, entry)
+        error = rejected(chain, signer, entry)
         assert error.code == code, (field, error.message)
         assert error.message.startswith(f"{field}:") or f"{field}:" in error.message, error.message
         assert text in error.message, error.message
@@ -209,7 +172,7 @@ def test_footprint_rules(chain: Chain) -> None:
         chain.recycler,
         new_entry("footprint.deprecate", RECYCLER, footprintId=fid, reason="plant closed"),
     )
-    again = _rejected(
+    again = rejected(
         chain,
         chain.recycler,
         new_entry("footprint.deprecate", RECYCLER, footprintId=fid, reason="x"),
@@ -220,10 +183,10 @@ def test_footprint_rules(chain: Chain) -> None:
 
 
 def test_factor_set_versions_are_immutable(chain: Chain) -> None:
-    error = _rejected(chain, chain.operator, cb.default_factor_set(chain.operator.org))
+    error = rejected(chain, chain.operator, cb.default_factor_set(chain.operator.org))
     assert error.code == grpc.StatusCode.ALREADY_EXISTS
     assert "version" in error.message and "immutable" in error.message
-    denied = _rejected(chain, chain.recycler, cb.default_factor_set(RECYCLER))
+    denied = rejected(chain, chain.recycler, cb.default_factor_set(RECYCLER))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -231,7 +194,7 @@ def test_a_serial_is_retired_once_in_the_whole_log(chain: Chain) -> None:
     first = chain.submit(
         chain.recycler, cb.retirement(RECYCLER, "gec-cn", "GEC-2024-000101", "GEC-2024-000150")
     )
-    error = _rejected(
+    error = rejected(
         chain, chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2024-000150", "GEC-2024-000160")
     )
     assert error.code == grpc.StatusCode.ALREADY_EXISTS
@@ -252,14 +215,14 @@ def test_attestations_and_grants(chain: Chain) -> None:
     fp = cb.footprint_entry(RECYCLER, LI2CO3)
     chain.submit(chain.recycler, fp)
     chain.submit(chain.verifier, cb.attestation(VERIFIER, fp["entryId"]))
-    missing = _rejected(
+    missing = rejected(
         chain, chain.verifier, cb.attestation(VERIFIER, str(__import__("uuid").uuid4()))
     )
     assert (
         missing.code == grpc.StatusCode.FAILED_PRECONDITION
         and "footprintEntryId" in missing.message
     )
-    not_verifier = _rejected(chain, chain.refiner, cb.attestation(REFINER, fp["entryId"]))
+    not_verifier = rejected(chain, chain.refiner, cb.attestation(REFINER, fp["entryId"]))
     assert (
         not_verifier.code == grpc.StatusCode.PERMISSION_DENIED
         and "verifier" in not_verifier.message
@@ -268,14 +231,14 @@ def test_attestations_and_grants(chain: Chain) -> None:
     fid = fp["footprint"]["id"]
     granted = cb.grant(RECYCLER, BUYER, footprint_id=fid, level="detail")
     chain.submit(chain.recycler, granted)
-    by_non_owner = _rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, footprint_id=fid))
+    by_non_owner = rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, footprint_id=fid))
     assert (
         by_non_owner.code == grpc.StatusCode.PERMISSION_DENIED and "owner" in by_non_owner.message
     )
-    line = _rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, product_id=LI2CO3))
+    line = rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, product_id=LI2CO3))
     assert line.code == grpc.StatusCode.PERMISSION_DENIED and "productId" in line.message
     chain.submit(chain.recycler, cb.grant(RECYCLER, BUYER, product_id=LI2CO3))
-    unknown = _rejected(
+    unknown = rejected(
         chain,
         chain.recycler,
         cb.grant(RECYCLER, "urn:pact:company:customcode:nobody", footprint_id=fid),
@@ -283,10 +246,10 @@ def test_attestations_and_grants(chain: Chain) -> None:
     assert "grantee" in unknown.message
 
     revoke = new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])
-    foreign = _rejected(chain, chain.refiner, {**revoke, "org": REFINER})
+    foreign = rejected(chain, chain.refiner, {**revoke, "org": REFINER})
     assert foreign.code == grpc.StatusCode.PERMISSION_DENIED
     chain.submit(chain.recycler, revoke)
-    twice = _rejected(
+    twice = rejected(
         chain, chain.recycler, new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])
     )
     assert "already revoked" in twice.message
@@ -320,7 +283,7 @@ def test_collector_keys_sign_activity_batches_only(chain: Chain) -> None:
         "activity.batch", RECYCLER, site="plant-1", collectorId="edge-7", readings=readings
     )
     chain.submit(collector, batch)
-    error = _rejected(chain, collector, cb.footprint_entry(RECYCLER, LI2CO3))
+    error = rejected(chain, collector, cb.footprint_entry(RECYCLER, LI2CO3))
     assert error.code == grpc.StatusCode.PERMISSION_DENIED and "collector key" in error.message
     # A footprint may cite the batch it was computed from.
     fp = cb.footprint_entry(RECYCLER, LI2CO3)
@@ -328,7 +291,7 @@ def test_collector_keys_sign_activity_batches_only(chain: Chain) -> None:
     chain.submit(chain.recycler, fp)
     fp2 = cb.footprint_entry(REFINER, CATHODE)
     fp2["composition"]["ownEmissions"][0]["activityBatches"] = [batch["entryId"]]
-    foreign = _rejected(chain, chain.refiner, fp2)
+    foreign = rejected(chain, chain.refiner, fp2)
     assert "activityBatches[0]" in foreign.message
 
 
@@ -345,7 +308,7 @@ def test_targets_need_an_enrolled_supplier(chain: Chain) -> None:
         targetValue="600",
     )
     chain.submit(chain.buyer, target(RECYCLER))
-    error = _rejected(chain, chain.buyer, target("urn:pact:company:customcode:ghost"))
+    error = rejected(chain, chain.buyer, target("urn:pact:company:customcode:ghost"))
     assert error.code == grpc.StatusCode.FAILED_PRECONDITION and "supplier" in error.message
 
 

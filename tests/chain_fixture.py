@@ -1,0 +1,61 @@
+"""A realistic party of orgs on a real ledger, for rule and abuse tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clients.sdk import LedgerClient, OrgSigner, Rejected
+from ledger.server import LedgerServer
+from tests import carbon_builders as cb
+from tests.ledger_fixtures import enroll, operator_of, running_server
+
+RECYCLER = "urn:pact:company:customcode:recycler"
+REFINER = "urn:pact:company:customcode:refiner"
+VERIFIER = "urn:pact:company:customcode:certifier"
+BUYER = "urn:pact:company:customcode:pack-maker"
+LI2CO3 = "urn:pact:product:recycler:li2co3-bg"
+CATHODE = "urn:pact:product:refiner:lfp-cathode"
+
+
+@dataclass
+class Chain:
+    server: LedgerServer
+    client: LedgerClient
+    operator: OrgSigner
+    recycler: OrgSigner
+    refiner: OrgSigner
+    verifier: OrgSigner
+    buyer: OrgSigner
+
+    def submit(self, signer: OrgSigner, entry: dict[str, Any]) -> Any:
+        return self.client.submit(signer.sign(entry))
+
+
+@pytest.fixture
+def chain(tmp_path: Path, db_url: str) -> Iterator[Chain]:
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as client:
+        operator = operator_of(server)
+        parties = Chain(
+            server,
+            client,
+            operator,
+            enroll(client, operator, RECYCLER, "supplier"),
+            enroll(client, operator, REFINER, "supplier"),
+            enroll(client, operator, VERIFIER, "verifier"),
+            enroll(client, operator, BUYER, "buyer"),
+        )
+        parties.submit(operator, cb.default_factor_set(operator.org))
+        yield parties
+
+
+def rejected(chain: Chain, signer: OrgSigner, entry: dict[str, Any]) -> Rejected:
+    size = chain.server.store.tree_size()
+    with pytest.raises(Rejected) as err:
+        chain.submit(signer, entry)
+    assert chain.server.store.tree_size() == size, "a rejected entry must write nothing"
+    return err.value
