@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,postgres
 
-.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit clean
+.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway test-reliability soak clean
 
 setup: $(STAMP)
 
@@ -25,10 +25,17 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check ledger graph gateway clients tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy ledger graph
+	$(VENV)/bin/mypy ledger graph gateway clients
 
 unit: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
+
+# Crash (kill -9 twenty times), abuse and load tests; `make soak` kills a hundred times.
+test-reliability: $(STAMP)
+	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
+
+soak: $(STAMP)
+	CARBONLEDGER_CRASH_KILLS=100 $(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 # Regenerate the gRPC/protobuf code from proto/ (never edit ledger/_pb by hand).
 proto: $(STAMP)
@@ -48,6 +55,9 @@ bench-footprint: $(STAMP)
 
 bench-audit: $(STAMP)
 	$(PY) bench/audit.py
+
+bench-gateway: $(STAMP)
+	$(PY) bench/gateway.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -54,20 +54,44 @@ def main() -> None:
 @click.option("--grpc", "grpc_address", default=DEFAULT_LEDGER, show_default=True)
 @click.option("--http", "http_address", default=DEFAULT_HTTP, show_default=True)
 @click.option("--origin", help="Checkpoint origin line and ledger key name.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="PEM certificate: serve HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="PEM private key for --tls-cert.",
+)
 def serve(
-    data_dir: Path, db_url: str | None, grpc_address: str, http_address: str, origin: str | None
+    data_dir: Path,
+    db_url: str | None,
+    grpc_address: str,
+    http_address: str,
+    origin: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
     """Run the ledger (gRPC) and the gateway (HTTP) until interrupted."""
     from gateway.app import create_app
+    from gateway.context import GatewayContext
     from gateway.server import HttpServer
     from ledger.server import LedgerServer, ServerConfig
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     config = ServerConfig(data_dir=data_dir, db_url=db_url, grpc_address=grpc_address)
     if origin:
         config.origin = origin
     server = LedgerServer(config)
     server.start()
-    http = HttpServer(create_app(server.checkpointer), *_split_address(http_address))
+    http = HttpServer(
+        create_app(GatewayContext.from_server(server)),
+        *_split_address(http_address),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
     http.start()
     click.echo(f"grpc: {server.grpc_target}")
     click.echo(f"http: {http.url}")
@@ -224,8 +248,9 @@ def checkpoint(ledger: str) -> None:
 
 def _register_commands() -> None:
     from clients.audit_cli import audit, verify_entry, witness
+    from clients.clients_cli import clients
 
-    for command in (audit, witness, verify_entry):
+    for command in (audit, witness, verify_entry, clients):
         main.add_command(command)
 
 

@@ -1,27 +1,151 @@
-"""The HTTP gateway application.
+"""The HTTP gateway application: OAuth2 token endpoint, PACT v2.3 and v3.0 APIs,
+the native ``/v1`` API, and PACT error bodies for every failure.
 
-For now it publishes what is public: the latest signed checkpoint and
-liveness. The PACT API and native queries build on this app.
+``create_app(context)`` builds the app from a ``GatewayContext`` (see
+``GatewayContext.from_server``). Nothing that must survive a restart or be
+shared between gateway processes lives in process memory: clients, requests
+and callbacks are database rows, tokens are JWTs signed with the data
+directory's ``gateway.key``.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from typing import Annotated, Any
 
-from ledger.checkpointer import Checkpointer
+from fastapi import FastAPI, Form, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlmodel import SQLModel
+
+from gateway import computed_api, errors, events, native, pact_api
+from gateway.auth import authenticate_client, gateway_key, parse_basic
+from gateway.computed import ComputedFootprints
+from gateway.context import GatewayContext, Services, ServicesDep
+from gateway.errors import OAuthError, OAuthErrorBody
+from gateway.footprints import Directory, FootprintAccess
+from gateway.page import page_router
+from gateway.tables import TABLES
 
 
-def create_app(checkpointer: Checkpointer) -> FastAPI:
-    app = FastAPI(title="carbonledger gateway", version="0.1.0")
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
 
-    @app.get("/v1/checkpoint", response_class=PlainTextResponse, tags=["ledger"])
-    def checkpoint() -> str:
-        """The latest signed checkpoint (C2SP tlog-checkpoint, signed-note form)."""
-        return checkpointer.latest().note
+
+class OpenIdConfiguration(BaseModel):
+    issuer: str
+    token_endpoint: str
+    token_endpoint_auth_methods_supported: list[str]
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    subject_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    jwks_uri: str | None = None
+
+
+def create_app(context: GatewayContext) -> FastAPI:
+    """The gateway over a running ledger (``GatewayContext.from_server(server)``)."""
+    assert TABLES  # the gateway's tables are registered with SQLModel's metadata
+    SQLModel.metadata.create_all(context.db.write_engine)
+    from gateway.auth import TokenIssuer
+
+    directory = Directory(context.reads, context.identity)
+    footprints = FootprintAccess(context.reads, context.store, context.reads.hot)
+    svc = Services(
+        context=context,
+        tokens=TokenIssuer(gateway_key(context.data_dir), context.token_ttl),
+        directory=directory,
+        footprints=footprints,
+        outbox=events.Outbox(context, footprints, directory),
+        computed=ComputedFootprints(context.reads, context.store, footprints),
+    )
+    app = FastAPI(
+        title="carbonledger gateway",
+        version="0.2.0",
+        description="PACT v2.3 and v3.0 data exchange over a verifiable carbon ledger.",
+    )
+    app.state.services = svc
+    errors.install(app)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"code": "InternalError", "message": "the service is busy; retry"},
+            503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"code": "InternalError", "message": "the database is unavailable; retry"},
+            503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.post(
+        "/auth/token",
+        tags=["auth"],
+        summary="OAuth2 client credentials grant (RFC 6749 §4.4)",
+        response_model=TokenOut,
+        responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}},
+    )
+    def token(
+        svc: ServicesDep,
+        grant_type: Annotated[str | None, Form()] = None,
+        scope: Annotated[str | None, Form()] = None,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Authenticate with HTTP Basic (client id and secret); get a Bearer token."""
+        if grant_type is None:
+            raise OAuthError(400, "invalid_request", "grant_type is required")
+        credentials = parse_basic(authorization)
+        if credentials is None:
+            raise OAuthError(401, "invalid_client", "HTTP Basic client authentication required")
+        if grant_type != "client_credentials":
+            raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
+        org = authenticate_client(svc.context.db, *credentials)
+        if org is None:
+            raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
+        access = svc.tokens.issue(credentials[0], org)
+        return JSONResponse(
+            {"access_token": access, "token_type": "Bearer", "expires_in": svc.tokens.ttl},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    @app.get(
+        "/.well-known/openid-configuration",
+        tags=["auth"],
+        response_model=OpenIdConfiguration,
+        summary="OpenID Provider metadata announcing the token endpoint",
+    )
+    def openid(request: Request) -> dict[str, Any]:
+        base = str(request.base_url).rstrip("/")
+        return {
+            "issuer": base,
+            "token_endpoint": f"{base}/auth/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["HS256"],
+        }
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(pact_api.router)
+    app.include_router(events.router)
+    app.include_router(native.router)
+    app.include_router(computed_api.router)
+    app.include_router(page_router())
     return app
+
+
+def services_of(app: FastAPI) -> Services:
+    found: Services = app.state.services
+    return found

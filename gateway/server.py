@@ -1,22 +1,47 @@
 """Serving the gateway app with uvicorn in a background thread of ``serve``.
 
 The listening socket is bound before the thread starts, so the port is known
-(and connections queue in the backlog) the moment ``start`` returns.
+(and connections queue in the backlog) the moment ``start`` returns. With a
+certificate and key the gateway serves HTTPS. ``start`` also starts the app's
+callback worker and ``stop`` stops it.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        self._socket = socket.create_server((host, port), reuse_port=False)
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        *,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        backlog: int = 2048,
+    ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        self.app = app
+        self._socket = socket.create_server((host, port), reuse_port=False, backlog=backlog)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            backlog=backlog,
+            timeout_keep_alive=30,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+        )
+        self.tls = tls_cert is not None
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, name="http", daemon=True
@@ -26,12 +51,21 @@ class HttpServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def start(self) -> None:
+        services = getattr(self.app.state, "services", None)
+        if services is not None:
+            services.outbox.start()
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving (idempotent)."""
         self._server.should_exit = True
         self._thread.join()
         self._socket.close()
+        services = getattr(self.app.state, "services", None)
+        if services is not None:
+            services.outbox.stop()
+            services.context.reads.dispose()

@@ -131,6 +131,12 @@ class FootprintEngine:
         if not self._computed:
             self.compute()
 
+    def add_factors(self, factors: Iterable[EmissionFactor]) -> None:
+        """Make newly published factors resolvable. Published versions are immutable, so no
+        existing footprint changes; footprints added later may reference them."""
+        for factor in factors:
+            self._registry.factors.setdefault(factor.ref, factor)
+
     def apply(
         self,
         added: Iterable[FootprintDeclaration] = (),

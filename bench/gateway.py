@@ -1,0 +1,367 @@
+"""Gateway benchmark: requests/s and p50/p99 latency of ``GET /3/footprints/{id}`` and
+``GET /v1/footprints/{id}/computed`` under concurrent keep-alive load on loopback,
+then the same footprint read with the gateway's database pool shrunk to two
+connections (it must queue, not deadlock or fail).
+
+The ledger and gateway run in this process exactly as ``carbonledger serve`` runs
+them; the load generator (raw HTTP/1.1 over asyncio, one connection per simulated
+client) runs in a separate process so both share the machine's cores as they would
+in production. The caller is a buyer with product-line grants, so every read goes
+through the grant check.
+
+Usage: python bench/gateway.py [--db URL] [--connections 32] [--seconds 10]
+                               [--footprints 200]
+Default store: $CARBONLEDGER_BENCH_POSTGRES_URL, else $CARBONLEDGER_TEST_POSTGRES_URL,
+else SQLite in a temporary directory. Targets: >= 1500 requests/s for the footprint
+read at 32 connections with p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text
+
+from clients.sdk import LedgerClient, OrgSigner, new_entry
+from gateway.app import create_app
+from gateway.auth import TokenIssuer, add_client, gateway_key
+from gateway.context import GatewayContext
+from gateway.server import HttpServer
+from ledger.keys import encode_public_key, new_private_key
+from ledger.server import LedgerServer, ServerConfig
+
+SUPPLIER = "urn:pact:company:customcode:bench-supplier"
+UPSTREAM = "urn:pact:company:customcode:bench-upstream"
+BUYER = "urn:pact:company:customcode:bench-buyer"
+
+
+# -- load generator (runs in a child process) ----------------------------------------------
+
+
+class _Client(asyncio.Protocol):
+    """One keep-alive connection sending the next GET as soon as the previous answer is
+    complete (a protocol, not streams: the generator must cost far less than the server)."""
+
+    def __init__(self, requests: list[bytes], offset: int, deadline: float) -> None:
+        self.requests = requests
+        self.i = offset
+        self.deadline = deadline
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.buffer = b""
+        self.done = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        if time.perf_counter() >= self.deadline:
+            self.transport.close()
+            return
+        self.started = time.perf_counter()
+        self.transport.write(self.requests[self.i % len(self.requests)])
+        self.i += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        at = self.buffer.find(b"content-length:", 0, end)
+        length = int(self.buffer[at + 15 : self.buffer.index(b"\r\n", at)]) if at >= 0 else 0
+        if len(self.buffer) < end + 4 + length:
+            return
+        self.latencies.append(time.perf_counter() - self.started)
+        status = int(self.buffer[9:12])
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.buffer = self.buffer[end + 4 + length :]
+        self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def _client(
+    host: str, port: int, paths: list[str], token: str, offset: int, deadline: float
+) -> tuple[list[float], dict[int, int]]:
+    requests = [
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).encode()
+        for path in paths
+    ]
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(
+        lambda: _Client(requests, offset, deadline), host, port
+    )
+    await client.done
+    return client.latencies, client.statuses
+
+
+async def _load(
+    host: str, port: int, paths: list[str], token: str, connections: int, seconds: float
+) -> dict[str, Any]:
+    # Warm-up: every connection opened and a few requests served before measuring.
+    await asyncio.gather(
+        *(
+            _client(host, port, paths, token, c, time.perf_counter() + 0.5)
+            for c in range(connections)
+        )
+    )
+    started = time.perf_counter()
+    deadline = started + seconds
+    results = await asyncio.gather(
+        *(_client(host, port, paths, token, c * 7, deadline) for c in range(connections))
+    )
+    elapsed = time.perf_counter() - started
+    latencies = sorted(x for lat, _ in results for x in lat)
+    statuses: dict[int, int] = {}
+    for _, st in results:
+        for code, n in st.items():
+            statuses[code] = statuses.get(code, 0) + n
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        "statuses": statuses,
+    }
+
+
+def _load_process(args: tuple[Any, ...], out: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    out.put(asyncio.run(_load(*args)))
+
+
+def run_load(
+    url_host: str, port: int, paths: list[str], token: str, connections: int, seconds: float
+) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(
+        target=_load_process, args=((url_host, port, paths, token, connections, seconds), queue)
+    )
+    proc.start()
+    result: dict[str, Any] = queue.get(timeout=seconds + 120)
+    proc.join()
+    return result
+
+
+# -- the system under test ------------------------------------------------------------
+
+
+def _footprint(org: str, product: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return new_entry(
+        "footprint",
+        org,
+        footprint={
+            "id": str(uuid.uuid4()),
+            "specVersion": "3.0.0",
+            "created": "2025-03-01T00:00:00Z",
+            "status": "Active",
+            "companyName": org.rsplit(":", 1)[-1],
+            "companyIds": [org],
+            "productDescription": "Benchmark product",
+            "productIds": [product],
+            "productClassifications": ["urn:pact:productclassification:un-cpc:46410"],
+            "productNameCompany": product.rsplit(":", 1)[-1],
+            "pcf": {
+                "declaredUnitOfMeasurement": "kilogram",
+                "declaredUnitAmount": "1",
+                "productMassPerDeclaredUnit": "1",
+                "referencePeriodStart": "2024-01-01T00:00:00Z",
+                "referencePeriodEnd": "2025-01-01T00:00:00Z",
+                "geographyCountry": "CN",
+                "pcfExcludingBiogenicUptake": "25",
+                "pcfIncludingBiogenicUptake": "25",
+                "fossilGhgEmissions": "25",
+                "fossilCarbonContent": "0",
+                "ipccCharacterizationFactors": ["AR6"],
+                "crossSectoralStandards": ["ISO14067"],
+                "exemptedEmissionsPercent": "0",
+                "primaryDataShare": "60",
+            },
+        },
+        composition={
+            "ownEmissions": [{"stage": "main-production", "scope": "1", "kgCO2e": "5"}],
+            "inputs": inputs,
+        },
+    )
+
+
+def _enroll(client: LedgerClient, operator: OrgSigner, org: str, role: str) -> OrgSigner:
+    signer = OrgSigner(org, new_private_key())
+    client.submit(
+        operator.sign(
+            new_entry(
+                "org.enroll",
+                operator.org,
+                orgId=org,
+                name=org,
+                roles=[role],
+                publicKey=encode_public_key(signer.public_key),
+            )
+        )
+    )
+    return signer
+
+
+def _populate(server: LedgerServer, count: int) -> list[str]:
+    operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
+    with LedgerClient(server.grpc_target) as client:
+        supplier = _enroll(client, operator, SUPPLIER, "supplier")
+        upstream = _enroll(client, operator, UPSTREAM, "supplier")
+        _enroll(client, operator, BUYER, "buyer")
+        entries = []
+        ids = []
+        for i in range(count):
+            up = f"urn:pact:product:bench-upstream:material-{i}"
+            product = f"urn:pact:product:bench:part-{i}"
+            entries.append(upstream.sign(_footprint(UPSTREAM, up, [])))
+            main = _footprint(
+                SUPPLIER,
+                product,
+                [{"productId": up, "companyId": UPSTREAM, "amount": "2", "unit": "kilogram"}],
+            )
+            ids.append(main["footprint"]["id"])
+            entries.append(supplier.sign(main))
+            entries.append(
+                supplier.sign(
+                    new_entry("grant", SUPPLIER, grantee=BUYER, productId=product, level="detail")
+                )
+            )
+        ordered = [e for i in range(count) for e in entries[3 * i : 3 * i + 2]]
+        grants = [entries[3 * i + 2] for i in range(count)]
+        for batch in (ordered, grants):
+            for result in client.submit_stream(batch):
+                if not hasattr(result, "seq"):
+                    raise SystemExit(f"setup failed: {result}")
+    return ids
+
+
+def _fresh_postgres(base: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    from urllib.parse import quote
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", schema
+
+
+def _drop_postgres(base: str, schema: str) -> None:
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _report(name: str, connections: int, r: dict[str, Any]) -> str:
+    codes = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
+    return (
+        f"{name}: {r['rps']:.0f} requests/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms "
+        f"at {connections} connections ({r['requests']} requests; status {codes})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--footprints", type=int, default=200)
+    args = parser.parse_args()
+    base = (
+        args.db
+        or os.environ.get("CARBONLEDGER_BENCH_POSTGRES_URL")
+        or os.environ.get("CARBONLEDGER_TEST_POSTGRES_URL")
+    )
+    schema = None
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        if base and base.startswith("postgresql"):
+            db_url, schema = _fresh_postgres(base)
+            store_name = "PostgreSQL"
+        else:
+            db_url = base or f"sqlite:///{data_dir / 'ledger.sqlite3'}"
+            store_name = "SQLite"
+        server = LedgerServer(
+            ServerConfig(data_dir=data_dir, db_url=db_url, grpc_address="127.0.0.1:0")
+        )
+        server.start()
+        try:
+            print(
+                f"gateway bench: {store_name}, {os.cpu_count()} cores, "
+                f"Python {platform.python_version()}, {args.footprints} footprints"
+            )
+            ids = _populate(server, args.footprints)
+            context = GatewayContext.from_server(server)
+            http = HttpServer(create_app(context), "127.0.0.1", 0)
+            http.start()
+            add_client(server.db, BUYER)  # the client registry is exercised as in production
+            token = TokenIssuer(gateway_key(data_dir)).issue("bench", BUYER)
+            lines = []
+            try:
+                for name, paths in (
+                    ("GET /3/footprints/{id}", [f"/3/footprints/{i}" for i in ids]),
+                    (
+                        "GET /v1/footprints/{id}/computed",
+                        [f"/v1/footprints/{i}/computed" for i in ids],
+                    ),
+                ):
+                    result = run_load(
+                        "127.0.0.1", http.port, paths, token, args.connections, args.seconds
+                    )
+                    lines.append(_report(name, args.connections, result))
+                    print(lines[-1], flush=True)
+            finally:
+                http.stop()
+            # Pool exhaustion: the same read through a gateway whose read pool holds 2
+            # connections (PostgreSQL) while twice the connections hammer it.
+            tiny = GatewayContext.from_server(server, pool_size=2, pool_timeout=10.0)
+            http = HttpServer(create_app(tiny), "127.0.0.1", 0)
+            http.start()
+            try:
+                result = run_load(
+                    "127.0.0.1",
+                    http.port,
+                    [f"/3/footprints/{i}" for i in ids],
+                    token,
+                    2 * args.connections,
+                    args.seconds / 2,
+                )
+                print(_report("GET /3/footprints/{id}, pool of 2", 2 * args.connections, result))
+            finally:
+                http.stop()
+        finally:
+            server.stop()
+            if schema and base:
+                _drop_postgres(base, schema)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""``carbonledger clients``: API clients of the HTTP gateway.
+
+Registered on the ``carbonledger`` group in ``clients/cli.py`` with
+``main.add_command(clients)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from ledger.datadir import DEFAULT_DATA_DIR, DataDir
+from ledger.store.database import Database
+from ledger.store.tables import RecordRow
+
+_R = RecordRow.__table__  # type: ignore[attr-defined]
+
+_DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="The ledger's data directory (gateway key, SQLite default store).",
+)
+_DB = click.option(
+    "--db",
+    "db_url",
+    help="Store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --data-dir).",
+)
+
+
+def _open(data_dir: Path, db_url: str | None) -> Database:
+    from sqlmodel import SQLModel
+
+    from gateway.tables import TABLES
+
+    db = Database(db_url or DataDir(data_dir).default_db_url())
+    assert TABLES
+    SQLModel.metadata.create_all(db.write_engine)
+    return db
+
+
+def _enrolled(db: Database, org: str) -> bool:
+    with db.read() as conn:
+        rows = conn.execute(select(_R.c.entry).where(_R.c.entry_type == "org.enroll")).all()
+    return any(json.loads(entry).get("orgId") == org for (entry,) in rows)
+
+
+@click.group("clients")
+def clients() -> None:
+    """API clients of the HTTP gateway (OAuth2 client credentials)."""
+
+
+@clients.command("add")
+@click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
+@_DATA_DIR
+@_DB
+def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
+    """Create a client for ORG; print {"clientId", "clientSecret"} (shown only once)."""
+    from gateway.auth import add_client
+
+    db = _open(data_dir, db_url)
+    try:
+        if not _enrolled(db, org_id):
+            raise click.ClickException(f"{org_id} is not enrolled on this ledger")
+        created = add_client(db, org_id)
+    finally:
+        db.dispose()
+    click.echo(json.dumps({"clientId": created.client_id, "clientSecret": created.client_secret}))
+
+
+@clients.command("callback")
+@click.option("--org", "org_id", required=True, help="The requester organisation's URN.")
+@click.option("--url", "base_url", required=True, help="Its PACT API base URL.")
+@click.option("--token-url", help="Its token endpoint (default: URL/auth/token).")
+@click.option("--client-id", required=True, help="The client id it issued to this ledger.")
+@click.option(
+    "--client-secret",
+    prompt=True,
+    hide_input=True,
+    help="The secret it issued (prompted for when not given).",
+)
+@_DATA_DIR
+@_DB
+def clients_callback(
+    org_id: str,
+    base_url: str,
+    token_url: str | None,
+    client_id: str,
+    client_secret: str,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Register where PACT events for ORG are delivered, and the credentials to use."""
+    from gateway.events import register_callback
+
+    db = _open(data_dir, db_url)
+    try:
+        if not _enrolled(db, org_id):
+            raise click.ClickException(f"{org_id} is not enrolled on this ledger")
+        register_callback(db, data_dir, org_id, base_url, client_id, client_secret, token_url)
+    finally:
+        db.dispose()
+    click.echo(json.dumps({"org": org_id, "eventsUrl": base_url}))

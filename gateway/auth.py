@@ -1,0 +1,176 @@
+"""OAuth2 client credentials (RFC 6749 §4.4): API clients, their secrets, tokens.
+
+* A client belongs to an enrolled org and acts with that org's roles.
+* The secret is shown once; only its argon2id hash (salted, slow) is stored, and
+  verification is argon2's constant-time comparison.
+* Tokens are stateless HS256 JWTs signed with a key from the data directory
+  (``gateway.key``), so every gateway process sharing the data directory keys
+  accepts them; they expire (default one hour).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select
+
+from gateway.tables import ApiClientRow
+from ledger.store.database import Database
+
+_AC = ApiClientRow.__table__  # type: ignore[attr-defined]
+KEY_FILE = "gateway.key"
+TOKEN_ALGORITHM = "HS256"  # noqa: S105 (an algorithm name)
+DEFAULT_TOKEN_TTL = 3600
+_HASHER = PasswordHasher()
+# A well-formed hash to verify against when the client id is unknown, so an unknown
+# client costs the same time as a wrong secret.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+
+
+def gateway_key(data_dir: Path) -> bytes:
+    """The gateway's 32-byte secret (created once, mode 0600)."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} must hold 32 bytes")
+    return key
+
+
+def subkey(key: bytes, label: str) -> bytes:
+    return hmac.new(key, label.encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+
+
+def add_client(db: Database, org_id: str) -> NewClient:
+    """Register an API client for ``org_id``; the secret is returned here only."""
+    client = NewClient(str(uuid.uuid4()), secrets.token_urlsafe(32))
+    with db.write_engine.begin() as conn:
+        conn.execute(
+            insert(_AC).values(
+                client_id=client.client_id,
+                org_id=org_id,
+                secret_hash=_HASHER.hash(client.client_secret),
+                created_us=time.time_ns() // 1000,
+            )
+        )
+    return client
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """Client id and secret from an ``Authorization: Basic`` header (RFC 6749 §2.3.1)."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    from urllib.parse import unquote
+
+    return unquote(client_id), unquote(secret)
+
+
+def authenticate_client(db: Database, client_id: str, secret: str) -> str | None:
+    """The org of the client if ``secret`` is its secret, else None (constant-time)."""
+    with db.read() as conn:
+        row = conn.execute(
+            select(_AC.c.org_id, _AC.c.secret_hash).where(_AC.c.client_id == client_id[:64])
+        ).first()
+    stored = row.secret_hash if row else _DUMMY_HASH
+    try:
+        _HASHER.verify(stored, secret)
+    except (VerificationError, InvalidHashError):
+        return None
+    return str(row.org_id) if row else None
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_id: str
+    org: str
+    roles: frozenset[str]
+
+
+class TokenExpired(Exception):
+    pass
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+class TokenIssuer:
+    def __init__(self, key: bytes, ttl: int = DEFAULT_TOKEN_TTL) -> None:
+        self._key = subkey(key, "carbonledger gateway access token")
+        self.ttl = ttl
+        # Verified tokens (token -> client id, org, expiry); bounded. A token is only ever
+        # accepted here after its signature verified, and never past its expiry.
+        self._verified: dict[str, tuple[str, str, float]] = {}
+
+    def issue(self, client_id: str, org: str) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": client_id,
+            "org": org,
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": secrets.token_hex(8),
+        }
+        return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM)
+
+    def verify(self, token: str) -> tuple[str, str]:
+        """(client id, org) of a valid token."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() < hit[2]:
+                return hit[0], hit[1]
+            raise TokenExpired
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[TOKEN_ALGORITHM],
+                options={"require": ["sub", "org", "exp", "iat"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired from None
+        except jwt.PyJWTError:
+            raise TokenInvalid from None
+        sub, org, exp = claims.get("sub"), claims.get("org"), claims.get("exp")
+        if not isinstance(sub, str) or not isinstance(org, str) or not isinstance(exp, int):
+            raise TokenInvalid
+        if len(self._verified) >= 10000:
+            self._verified.clear()
+        self._verified[token] = (sub, org, float(exp))
+        return sub, org

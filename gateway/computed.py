@@ -1,0 +1,200 @@
+"""Computed cradle-to-gate footprints, through the footprint engine (``graph``).
+
+This is the gateway's one connection to ``graph``: entries reach the engine
+through ``graph.ledger_adapter`` (the same active set the auditor and the demo
+compute over) and results come from ``graph.engine.FootprintEngine``; it
+computes nothing itself. When the log grows, only the new engine-relevant
+entries are read and applied incrementally (the engine recomputes just what is
+downstream of them), so every gateway process derives the same numbers from
+the shared database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.footprints import FootprintAccess, Reads, log_size
+from graph.contributions import ContributionNode
+from graph.engine import FootprintEngine
+from graph.errors import FootprintEngineError
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, FootprintChange
+from graph.results import ComputedFootprint
+from ledger.entries import parse_entry
+from ledger.store.index_tables import AttestationRow, FactorRow, FootprintRow
+from ledger.store.log import LogStore
+from ledger.store.tables import RecordRow
+
+_F = FootprintRow.__table__  # type: ignore[attr-defined]
+_FA = FactorRow.__table__  # type: ignore[attr-defined]
+_AT = AttestationRow.__table__  # type: ignore[attr-defined]
+_R = RecordRow.__table__  # type: ignore[attr-defined]
+
+
+def dec_str(value: float) -> str:
+    """A float as a plain decimal string (no exponent), as PACT writes quantities."""
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass
+class _Snapshot:
+    size: int
+    engine: FootprintEngine
+    attestations: dict[str, list[dict[str, Any]]]
+    retirements: dict[str, list[dict[str, Any]]]
+    results: dict[str, ComputedFootprint | None] = field(default_factory=dict)
+
+
+class ComputedFootprints:
+    def __init__(self, db: Reads, store: LogStore, access: FootprintAccess) -> None:
+        self._db = db
+        self._store = store
+        self._access = access
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._active = ActiveFootprints()
+
+    def _current(self) -> _Snapshot:
+        with self._db.read() as conn:
+            size = log_size(conn)
+        snap = self._snapshot
+        if snap is not None and snap.size == size:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap is None or snap.size != size:
+                snap = self._build(size, snap)
+                self._snapshot = snap
+            return snap
+
+    def _engine_changes(self, start: int, stop: int) -> list[FootprintChange]:
+        """The engine-relevant entries recorded in [start, stop), as active-set changes."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(_R.c.entry)
+                .where(
+                    _R.c.seq >= start,
+                    _R.c.seq < stop,
+                    _R.c.entry_type.in_(sorted(ENGINE_ENTRY_TYPES)),
+                )
+                .order_by(_R.c.seq)
+            ).all()
+        return [self._active.apply(parse_entry(json.loads(raw))) for (raw,) in rows]
+
+    def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
+        changes = self._engine_changes(previous.size if previous else 0, size)
+        if previous is None:
+            engine = self._active.engine()
+        else:
+            engine = previous.engine
+            for change in changes:
+                engine.add_factors(change.factors)
+                if change.added or change.removed:
+                    engine.apply(added=change.added, removed=change.removed)
+        with self._db.read() as conn:
+            attestations: dict[str, list[dict[str, Any]]] = {}
+            for row in conn.execute(select(_AT).where(_AT.c.seq < size)).all():
+                att = self._access.entry(conn, row.seq)
+                attestations.setdefault(row.footprint_id, []).append(
+                    {
+                        "entryId": row.entry_id,
+                        "seq": row.seq,
+                        "verifier": row.org_id,
+                        "standard": att.get("standard"),
+                        "assuranceLevel": att.get("assuranceLevel"),
+                        "boundary": att.get("boundary"),
+                        "validFrom": att.get("validFrom"),
+                        "validUntil": att.get("validUntil"),
+                    }
+                )
+            retirements: dict[str, list[dict[str, Any]]] = {}
+            rows = conn.execute(
+                select(_R.c.seq, _R.c.entry).where(
+                    _R.c.entry_type == "instrument.retire", _R.c.seq < size
+                )
+            ).all()
+            for seq, raw in rows:
+                ret = json.loads(raw)
+                for fid in (ret.get("beneficiary") or {}).get("footprintIds") or ():
+                    retirements.setdefault(fid, []).append(
+                        {
+                            "entryId": ret["entryId"],
+                            "seq": seq,
+                            "org": ret["org"],
+                            "registry": ret["registry"],
+                            "kind": ret["kind"],
+                            "serials": ret["serials"],
+                            "quantity": ret["quantity"],
+                            "unit": ret["unit"],
+                            "vintage": ret["vintage"],
+                        }
+                    )
+        return _Snapshot(size, engine, attestations, retirements)
+
+    def result(self, footprint_id: str, *, detail: bool) -> dict[str, Any] | None:
+        """The computed footprint as served, or None if the engine does not hold it."""
+        snap = self._current()
+        if footprint_id not in snap.results:
+            try:
+                with self._lock:
+                    snap.results[footprint_id] = snap.engine.result(footprint_id)
+            except FootprintEngineError:
+                snap.results[footprint_id] = None
+        found = snap.results[footprint_id]
+        if found is None:
+            return None
+        return {
+            "footprintId": found.footprint_id,
+            "companyId": found.company_id,
+            "declaredUnitOfMeasurement": found.declared_unit,
+            "total": dec_str(found.total),
+            "byStage": {k: dec_str(v) for k, v in found.by_stage.items()},
+            "byScope": {k: dec_str(v) for k, v in found.by_scope.items()},
+            # Which suppliers stand behind the total is composition-level data.
+            "bySupplier": {k: dec_str(v) for k, v in found.by_supplier.items()} if detail else None,
+            "primaryDataShare": None
+            if found.primary_data_share is None
+            else dec_str(found.primary_data_share),
+            "declared": None if found.declared is None else dec_str(found.declared),
+            "relativeDifference": None
+            if found.relative_difference is None
+            else dec_str(found.relative_difference),
+            "flagged": found.flagged,
+            "dqr": {k: dec_str(v) for k, v in found.dqr.items()},
+            "complete": found.complete,
+            "gaps": len(found.gaps),
+            "inputErrors": len(found.errors),
+            "attestations": snap.attestations.get(footprint_id, []),
+            "retirements": snap.retirements.get(footprint_id, []),
+        }
+
+    def contributions(
+        self, footprint_id: str, *, depth: int, cutoff: float
+    ) -> dict[str, Any] | None:
+        snap = self._current()
+        try:
+            with self._lock:
+                tree = snap.engine.contributions(footprint_id, cutoff=cutoff, max_depth=depth)
+        except FootprintEngineError:
+            return None
+        return _node(tree)
+
+
+def _node(node: ContributionNode) -> dict[str, Any]:
+    return {
+        "label": node.label,
+        "kind": node.kind,
+        "footprintId": node.footprint_id,
+        "amount": dec_str(node.amount),
+        "kgCO2e": dec_str(node.kg_co2e),
+        "share": dec_str(node.share),
+        "children": [_node(c) for c in node.children],
+    }

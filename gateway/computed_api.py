@@ -1,0 +1,304 @@
+"""Native endpoints over derived data: computed footprints (via ``gateway.computed``),
+contribution trees, and suppliers' progress against their buyers' targets."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from gateway.context import CallerDep, ServicesDep
+from gateway.errors import error_responses, not_found
+from gateway.footprints import READ_ALL_ROLES
+from ledger.store.index_tables import FootprintProductRow
+from ledger.store.tables import RecordRow
+
+router = APIRouter(prefix="/v1", tags=["native"])
+_FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
+_R = RecordRow.__table__  # type: ignore[attr-defined]
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class Attested(BaseModel):
+    entryId: str
+    seq: int
+    verifier: str
+    standard: str | None
+    assuranceLevel: str | None
+    boundary: str | None
+    validFrom: str | None
+    validUntil: str | None
+
+
+class Retired(BaseModel):
+    entryId: str
+    seq: int
+    org: str
+    registry: str
+    kind: str
+    serials: dict[str, str]
+    quantity: str
+    unit: str
+    vintage: int
+
+
+class ComputedOut(BaseModel):
+    """Cradle-to-gate result, kgCO2e per 1 declared unit, as decimal strings.
+    ``bySupplier`` is null below ``detail`` access."""
+
+    footprintId: str
+    companyId: str
+    declaredUnitOfMeasurement: str
+    total: str
+    byStage: dict[str, str]
+    byScope: dict[str, str]
+    bySupplier: dict[str, str] | None
+    primaryDataShare: str | None
+    declared: str | None
+    relativeDifference: str | None
+    flagged: bool
+    dqr: dict[str, str]
+    complete: bool
+    gaps: int
+    inputErrors: int
+    attestations: list[Attested]
+    retirements: list[Retired]
+
+
+class ContributionOut(BaseModel):
+    label: str
+    kind: str
+    footprintId: str | None
+    amount: str
+    kgCO2e: str
+    share: str
+    children: list[ContributionOut]
+
+
+def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
+    visible = svc.footprints.get(caller.org, caller.roles, footprint_id.lower())
+    result = None
+    if visible is not None:
+        result = svc.computed.result(visible.ref.footprint_id, detail=visible.level == "detail")
+    if result is None:
+        raise not_found(request, "computed footprint")
+    return dict(result)
+
+
+@router.get(
+    "/footprints/{id}/computed",
+    response_model=ComputedOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="The computed cradle-to-gate footprint of an active footprint",
+)
+def computed(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    id: Annotated[str, Path(pattern=UUID_PATTERN)],
+) -> dict[str, Any]:
+    return _computed(request, svc, caller, id)
+
+
+@router.get(
+    "/products/{productId}/footprint",
+    response_model=ComputedOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="The computed footprint of a company's active footprint for a product",
+)
+def product_footprint(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    productId: Annotated[str, Path(max_length=512)],
+    companyId: Annotated[str, Query(max_length=512)],
+) -> dict[str, Any]:
+    with svc.context.reads.read() as conn:
+        fid = conn.execute(
+            select(_FP.c.footprint_id).where(
+                _FP.c.product_id == productId,
+                _FP.c.company_id == companyId,
+                _FP.c.batch_key == "",
+                _FP.c.active.is_(True),
+            )
+        ).scalar()
+    if fid is None:
+        raise not_found(request, "computed footprint")
+    return _computed(request, svc, caller, fid)
+
+
+@router.get(
+    "/footprints/{id}/contributions",
+    response_model=ContributionOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="Contribution tree of a computed footprint (detail access)",
+)
+def contributions(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    id: Annotated[str, Path(pattern=UUID_PATTERN)],
+    depth: Annotated[int, Query(ge=1, le=10)] = 4,
+    cutoff: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False)] = 0.01,
+) -> dict[str, Any]:
+    visible = svc.footprints.get(caller.org, caller.roles, id.lower())
+    tree = None
+    if visible is not None and visible.level == "detail":
+        tree = svc.computed.contributions(visible.ref.footprint_id, depth=depth, cutoff=cutoff)
+    if tree is None:
+        raise not_found(request, "computed footprint")
+    return dict(tree)
+
+
+# -- progress against targets ------------------------------------------------------------
+
+
+class YearProgress(BaseModel):
+    year: int
+    value: str | None
+    expected: str
+    changeFromBase: str | None
+    onTrack: bool | None
+
+
+class TargetProgress(BaseModel):
+    entryId: str
+    seq: int
+    buyer: str
+    metric: str
+    scopes: list[str]
+    baseYear: int
+    baseValue: str
+    targetYear: int
+    targetValue: str
+    intensityUnit: str | None
+    progress: list[YearProgress]
+
+
+class ProgressOut(BaseModel):
+    supplier: str
+    inventories: list[dict[str, Any]]
+    targets: list[TargetProgress]
+
+
+def _q(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.0001")).normalize(), "f")
+
+
+def _metric(target: dict[str, Any], inv: dict[str, Any]) -> Decimal | None:
+    metric = target["metric"]
+    if metric == "renewable-electricity-share":
+        total = Decimal(inv["electricityMWh"])
+        return Decimal(100) * Decimal(inv["renewableElectricityMWh"]) / total if total else None
+    parts = []
+    for scope in target["scopes"]:
+        value = inv.get(f"scope{scope}TCO2e")
+        if value is None:
+            return None
+        parts.append(Decimal(value))
+    emissions = sum(parts, Decimal(0))
+    if metric == "absolute-tco2e":
+        return emissions
+    amount = inv.get("productionAmount")
+    if not amount or inv.get("productionUnit") != target.get("intensityUnit"):
+        return None
+    production = Decimal(amount)
+    return emissions / production if production else None
+
+
+def _progress(target: dict[str, Any], inventories: dict[int, dict[str, Any]]) -> list[YearProgress]:
+    base, goal = Decimal(target["baseValue"]), Decimal(target["targetValue"])
+    span = target["targetYear"] - target["baseYear"]
+    higher_is_better = target["metric"] == "renewable-electricity-share"
+    out = []
+    for year in sorted(inventories):
+        if year < target["baseYear"]:
+            continue
+        step = min(year - target["baseYear"], span)
+        expected = base + (goal - base) * Decimal(step) / Decimal(span)
+        value = _metric(target, inventories[year])
+        change = None
+        on_track = None
+        if value is not None:
+            if higher_is_better:
+                change = value - base
+                on_track = value >= expected
+            else:
+                change = (value - base) / base * Decimal(100) if base else None
+                on_track = value <= expected
+        out.append(
+            YearProgress(
+                year=year,
+                value=None if value is None else _q(value),
+                expected=_q(expected),
+                changeFromBase=None if change is None else _q(change),
+                onTrack=on_track,
+            )
+        )
+    return out
+
+
+@router.get(
+    "/suppliers/{org}/progress",
+    response_model=ProgressOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="Targets set for a supplier and its yearly inventories, with progress",
+)
+def progress(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    org: Annotated[str, Path(max_length=512)],
+) -> ProgressOut:
+    """The supplier and auditors see every target for it; a buyer sees the targets it
+    set (and, through them, the supplier's inventories)."""
+    sees_all = caller.org == org or bool(caller.roles & READ_ALL_ROLES)
+    with svc.context.reads.read() as conn:
+        target_rows = conn.execute(
+            select(_R.c.seq, _R.c.entry)
+            .where(_R.c.entry_type == "target", *([] if sees_all else [_R.c.org_id == caller.org]))
+            .order_by(_R.c.seq)
+        ).all()
+        targets = [(seq, json.loads(raw)) for seq, raw in target_rows]
+        targets = [(seq, t) for seq, t in targets if t["supplier"] == org]
+        if not sees_all and not targets:
+            raise not_found(request, "supplier progress")
+        inventory_rows = conn.execute(
+            select(_R.c.entry)
+            .where(_R.c.entry_type == "inventory", _R.c.org_id == org)
+            .order_by(_R.c.seq)
+        ).all()
+    inventories: dict[int, dict[str, Any]] = {}
+    for (raw,) in inventory_rows:
+        inv = json.loads(raw)
+        inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
+    if sees_all and not targets and not inventories and svc.directory.roles_of(org) is None:
+        raise not_found(request, "supplier progress")
+    return ProgressOut(
+        supplier=org,
+        inventories=[
+            {k: v for k, v in inv.items() if k not in ("type", "org")}
+            for _, inv in sorted(inventories.items())
+        ],
+        targets=[
+            TargetProgress(
+                entryId=t["entryId"],
+                seq=seq,
+                buyer=t["org"],
+                metric=t["metric"],
+                scopes=t["scopes"],
+                baseYear=t["baseYear"],
+                baseValue=t["baseValue"],
+                targetYear=t["targetYear"],
+                targetValue=t["targetValue"],
+                intensityUnit=t.get("intensityUnit"),
+                progress=_progress(t, inventories),
+            )
+            for seq, t in targets
+        ],
+    )

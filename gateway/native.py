@@ -1,0 +1,221 @@
+"""The native ``/v1`` API: checkpoints and proofs (public), entries and instrument
+retirements (per access rules)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from gateway.context import CallerDep, ServicesDep
+from gateway.errors import bad_request, error_responses, not_found
+from gateway.footprints import READ_ALL_ROLES
+from ledger.entries.carbon.instruments import split_serial
+from ledger.store.index_tables import RetirementRow
+
+router = APIRouter(prefix="/v1", tags=["native"])
+_RT = RetirementRow.__table__  # type: ignore[attr-defined]
+_HEX32 = re.compile(r"^[0-9a-fA-F]{64}$")
+MAX_SIZE = 2**62
+
+
+class InclusionProofOut(BaseModel):
+    tree_size: int
+    leaf_index: int
+    proof: list[str]
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class EntryOut(BaseModel):
+    seq: int
+    timestamp_us: int
+    entry_id: str
+    entry_type: str
+    org_id: str
+    key_id: str
+    signature: str
+    prev_chain_hash: str
+    entry: str  # base64 of the exact entry bytes
+    entry_hash: str
+    leaf_hash: str
+    chain_hash: str
+    inclusion: InclusionProofOut
+
+
+class RetirementOut(BaseModel):
+    registry: str
+    serial: str
+    seq: int
+    entry_id: str
+    org_id: str
+    first: str
+    last: str
+
+
+def _size_ok(svc: Any, size: int, name: str) -> int:
+    current = svc.context.store.tree_size()
+    if not 1 <= size <= current:
+        raise bad_request(f"{name} must be between 1 and the current tree size {current}")
+    return int(current)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, summary="Latest signed checkpoint")
+def checkpoint(svc: ServicesDep) -> str:
+    """The latest signed checkpoint (C2SP tlog-checkpoint, signed-note form) with the
+    witness cosignatures received for it. Public."""
+    return svc.context.checkpointer.latest_note()
+
+
+@router.get(
+    "/proofs/inclusion",
+    response_model=InclusionProofOut,
+    responses=error_responses(400, 404),
+    summary="RFC 9162 inclusion proof",
+)
+def inclusion(
+    request: Request,
+    svc: ServicesDep,
+    leaf_hash: Annotated[str, Query(description="hex SHA-256 leaf hash")],
+    tree_size: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+) -> InclusionProofOut:
+    if not _HEX32.match(leaf_hash):
+        raise bad_request("leaf_hash must be 64 hex digits")
+    _size_ok(svc, tree_size, "tree_size")
+    index = svc.context.store.seq_of_leaf(bytes.fromhex(leaf_hash))
+    if index is None:
+        raise not_found(request, "leaf")
+    if index >= tree_size:
+        raise bad_request(f"leaf {index} is not in a tree of size {tree_size}")
+    proof = svc.context.store.inclusion_proof(index, tree_size)
+    return InclusionProofOut(tree_size=tree_size, leaf_index=index, proof=[h.hex() for h in proof])
+
+
+@router.get(
+    "/proofs/consistency",
+    response_model=ConsistencyProofOut,
+    responses=error_responses(400),
+    summary="RFC 9162 consistency proof",
+)
+def consistency(
+    svc: ServicesDep,
+    first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+) -> ConsistencyProofOut:
+    _size_ok(svc, second, "second")
+    if first > second:
+        raise bad_request("consistency needs 0 < first <= second")
+    proof = svc.context.store.consistency_proof(first, second)
+    return ConsistencyProofOut(first=first, second=second, proof=[h.hex() for h in proof])
+
+
+def _entry_visible(svc: Any, caller: Any, record: Any) -> bool:
+    if record.org_id == caller.org or caller.roles & READ_ALL_ROLES:
+        return True
+    if record.entry_type == "footprint":
+        # The entry bytes carry the composition: detail-level access only.
+        return bool(svc.footprints.visible_seq(caller.org, caller.roles, record.seq) == "detail")
+    if record.entry_type == "grant":
+        return bool(json.loads(record.entry).get("grantee") == caller.org)
+    return False
+
+
+@router.get(
+    "/entries/{seq}",
+    response_model=EntryOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="One record with its exact entry bytes and an inclusion proof",
+)
+def entry(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    seq: Annotated[int, Path(ge=0, le=MAX_SIZE)],
+    tree_size: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_SIZE, description="default: the latest checkpoint's size"),
+    ] = None,
+) -> EntryOut:
+    """Visible to the org that signed it, auditors and operators, detail-level grantees
+    of a footprint, and the grantee of a grant."""
+    record = svc.context.store.record(seq)
+    if record is None or not _entry_visible(svc, caller, record):
+        raise not_found(request, "entry")
+    size = tree_size if tree_size is not None else svc.context.checkpointer.latest().size
+    _size_ok(svc, size, "tree_size")
+    if seq >= size:
+        raise bad_request(f"entry {seq} is not in a tree of size {size}")
+    proof = svc.context.store.inclusion_proof(seq, size)
+    return EntryOut(
+        seq=record.seq,
+        timestamp_us=record.timestamp_us,
+        entry_id=record.entry_id,
+        entry_type=record.entry_type,
+        org_id=record.org_id,
+        key_id=record.key_id.hex(),
+        signature=base64.b64encode(record.signature).decode(),
+        prev_chain_hash=record.prev_chain_hash.hex(),
+        entry=base64.b64encode(record.entry).decode(),
+        entry_hash=record.entry_hash.hex(),
+        leaf_hash=record.leaf_hash.hex(),
+        chain_hash=record.chain_hash.hex(),
+        inclusion=InclusionProofOut(tree_size=size, leaf_index=seq, proof=[h.hex() for h in proof]),
+    )
+
+
+@router.get(
+    "/instruments/{registry}/{serial}",
+    response_model=RetirementOut,
+    responses=error_responses(400, 401, 403, 404),
+    summary="Which entry retired a certificate or credit serial",
+)
+def instrument(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    registry: Annotated[str, Path(max_length=64)],
+    serial: Annotated[str, Path(max_length=100)],
+) -> RetirementOut:
+    """The retiring org and auditors see it; to anyone else, and for a serial never
+    retired, the answer is NotFound."""
+    try:
+        prefix, number, width = split_serial(serial)
+    except ValueError:
+        raise bad_request(f"{serial!r} is not a serial (it must end with digits)") from None
+    if width > 30:
+        raise bad_request("the numeric part of a serial has at most 30 digits")
+    digits = str(number).zfill(width)
+    with svc.context.reads.read() as conn:
+        row = conn.execute(
+            select(_RT.c.seq, _RT.c.org_id, _RT.c.first, _RT.c.last)
+            .where(
+                _RT.c.registry == registry,
+                _RT.c.prefix == prefix,
+                _RT.c.width == width,
+                _RT.c.first <= digits,
+                _RT.c.last >= digits,
+            )
+            .limit(1)
+        ).first()
+    if row is None or not (row.org_id == caller.org or caller.roles & READ_ALL_ROLES):
+        raise not_found(request, "retirement")
+    record = svc.context.store.record(row.seq)
+    return RetirementOut(
+        registry=registry,
+        serial=serial,
+        seq=row.seq,
+        entry_id=record.entry_id if record else "",
+        org_id=row.org_id,
+        first=prefix + row.first,
+        last=prefix + row.last,
+    )

@@ -1,0 +1,485 @@
+// The buyer page: log in with client credentials, list the footprints shared with you,
+// and show one product's computed footprint, stage shares, primary data share,
+// attestations, contribution tree and the proof that each footprint is in the ledger.
+"use strict";
+
+const STAGES = [
+  ["raw-material-acquisition", "Raw material acquisition and pre-processing"],
+  ["main-production", "Main product production"],
+  ["distribution", "Distribution"],
+  ["end-of-life-recycling", "End of life and recycling"],
+];
+const STAGE_COLOUR = ["var(--s0)", "var(--s1)", "var(--s2)", "var(--s3)"];
+const UNITS = {
+  "kilowatt hour": "kWh", kilogram: "kg", liter: "L", "cubic meter": "m³", megajoule: "MJ",
+  "ton kilometer": "t·km", "square meter": "m²", piece: "piece", hour: "h",
+  "megabit second": "Mbit·s",
+};
+const LEDGER_EXTENSION = "urn:carbonledger:extension:ledger-record:1.0.0";
+
+const state = { token: null, clientId: null, ledgerKey: null, footprints: new Map() };
+
+// -- small helpers -----------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "style") node.style.cssText = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+const $ = (id) => document.getElementById(id);
+const show = (id, visible) => { $(id).hidden = !visible; };
+const unitOf = (unit) => UNITS[unit] || unit;
+function num(value, digits = 2) {
+  return Number(value).toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+const pct = (fraction, digits = 1) => num(Number(fraction) * 100, digits) + " %";
+const shortId = (id) => id.slice(0, 8) + "…";
+const day = (iso) => (iso ? iso.slice(0, 10) : "open");
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.message || body.error_description)) || `HTTP ${status}`);
+    this.status = status;
+    this.code = body && (body.code || body.error);
+  }
+}
+
+async function api(path, { text = false } = {}) {
+  const answer = await fetch(path, {
+    credentials: "omit",
+    headers: { Authorization: `Bearer ${state.token}` },
+  });
+  if (!answer.ok) {
+    const body = await answer.json().catch(() => null);
+    if (answer.status === 401 || answer.status === 403) {
+      logout(answer.status === 401 ? "Your session has expired; log in again." : null);
+    }
+    throw new ApiError(answer.status, body);
+  }
+  return text ? answer.text() : answer.json();
+}
+
+// -- login -------------------------------------------------------------------------------
+
+async function login(clientId, secret) {
+  const basic = btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`);
+  // credentials "omit": a 401 with a Basic challenge must not open the browser's own
+  // login prompt (Fetch standard, HTTP-network-or-cache fetch), it is shown in the page.
+  const answer = await fetch("/auth/token", {
+    method: "POST",
+    credentials: "omit",
+    headers: { Authorization: `Basic ${basic}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: "grant_type=client_credentials",
+  });
+  const body = await answer.json().catch(() => ({}));
+  if (!answer.ok) {
+    const why = answer.status === 401
+      ? "the client id or secret is wrong"
+      : body.error_description || `the token endpoint answered ${answer.status}`;
+    throw new Error(`Login failed: ${why}.`);
+  }
+  return body.access_token;
+}
+
+function logout(message) {
+  state.token = null;
+  state.footprints.clear();
+  $("product-list").tBodies[0].replaceChildren();
+  $("product-body").replaceChildren();
+  for (const id of ["products", "product", "who", "logout", "error"]) show(id, false);
+  show("login", true);
+  const err = $("login-error");
+  err.textContent = message || "";
+  err.hidden = !message;
+}
+
+function onLoginSubmit(event) {
+  event.preventDefault();
+  const clientId = $("client-id").value.trim();
+  const secret = $("client-secret").value;
+  $("login-button").disabled = true;
+  show("login-error", false);
+  login(clientId, secret)
+    .then((token) => {
+      state.token = token;
+      state.clientId = clientId;
+      $("client-secret").value = "";
+      show("login", false);
+      $("who").textContent = `client ${shortId(clientId)}`;
+      show("who", true);
+      show("logout", true);
+      route();
+    })
+    .catch((err) => logout(err.message))
+    .finally(() => { $("login-button").disabled = false; });
+}
+
+// -- routing -----------------------------------------------------------------------------
+
+function route() {
+  if (!state.token) return logout(null);
+  show("error", false);
+  const match = /^#\/footprint\/([0-9a-fA-F-]{36})$/.exec(location.hash);
+  const view = match ? showProduct(match[1]) : showProducts();
+  view.catch((err) => {
+    if (!state.token) return;
+    const box = $("error");
+    box.textContent = `Could not load: ${err.message}`;
+    box.hidden = false;
+  });
+}
+
+// -- product list ------------------------------------------------------------------------
+
+async function loadFootprints() {
+  const found = [];
+  let next = "/3/footprints?limit=100";
+  for (let page = 0; next && page < 50; page++) {
+    const answer = await fetch(next, {
+      credentials: "omit",
+      headers: { Authorization: `Bearer ${state.token}` },
+    });
+    if (!answer.ok) throw new ApiError(answer.status, await answer.json().catch(() => null));
+    found.push(...(await answer.json()).data);
+    const link = /<([^>]+)>;\s*rel="next"/.exec(answer.headers.get("Link") || "");
+    next = link ? new URL(link[1]).pathname + new URL(link[1]).search : null;
+  }
+  for (const fp of found) state.footprints.set(fp.id, fp);
+  return found;
+}
+
+const ledgerRecord = (fp) =>
+  ((fp.extensions || []).find((e) => e.dataSchema === LEDGER_EXTENSION) || {}).data || {};
+const productName = (fp) => fp.productNameCompany || fp.productDescription || fp.productIds[0];
+
+async function showProducts() {
+  show("product", false);
+  show("products", true);
+  $("products-status").textContent = "Loading…";
+  const footprints = await loadFootprints();
+  const rows = footprints.map((fp) => {
+    const rec = ledgerRecord(fp);
+    const status = fp.status === "Active" ? "ok" : "warn";
+    return el("tr", { class: "product-row", "data-footprint-id": fp.id },
+      el("td", {},
+        el("a", { class: "product-link", href: `#/footprint/${fp.id}` }, productName(fp)),
+        el("div", { class: "sub mono" }, fp.productIds.join(", "))),
+      el("td", {}, fp.companyName),
+      el("td", {}, `${num(fp.pcf.pcfExcludingBiogenicUptake)} kgCO2e/${unitOf(fp.pcf.declaredUnitOfMeasurement)}`),
+      el("td", {}, el("span", { class: `badge ${status}` }, fp.status)),
+      el("td", {}, rec.accessLevel || ""));
+  });
+  $("product-list").tBodies[0].replaceChildren(...rows);
+  $("products-status").textContent = footprints.length
+    ? `${footprints.length} footprint${footprints.length === 1 ? "" : "s"} shared with your organisation.`
+    : "No footprints are shared with your organisation yet.";
+}
+
+// -- proofs ------------------------------------------------------------------------------
+
+let checkpointPromise = null;
+
+// The latest signed checkpoint, parsed, with its signature checked against the ledger key.
+function latestCheckpoint() {
+  if (!checkpointPromise) {
+    checkpointPromise = (async () => {
+      const note = await (await fetch("/v1/checkpoint")).text();
+      const checkpoint = LedgerProof.parseNote(note);
+      checkpoint.signature = state.ledgerKey
+        ? await LedgerProof.verifyNoteSignature(checkpoint, state.ledgerKey).catch(() => "failed")
+        : "no-key";
+      return checkpoint;
+    })();
+    checkpointPromise.catch(() => { checkpointPromise = null; });
+  }
+  return checkpointPromise;
+}
+
+// Canonical text of a JSON value (sorted members), to compare signed and served content.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function asSigned(fp) {
+  const copy = JSON.parse(JSON.stringify(fp));
+  const rec = ledgerRecord(fp);
+  copy.extensions = (copy.extensions || []).filter((e) => e.dataSchema !== LEDGER_EXTENSION);
+  if (!copy.extensions.length) delete copy.extensions;
+  if (rec.signedStatus) copy.status = rec.signedStatus;
+  return copy;
+}
+
+// Verify that a served footprint is recorded in the ledger: recompute what can be
+// recomputed, then check the RFC 9162 inclusion proof against the checkpoint root.
+async function proveFootprint(fp) {
+  const rec = ledgerRecord(fp);
+  const checks = [];
+  const result = { seq: rec.seq, size: null, ok: false, checks, reason: null };
+  try {
+    if (rec.seq === undefined || !rec.leafHash) throw new Error("the gateway did not say where it is recorded");
+    const checkpoint = await latestCheckpoint();
+    result.size = checkpoint.size;
+    result.signature = checkpoint.signature;
+    let leafHash = LedgerProof.hexToBytes(rec.leafHash);
+    let proof;
+    if (rec.accessLevel === "detail") {
+      const entry = await api(`/v1/entries/${rec.seq}?tree_size=${checkpoint.size}`);
+      const bytes = LedgerProof.b64ToBytes(entry.entry);
+      const entryHash = LedgerProof.bytesToHex(await LedgerProof.sha256(bytes));
+      if (entryHash !== entry.entry_hash) throw new Error("the entry bytes do not hash to the recorded entry hash");
+      checks.push("entry bytes hash to the recorded entry hash");
+      const leaf = await LedgerProof.recordLeafHash(entry);
+      if (LedgerProof.bytesToHex(leaf) !== rec.leafHash || entry.leaf_hash !== rec.leafHash) {
+        throw new Error("the record's leaf hash does not match");
+      }
+      checks.push("leaf hash recomputed from the record (seq, time, chain, entry hash, key, signature)");
+      const signed = JSON.parse(new TextDecoder().decode(bytes)).footprint;
+      if (canonical(signed) !== canonical(asSigned(fp))) {
+        throw new Error("the served footprint differs from the signed entry");
+      }
+      checks.push("served footprint equals the signed entry");
+      leafHash = leaf;
+      proof = entry.inclusion;
+    } else {
+      proof = await (await fetch(`/v1/proofs/inclusion?leaf_hash=${rec.leafHash}&tree_size=${checkpoint.size}`)).json();
+      if (proof.leaf_index !== rec.seq) throw new Error("the proof is for another position in the log");
+    }
+    const ok = await LedgerProof.verifyInclusion(
+      leafHash, rec.seq, checkpoint.size, proof.proof.map(LedgerProof.hexToBytes), checkpoint.root);
+    if (!ok) throw new Error("the inclusion proof does not lead to the checkpoint root");
+    checks.push(`inclusion proof (${proof.proof.length} hashes) recomputed to the checkpoint root`);
+    if (checkpoint.signature === "verified") checks.push("checkpoint signature verified against the ledger key (Ed25519)");
+    else if (checkpoint.signature === "failed") throw new Error("the checkpoint signature does not verify against the ledger key");
+    else checks.push("checkpoint signature: this browser has no Ed25519 in WebCrypto; `carbonledger audit` checks it");
+    result.ok = true;
+  } catch (err) {
+    result.reason = err.message;
+  }
+  return result;
+}
+
+function proofView(result) {
+  const where = `recorded at seq ${result.seq ?? "?"}`;
+  const headline = result.ok
+    ? `${where}, included in checkpoint of size ${result.size}, verified`
+    : `${where}: NOT verified — ${result.reason}`;
+  return el("div", { class: `proof ${result.ok ? "ok" : "bad"}`, "data-proof": result.ok ? "verified" : "failed" },
+    el("div", { class: "headline proof-status" }, (result.ok ? "✔ " : "✘ ") + headline),
+    result.checks.length ? el("ul", {}, result.checks.map((c) => el("li", {}, c))) : null);
+}
+
+// -- product view ------------------------------------------------------------------------
+
+async function footprintById(id) {
+  if (!state.footprints.has(id)) {
+    try {
+      state.footprints.set(id, await api(`/3/footprints/${id}`).then((b) => b.data));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      state.footprints.set(id, null); // not shared with this buyer
+    }
+  }
+  return state.footprints.get(id);
+}
+
+async function computedOf(id) {
+  try {
+    return await api(`/v1/footprints/${id}/computed`);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
+function footprintIds(node, out = new Set()) {
+  if (node.footprintId) out.add(node.footprintId);
+  node.children.forEach((c) => footprintIds(c, out));
+  return out;
+}
+
+async function showProduct(id) {
+  show("products", false);
+  show("product", true);
+  const body = $("product-body");
+  body.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  const fp = await footprintById(id);
+  if (!fp) throw new Error("this footprint is not shared with you");
+  const rec = ledgerRecord(fp);
+  const [computed, tree] = await Promise.all([
+    computedOf(id),
+    rec.accessLevel === "detail"
+      ? api(`/v1/footprints/${id}/contributions?depth=8&cutoff=0.005`).catch(() => null)
+      : null,
+  ]);
+  const unit = unitOf(fp.pcf.declaredUnitOfMeasurement);
+  const proofBox = el("div", { id: "proof" }, el("p", { class: "muted" }, "Verifying…"));
+  const attestationBox = el("div", { id: "attestations" }, el("p", { class: "muted" }, "Loading…"));
+  body.replaceChildren(
+    el("h1", { id: "product-name" }, productName(fp)),
+    el("p", { class: "sub" }, `${fp.companyName} · `, el("span", { class: "mono" }, fp.productIds.join(", ")),
+      ` · footprint ${fp.id} · ${fp.status}`),
+    computed ? figures(fp, computed, unit) : el("p", { class: "error" }, "No computed footprint is available."),
+    el("section", { class: "card" }, el("h2", {}, "Proof"), proofBox),
+    el("section", { class: "card" }, el("h2", {}, "Attestations"), attestationBox),
+    treeSection(tree, unit, computed));
+  proveFootprint(fp).then((r) => proofBox.replaceChildren(proofView(r)));
+  attestationsView(fp, computed, tree).then((v) => attestationBox.replaceChildren(v));
+}
+
+function figures(fp, c, unit) {
+  const total = Number(c.total);
+  const declared = c.declared === null ? null : Number(c.declared);
+  const stageRows = STAGES.map(([key, name], i) => {
+    const kg = Number(c.byStage[key] || 0);
+    const share = total ? kg / total : 0;
+    return [
+      el("div", { class: "stage-name" }, name),
+      el("div", { class: "bar" }, el("span", { style: `width:${(share * 100).toFixed(2)}%;background:${STAGE_COLOUR[i]}` })),
+      el("div", { class: "share stage-share", "data-stage": key }, pct(share)),
+      el("div", { class: "sub kg" }, `${num(kg, 3)} kgCO2e/${unit}`),
+    ];
+  });
+  const scopes = Object.entries(c.byScope).map(([s, v]) => `scope ${s}: ${num(v)}`).join(" · ");
+  const pds = c.primaryDataShare === null ? null : Number(c.primaryDataShare);
+  return el("div", {},
+    el("div", { class: "grid" },
+      el("section", { class: "card" },
+        el("h2", {}, "Carbon footprint"),
+        el("div", { class: "figure", id: "total" }, num(total), el("span", { class: "unit" }, `kgCO2e/${unit}`)),
+        el("div", { class: "sub" }, `cradle to gate, per ${fp.pcf.declaredUnitAmount} ${fp.pcf.declaredUnitOfMeasurement}, computed from the supply chain`),
+        declared === null ? null : el("div", { class: "sub" },
+          `declared by ${fp.companyName}: ${num(declared, 3)} kgCO2e/${unit} `,
+          c.flagged
+            ? el("span", { class: "badge bad" }, `differs by ${pct(c.relativeDifference)}`)
+            : el("span", { class: "badge ok" }, "consistent"))),
+      el("section", { class: "card" },
+        el("h2", {}, "Primary data share"),
+        el("div", { class: "figure", id: "primary-data-share" }, pds === null ? "n/a" : num(pds, 1), el("span", { class: "unit" }, "%")),
+        el("div", { class: "sub" }, "share of the footprint from measured supplier data, through the chain"),
+        el("div", { class: "sub" }, `data quality (DQR): ${Object.entries(c.dqr).map(([k, v]) => `${k} ${num(v, 1)}`).join(", ") || "n/a"}`)),
+      el("section", { class: "card" },
+        el("h2", {}, "By scope"),
+        el("div", {}, scopes),
+        el("div", { class: "sub" }, c.complete ? "complete: every input resolved" : `${c.gaps} unresolved inputs`))),
+    el("section", { class: "card", id: "stages" },
+      el("h2", {}, "Life cycle stages (EU Battery Regulation 2023/1542, Annex II)"),
+      el("div", { class: "stages" }, stageRows.flat())));
+}
+
+async function attestationsView(fp, computed, tree) {
+  const items = [];
+  const own = computed ? computed.attestations : [];
+  for (const a of own) items.push([a, fp]);
+  if (tree) {
+    const upstream = [...footprintIds(tree)].filter((x) => x !== fp.id);
+    const found = await Promise.all(upstream.map(async (uid) => {
+      const ufp = await footprintById(uid).catch(() => null);
+      const uc = ufp ? await computedOf(uid).catch(() => null) : null;
+      return uc ? uc.attestations.map((a) => [a, ufp]) : [];
+    }));
+    items.push(...found.flat());
+  }
+  if (!items.length) return el("p", { class: "muted" }, "No third-party attestation is recorded for this footprint or the supplier footprints shared with you.");
+  const now = new Date().toISOString();
+  return el("div", {}, items.map(([a, subject]) => {
+    const validity = a.validFrom && now < a.validFrom ? ["warn", "not yet valid"]
+      : a.validUntil && a.validUntil <= now ? ["warn", "expired"] : ["ok", "valid"];
+    return el("div", { class: "attestation" },
+      el("div", {},
+        el("strong", {}, a.standard || "attestation"), ` · ${a.assuranceLevel || "?"} assurance`,
+        a.boundary ? ` · ${a.boundary}` : "", " ",
+        el("span", { class: `badge ${validity[0]}` }, validity[1])),
+      el("div", { class: "sub" },
+        `${subject.id === fp.id ? "this footprint" : `supplier footprint: ${productName(subject)} (${subject.companyName})`}`,
+        ` · verifier ${a.verifier} · valid ${day(a.validFrom)} to ${day(a.validUntil)} · recorded at seq ${a.seq}`));
+  }));
+}
+
+function nodeLabel(node) {
+  if (node.kind === "footprint") {
+    const fp = state.footprints.get(node.footprintId);
+    return fp ? `${productName(fp)} — ${fp.companyName}` : `Supplier footprint ${shortId(node.footprintId)} (not shared)`;
+  }
+  if (node.kind === "own") return `Own emissions: ${node.label.replace(/-/g, " ")}`;
+  if (node.kind === "factor") {
+    const m = /^factor (.+)\/([^/]+)$/.exec(node.label);
+    return m ? `Emission factor: ${m[2]} (${m[1]})` : node.label;
+  }
+  return node.kind === "other" ? "Other contributions (below cut-off)" : node.label;
+}
+
+function treeSection(tree, unit, computed) {
+  const section = el("section", { class: "card", id: "contributions" }, el("h2", {}, "Contribution tree"));
+  if (!tree) {
+    section.append(el("p", { class: "muted" }, "The supplier shares this footprint at summary level: the contribution tree needs detail access."));
+    return section;
+  }
+  const chart = el("div", { class: "chart", id: "chart" });
+  const detail = el("div", { class: "detail", id: "node-detail" }, el("p", { class: "muted" }, "Click a node to see it; nodes with + expand."));
+  const expand = el("button", { type: "button", id: "expand-all" }, "Expand all");
+  section.append(
+    el("p", { class: "legend" }, Object.entries(ContributionChart.KIND_COLOUR).map(([k, c]) =>
+      el("span", {}, el("i", { style: `background:${c}` }), { footprint: "supplier footprint", own: "own emissions", factor: "emission factor", other: "other" }[k])),
+    " ", expand),
+    el("div", { class: "chart-wrap" }, chart, detail));
+  // Names for the footprints in the tree, then draw.
+  Promise.all([...footprintIds(tree)].map((id) => footprintById(id).catch(() => null))).then(() => {
+    const instance = new ContributionChart.Chart(chart, tree, {
+      labelOf: nodeLabel,
+      valueOf: (n) => `${num(n.kgCO2e)} kgCO2e · ${pct(n.share)}`,
+      onSelect: (n) => showNode(detail, n, unit),
+    });
+    expand.addEventListener("click", () => instance.expandAll());
+    chart.dataset.ready = "true";
+  });
+  return section;
+}
+
+function showNode(detail, node, unit) {
+  const fp = node.footprintId ? state.footprints.get(node.footprintId) : null;
+  const proof = el("div", {}, fp ? el("p", { class: "muted" }, "Verifying…") : null);
+  detail.replaceChildren(
+    el("h3", { id: "node-title" }, nodeLabel(node)),
+    el("dl", {},
+      el("dt", {}, "Contribution"), el("dd", {}, `${num(node.kgCO2e, 3)} kgCO2e per ${unit} of the product`),
+      el("dt", {}, "Share of the total"), el("dd", {}, pct(node.share, 2)),
+      node.kind === "footprint" ? [el("dt", {}, "Amount per unit of the parent"), el("dd", {}, num(node.amount, 4))] : null,
+      node.footprintId ? [el("dt", {}, "Footprint"), el("dd", { class: "mono" }, node.footprintId)] : null,
+      fp ? [el("dt", {}, "Supplier"), el("dd", {}, fp.companyName)] : null),
+    node.footprintId && !fp ? el("p", { class: "sub" }, "This supplier footprint is not shared with you; its contribution is computed by the ledger.") : null,
+    proof);
+  if (fp) proveFootprint(fp).then((r) => proof.replaceChildren(proofView(r)));
+}
+
+// -- start -------------------------------------------------------------------------------
+
+async function start() {
+  $("login-form").addEventListener("submit", onLoginSubmit);
+  $("logout").addEventListener("click", () => logout(null));
+  window.addEventListener("hashchange", route);
+  logout(null);
+  try {
+    const config = await (await fetch("/page/config")).json();
+    state.ledgerKey = config.ledgerKey || null;
+  } catch (_) {
+    state.ledgerKey = null;
+  }
+  $("ledger-key").textContent = state.ledgerKey || "not configured";
+  document.body.dataset.ready = "true";
+}
+
+document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,139 @@
+"""Computed footprints (through ``graph``), contribution trees and supplier progress,
+over loopback, with the access rules."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from clients.sdk import new_entry
+from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
+from tests.test_gateway_support import OTHER_BUYER, SUPPLIER_B, environment, footprint_entry
+
+CATHODE = "urn:pact:product:cathode-b:lfp-cathode"
+CELL = "urn:pact:product:recycler-a:lfp-cell"
+VERIFIER = "urn:pact:company:customcode:verifier-v"
+
+
+def _cell_entry() -> dict[str, Any]:
+    entry = footprint_entry(SUPPLIER, CELL, unit="kilogram")
+    entry["composition"] = {
+        "ownEmissions": [{"stage": "main-production", "scope": "2", "kgCO2e": "5"}],
+        "inputs": [
+            {"productId": CATHODE, "companyId": SUPPLIER_B, "amount": "2", "unit": "kilogram"}
+        ],
+    }
+    return entry
+
+
+def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env:
+        cathode = footprint_entry(SUPPLIER_B, CATHODE, unit="kilogram")
+        cathode["composition"]["ownEmissions"] = [
+            {"stage": "raw-material-acquisition", "scope": "3", "kgCO2e": "10"}
+        ]
+        env.submit(SUPPLIER_B, cathode)
+        cell = _cell_entry()
+        env.submit(SUPPLIER, cell)
+        cell_id = cell["footprint"]["id"]
+        env.orgs[VERIFIER] = enroll(env.ledger, env.operator, VERIFIER, "verifier")
+        attestation = new_entry(
+            "attestation",
+            VERIFIER,
+            footprintEntryId=cell["entryId"],
+            standard="ISO14067",
+            assuranceLevel="limited",
+            boundary="cradle-to-gate",
+            validFrom="2025-01-01T00:00:00Z",
+            validUntil="2026-01-01T00:00:00Z",
+        )
+        env.submit(VERIFIER, attestation)
+        grant = env.grant(SUPPLIER, BUYER, "summary", footprintId=cell_id)
+        with (
+            env.client(SUPPLIER) as owner,
+            env.client(BUYER) as buyer,
+            env.client(OTHER_BUYER) as other,
+            env.client(AUDITOR) as auditor,
+        ):
+            got = owner.get(f"/v1/footprints/{cell_id}/computed").json()
+            assert got["total"] == "25" and got["declaredUnitOfMeasurement"] == "kilogram"
+            assert got["byScope"] == {"1": "0", "2": "5", "3": "20"}
+            assert got["byStage"]["raw-material-acquisition"] == "20"
+            assert got["bySupplier"] == {SUPPLIER: "5", SUPPLIER_B: "20"}
+            assert got["declared"] == "71.4" and got["flagged"] is True
+            assert [a["entryId"] for a in got["attestations"]] == [attestation["entryId"]]
+            assert got["complete"] is True
+
+            by_product = auditor.get(
+                f"/v1/products/{CELL}/footprint", params={"companyId": SUPPLIER}
+            )
+            assert by_product.status_code == 200 and by_product.json()["total"] == "25"
+
+            summary = buyer.get(f"/v1/footprints/{cell_id}/computed").json()
+            assert summary["total"] == "25" and summary["bySupplier"] is None
+            assert buyer.get(f"/v1/footprints/{cell_id}/contributions").status_code == 404
+            env.grant(SUPPLIER, BUYER, "detail", footprintId=cell_id)
+            tree = buyer.get(
+                f"/v1/footprints/{cell_id}/contributions", params={"depth": 2, "cutoff": 0}
+            ).json()
+            assert tree["kgCO2e"] == "25" and tree["share"] == "1"
+            assert sum(float(c["kgCO2e"]) for c in tree["children"]) == 25
+            assert {c["kind"] for c in tree["children"]} == {"own", "footprint"}
+
+            for path in (
+                f"/v1/footprints/{cell_id}/computed",
+                f"/v1/products/{CELL}/footprint?companyId={SUPPLIER}",
+                f"/v1/footprints/{uuid.uuid4()}/computed",
+                f"/v1/products/{CELL}/footprint?companyId={SUPPLIER_B}",
+            ):
+                answer = other.get(path)
+                assert answer.status_code == 404 and answer.json()["code"] == "NotFound"
+            env.revoke(SUPPLIER, grant)
+            bad = owner.get(f"/v1/footprints/{cell_id}/contributions", params={"depth": 0})
+            assert bad.status_code == 400 and bad.json()["code"] == "BadRequest"
+
+
+def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env:
+        target = new_entry(
+            "target",
+            BUYER,
+            supplier=SUPPLIER,
+            metric="absolute-tco2e",
+            scopes=["1", "2"],
+            baseYear=2022,
+            baseValue="1000",
+            targetYear=2030,
+            targetValue="600",
+        )
+        env.submit(BUYER, target)
+        for year, s1, s2 in ((2022, "700", "300"), (2024, "600", "250"), (2025, "700", "290")):
+            env.submit(
+                SUPPLIER,
+                new_entry(
+                    "inventory",
+                    SUPPLIER,
+                    reportingYear=year,
+                    scope1TCO2e=s1,
+                    scope2TCO2e=s2,
+                    electricityMWh="100",
+                    renewableElectricityMWh="20",
+                ),
+            )
+        with (
+            env.client(BUYER) as buyer,
+            env.client(SUPPLIER) as supplier,
+            env.client(OTHER_BUYER) as other,
+        ):
+            got = buyer.get(f"/v1/suppliers/{SUPPLIER}/progress").json()
+            assert [i["reportingYear"] for i in got["inventories"]] == [2022, 2024, 2025]
+            (mine,) = got["targets"]
+            assert mine["entryId"] == target["entryId"] and mine["buyer"] == BUYER
+            by_year = {p["year"]: p for p in mine["progress"]}
+            assert by_year[2024]["value"] == "850" and by_year[2024]["expected"] == "900"
+            assert by_year[2024]["changeFromBase"] == "-15" and by_year[2024]["onTrack"] is True
+            assert by_year[2025]["value"] == "990" and by_year[2025]["onTrack"] is False
+            assert supplier.get(f"/v1/suppliers/{SUPPLIER}/progress").json()["targets"] == [mine]
+            hidden = other.get(f"/v1/suppliers/{SUPPLIER}/progress")
+            assert hidden.status_code == 404 and hidden.json()["code"] == "NotFound"
