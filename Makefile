@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/carbonledger serve
+	$(VENV)/bin/carbonledger demo
 
 test: $(STAMP) lint typecheck unit
 

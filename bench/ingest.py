@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=40_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--db", help="store URL (default: SQLite in a temporary directory)")
+    parser.add_argument("--workers", type=int, help="verification processes (default: cores)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     per_client = args.entries // args.clients
@@ -101,7 +102,7 @@ def main() -> None:
                 db_url=args.db,
                 grpc_address="127.0.0.1:0",
                 max_in_flight=8192,
-                sequencer=SequencerConfig(verify_workers=cores),
+                sequencer=SequencerConfig(verify_workers=args.workers or cores),
             )
         )
         server.start()

@@ -105,6 +105,26 @@ def serve(
     server.stop()
 
 
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Where to keep the demo ledger (default: a new temporary directory).",
+)
+@click.option("--grpc", "grpc_address", default=DEFAULT_LEDGER, show_default=True)
+@click.option("--http", "http_address", default=DEFAULT_HTTP, show_default=True)
+@click.option("--seed", default=2025, show_default=True, help="Deterministic demo data seed.")
+def demo(data_dir: Path | None, grpc_address: str, http_address: str, seed: int) -> None:
+    """A fresh ledger and gateway with a battery-recycling supply chain, and a tour."""
+    from clients.demo.run import run_demo
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    host, port = _split_address(http_address)
+    run_demo(data_dir, grpc_address, host, port, seed=seed, stop=stop, echo=click.echo)
+
+
 @main.group()
 def keys() -> None:
     """Ed25519 key files."""

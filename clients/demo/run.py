@@ -1,0 +1,70 @@
+"""``carbonledger demo``: a fresh ledger and gateway with the battery chain loaded."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from clients.demo.identities import BY_KEY
+from clients.demo.load import DEFAULT_SEED, load_demo
+from clients.demo.walkthrough import demo_figures, walkthrough
+from clients.sdk import OrgSigner
+from gateway.app import create_app
+from gateway.auth import add_client
+from gateway.context import GatewayContext
+from gateway.server import HttpServer
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
+from ledger.entries import parse_entry
+from ledger.server import LedgerServer, ServerConfig
+
+
+def run_demo(
+    data_dir: Path | None,
+    grpc_address: str,
+    http_host: str,
+    http_port: int,
+    *,
+    seed: int = DEFAULT_SEED,
+    stop: threading.Event,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Start, load, print the walkthrough, and serve until ``stop`` is set."""
+    directory = data_dir or Path(tempfile.mkdtemp(prefix="carbonledger-demo-"))
+    server = LedgerServer(ServerConfig(data_dir=directory, grpc_address=grpc_address))
+    server.start()
+    http = HttpServer(create_app(GatewayContext.from_server(server)), http_host, http_port)
+    http.start()
+    try:
+        operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
+        loaded = load_demo(server.grpc_target, operator, directory / "demo-keys", seed=seed)
+        credentials = add_client(server.db, BY_KEY["buyer"].org_id)
+        (directory / "demo-buyer-client.json").write_text(
+            json.dumps(
+                {"clientId": credentials.client_id, "clientSecret": credentials.client_secret}
+            )
+        )
+        active = ActiveFootprints()
+        for record in server.store.records(0, server.store.tree_size()):
+            if record.entry_type in ENGINE_ENTRY_TYPES:
+                active.apply(parse_entry(json.loads(record.entry)))
+        figures = demo_figures(loaded, active.engine())
+        echo(f"data directory: {directory}")
+        echo(
+            walkthrough(
+                figures,
+                grpc=server.grpc_target,
+                http=http.url,
+                vkey=server.vkey,
+                auditor_key=str(loaded.key_files["auditor"]),
+                auditor_org=BY_KEY["auditor"].org_id,
+                client_id=credentials.client_id,
+                client_secret=credentials.client_secret,
+            )
+        )
+        stop.wait()
+    finally:
+        http.stop()
+        server.stop()
