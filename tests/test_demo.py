@@ -78,3 +78,53 @@ def test_demo_loads_and_walkthrough_figures_hold(tmp_path: Path) -> None:
     top_labels = [label for label, _, _ in figures.top_contributors]
     assert top_labels[0] == "lfp-cell"
     assert figures.top_contributors[0][1] > figures.top_contributors[-1][1]
+
+
+def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clients.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # the walkthrough's last line is the readiness signal
+        lines.append(line.rstrip())
+        if line.startswith("Serving until Ctrl-C."):
+            break
+    try:
+        text = "\n".join(lines)
+        assert "LFP battery pack, cradle to gate:" in text and "kgCO2e per kWh" in text
+        assert "Flagged: LFP prismatic cell 280 Ah" in text
+        http = next(line.split()[2] for line in lines if line.strip().startswith("HTTP gateway"))
+        client = json.loads((tmp_path / "demo" / "demo-buyer-client.json").read_text())
+        token = httpx.post(
+            f"{http}/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client["clientId"], client["clientSecret"]),
+        ).json()
+        listed = httpx.get(
+            f"{http}/3/footprints", headers={"Authorization": f"Bearer {token['access_token']}"}
+        ).json()
+        assert len(listed["data"]) == 2  # the pack (detail grant) and the cell (summary)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
