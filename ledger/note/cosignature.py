@@ -21,11 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.note.checkpoint import Checkpoint
 from ledger.note.errors import InvalidCosignatureError, NoteError
 from ledger.note.signed_note import (
+    NamedKey,
     Signature,
-    check_key_name,
     format_key,
-    key_hash,
-    parse_key,
     parse_signature_line,
     raw_public_key,
 )
@@ -48,7 +46,7 @@ def format_cosignature_vkey(name: str, public_key: Ed25519PublicKey) -> str:
     return format_key(name, COSIGNATURE_ALG, raw_public_key(public_key))
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(NamedKey):
     """Checks one cosigner's ``cosignature/v1`` signatures.
 
     It also satisfies :class:`~ledger.note.signed_note.Verifier`, so
@@ -56,27 +54,7 @@ class CosignatureVerifier:
     checkpoint note alongside the log's own signature.
     """
 
-    def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        self._name = check_key_name(name)
-        self._public_key = public_key
-        self._key_hash = key_hash(name, COSIGNATURE_ALG, raw_public_key(public_key))
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse a type 0x04 vkey; raises :class:`~ledger.note.errors.InvalidKeyError`."""
-        return cls(*parse_key(vkey, COSIGNATURE_ALG))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_hash(self) -> bytes:
-        return self._key_hash
-
-    @property
-    def vkey(self) -> str:
-        return format_cosignature_vkey(self._name, self._public_key)
+    ALG = COSIGNATURE_ALG
 
     def verify(self, text: bytes, sig: bytes) -> bool:
         """Whether ``sig`` (timestamp || Ed25519 signature) cosigns the note text ``text``."""

@@ -19,7 +19,7 @@ import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -152,18 +152,21 @@ def format_vkey(name: str, public_key: Ed25519PublicKey) -> str:
     return format_key(name, ED25519_ALG, raw_public_key(public_key))
 
 
-class NoteVerifier:
-    """Checks plain Ed25519 (type 0x01) note signatures of one named key."""
+class NamedKey:
+    """A named Ed25519 public key of one signature type (``ALG``): the parts every C2SP
+    verifier shares (name, key hash, vkey form). Subclasses add ``verify``."""
+
+    ALG: ClassVar[int]
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
         self._name = check_key_name(name)
         self._public_key = public_key
-        self._key_hash = key_hash(name, ED25519_ALG, raw_public_key(public_key))
+        self._key_hash = key_hash(name, self.ALG, raw_public_key(public_key))
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> NoteVerifier:
-        """Parse a vkey; raises :class:`InvalidKeyError` if malformed or not type 0x01."""
-        return cls(*parse_key(vkey, ED25519_ALG))
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse a vkey; raises :class:`InvalidKeyError` if malformed or of another type."""
+        return cls(*parse_key(vkey, cls.ALG))
 
     @property
     def name(self) -> str:
@@ -175,7 +178,13 @@ class NoteVerifier:
 
     @property
     def vkey(self) -> str:
-        return format_vkey(self._name, self._public_key)
+        return format_key(self._name, self.ALG, raw_public_key(self._public_key))
+
+
+class NoteVerifier(NamedKey):
+    """Checks plain Ed25519 (type 0x01) note signatures of one named key."""
+
+    ALG = ED25519_ALG
 
     def verify(self, text: bytes, sig: bytes) -> bool:
         """Whether ``sig`` is this key's Ed25519 signature of ``text``."""

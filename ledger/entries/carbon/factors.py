@@ -81,20 +81,10 @@ class FactorSetBody(Strict):
 
 
 @entry_type("factors.publish", signer_roles={"operator", "publisher"})
-class FactorsPublish(Entry):
+class FactorsPublish(Entry, FactorSetBody):
     """An operator or publisher publishes one version of a factor set."""
 
     type: Literal["factors.publish"]
-    setId: Slug
-    version: FactorVersion
-    name: Text
-    publisher: Text
-    factors: Annotated[list[Factor], Field(min_length=1, max_length=10000)]
-
-    @model_validator(mode="after")
-    def _unique_keys(self) -> Self:
-        _check_unique_keys(self.factors)
-        return self
 
 
 def load_default_factors() -> dict[str, Any]:
