@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from gateway.context import CallerDep, ServicesDep
+from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
 from gateway.footprints import READ_ALL_ROLES
 from ledger.entries.carbon.instruments import split_serial
@@ -51,6 +51,9 @@ class EntryOut(BaseModel):
     leaf_hash: str
     chain_hash: str
     inclusion: InclusionProofOut
+    # The signer's public key (base64), as the log's identity entries introduced it; a
+    # spot check verifies it hashes to ``key_id`` (which the signed leaf covers).
+    signer_public_key: str | None = None
 
 
 class RetirementOut(BaseModel):
@@ -170,7 +173,13 @@ def entry(
         leaf_hash=record.leaf_hash.hex(),
         chain_hash=record.chain_hash.hex(),
         inclusion=InclusionProofOut(tree_size=size, leaf_index=seq, proof=[h.hex() for h in proof]),
+        signer_public_key=_signer_public_key(svc, record.key_id),
     )
+
+
+def _signer_public_key(svc: Services, key_id: bytes) -> str | None:
+    key = svc.context.identity().keys.get(key_id)
+    return None if key is None else base64.b64encode(key.public_key).decode()
 
 
 @router.get(

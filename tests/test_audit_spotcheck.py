@@ -40,9 +40,10 @@ def document(client: LedgerClient, seq: int, size: int) -> dict[str, Any]:
         "prevChainHash": r.prev_chain_hash.hex(),
         "leafHash": r.leaf_hash.hex(),
         "chainHash": r.chain_hash.hex(),
-        "inclusionProof": {
+        "inclusion": {
             "treeSize": size,
-            "hashes": [h.hex() for h in client.inclusion_proof(seq, size)],
+            "leafIndex": seq,
+            "proof": [h.hex() for h in client.inclusion_proof(seq, size)],
         },
     }
 
@@ -92,7 +93,7 @@ def test_altered_documents_are_refused(
     with pytest.raises(SpotCheckFailure, match="leaf hash does not match"):
         verify_entry_document(note, edited, key, pub)
     wrong_proof = copy.deepcopy(docs[seq])
-    wrong_proof["inclusionProof"]["hashes"][0] = "00" * 32
+    wrong_proof["inclusion"]["proof"][0] = "00" * 32
     with pytest.raises(SpotCheckFailure, match="not in the signed tree"):
         verify_entry_document(note, wrong_proof, key, pub)
     with pytest.raises(SpotCheckFailure, match="not in the signed tree"):

@@ -17,7 +17,8 @@ from clients.demo.walkthrough import demo_figures
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from ledger.entries import parse_entry
 from ledger.entries.carbon import load_default_factors
-from ledger.store.database import sqlite_url
+from ledger.store.database import Database, sqlite_url
+from ledger.store.log import LogStore
 from tests.ledger_fixtures import operator_of, running_server
 
 
@@ -125,6 +126,38 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
             f"{http}/3/footprints", headers={"Authorization": f"Bearer {token['access_token']}"}
         ).json()
         assert len(listed["data"]) == 2  # the pack (detail grant) and the cell (summary)
+        # A buyer's spot check of the pack's entry through the real gateway.
+        vkey = next(line.split()[1] for line in lines if line.strip().startswith("ledger-key"))
+        store = LogStore(Database(sqlite_url(tmp_path / "demo")))
+        pack_seq = next(
+            r.seq
+            for r in store.records(0, store.tree_size())
+            if r.entry_type == "footprint" and b"lfp-pack-60kwh" in r.entry
+        )
+        store.db.dispose()
+        check = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "clients.cli",
+                "verify-entry",
+                "--gateway",
+                http,
+                "--ledger-key",
+                vkey,
+                "--client-id",
+                client["clientId"],
+                "--client-secret",
+                client["clientSecret"],
+                str(pack_seq),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert check.returncode == 0, check.stderr
+        assert f"seq {pack_seq}" in check.stdout and "signature verifies" in check.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0

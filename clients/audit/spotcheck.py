@@ -6,7 +6,7 @@ Input is two documents a gateway serves: the signed checkpoint note
     {"seq": 7, "timestampUs": ..., "entry": "<base64 of the exact entry bytes>",
      "keyId": "<hex>", "signature": "<hex or base64>", "prevChainHash": "<hex>",
      "leafHash": "<hex>", "chainHash": "<hex>",
-     "inclusionProof": {"treeSize": N, "hashes": ["<hex>", ...]},
+     "inclusion": {"treeSize": N, "leafIndex": 7, "proof": ["<hex>", ...]},
      "signerPublicKey": "<base64, optional>", "keyRecord": {<same shape, optional>}}
 
 (snake_case member names are accepted too; hashes may be hex or base64.) The
@@ -99,14 +99,14 @@ def _proven_record(doc: dict[str, Any], checkpoint: Checkpoint) -> tuple[int, by
         raise SpotCheckFailure(f"seq {seq}: the leaf hash does not match the entry and record")
     if record.chain_hash() != _bytes(_get(doc, "chainHash"), "chainHash"):
         raise SpotCheckFailure(f"seq {seq}: the chain hash does not match")
-    proof = _get(doc, "inclusionProof")
+    proof = _get(doc, "inclusion")
     size = int(_get(proof, "treeSize"))
     if size != checkpoint.size:
         raise SpotCheckFailure(
             f"seq {seq}: the inclusion proof is for size {size}, "
             f"the checkpoint is of size {checkpoint.size}"
         )
-    hashes = [_bytes(h, "proof hash") for h in _get(proof, "hashes")]
+    hashes = [_bytes(h, "proof hash") for h in _get(proof, "proof")]
     try:
         verify_inclusion(leaf, seq, size, hashes, checkpoint.root_hash)
     except MerkleError as exc:
