@@ -288,6 +288,26 @@ def _report(name: str, connections: int, r: dict[str, Any]) -> str:
     )
 
 
+def _bare_fastapi_rate(connections: int, seconds: float, token: str) -> float:
+    """Requests/s of an endpoint that does nothing, through the same HTTP server class and
+    load generator: the ceiling of one Python gateway process on this machine."""
+    from fastapi import FastAPI
+
+    bare = FastAPI()
+
+    @bare.get("/3/footprints/{footprint_id}")
+    def nothing(footprint_id: str) -> dict[str, str]:
+        return {"id": footprint_id}
+
+    http = HttpServer(bare, "127.0.0.1", 0)
+    http.start()
+    try:
+        result = run_load("127.0.0.1", http.port, ["/3/footprints/x"], token, connections, seconds)
+    finally:
+        http.stop()
+    return float(result["rps"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default=None)
@@ -325,6 +345,7 @@ def main() -> None:
             add_client(server.db, BUYER)  # the client registry is exercised as in production
             token = TokenIssuer(gateway_key(data_dir)).issue("bench", BUYER)
             lines = []
+            footprint_rate: list[float] = []
             try:
                 for name, paths in (
                     ("GET /3/footprints/{id}", [f"/3/footprints/{i}" for i in ids]),
@@ -337,6 +358,8 @@ def main() -> None:
                         "127.0.0.1", http.port, paths, token, args.connections, args.seconds
                     )
                     lines.append(_report(name, args.connections, result))
+                    if not footprint_rate:
+                        footprint_rate.append(float(result["rps"]))
                     print(lines[-1], flush=True)
             finally:
                 http.stop()
@@ -357,6 +380,16 @@ def main() -> None:
                 print(_report("GET /3/footprints/{id}, pool of 2", 2 * args.connections, result))
             finally:
                 http.stop()
+            reference = _bare_fastapi_rate(args.connections, args.seconds, token)
+            print(
+                f"reference: a do-nothing FastAPI endpoint, same server and load generator: "
+                f"{reference:,.0f} requests/s"
+            )
+            rate = footprint_rate[0]
+            print(
+                f"gateway: {rate:,.0f} requests/s GET /3/footprints/{{id}} "
+                f"(ratio {rate / reference:.2f} vs bare-fastapi)"
+            )
         finally:
             server.stop()
             if schema and base:
