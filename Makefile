@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,postgres
 
-.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway test-reliability soak clean
+.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway bench-activity test-reliability soak clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,9 @@ bench-audit: $(STAMP)
 
 bench-gateway: $(STAMP)
 	$(PY) bench/gateway.py
+
+bench-activity: $(STAMP)
+	$(PY) bench/activity.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["ingest.py", "footprint.py", "gateway.py", "audit.py"]
+BENCHMARKS = ["ingest.py", "activity.py", "footprint.py", "gateway.py", "audit.py"]
 
 
 def _cpu_model() -> str:

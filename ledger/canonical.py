@@ -11,6 +11,7 @@ would make canonical bytes depend on the implementation.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -69,29 +70,55 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     Raises ``MalformedEntryError`` naming the problem: invalid UTF-8 or JSON,
     duplicate members, a non-object top level, float quantities (with their
     path), or bytes that differ from their canonical form.
+
+    The common case (canonical bytes) costs one C-speed parse and one C-speed
+    serialisation; the slower strict parse that names the exact problem runs
+    only for bytes that are going to be refused.
     """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedEntryError(f"entry is not valid UTF-8 ({exc.reason})") from None
+    suspicious = [False]
+
+    def note_float(value: str) -> Any:
+        suspicious[0] = True
+        return _FloatMarker(value)
+
+    def note_int(value: str) -> Any:
+        number = int(value)
+        if abs(number) > _MAX_SAFE_INTEGER:
+            suspicious[0] = True
+        return number
+
     try:
         obj = json.loads(
-            text,
-            parse_float=_FloatMarker,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_object_without_duplicates,
+            text, parse_float=note_float, parse_int=note_int, parse_constant=_reject_constant
         )
     except json.JSONDecodeError as exc:
         raise MalformedEntryError(f"entry is not valid JSON: {exc.msg} at byte {exc.pos}") from None
     if not isinstance(obj, dict):
         raise MalformedEntryError("an entry must be a JSON object")
+    if not suspicious[0] and _is_canonical(obj, data):
+        return obj
+    return _parse_strictly(text, data)
+
+
+def _parse_strictly(text: str, data: bytes) -> dict[str, Any]:
+    """The precise refusal: duplicates, floats with their path, or non-canonical bytes."""
+    obj = json.loads(
+        text,
+        parse_float=_FloatMarker,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_object_without_duplicates,
+    )
     _find_non_string_quantities(obj, "")
-    if not _is_canonical(obj, data):
+    if rfc8785.dumps(obj) != data:
         raise MalformedEntryError(
             "entry bytes are not in RFC 8785 canonical form (sorted keys, no whitespace, "
             "minimal escapes); sign canonicalize(entry) instead"
         )
-    return obj
+    return dict(obj)
 
 
 def _is_canonical(obj: dict[str, Any], data: bytes) -> bool:
@@ -105,9 +132,13 @@ def _is_canonical(obj: dict[str, Any], data: bytes) -> bool:
     a key occurs, and the ``rfc8785`` package decides the rest.
     """
     fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if fast.encode("utf-8") == data and not _has_astral_key(obj):
+    if fast.encode("utf-8") == data and (_ASTRAL.search(data) is None or not _has_astral_key(obj)):
         return True
     return bool(rfc8785.dumps(obj) == data)
+
+
+# The lead byte of every 4-byte UTF-8 sequence (a character outside the BMP).
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
 
 
 def _has_astral_key(value: Any) -> bool:
