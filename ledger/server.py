@@ -58,8 +58,9 @@ class LedgerServer:
         self.service = LedgerService(
             self.sequencer, self.store, self.checkpointer, max_in_flight=config.max_in_flight
         )
+        self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
         self._grpc = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="grpc"),
+            self._executor,
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -107,6 +108,7 @@ class LedgerServer:
         self._stopping.set()
         self._health.enter_graceful_shutdown()
         self._grpc.stop(grace).wait()
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self.sequencer.stop()
         if self._refresher.is_alive():
             self._refresher.join()

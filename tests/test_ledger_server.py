@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from clients.sdk.entries import SignedEntry
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.canonical import canonicalize
@@ -344,3 +345,34 @@ def test_a_failed_commit_writes_nothing_and_is_retryable(tmp_path: Path, db_url:
         receipt = client.submit(entry)  # the same entry, retried
         assert receipt.seq == size and not receipt.duplicate
         assert BUYER in server.sequencer.identity.orgs
+
+
+def test_a_broken_stream_leaves_no_blocked_thread(tmp_path: Path) -> None:
+    """When the server goes away mid-stream, the SDK's request thread ends (no thread stays
+    blocked on the window), and flow control never drew more than the window ahead."""
+    import threading
+
+    from ledger.store.database import sqlite_url
+
+    baseline = set(threading.enumerate())
+    taken: list[str] = []
+    with running_server(tmp_path, sqlite_url(tmp_path)) as server:
+        operator = operator_of(server)
+
+        def entries() -> Iterator[SignedEntry]:
+            for _ in range(10_000):
+                signed = operator.sign(_rotate(operator))
+                taken.append(signed.entry_id)
+                yield signed
+
+        client = LedgerClient(server.grpc_target, window=4, stream_retries=0)
+        stream = client.submit_stream(entries())
+        answered = [next(stream) for _ in range(3)]
+        server.stop()  # the server goes away while the stream is open
+        with pytest.raises(grpc.RpcError):
+            answered.extend(stream)
+        client.close()
+    for thread in set(threading.enumerate()) - baseline:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), f"{thread.name} is still blocked"
+    assert len(answered) < len(taken) <= len(answered) + 4 + 1

@@ -72,9 +72,11 @@ class LedgerClient:
         timeout: float = 60.0,
         window: int = 1024,
         stream_retries: int = 5,
+        stream_timeout: float | None = None,
     ) -> None:
         self.signer = signer
         self.timeout = timeout
+        self.stream_timeout = stream_timeout
         self.window = window
         self.stream_retries = stream_retries
         self._channel = grpc.insecure_channel(
@@ -136,24 +138,35 @@ class LedgerClient:
     ) -> Iterator[Receipt | Rejected]:
         slots = threading.Semaphore(self.window)
         lock = threading.Lock()
+        closed = threading.Event()
 
         def requests() -> Iterator[pb.SubmitRequest]:
             for index, entry in enumerate(_chain(resend, source)):
-                slots.acquire()
+                # Owned by this stream from now on: resent if the stream breaks unanswered.
                 with lock:
                     unanswered[index] = entry
+                slots.acquire()
+                if closed.is_set():
+                    return
                 yield _request(entry)
 
-        for response in self._stub.SubmitStream(requests()):
-            with lock:
-                entry = unanswered.pop(response.index)
+        call = self._stub.SubmitStream(requests(), timeout=self.stream_timeout)
+        try:
+            for response in call:
+                with lock:
+                    entry = unanswered.pop(response.index)
+                slots.release()
+                if response.WhichOneof("result") == "receipt":
+                    yield _receipt(response.receipt)
+                else:
+                    rejection = response.rejection
+                    code = _CODES.get(rejection.code, grpc.StatusCode.UNKNOWN)
+                    yield Rejected(code, rejection.message, entry.entry_id, rejection.field)
+        finally:
+            # Wake a request generator blocked on the window so its thread ends too.
+            closed.set()
             slots.release()
-            if response.WhichOneof("result") == "receipt":
-                yield _receipt(response.receipt)
-            else:
-                rejection = response.rejection
-                code = _CODES.get(rejection.code, grpc.StatusCode.UNKNOWN)
-                yield Rejected(code, rejection.message, entry.entry_id, rejection.field)
+            call.cancel()
 
     # -- public reads -------------------------------------------------------
 

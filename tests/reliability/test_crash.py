@@ -76,7 +76,9 @@ def _run_round(
 ) -> list[threading.Thread]:
     def stream(signer: Signer) -> None:
         try:
-            with LedgerClient(target, window=64, stream_retries=0, timeout=30) as client:
+            with LedgerClient(
+                target, window=64, stream_retries=0, timeout=30, stream_timeout=60
+            ) as client:
                 for result in client.submit_stream(signer.next_batch(300)):
                     if isinstance(result, Rejected):
                         raise AssertionError(f"unexpected rejection: {result}")
@@ -94,7 +96,7 @@ def _run_round(
                 counter[1] += 1
                 on_ack.notify_all()
 
-    threads = [threading.Thread(target=stream, args=(s,)) for s in signers]
+    threads = [threading.Thread(target=stream, args=(s,), daemon=True) for s in signers]
     for thread in threads:
         thread.start()
     return threads

@@ -96,7 +96,7 @@ def test_mixed_load_has_no_errors_and_flat_memory(tmp_path: Path) -> None:
                 )
                 for i in range(200)
             ]
-            with LedgerClient(server.grpc, window=64) as client:
+            with LedgerClient(server.grpc, window=64, stream_timeout=60) as client:
                 for result in client.submit_stream(entries):
                     if isinstance(result, Rejected):
                         raise AssertionError(str(result))
@@ -125,7 +125,7 @@ def test_mixed_load_has_no_errors_and_flat_memory(tmp_path: Path) -> None:
         counts["audits"] += 1
 
     threads = [
-        threading.Thread(target=guarded(w))
+        threading.Thread(target=guarded(w), daemon=True)
         for w in (*(ingest(s) for s in suppliers), read, read, audit)
     ]
     for thread in threads:
