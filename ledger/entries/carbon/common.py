@@ -13,6 +13,7 @@ of the offending member (relative to the model that checks it), so
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable, Iterable
 from datetime import datetime
@@ -92,7 +93,7 @@ _RFC3339 = (
 
 def _check_timestamp(value: str) -> str:
     try:
-        datetime.fromisoformat(_trim_fraction(value))
+        instant(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a valid RFC 3339 date-time") from None
     return value
@@ -109,8 +110,13 @@ def _trim_fraction(value: str) -> str:
     return _FRACTION.sub(lambda m: "." + m.group(1)[:6], value, count=1)
 
 
+@functools.lru_cache(maxsize=65536)
 def instant(value: str) -> datetime:
-    """The aware ``datetime`` of a validated ``Timestamp``."""
+    """The aware ``datetime`` of a validated ``Timestamp``.
+
+    Cached: a batch of meter readings repeats the same interval bounds across
+    meters, and each bound is needed by several validators.
+    """
     return datetime.fromisoformat(_trim_fraction(value))
 
 
