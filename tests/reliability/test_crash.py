@@ -102,6 +102,8 @@ def _run_round(
     return threads
 
 
+# Twenty (soak: a hundred) kill-and-restart rounds take minutes, not the suite's 300 s default.
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
