@@ -22,6 +22,7 @@ from ledger.note.checkpoint import Checkpoint
 from ledger.note.errors import InvalidCosignatureError, NoteError
 from ledger.note.signed_note import (
     NamedKey,
+    NamedSigner,
     Signature,
     format_key,
     parse_signature_line,
@@ -82,27 +83,11 @@ class CosignatureVerifier(NamedKey):
         return timestamp
 
 
-class CosignatureSigner:
+class CosignatureSigner(NamedSigner[CosignatureVerifier]):
     """A witness key producing ``cosignature/v1`` signature lines."""
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._verifier = CosignatureVerifier(name, private_key.public_key())
-        self._private_key = private_key
-
-    @property
-    def name(self) -> str:
-        return self._verifier.name
-
-    @property
-    def key_hash(self) -> bytes:
-        return self._verifier.key_hash
-
-    @property
-    def vkey(self) -> str:
-        return self._verifier.vkey
-
-    def verifier(self) -> CosignatureVerifier:
-        return self._verifier
+        super().__init__(CosignatureVerifier(name, private_key.public_key()), private_key)
 
     def cosign(self, checkpoint_text: str, timestamp: int) -> str:
         """Signature line (with final newline) cosigning ``checkpoint_text`` at ``timestamp``.

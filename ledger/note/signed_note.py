@@ -19,7 +19,7 @@ import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -195,11 +195,15 @@ class NoteVerifier(NamedKey):
         return True
 
 
-class NoteSigner:
-    """Signs note texts with one named Ed25519 key (signature type 0x01)."""
+K = TypeVar("K", bound=NamedKey)
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._verifier = NoteVerifier(name, private_key.public_key())
+
+class NamedSigner(Generic[K]):
+    """A private key with the named public key (``K``) it signs as: the parts every C2SP
+    signer shares. Subclasses add the signing operation of their type."""
+
+    def __init__(self, verifier: K, private_key: Ed25519PrivateKey) -> None:
+        self._verifier = verifier
         self._private_key = private_key
 
     @property
@@ -214,8 +218,15 @@ class NoteSigner:
     def vkey(self) -> str:
         return self._verifier.vkey
 
-    def verifier(self) -> NoteVerifier:
+    def verifier(self) -> K:
         return self._verifier
+
+
+class NoteSigner(NamedSigner[NoteVerifier]):
+    """Signs note texts with one named Ed25519 key (signature type 0x01)."""
+
+    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        super().__init__(NoteVerifier(name, private_key.public_key()), private_key)
 
     def sign(self, text: str) -> Signature:
         """Sign a note text (which must be valid, see :func:`sign_note`)."""
