@@ -41,6 +41,7 @@ from gateway.auth import TokenIssuer, add_client, gateway_key
 from gateway.context import GatewayContext
 from gateway.server import HttpServer
 from ledger.keys import encode_public_key, new_private_key
+from ledger.process import settle_heap_after_startup
 from ledger.server import LedgerServer, ServerConfig
 
 SUPPLIER = "urn:pact:company:customcode:bench-supplier"
@@ -342,6 +343,7 @@ def main() -> None:
             context = GatewayContext.from_server(server)
             http = HttpServer(create_app(context), "127.0.0.1", 0)
             http.start()
+            settle_heap_after_startup()  # as `carbonledger serve` does
             add_client(server.db, BUYER)  # the client registry is exercised as in production
             token = TokenIssuer(gateway_key(data_dir)).issue("bench", BUYER)
             lines = []

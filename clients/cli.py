@@ -77,6 +77,7 @@ def serve(
     from gateway.app import create_app
     from gateway.context import GatewayContext
     from gateway.server import HttpServer
+    from ledger.process import settle_heap_after_startup
     from ledger.server import LedgerServer, ServerConfig
 
     if (tls_cert is None) != (tls_key is None):
@@ -93,6 +94,7 @@ def serve(
         tls_key=tls_key,
     )
     http.start()
+    settle_heap_after_startup()
     click.echo(f"grpc: {server.grpc_target}")
     click.echo(f"http: {http.url}")
     click.echo(f"ledger-key: {server.vkey}", nl=True)
