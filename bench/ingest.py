@@ -2,6 +2,12 @@
 as a ratio to the raw Ed25519 verification rate of ``cryptography`` on all cores,
 measured in the same run on the same machine.
 
+It also measures the transport ceiling: the same clients streaming the same
+entries to a gRPC server whose SubmitStream does nothing but answer each entry
+with a receipt. Transport and verification share the cores, so no server built
+on this transport can exceed ``1 / (1/transport + 1/verify)`` entries/s; the
+bench prints that bound as a ratio next to the measured one.
+
 Usage: python bench/ingest.py [--entries N] [--clients C] [--db URL]
 The last line is the headline: ``ingest: <rate> entries/s (ratio <r> vs ...)``.
 """
@@ -14,13 +20,17 @@ import os
 import platform
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from clients.sdk.entries import SignedEntry
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.keys import encode_public_key, public_key_bytes
 from ledger.sequencer import SequencerConfig
 from ledger.server import LedgerServer, ServerConfig
@@ -62,6 +72,43 @@ def _stream(target: str, entries: list[SignedEntry], start_at: float) -> tuple[i
             else:
                 ok += 1
     return ok, rejected
+
+
+class _ReceiptsOnly(pb_grpc.LedgerServicer):  # type: ignore[misc]
+    """SubmitStream that answers every entry at once and records nothing: what the
+    gRPC transport and the SDK cost on their own."""
+
+    def SubmitStream(
+        self, request_iterator: Iterator[pb.SubmitRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.SubmitStreamResponse]:
+        hash_placeholder = bytes(32)
+        for index, request in enumerate(request_iterator):
+            receipt = pb.Receipt(
+                entry_id=str(index),
+                seq=index,
+                leaf_hash=hash_placeholder,
+                chain_hash=hash_placeholder,
+                timestamp_us=len(request.entry),
+            )
+            yield pb.SubmitStreamResponse(index=index, receipt=receipt)
+
+
+def transport_rate(batches: list[list[SignedEntry]]) -> float:
+    """Entries/s of the same clients and entries through a do-nothing SubmitStream."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=len(batches) + 4))
+    pb_grpc.add_LedgerServicer_to_server(_ReceiptsOnly(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(len(batches), mp_context=context) as pool:
+            start_at = time.time() + 1.0
+            targets = [f"127.0.0.1:{port}"] * len(batches)
+            results = list(pool.map(_stream, targets, batches, [start_at] * len(batches)))
+            elapsed = time.time() - start_at
+    finally:
+        server.stop(grace=None)
+    return sum(ok for ok, _ in results) / elapsed
 
 
 def _verify_chunk(items: list[tuple[bytes, bytes, bytes]]) -> int:
@@ -130,6 +177,8 @@ def main() -> None:
         all_entries = [e for batch in batches for e in batch]
         operator_public = public_key_bytes(server.data_dir.operator_key())
         reference = raw_verify_rate(all_entries, operator_public, cores)
+        transport = transport_rate(batches)
+    bound = 1 / (1 / transport + 1 / reference)
 
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={cores} "
@@ -146,6 +195,11 @@ def main() -> None:
         f"commit={stats.commit_seconds:.2f}s"
     )
     print(f"reference: raw Ed25519 verify on {cores} cores = {reference:,.0f} /s")
+    print(
+        f"ceiling: a do-nothing SubmitStream, same clients and entries = {transport:,.0f} /s; "
+        f"transport + verification on the same cores <= {bound:,.0f} /s "
+        f"(ratio <= {bound / reference:.2f})"
+    )
     print(
         f"ingest: {rate:,.0f} entries/s (ratio {rate / reference:.2f} vs ed25519-verify-all-cores)"
     )
