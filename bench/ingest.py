@@ -2,11 +2,13 @@
 as a ratio to the raw Ed25519 verification rate of ``cryptography`` on all cores,
 measured in the same run on the same machine.
 
-It also measures the transport ceiling: the same clients streaming the same
-entries to a gRPC server whose SubmitStream does nothing but answer each entry
-with a receipt. Transport and verification share the cores, so no server built
-on this transport can exceed ``1 / (1/transport + 1/verify)`` entries/s; the
-bench prints that bound as a ratio next to the measured one.
+It also measures what bounds any server on this stack: the transport ceiling
+(the same clients streaming the same entries to a gRPC server whose
+SubmitStream does nothing but answer each entry with a receipt) and the
+stateless floor of ``bench/floors.py``. Transport, floor and verification all
+share the cores, so no server can exceed ``1 / (1/transport + 1/floor +
+1/verify)`` entries/s; the bench prints that bound as a ratio next to the
+measured one.
 
 Usage: python bench/ingest.py [--entries N] [--clients C] [--db URL]
 The last line is the headline: ``ingest: <rate> entries/s (ratio <r> vs ...)``.
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from floors import bound, stateless_rate
 
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from clients.sdk.entries import SignedEntry
@@ -178,7 +181,8 @@ def main() -> None:
         operator_public = public_key_bytes(server.data_dir.operator_key())
         reference = raw_verify_rate(all_entries, operator_public, cores)
         transport = transport_rate(batches)
-    bound = 1 / (1 / transport + 1 / reference)
+        floor = stateless_rate([e.entry for e in all_entries], cores)
+    best = bound(reference, transport, floor)
 
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={cores} "
@@ -197,8 +201,8 @@ def main() -> None:
     print(f"reference: raw Ed25519 verify on {cores} cores = {reference:,.0f} /s")
     print(
         f"ceiling: a do-nothing SubmitStream, same clients and entries = {transport:,.0f} /s; "
-        f"transport + verification on the same cores <= {bound:,.0f} /s "
-        f"(ratio <= {bound / reference:.2f})"
+        f"canonical check + schema parse + entry hash on {cores} cores = {floor:,.0f} /s; "
+        f"with verification, any server <= {best:,.0f} /s (ratio <= {best / reference:.2f})"
     )
     print(
         f"ingest: {rate:,.0f} entries/s (ratio {rate / reference:.2f} vs ed25519-verify-all-cores)"
