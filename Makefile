@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,postgres
+# The gateway benchmark's target is stated with PostgreSQL behind it.
+BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export CARBONLEDGER_BENCH_POSTGRES_URL ?= $(BENCH_POSTGRES_URL)
 
 .PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway bench-activity test-reliability soak clean
 
