@@ -25,6 +25,7 @@ from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
 from gateway.errors import OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
+from gateway.login_throttle import LoginThrottle
 from gateway.page import page_router
 from gateway.tables import TABLES
 
@@ -61,6 +62,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         footprints=footprints,
         outbox=events.Outbox(context, footprints, directory),
         computed=ComputedFootprints(context.reads, context.store, footprints),
+        logins=LoginThrottle(context.login_failures_per_minute),
     )
     app = FastAPI(
         title="carbonledger gateway",
@@ -91,9 +93,14 @@ def create_app(context: GatewayContext) -> FastAPI:
         tags=["auth"],
         summary="OAuth2 client credentials grant (RFC 6749 §4.4)",
         response_model=TokenOut,
-        responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}},
+        responses={
+            400: {"model": OAuthErrorBody},
+            401: {"model": OAuthErrorBody},
+            429: {"model": OAuthErrorBody, "description": "too many failed authentications"},
+        },
     )
     def token(
+        request: Request,
         svc: ServicesDep,
         grant_type: Annotated[str | None, Form()] = None,
         scope: Annotated[str | None, Form()] = None,
@@ -107,10 +114,21 @@ def create_app(context: GatewayContext) -> FastAPI:
             raise OAuthError(401, "invalid_client", "HTTP Basic client authentication required")
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
+        client_id = credentials[0]
+        address = request.client.host if request.client else "unknown"
+        wait = svc.logins.retry_after(client_id, address)
+        if wait is not None:
+            raise OAuthError(
+                429,
+                "temporarily_unavailable",
+                f"too many failed authentications for this client or address; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         org = authenticate_client(svc.context.db, *credentials)
         if org is None:
+            svc.logins.failed(client_id, address)
             raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
-        access = svc.tokens.issue(credentials[0], org)
+        access = svc.tokens.issue(client_id, org)
         return JSONResponse(
             {"access_token": access, "token_type": "Bearer", "expires_in": svc.tokens.ttl},
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},

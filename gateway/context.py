@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from gateway.auth import DEFAULT_TOKEN_TTL, Caller, TokenExpired, TokenInvalid, TokenIssuer
 from gateway.errors import PactError, access_denied
 from gateway.footprints import Directory, FootprintAccess
+from gateway.login_throttle import DEFAULT_FAILURES_PER_MINUTE, LoginThrottle
 from ledger.checkpointer import Checkpointer
 from ledger.rules.identity import IdentityState
 from ledger.store.database import Database
@@ -119,6 +120,8 @@ class GatewayContext:
     # for one before it is answered 503.
     pool_size: int = 16
     pool_timeout: float = 10.0
+    # Failed client authentications allowed per minute, per client id and per address.
+    login_failures_per_minute: int = DEFAULT_FAILURES_PER_MINUTE
     reads: ReadPool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -145,6 +148,7 @@ class Services:
     footprints: FootprintAccess
     outbox: Outbox
     computed: ComputedFootprints
+    logins: LoginThrottle
 
 
 oauth2 = OAuth2(

@@ -43,11 +43,14 @@ class PactError(Exception):
 
 
 class OAuthError(Exception):
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(
+        self, status: int, error: str, description: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
+        self.headers = headers or {}
 
 
 def _v2(request: Request) -> bool:
@@ -102,7 +105,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OAuthError)
     async def _oauth(request: Request, exc: OAuthError) -> JSONResponse:
-        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="carbonledger"'
         return JSONResponse(

@@ -362,3 +362,35 @@ def test_an_exhausted_pool_queues_or_answers_503_never_deadlocks(
                 assert busy.json()["code"] == "InternalError"
                 assert auditor.get(f"/3/footprints/{fid}").status_code == 200
             assert auditor.get("/3/footprints").status_code == 200
+
+
+def test_failed_logins_are_throttled_per_client_and_address(tmp_path: Path, db_url: str) -> None:
+    with (
+        environment(tmp_path, db_url, login_failures_per_minute=3) as env,
+        env.client() as http,
+    ):
+        client_id, secret = env.credentials(BUYER)
+        other_id, other_secret = env.credentials(OTHER_BUYER)
+        form = {"grant_type": "client_credentials"}
+        for _ in range(3):
+            wrong = http.post("/auth/token", data=form, auth=(client_id, secret + "x"))
+            assert wrong.status_code == 401
+        # The client id has used up its failures: even the right secret waits now.
+        refused = http.post("/auth/token", data=form, auth=(client_id, secret))
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "temporarily_unavailable"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        # The failures also counted against this address: another client from it waits too.
+        assert http.post("/auth/token", data=form, auth=(other_id, other_secret)).status_code == 429
+
+
+def test_a_few_failed_logins_do_not_block_a_client(tmp_path: Path, db_url: str) -> None:
+    with (
+        environment(tmp_path, db_url, login_failures_per_minute=3) as env,
+        env.client() as http,
+    ):
+        client_id, secret = env.credentials(BUYER)
+        form = {"grant_type": "client_credentials"}
+        for _ in range(2):
+            assert http.post("/auth/token", data=form, auth=(client_id, "nope")).status_code == 401
+        assert http.post("/auth/token", data=form, auth=(client_id, secret)).status_code == 200
