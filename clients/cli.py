@@ -64,6 +64,14 @@ def main() -> None:
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="PEM private key for --tls-cert.",
 )
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="C2SP vkey of a witness whose cosignatures to accept and verify (repeatable; "
+    "without any, every well-formed cosignature line is kept unverified).",
+)
 def serve(
     data_dir: Path,
     db_url: str | None,
@@ -72,17 +80,26 @@ def serve(
     origin: str | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    witnesses: tuple[str, ...],
 ) -> None:
     """Run the ledger (gRPC) and the gateway (HTTP) until interrupted."""
     from gateway.app import create_app
     from gateway.context import GatewayContext
     from gateway.server import HttpServer
+    from ledger.note import CosignatureVerifier, NoteError
     from ledger.process import settle_heap_after_startup
     from ledger.server import LedgerServer, ServerConfig
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    config = ServerConfig(data_dir=data_dir, db_url=db_url, grpc_address=grpc_address)
+    for vkey in witnesses:
+        try:
+            CosignatureVerifier.from_vkey(vkey)
+        except NoteError as exc:
+            raise click.BadParameter(str(exc), param_hint="--witness") from None
+    config = ServerConfig(
+        data_dir=data_dir, db_url=db_url, grpc_address=grpc_address, witnesses=witnesses
+    )
     if origin:
         config.origin = origin
     server = LedgerServer(config)

@@ -1,21 +1,39 @@
 """Accepting witness cosignatures and serving checkpoints with them appended.
 
-The ledger does not know which witnesses a verifier trusts, so it cannot
-verify a cosignature's Ed25519 signature; verifiers do that with the witness
-keys they pin (``open_note`` ignores lines of unknown keys). The ledger checks
-what it can: the line is a well-formed C2SP signature line whose payload has
-the ``cosignature/v1`` shape (4-byte key ID, 8-byte timestamp, 64-byte
-signature), and it names a checkpoint size the ledger signed. Each size keeps
-at most one line per witness key and at most ``MAX_COSIGNATURES`` keys, so a
-note stays well under the signed-note limit of 100 signature lines.
+Every line must be a well-formed C2SP signature line whose payload has the
+``cosignature/v1`` shape (4-byte key ID, 8-byte timestamp, 64-byte signature)
+and name a checkpoint size the ledger signed. When the operator configured
+witness keys (``serve --witness VKEY``), only those witnesses may cosign and
+each line's Ed25519 signature must verify over that checkpoint; otherwise
+anyone could fill a checkpoint's witness slots with lines no verifier trusts.
+Without configured witnesses the ledger cannot verify a line and keeps any
+well-formed one; verifiers check lines with the witness keys they pin
+(``open_note`` ignores lines of unknown keys). Each size keeps at most one
+line per witness key and at most ``MAX_COSIGNATURES`` keys, so a note stays
+well under the signed-note limit of 100 signature lines.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection, select
 
-from ledger.errors import ConflictError, MalformedEntryError, UnknownReferenceError
-from ledger.note import NoteError, parse_signature_line
+from ledger.errors import (
+    ConflictError,
+    MalformedEntryError,
+    PermissionDeniedError,
+    SignatureError,
+    UnknownReferenceError,
+)
+from ledger.note import (
+    CosignatureVerifier,
+    InvalidCosignatureError,
+    NoteError,
+    note_text,
+    parse_signature_line,
+    verify_cosignature,
+)
 from ledger.store.cosignature_table import (
     cosignature_lines,
     count_cosignatures,
@@ -63,20 +81,37 @@ def with_cosignatures(note: str, lines: list[str]) -> str:
 class Cosignatures:
     """Stores cosignatures of the ledger's signed checkpoints, and serves them."""
 
-    def __init__(self, store: LogStore) -> None:
+    def __init__(self, store: LogStore, witnesses: Sequence[CosignatureVerifier] = ()) -> None:
+        """``witnesses``: the only keys whose cosignatures are accepted (verified);
+        empty: any well-formed line is kept."""
         self.store = store
+        self._witnesses = {(w.name, w.key_hash): w for w in witnesses}
 
     def add(self, size: int, line: str) -> str:
         """Keep ``line`` for the checkpoint of ``size`` and return that note with its cosignatures.
 
         Raises a ``LedgerError`` when the line is malformed, no checkpoint of
-        ``size`` was signed, or the checkpoint already has its maximum of witnesses.
+        ``size`` was signed, the witness is not one of the configured ones or its
+        signature does not verify, or the checkpoint already has its maximum of witnesses.
         """
         name, key_hash, timestamp, normal = parse_cosignature(line)
+        witness = self._witnesses.get((name, key_hash))
+        if self._witnesses and witness is None:
+            raise PermissionDeniedError(
+                f"{name} (key ID {key_hash.hex()}) is not a witness this ledger accepts",
+                "signature_line",
+            )
         with self.store.db.write() as conn:
             note = _signed_note(conn, size)
             if note is None:
                 raise UnknownReferenceError(f"no checkpoint of size {size} was signed", "size")
+            if witness is not None:
+                try:
+                    verify_cosignature(note_text(note), normal, witness)
+                except InvalidCosignatureError as exc:
+                    raise SignatureError(
+                        f"{exc} over the checkpoint of size {size}", "signature_line"
+                    ) from None
             lines = cosignature_lines(conn, size)
             mine = any(parse_cosignature(other)[:2] == (name, key_hash) for other in lines)
             if not mine and count_cosignatures(conn, size) >= MAX_COSIGNATURES:

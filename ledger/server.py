@@ -24,7 +24,7 @@ from ledger.checkpointer import Checkpointer
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
 from ledger.errors import ConflictError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
-from ledger.note import NoteSigner
+from ledger.note import CosignatureVerifier, NoteSigner
 from ledger.sequencer import Sequencer, SequencerConfig, Submission
 from ledger.service import SERVICE_NAME, LedgerService
 from ledger.store.database import Database
@@ -42,6 +42,8 @@ class ServerConfig:
     operator_org: str = DEFAULT_OPERATOR_ORG
     checkpoint_interval: float = 1.0
     max_in_flight: int = 4096
+    # C2SP vkeys of the witnesses whose cosignatures are accepted (empty: any well-formed).
+    witnesses: tuple[str, ...] = ()
     sequencer: SequencerConfig = field(default_factory=SequencerConfig)
 
 
@@ -56,7 +58,11 @@ class LedgerServer:
         self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
         self.checkpointer = Checkpointer(self.store, self.signer)
         self.service = LedgerService(
-            self.sequencer, self.store, self.checkpointer, max_in_flight=config.max_in_flight
+            self.sequencer,
+            self.store,
+            self.checkpointer,
+            max_in_flight=config.max_in_flight,
+            witnesses=[CosignatureVerifier.from_vkey(vkey) for vkey in config.witnesses],
         )
         self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
         self._grpc = grpc.server(

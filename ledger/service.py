@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import NoReturn
 
@@ -28,6 +28,7 @@ from ledger.errors import (
     UnknownReferenceError,
 )
 from ledger.merkle import MerkleError
+from ledger.note import CosignatureVerifier
 from ledger.receipt import Receipt
 from ledger.request_token import (
     METADATA_KEY,
@@ -98,13 +99,14 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         checkpointer: Checkpointer,
         *,
         max_in_flight: int = 4096,
+        witnesses: Sequence[CosignatureVerifier] = (),
     ) -> None:
         self.sequencer = sequencer
         self.store = store
         self.checkpointer = checkpointer
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
-        self._cosignatures = Cosignatures(store)
+        self._cosignatures = Cosignatures(store, witnesses)
 
     # -- writes ---------------------------------------------------------------
 

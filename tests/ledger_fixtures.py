@@ -24,6 +24,7 @@ def running_server(
     workers: int = 1,
     max_entry_bytes: int = 256 * 1024,
     max_in_flight: int = 4096,
+    witnesses: tuple[str, ...] = (),
 ) -> Iterator[LedgerServer]:
     server = LedgerServer(
         ServerConfig(
@@ -31,6 +32,7 @@ def running_server(
             db_url=db_url,
             grpc_address="127.0.0.1:0",
             max_in_flight=max_in_flight,
+            witnesses=witnesses,
             sequencer=SequencerConfig(verify_workers=workers, max_entry_bytes=max_entry_bytes),
         )
     )

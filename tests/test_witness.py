@@ -25,6 +25,7 @@ from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.cosignatures import MAX_COSIGNATURES
 from ledger.keys import new_private_key, save_private_key
 from ledger.note import (
+    Checkpoint,
     CosignatureSigner,
     NoteVerifier,
     open_checkpoint,
@@ -198,3 +199,52 @@ def test_ledger_checks_cosignature_lines(tmp_path: Path) -> None:
         assert len(opened.unverified_signatures) == MAX_COSIGNATURES
         assert server.checkpointer.latest_note() == note
         channel.close()
+
+
+def test_a_ledger_with_configured_witnesses_verifies_their_cosignatures(tmp_path: Path) -> None:
+    from ledger.store.database import sqlite_url
+
+    trusted = CosignatureSigner("witness.example", new_private_key())
+    with running_server(tmp_path, sqlite_url(tmp_path), witnesses=(trusted.vkey,)) as server:
+        channel = grpc.insecure_channel(server.grpc_target)
+        stub = pb_grpc.LedgerStub(channel)
+        size = stub.GetCheckpoint(pb.GetCheckpointRequest()).size
+        body = open_checkpoint(server.checkpointer.latest().note, server.signer.verifier())
+
+        def add(line: str) -> tuple[grpc.StatusCode | None, str]:
+            try:
+                stub.AddCosignature(pb.AddCosignatureRequest(size=size, signature_line=line))
+            except grpc.RpcError as exc:
+                return exc.code(), exc.details() or ""
+            return None, ""
+
+        stranger = CosignatureSigner("stranger.example", new_private_key())
+        code, detail = add(stranger.cosign(body.to_text(), 5))
+        assert code is grpc.StatusCode.PERMISSION_DENIED
+        assert "stranger.example" in detail and "not a witness" in detail
+        # The trusted key's name and ID, but a signature over another checkpoint.
+        other = Checkpoint(body.origin, body.size + 1, bytes(32))
+        code, detail = add(trusted.cosign(other.to_text(), 5))
+        assert code is grpc.StatusCode.UNAUTHENTICATED and "does not verify" in detail
+        # Neither line was kept: the note carries the ledger's own signature only.
+        assert stub.GetCheckpoint(pb.GetCheckpointRequest()).note.count("\n— ") == 1
+
+        good = trusted.cosign(body.to_text(), 7)
+        assert add(good) == (None, "")
+        note = stub.GetCheckpoint(pb.GetCheckpointRequest()).note
+        assert note.endswith(good)
+        assert (
+            len(open_note(note, [server.signer.verifier(), trusted.verifier()]).verified_signatures)
+            == 2
+        )
+        channel.close()
+
+
+def test_serve_refuses_a_malformed_witness_key(tmp_path: Path) -> None:
+    from clients.cli import main
+
+    result = CliRunner().invoke(
+        main, ["serve", "--data-dir", str(tmp_path), "--witness", "not-a-vkey"]
+    )
+    assert result.exit_code == 2
+    assert "--witness" in result.output

@@ -288,6 +288,14 @@ def open_note(note: str | bytes, verifiers: Sequence[Verifier]) -> Note:
     return Note(text, tuple(verified.values()), tuple(unverified))
 
 
+def note_text(note: str | bytes) -> str:
+    """The text of a note (what its signatures sign), without checking any signature.
+
+    Raises :class:`~ledger.note.errors.InvalidNoteError` if ``note`` is not a note.
+    """
+    return _split_note(note)[0]
+
+
 def _split_note(note: str | bytes) -> tuple[str, list[str]]:
     """Split a note at its last blank line into text and signature lines."""
     if isinstance(note, bytes):
