@@ -2,8 +2,13 @@
 
 One ``activity.batch`` signature covers a whole batch, so readings are cheap.
 Reports durable readings/s through ``SubmitStream`` next to the rate at which the
-same batches pass the ledger's stateless checks (canonical form + Ed25519) on
-all cores, measured in the same run. Target: ≥ 200,000 readings/s.
+same batches pass the ledger's stateless checks (canonical form, Ed25519 and the
+entry model, as the sequencer's workers run them) on all cores, measured in the
+same run. Target: ≥ 200,000 readings/s.
+
+The ledger starts its check workers with the first large batch (about a second
+to import the models); a few untimed batches go first, so the figure is the
+steady-state rate of a running ledger, not its start-up.
 
 Usage: python bench/activity.py [--batches N] [--readings 1000]
 """
@@ -26,6 +31,7 @@ from ledger.sequencer import SequencerConfig
 from ledger.server import LedgerServer, ServerConfig
 
 RECYCLER = "urn:pact:company:customcode:bench-recycler"
+WARM_UP = 8  # untimed batches that start the ledger's check workers
 STAGES = ("pretreatment", "dismantling", "smelting")
 
 
@@ -93,9 +99,11 @@ def main() -> None:
                     )
                 )
             )
+            warm_up = [_batch(collector, -1 - i, args.readings) for i in range(WARM_UP)]
             batches = [_batch(collector, i, args.readings) for i in range(args.batches)]
+            results = list(client.submit_stream(warm_up))
             started = time.perf_counter()
-            results = list(client.submit_stream(batches))
+            results += client.submit_stream(batches)
             elapsed = time.perf_counter() - started
         server.stop()
     refused = [r for r in results if isinstance(r, Rejected)]
@@ -114,11 +122,11 @@ def main() -> None:
 
     print(
         f"batches={args.batches} readings/batch={args.readings} elapsed={elapsed:.2f}s "
-        f"(durable, SQLite WAL synchronous=FULL)"
+        f"(durable, SQLite WAL synchronous=FULL; after {WARM_UP} untimed)"
     )
     print(
-        f"reference: canonical-form + Ed25519 checks of the same batches on {cores} cores = "
-        f"{reference:,.0f} readings/s"
+        f"reference: stateless checks (canonical form, Ed25519, model) of the same batches "
+        f"on {cores} cores = {reference:,.0f} readings/s"
     )
     print(f"activity: {rate:,.0f} readings/s (ratio {rate / reference:.2f} vs stateless-checks)")
 

@@ -11,7 +11,6 @@ would make canonical bytes depend on the implementation.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -99,9 +98,13 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
         raise MalformedEntryError(f"entry is not valid JSON: {exc.msg} at byte {exc.pos}") from None
     if not isinstance(obj, dict):
         raise MalformedEntryError("an entry must be a JSON object")
-    if not suspicious[0] and _is_canonical(obj, data):
-        return obj
-    return _parse_strictly(text, data)
+    try:
+        if not suspicious[0] and _is_canonical(obj, text, data):
+            return obj
+        return _parse_strictly(text, data)
+    except rfc8785.CanonicalizationError:
+        # Valid UTF-8 JSON can still escape a lone surrogate ("\ud800"): not Unicode text.
+        raise MalformedEntryError("entry has a string that is not valid Unicode") from None
 
 
 def _parse_strictly(text: str, data: bytes) -> dict[str, Any]:
@@ -121,8 +124,8 @@ def _parse_strictly(text: str, data: bytes) -> dict[str, Any]:
     return dict(obj)
 
 
-def _is_canonical(obj: dict[str, Any], data: bytes) -> bool:
-    """Whether ``data`` is the RFC 8785 form of ``obj``.
+def _is_canonical(obj: dict[str, Any], text: str, data: bytes) -> bool:
+    """Whether ``data`` (decoded: ``text``) is the RFC 8785 form of ``obj``.
 
     For objects of strings, integers, booleans and null (all an entry may hold
     once floats are refused), the standard library's sorted, compact,
@@ -132,13 +135,19 @@ def _is_canonical(obj: dict[str, Any], data: bytes) -> bool:
     a key occurs, and the ``rfc8785`` package decides the rest.
     """
     fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if fast.encode("utf-8") == data and (_ASTRAL.search(data) is None or not _has_astral_key(obj)):
+    if fast == text and (not _has_astral_bytes(data) or not _has_astral_key(obj)):
         return True
     return bool(rfc8785.dumps(obj) == data)
 
 
-# The lead byte of every 4-byte UTF-8 sequence (a character outside the BMP).
-_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+# The lead bytes of the 4-byte UTF-8 sequences (characters outside the BMP).
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+
+
+def _has_astral_bytes(data: bytes) -> bool:
+    # Five memchr-speed scans; a regular expression class steps through every byte
+    # (0.5 ms for a batch of 1,000 meter readings).
+    return any(lead in data for lead in _ASTRAL_LEADS)
 
 
 def _has_astral_key(value: Any) -> bool:

@@ -1,12 +1,14 @@
 """The sequencer: group-committed, durable appends in a single order.
 
 Submissions from any number of threads queue up. A first stage takes what
-has queued (up to ``max_batch``) and checks canonical form and signatures on
-all cores; a second stage takes the database's sequencer lock, applies the
-authority rules in order, appends records and Merkle nodes, and commits once
-for the whole batch. Only after that commit is any submission of the batch
-acknowledged, so nothing acknowledged can be lost; a failed commit rejects the
-whole batch as retryable and nothing of it is written.
+has queued (up to ``max_batch``) and hands it to worker processes in chunks,
+which check canonical form and signatures and validate each entry against its
+model, on all cores. A second stage takes the checked chunks in order, as many
+as are ready, takes the database's sequencer lock, applies the stateful rules
+in order, appends records and Merkle nodes, and commits once for them all. Only
+after that commit is any submission of the batch acknowledged, so nothing
+acknowledged can be lost; a failed commit rejects the whole batch as retryable
+and nothing of it is written.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from ledger._internal.prevalidate import Item, Prevalidator, Verdict
+from ledger._internal.prevalidate import Item, Prevalidator, Verdict, cost
 from ledger.entries import Entry, parse_entry
 from ledger.entries.identity import IDENTITY_TYPES
 from ledger.errors import (
@@ -41,6 +43,10 @@ from ledger.store.log import LogStore, LogWriter, StoredRecord
 
 log = logging.getLogger(__name__)
 
+# A commit waits for the checks of the chunks queued behind its first up to about
+# this cost (~30 ms of the workers' time; see ``prevalidate.cost``).
+_COMMIT_WAIT_COST = 2 * 1024 * 1024
+
 
 class SequencerUnavailableError(LedgerError):
     """The batch could not be committed; nothing of it was written. Safe to retry."""
@@ -57,15 +63,23 @@ class Submission:
 class _Pending:
     submission: Submission
     future: Future[Receipt]
-    verdict: Verdict = None
+    verdict: Verdict | None = None  # set by stage 1 unless there is an early error
     verified_with: bytes | None = None
     early_error: EntryRejectedError | None = None
+
+
+@dataclass(slots=True)
+class _Checking:
+    """Submissions being checked together (one chunk), and their verdicts to come."""
+
+    batch: list[_Pending]
+    verdicts: Future[list[Verdict]]
 
 
 @dataclass
 class SequencerConfig:
     max_entry_bytes: int = 256 * 1024
-    max_batch: int = 2048
+    max_batch: int = 2048  # entries per commit, at most
     verify_workers: int | None = None
 
 
@@ -75,7 +89,7 @@ class _Stats:
     entries: int = 0
     commit_seconds: float = 0.0
     rule_seconds: float = 0.0
-    verify_seconds: float = 0.0
+    verify_seconds: float = 0.0  # the commit stage waiting for stage 1's verdicts
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -86,7 +100,11 @@ class Sequencer:
         self.identity = IdentityState()
         self.stats = _Stats()
         self._inbox: queue.Queue[_Pending | None] = queue.Queue()
-        self._checked: queue.Queue[list[_Pending] | None] = queue.Queue(maxsize=2)
+        # Chunks being checked, in order. Unbounded: the workers' queue bounds how far
+        # stage 1 runs ahead (``Prevalidator.wait_for_room``).
+        self._checked: queue.Queue[_Checking | None] = queue.Queue()
+        self._backlog = 0  # chunks in ``_checked`` that no commit has taken yet
+        self._progress = threading.Condition()  # notified when a commit takes chunks
         self._prevalidator = Prevalidator(self.config.verify_workers)
         self._threads = [
             threading.Thread(target=self._check_loop, name="sequencer-check", daemon=True),
@@ -127,7 +145,7 @@ class Sequencer:
             )
         return None
 
-    # -- stage 1: canonical form and signatures, on all cores -----------------
+    # -- stage 1: canonical form, signatures and models, on all cores ----------
 
     def _check_loop(self) -> None:
         while True:
@@ -136,40 +154,123 @@ class Sequencer:
                 self._checked.put(None)
                 return
             batch = [first]
-            while len(batch) < self.config.max_batch:
-                try:
-                    item = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._inbox.put(None)
-                    break
-                batch.append(item)
-            started = time.perf_counter()
-            self._prevalidate(batch)
-            self.stats.verify_seconds += time.perf_counter() - started
-            self._checked.put(batch)
+            self._take_queued(batch)
+            # A batch too small for the workers waits while commits are behind, and
+            # while the workers have enough queued; what arrives meanwhile joins it.
+            # Under load, batches and chunks grow, and their fixed costs (on this
+            # process's GIL, like the commits') shrink per entry.
+            while self._prevalidator.checks_here(_cost(batch)) and self._wait_for_commits():
+                self._take_queued(batch)
+            self._prevalidator.wait_for_room()
+            self._take_queued(batch)
+            try:
+                chunks = self._start_checks(batch)
+            except Exception as exc:  # answered by the commit stage, in order
+                failed: Future[list[Verdict]] = Future()
+                failed.set_exception(exc)
+                chunks = [_Checking(batch, failed)]
+            with self._progress:
+                self._backlog += len(chunks)
+            for checking in chunks:
+                self._checked.put(checking)
 
-    def _prevalidate(self, batch: list[_Pending]) -> None:
-        todo = [p for p in batch if p.early_error is None]
+    def _take_queued(self, batch: list[_Pending]) -> None:
+        """Add what has queued to ``batch``, up to ``max_batch``."""
+        while len(batch) < self.config.max_batch:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                self._inbox.put(None)
+                return
+            batch.append(item)
+
+    def _wait_for_commits(self) -> bool:
+        """If chunks wait for a commit, block until a commit takes some and say so."""
+        with self._progress:
+            if self._backlog == 0:
+                return False
+            self._progress.wait()
+            return True
+
+    def _start_checks(self, batch: list[_Pending]) -> list[_Checking]:
+        todo: list[_Pending] = []
         items: list[Item] = []
-        for pending in todo:
-            key = self.identity.keys.get(pending.submission.key_id)
-            pending.verified_with = key.public_key if key else None
-            items.append(
-                (pending.submission.entry, pending.verified_with, pending.submission.signature)
-            )
-        for pending, verdict in zip(todo, self._prevalidator.check(items), strict=True):
+        for pending in batch:
+            if pending.early_error is None:
+                key = self.identity.keys.get(pending.submission.key_id)
+                pending.verified_with = key.public_key if key else None
+                sub = pending.submission
+                todo.append(pending)
+                items.append((sub.entry, pending.verified_with, sub.signature))
+        chunks = []
+        start = 0
+        for count, verdicts in self._prevalidator.submit(items):
+            chunks.append(_Checking(todo[start : start + count], verdicts))
+            start += count
+        # Submissions refused before any check ride along with the first chunk.
+        chunks[0].batch[:0] = [p for p in batch if p.early_error is not None]
+        return chunks
+
+    @staticmethod
+    def _take_verdicts(checking: _Checking) -> None:
+        verdicts = checking.verdicts.result()
+        todo = [p for p in checking.batch if p.early_error is None]
+        for pending, verdict in zip(todo, verdicts, strict=True):
             pending.verdict = verdict
 
     # -- stage 2: rules, append, one commit per batch -------------------------
 
     def _commit_loop(self) -> None:
+        held: list[_Checking | None] = []  # taken from the queue, for the next commit
         while True:
-            batch = self._checked.get()
-            if batch is None:
+            first = held.pop() if held else self._checked.get()
+            if first is None:
                 return
-            self._sequence(batch)
+            batch = self._gather(first, held)
+            if batch:
+                self._sequence(batch)
+
+    def _gather(self, first: _Checking, held: list[_Checking | None]) -> list[_Pending]:
+        """The submissions of ``first`` and of the chunks queued after it, with their
+        verdicts: one commit for all, as each commit has a fixed cost (under load, a
+        wait for the GIL per statement). It waits for the checks of queued chunks
+        only up to ``_COMMIT_WAIT_COST``, so that after a burst the last commit,
+        which nothing overlaps, is short. A chunk whose check failed as a whole is
+        answered here and left out.
+        """
+        started = time.perf_counter()
+        groups = [first]
+        count, waits = len(first.batch), _cost(first.batch)
+        while not held:
+            try:
+                more = self._checked.get_nowait()
+            except queue.Empty:
+                break
+            if (
+                more is None
+                or count + len(more.batch) > self.config.max_batch
+                or (waits >= _COMMIT_WAIT_COST and not more.verdicts.done())
+            ):
+                held.append(more)
+            else:
+                groups.append(more)
+                count += len(more.batch)
+                waits += 0 if more.verdicts.done() else _cost(more.batch)
+        with self._progress:
+            self._backlog -= len(groups)
+            self._progress.notify_all()
+        batch: list[_Pending] = []
+        for checking in groups:
+            try:
+                self._take_verdicts(checking)
+            except Exception as exc:
+                _fail(checking.batch, exc, "checking")
+            else:
+                batch.extend(checking.batch)
+        self.stats.verify_seconds += time.perf_counter() - started
+        return batch
 
     def _sequence(self, batch: list[_Pending]) -> None:
         outcomes: list[Receipt | EntryRejectedError] = []
@@ -190,10 +291,7 @@ class Sequencer:
             self.identity = IdentityState()
             with contextlib.suppress(Exception):
                 self._catch_up_identity_initial()
-            log.exception("batch of %d submissions failed to commit", len(batch))
-            error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
-            for pending in batch:
-                pending.future.set_exception(error)
+            _fail(batch, exc, "committing")
             return
         self.stats.batches += 1
         self.stats.entries += len(batch)
@@ -224,14 +322,13 @@ class Sequencer:
     def _parse(self, pending: _Pending) -> Entry | EntryRejectedError:
         if pending.early_error is not None:
             return pending.early_error
-        if pending.verdict is not None:
-            message, field_name, is_signature = pending.verdict
-            cls = SignatureError if is_signature else MalformedEntryError
-            return cls(message, field=field_name)
-        try:
-            return parse_entry(json.loads(pending.submission.entry))
-        except EntryRejectedError as exc:
-            return exc
+        verdict = pending.verdict
+        assert verdict is not None, "stage 1 answers every submission without an early error"
+        if isinstance(verdict, Entry):
+            return verdict
+        message, field_name, is_signature = verdict
+        cls = SignatureError if is_signature else MalformedEntryError
+        return cls(message, field=field_name)
 
     def _append_one(
         self,
@@ -295,6 +392,21 @@ class Sequencer:
         for record in writer.records_since(self.identity.size, IDENTITY_TYPES):
             self.identity.apply(parse_entry(json.loads(record.entry)), record.seq)
         self.identity.size = writer.size
+
+
+def _cost(batch: Sequence[_Pending]) -> int:
+    return cost(sum(len(p.submission.entry) for p in batch), len(batch))
+
+
+def _fail(batch: Sequence[_Pending], exc: Exception, doing: str) -> None:
+    """Answer every submission of a batch that failed as a whole: retryable, nothing written.
+
+    Call from the ``except`` block that caught ``exc`` (the log shows its traceback).
+    """
+    log.exception("%s a batch of %d submissions failed", doing, len(batch))
+    error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
+    for pending in batch:
+        pending.future.set_exception(error)
 
 
 def _receipt_of(record: StoredRecord, *, duplicate: bool = False) -> Receipt:

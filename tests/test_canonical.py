@@ -54,6 +54,7 @@ def test_keys_outside_the_bmp_sort_by_utf16_code_units() -> None:
         (b'{"a":"\xff"}', "not valid UTF-8"),
         (b'{"a":9007199254740993}', "safe range"),
         (b'{"b":1,"a":2}', "canonical"),
+        (b'{"a":"\\ud800"}', "not valid Unicode"),
     ],
 )
 def test_bad_bytes_are_refused_naming_the_problem(data: bytes, message: str) -> None:

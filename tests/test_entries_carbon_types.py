@@ -427,11 +427,58 @@ def test_activity_batch_parses() -> None:
         ("readings.0.stage", "assembly", "readings[0].stage"),
         ("readings.0.quantity", "-3", "readings[0].quantity"),
         ("readings.1.intervalStart", "2025-03-10T08:30:00+08:00", "readings[1].intervalStart"),
+        ("readings.2.intervalStart", "2025-03-10 08:00:00+08:00", "readings[2].intervalStart"),
         ("collectorId", "", "collectorId"),
     ],
 )
 def test_activity_rules(path: str, value: Any, field: str) -> None:
     rejects(changed(activity(), path, value), field)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "message"),
+    [
+        # The shape passes pydantic-core; the calendar is checked in the batch's pass.
+        (
+            "readings.2.intervalEnd",
+            "2025-02-30T09:00:00+08:00",
+            "readings[2].intervalEnd",
+            "not a valid RFC 3339",
+        ),
+        (
+            "readings.3.intervalStart",
+            "2025-03-10T24:00:00+08:00",
+            "readings[3].intervalStart",
+            "not a valid RFC 3339",
+        ),
+        (
+            "readings.2.intervalEnd",
+            "2025-03-10T00:00:00Z",
+            "readings[2].intervalEnd",
+            "must be after intervalStart",
+        ),
+        # Same instant written with another offset: still an overlap of meter m-pre-01.
+        (
+            "readings.1.intervalStart",
+            "2025-03-10T00:59:59Z",
+            "readings[1].intervalStart",
+            "overlaps another reading of meter m-pre-01",
+        ),
+    ],
+)
+def test_activity_interval_rules_name_the_reading(
+    path: str, value: str, field: str, message: str
+) -> None:
+    assert message in rejects(changed(activity(), path, value), field).reason
+
+
+def test_activity_overlap_names_the_later_interval_wherever_it_is_listed() -> None:
+    entry = activity()
+    entry["readings"].reverse()  # [2]: m-pre-01 09:00-10:00, [3]: m-pre-01 08:00-09:00
+    assert isinstance(parse_entry(entry), ActivityBatch)
+    entry["readings"][3]["intervalEnd"] = "2025-03-10T09:00:01+08:00"
+    error = rejects(entry, "readings[2].intervalStart")
+    assert "meter m-pre-01" in error.reason
 
 
 def test_activity_batch_size_limit() -> None:

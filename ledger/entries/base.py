@@ -13,7 +13,7 @@ says. Each type declares which roles may sign it (``signer_roles``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, NoReturn, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -48,6 +48,53 @@ class Entry(BaseModel):
 
     # Roles of which the signing org needs at least one.
     signer_roles: ClassVar[frozenset[str]] = frozenset()
+    # Members only the model's own validators read, never the stateful rules
+    # (``ledger.rules``): bulk data such as meter readings. See ``for_rules``.
+    stateless_members: ClassVar[frozenset[str]] = frozenset()
+
+    def for_rules(self) -> Self:
+        """This validated entry as the stateful rules get it: ``stateless_members`` withheld.
+
+        Worker processes validate entries and send them to the sequencer's process;
+        withholding the bulk means it is neither pickled back nor rebuilt there
+        (1,000 readings cost about as much to unpickle as to validate).
+        """
+        if not self.stateless_members:
+            return self
+        return self.model_copy(update={name: Withheld(name) for name in self.stateless_members})
+
+
+class Withheld:
+    """Stands in for a member ``Entry.for_rules`` withheld: any use of it raises.
+
+    A stateful rule that starts reading such a member fails loudly instead of
+    seeing an empty value; take the member out of ``stateless_members`` first.
+    """
+
+    __slots__ = ("member",)
+
+    def __init__(self, member: str) -> None:
+        self.member = member
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError(
+            f"{self.member} is withheld from the stateful rules (Entry.stateless_members)"
+        )
+
+    def __iter__(self) -> NoReturn:
+        self._refuse()
+
+    def __len__(self) -> NoReturn:
+        self._refuse()
+
+    def __bool__(self) -> NoReturn:
+        self._refuse()
+
+    def __getitem__(self, index: object) -> NoReturn:
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return f"<{self.member} withheld>"
 
 
 ENTRY_TYPES: dict[str, type[Entry]] = {}

@@ -8,18 +8,20 @@ it is the sequencer's check; the model only validates the readings.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal, Self
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ledger.entries.base import Base64PublicKey, Entry, Text, Urn, entry_type
 from ledger.entries.carbon.common import (
     Ident,
     NonNegativeDecimal,
     Strict,
-    Timestamp,
+    TimestampText,
+    checked_instant,
     fail,
-    instant,
+    parse_instant,
 )
 
 # Production stages of a battery recycling line, plus site-wide consumers.
@@ -42,20 +44,18 @@ ProcessStage = Literal[
 ActivityUnit = Literal["kWh", "m3", "t", "GJ"]
 
 
+# A batch holds up to 10,000 readings, so each one is checked by pydantic-core alone
+# (shapes, literals, patterns); the calendar, the interval and the overlap rules run
+# in one pass over the batch (``ActivityBatch._intervals``). Validate readings only as
+# part of an ``ActivityBatch``.
 class Reading(Strict):
     meterId: Ident
     stage: ProcessStage
-    intervalStart: Timestamp
-    intervalEnd: Timestamp
+    intervalStart: TimestampText
+    intervalEnd: TimestampText
     quantity: NonNegativeDecimal
     unit: ActivityUnit
     quality: Literal["measured", "estimated", "forecast"]
-
-    @model_validator(mode="after")
-    def _interval(self) -> Self:
-        if instant(self.intervalEnd) <= instant(self.intervalStart):
-            raise fail(("intervalEnd",), "must be after intervalStart", self.intervalEnd)
-        return self
 
 
 @entry_type("activity.batch", signer_roles=set())
@@ -67,22 +67,50 @@ class ActivityBatch(Entry):
     collectorId: Ident
     readings: Annotated[list[Reading], Field(min_length=1, max_length=10000)]
 
+    # The stateful rules read the envelope only (see ``Entry.stateless_members``).
+    stateless_members: ClassVar[frozenset[str]] = frozenset({"readings"})
+
     @model_validator(mode="after")
-    def _no_double_count(self) -> Self:
-        # One meter's intervals must not overlap, or its consumption would count twice.
-        by_meter: dict[str, list[tuple[int, Reading]]] = {}
+    def _intervals(self) -> Self:
+        # Every interval is a real, non-empty span of time, and one meter's intervals
+        # do not overlap, or its consumption would count twice. Errors name the reading
+        # (``readings[12].intervalEnd``) in the order a per-reading check would.
+        by_meter: dict[str, list[tuple[datetime, int, datetime]]] = {}
         for index, reading in enumerate(self.readings):
-            by_meter.setdefault(reading.meterId, []).append((index, reading))
-        for entries in by_meter.values():
-            entries.sort(key=lambda item: instant(item[1].intervalStart))
-            for (_, before), (index, after) in itertools.pairwise(entries):
-                if instant(after.intervalStart) < instant(before.intervalEnd):
+            try:
+                start = parse_instant(reading.intervalStart)
+                end = parse_instant(reading.intervalEnd)
+            except ValueError:
+                raise _no_such_instant(index, reading) from None
+            if end <= start:
+                raise fail(
+                    ("readings", index, "intervalEnd"),
+                    "must be after intervalStart",
+                    reading.intervalEnd,
+                )
+            by_meter.setdefault(reading.meterId, []).append((start, index, end))
+        for intervals in by_meter.values():
+            intervals.sort()  # by start, then by position: the index is unique
+            for (_, _, end), (start, index, _) in itertools.pairwise(intervals):
+                if start < end:
+                    later = self.readings[index]
                     raise fail(
                         ("readings", index, "intervalStart"),
-                        f"overlaps another reading of meter {after.meterId}",
-                        after.intervalStart,
+                        f"overlaps another reading of meter {later.meterId}",
+                        later.intervalStart,
                     )
         return self
+
+
+def _no_such_instant(index: int, reading: Reading) -> ValidationError:
+    """The error at the first bound of ``reading`` that names no real date-time."""
+    for member in ("intervalStart", "intervalEnd"):
+        value = getattr(reading, member)
+        try:
+            checked_instant(value)
+        except ValueError as exc:
+            return fail(("readings", index, member), str(exc), value)
+    raise AssertionError("called for a reading whose bounds are both real instants")
 
 
 @entry_type("key.add", signer_roles=set())

@@ -91,15 +91,25 @@ _RFC3339 = (
 )
 
 
-def _check_timestamp(value: str) -> str:
+# The RFC 3339 shape alone, checked in pydantic-core. A model with many of these
+# (meter readings) checks the calendar itself, in one pass with ``parse_instant``.
+TimestampText = Annotated[str, StringConstraints(pattern=_RFC3339)]
+
+
+def checked_instant(value: str) -> datetime:
+    """The instant of a ``TimestampText``; ``ValueError`` if no such date-time exists."""
     try:
-        instant(value)
+        return instant(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a valid RFC 3339 date-time") from None
+
+
+def _check_timestamp(value: str) -> str:
+    checked_instant(value)
     return value
 
 
-Timestamp = Annotated[str, StringConstraints(pattern=_RFC3339), AfterValidator(_check_timestamp)]
+Timestamp = Annotated[TimestampText, AfterValidator(_check_timestamp)]
 
 
 _FRACTION = re.compile(r"\.([0-9]+)")
@@ -110,14 +120,23 @@ def _trim_fraction(value: str) -> str:
     return _FRACTION.sub(lambda m: "." + m.group(1)[:6], value, count=1)
 
 
+def parse_instant(value: str) -> datetime:
+    """The aware ``datetime`` of a ``TimestampText``; ``ValueError`` if there is none.
+
+    Uncached, for bulk data read once (meter readings): bounds that do not repeat
+    would only churn ``instant``'s cache, where a miss costs several parses.
+    """
+    return datetime.fromisoformat(_trim_fraction(value) if "." in value else value)
+
+
 @functools.lru_cache(maxsize=65536)
 def instant(value: str) -> datetime:
     """The aware ``datetime`` of a validated ``Timestamp``.
 
-    Cached: a batch of meter readings repeats the same interval bounds across
-    meters, and each bound is needed by several validators.
+    Cached: each bound is needed by several validators (its own, then the
+    model's comparisons).
     """
-    return datetime.fromisoformat(_trim_fraction(value))
+    return parse_instant(value)
 
 
 def dec(value: str) -> Decimal:
