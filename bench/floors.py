@@ -10,11 +10,9 @@ can exceed ``1 / (1/verify + 1/floor)`` entries/s.
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from clients.audit.parallel import is_plainly_canonical
 from ledger.canonical import parse_canonical
 from ledger.entries import parse_entry
 from ledger.record import entry_hash
@@ -22,9 +20,7 @@ from ledger.record import entry_hash
 
 def _stateless_chunk(entries: list[bytes]) -> int:
     for entry in entries:
-        if not is_plainly_canonical(entry):
-            parse_canonical(entry)
-        parse_entry(json.loads(entry))
+        parse_entry(parse_canonical(entry))
         entry_hash(entry)
     return len(entries)
 

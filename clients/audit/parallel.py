@@ -9,10 +9,8 @@ the state changed in between (a key enrolled or rotated within the batch).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import re
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
@@ -30,56 +28,17 @@ _MIN_PARALLEL = 256
 # Worker processes are started only for audits of at least this many records:
 # starting them costs about a second, more than checking a small increment inline.
 POOL_FROM = 4096
-_MAX_SAFE_INTEGER = 2**53 - 1
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-class _NotFast(Exception):
-    """The fast canonical check cannot decide; the full parser will."""
-
-
-def _refuse(_text: str) -> object:
-    raise _NotFast
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > _MAX_SAFE_INTEGER:
-        raise _NotFast
-    return value
-
-
-def is_plainly_canonical(entry: bytes) -> bool:
-    """True only if ``entry`` is certainly canonical; False means "ask ``parse_canonical``".
-
-    ``parse_canonical`` walks the parsed object in Python (floats, integer
-    range, astral keys), which costs more than the signature check itself.
-    Here the decoder's hooks refuse floats, constants and unsafe integers as
-    they are parsed, the standard library's sorted compact output must equal
-    the bytes (which also rules out duplicate members, ``-0`` and non-minimal
-    escapes), and any character outside the BMP (where JCS's UTF-16 key order
-    may differ) defers to the full check, so a True here is a True there.
-    """
-    try:
-        obj = json.loads(entry, parse_float=_refuse, parse_constant=_refuse, parse_int=_safe_int)
-        if not isinstance(obj, dict):
-            return False
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return text.encode("utf-8") == entry and _ASTRAL.search(text) is None
-    except (_NotFast, ValueError):  # ValueError covers JSON and Unicode errors
-        return False
 
 
 def check_items(items: Sequence[Item]) -> list[Verdict]:
     """Canonical form and signature of each item, in order."""
     verdicts: list[Verdict] = []
     for entry, public_key, signature in items:
-        if not is_plainly_canonical(entry):
-            try:
-                parse_canonical(entry)
-            except EntryRejectedError as exc:
-                verdicts.append((str(exc), None))
-                continue
+        try:
+            parse_canonical(entry)
+        except EntryRejectedError as exc:
+            verdicts.append((str(exc), None))
+            continue
         ok = None if public_key is None else verify_signature(public_key, signature, entry)
         verdicts.append((None, ok))
     return verdicts
