@@ -59,7 +59,7 @@ def _batch(collector: OrgSigner, index: int, readings: int) -> SignedEntry:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--readings", type=int, default=1000)
     args = parser.parse_args()
     cores = os.cpu_count() or 1

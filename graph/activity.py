@@ -59,11 +59,11 @@ def aggregate_readings(
     )
     for batch in batches:
         for reading in batch.readings:
-            label = _period_label(instant(reading.intervalStart), period)
-            total = sums[(batch.site, reading.stage, label, reading.unit)]
-            total[0] += Decimal(reading.quantity)
+            label = _period_label(instant(reading["intervalStart"]), period)
+            total = sums[(batch.site, reading["stage"], label, reading["unit"])]
+            total[0] += Decimal(reading["quantity"])
             total[1] += 1
-            total[2] += 1 if reading.quality == "measured" else 0
+            total[2] += 1 if reading["quality"] == "measured" else 0
     return [
         ActivityTotal(site, stage, label, unit, qty, int(count), measured / count)
         for (site, stage, label, unit), (qty, count, measured) in sorted(sums.items())
@@ -99,7 +99,7 @@ def recompute_own_emissions(
             cited = [factors[(f.setId, f.version, f.key)] for f in own.factors or ()]
             total = sum(
                 (
-                    _reading_emissions(reading.quantity, reading.unit, cited)
+                    _reading_emissions(reading["quantity"], reading["unit"], cited)
                     for batch_id in own.activityBatches
                     for reading in batches[batch_id].readings
                 ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given
@@ -30,6 +31,16 @@ def test_canonical_bytes_parse_and_others_do_not(obj: dict[str, object]) -> None
     if pretty != data:
         with pytest.raises(MalformedEntryError, match="canonical"):
             parse_canonical(pretty)
+
+
+def test_the_fast_check_escapes_every_bmp_character_as_rfc8785_does() -> None:
+    # parse_canonical accepts bytes equal to orjson's sorted output without asking
+    # rfc8785; that is sound only while the two agree on every string they can meet.
+    characters = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(characters), 256):
+        run = characters[start : start + 256]
+        obj = {c + "k": c for c in run} | {"all": "".join(run), "n": [-(2**53) + 1, True, None]}
+        assert orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(obj)
 
 
 def test_keys_outside_the_bmp_sort_by_utf16_code_units() -> None:

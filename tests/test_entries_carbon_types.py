@@ -414,7 +414,11 @@ def test_grant_rules(path: str, value: Any, field: str) -> None:
 def test_activity_batch_parses() -> None:
     parsed = parse_entry(activity())
     assert isinstance(parsed, ActivityBatch)
-    assert [r.stage for r in parsed.readings][:3] == ["pretreatment", "pretreatment", "dismantling"]
+    assert [r["stage"] for r in parsed.readings][:3] == [
+        "pretreatment",
+        "pretreatment",
+        "dismantling",
+    ]
 
 
 @pytest.mark.parametrize(
