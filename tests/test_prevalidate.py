@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
+import signal
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import pytest
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from clients.sdk.entries import SignedEntry
 from ledger._internal import prevalidate
-from ledger._internal.prevalidate import Item, _chunks, check_items
+from ledger._internal.prevalidate import Item, Prevalidator, _chunks, check_items
 from ledger.entries.carbon.activity import ActivityBatch
 from ledger.keys import encode_public_key, new_private_key
 from ledger.sequencer import SequencerUnavailableError, Submission
@@ -188,3 +191,30 @@ def test_a_failed_check_is_retryable_and_the_sequencer_goes_on(
         assert isinstance(error, SequencerUnavailableError)
         monkeypatch.undo()
         assert server.sequencer.submit(submission).result(timeout=10).seq == 1
+
+
+def test_a_dead_worker_costs_only_the_chunks_in_flight() -> None:
+    signer = OrgSigner(RECYCLER, new_private_key())
+    items = [_item(_batch(signer, _readings(1000)), signer.public_key)]
+    prevalidator = Prevalidator(2)
+    try:
+        [(_, first)] = prevalidator.submit(items)
+        assert isinstance(first.result(timeout=60)[0], ActivityBatch)
+        pool = prevalidator._pool
+        assert pool is not None
+        for pid in list(pool._processes):  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+        # Submitted before the pool noticed: refused as a whole (the sequencer answers
+        # it as retryable); after: checked by new workers.
+        [(_, in_flight)] = prevalidator.submit(items)
+        try:
+            verdicts = in_flight.result(timeout=60)
+        except BrokenProcessPool:
+            pass
+        else:
+            assert isinstance(verdicts[0], ActivityBatch)
+        [(_, after)] = prevalidator.submit(items)
+        assert isinstance(after.result(timeout=60)[0], ActivityBatch)
+        assert prevalidator._pool is not pool
+    finally:
+        prevalidator.close()

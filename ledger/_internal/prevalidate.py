@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import gc
 import itertools
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from ledger.canonical import parse_canonical
 from ledger.entries import Entry, parse_entry
 from ledger.errors import EntryRejectedError
 from ledger.keys import verify_signature
+
+log = logging.getLogger(__name__)
 
 # (entry bytes, public key or None when not yet known, signature)
 Item = tuple[bytes, bytes | None, bytes]
@@ -101,18 +105,24 @@ def _chunks(items: Sequence[Item], parts: int) -> list[Sequence[Item]]:
 class Prevalidator:
     """Runs ``check_items`` over batches in chunks on worker processes, in the
     background: verdicts come as futures, so the caller gathers the next batch
-    while this one is checked."""
+    while this one is checked.
+
+    A worker that dies (killed by the OS for memory, say) breaks the pool: the
+    chunks in flight fail, and their submissions are answered as retryable,
+    never acknowledged. The next chunk starts a new pool.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self._pool: Executor | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self._queued = 0  # chunks submitted to the workers and not yet checked
         self._room = threading.Condition()
         if self.workers > 1:
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker
-            )
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
 
     def checks_here(self, batch_cost: int) -> bool:
         """Whether a batch of this cost (see ``cost``) is checked in the calling process."""
@@ -135,12 +145,22 @@ class Prevalidator:
             return [(len(items), done)]
         checking = []
         for chunk in _chunks(items, max(self.workers, -(-total // _CHUNK_BYTES))):
-            future = self._pool.submit(check_items, chunk)
+            future = self._submit_chunk(chunk)
             with self._room:
                 self._queued += 1
             future.add_done_callback(self._chunk_done)
             checking.append((len(chunk), future))
         return checking
+
+    def _submit_chunk(self, chunk: Sequence[Item]) -> Future[list[Verdict]]:
+        assert self._pool is not None
+        try:
+            return self._pool.submit(check_items, chunk)
+        except BrokenProcessPool:
+            log.warning("a check worker died; starting %d new ones", self.workers)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(check_items, chunk)
 
     def _chunk_done(self, _future: Future[list[Verdict]]) -> None:
         with self._room:
