@@ -7,6 +7,7 @@ Registered on the ``carbonledger`` group in ``clients/cli.py`` with
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -70,6 +71,51 @@ def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
     finally:
         db.dispose()
     click.echo(json.dumps({"clientId": created.client_id, "clientSecret": created.client_secret}))
+
+
+@clients.command("list")
+@click.option("--org", "org_id", help="Only the clients of this organisation.")
+@_DATA_DIR
+@_DB
+def clients_list(org_id: str | None, data_dir: Path, db_url: str | None) -> None:
+    """Print one JSON line per registered client (never a secret)."""
+    from gateway.auth import list_clients
+
+    db = _open(data_dir, db_url)
+    try:
+        found = list_clients(db, org_id)
+    finally:
+        db.dispose()
+    for client in found:
+        created = datetime.fromtimestamp(client.created_us / 1e6, UTC)
+        click.echo(
+            json.dumps(
+                {
+                    "clientId": client.client_id,
+                    "org": client.org_id,
+                    "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                }
+            )
+        )
+
+
+@clients.command("revoke")
+@click.argument("client_id")
+@_DATA_DIR
+@_DB
+def clients_revoke(client_id: str, data_dir: Path, db_url: str | None) -> None:
+    """Revoke CLIENT_ID: no new tokens at once; its tokens are refused by every gateway
+    process within a second or so."""
+    from gateway.auth import revoke_client
+
+    db = _open(data_dir, db_url)
+    try:
+        revoked = revoke_client(db, client_id)
+    finally:
+        db.dispose()
+    if revoked is None:
+        raise click.ClickException(f"no client {client_id!r} (see: carbonledger clients list)")
+    click.echo(json.dumps({"revoked": revoked.client_id, "org": revoked.org_id}))
 
 
 @clients.command("callback")

@@ -27,6 +27,7 @@ from gateway.errors import OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
 from gateway.login_throttle import LoginThrottle
 from gateway.page import page_router
+from gateway.revocation import RevokedClients
 from gateway.tables import TABLES
 
 
@@ -63,6 +64,9 @@ def create_app(context: GatewayContext) -> FastAPI:
         outbox=events.Outbox(context, footprints, directory),
         computed=ComputedFootprints(context.reads, context.store, footprints),
         logins=LoginThrottle(context.login_failures_per_minute),
+        revoked=RevokedClients(
+            context.reads.hot, context.token_ttl, context.revocation_refresh_seconds
+        ),
     )
     app = FastAPI(
         title="carbonledger gateway",

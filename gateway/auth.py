@@ -6,6 +6,8 @@
 * Tokens are stateless HS256 JWTs signed with a key from the data directory
   (``gateway.key``), so every gateway process sharing the data directory keys
   accepts them; they expire (default one hour).
+* Revoking a client deletes it (no new tokens) and records its id, so every
+  gateway process refuses the tokens it already holds (``gateway.revocation``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from pathlib import Path
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
-from gateway.tables import ApiClientRow
+from gateway.tables import ApiClientRow, RevokedClientRow
 from ledger.store.database import Database
 
 _AC = ApiClientRow.__table__  # type: ignore[attr-defined]
+_RC = RevokedClientRow.__table__  # type: ignore[attr-defined]
 KEY_FILE = "gateway.key"
 TOKEN_ALGORITHM = "HS256"  # noqa: S105 (an algorithm name)
 DEFAULT_TOKEN_TTL = 3600
@@ -80,6 +83,43 @@ def add_client(db: Database, org_id: str) -> NewClient:
             )
         )
     return client
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    client_id: str
+    org_id: str
+    created_us: int
+
+
+def list_clients(db: Database, org_id: str | None = None) -> list[ClientInfo]:
+    """The registered (not revoked) clients, oldest first; of one org if given."""
+    query = select(_AC.c.client_id, _AC.c.org_id, _AC.c.created_us).order_by(
+        _AC.c.created_us, _AC.c.client_id
+    )
+    if org_id is not None:
+        query = query.where(_AC.c.org_id == org_id)
+    with db.read() as conn:
+        return [ClientInfo(*row) for row in conn.execute(query)]
+
+
+def revoke_client(db: Database, client_id: str) -> ClientInfo | None:
+    """Revoke a client: it gets no new tokens, and its tokens stop working in every
+    gateway process (see ``gateway.revocation``). None if there is no such client."""
+    with db.write_engine.begin() as conn:
+        row = conn.execute(
+            delete(_AC)
+            .where(_AC.c.client_id == client_id)
+            .returning(_AC.c.client_id, _AC.c.org_id, _AC.c.created_us)
+        ).first()
+        if row is None:
+            return None
+        conn.execute(
+            insert(_RC).values(
+                client_id=row.client_id, org_id=row.org_id, revoked_us=time.time_ns() // 1000
+            )
+        )
+    return ClientInfo(*row)
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:

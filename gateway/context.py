@@ -18,6 +18,7 @@ from gateway.auth import DEFAULT_TOKEN_TTL, Caller, TokenExpired, TokenInvalid, 
 from gateway.errors import PactError, access_denied
 from gateway.footprints import Directory, FootprintAccess
 from gateway.login_throttle import DEFAULT_FAILURES_PER_MINUTE, LoginThrottle
+from gateway.revocation import DEFAULT_REFRESH_SECONDS, RevokedClients
 from ledger.checkpointer import Checkpointer
 from ledger.rules.identity import IdentityState
 from ledger.store.database import Database
@@ -122,6 +123,8 @@ class GatewayContext:
     pool_timeout: float = 10.0
     # Failed client authentications allowed per minute, per client id and per address.
     login_failures_per_minute: int = DEFAULT_FAILURES_PER_MINUTE
+    # A revoked client's tokens are refused by this process at most this long after.
+    revocation_refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     reads: ReadPool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +152,7 @@ class Services:
     outbox: Outbox
     computed: ComputedFootprints
     logins: LoginThrottle
+    revoked: RevokedClients
 
 
 oauth2 = OAuth2(
@@ -169,8 +173,9 @@ async def caller(
     svc: Annotated[Services, Depends(services)],
     authorization: Annotated[str | None, Depends(oauth2)],
 ) -> Caller:
-    """The authenticated caller (an API client acting for its org). Async: it only checks a
-    signature and looks up roles in memory, so it needs no worker thread."""
+    """The authenticated caller (an API client acting for its org). Async: it checks a
+    signature and looks up roles and revocations in memory (the revocations re-read
+    about once a second on the loop's own connection), so it needs no worker thread."""
     if not authorization:
         raise access_denied("an access token is required (Authorization: Bearer …)")
     scheme, _, token = authorization.partition(" ")
@@ -187,6 +192,8 @@ async def caller(
         ) from None
     except TokenInvalid:
         raise access_denied("the access token is invalid") from None
+    if client_id in svc.revoked:
+        raise access_denied("the client was revoked; its access tokens are no longer accepted")
     roles = svc.directory.roles_of(org)
     if roles is None:
         raise access_denied("the client's organisation is not enrolled")

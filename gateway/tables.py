@@ -24,6 +24,17 @@ class ApiClientRow(SQLModel, table=True):
     created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class RevokedClientRow(SQLModel, table=True):
+    """A revoked API client. Its ``gw_api_client`` row is gone (no new tokens); this row
+    lets every gateway process refuse the tokens it was issued before."""
+
+    __tablename__ = "gw_revoked_client"
+
+    client_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
+    revoked_us: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+
+
 class AsyncRequestRow(SQLModel, table=True):
     """A PACT ``RequestCreatedEvent`` received from a requester."""
 
@@ -70,4 +81,4 @@ class CallbackCredentialRow(SQLModel, table=True):
     secret_box: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-TABLES = [ApiClientRow, AsyncRequestRow, CallbackRow, CallbackCredentialRow]
+TABLES = [ApiClientRow, RevokedClientRow, AsyncRequestRow, CallbackRow, CallbackCredentialRow]
