@@ -59,9 +59,40 @@ def _find_non_string_quantities(value: Any, path: str) -> None:
 
 
 def canonicalize(obj: Mapping[str, Any]) -> bytes:
-    """The RFC 8785 canonical bytes of ``obj`` (what a client signs)."""
+    """The RFC 8785 canonical bytes of ``obj`` (what a client signs).
+
+    An object made only of dicts, lists, strings, safe integers, booleans and null,
+    with no key outside the Basic Multilingual Plane (almost every entry), is
+    written by orjson, whose sorted output is byte-identical to RFC 8785 for such
+    objects (see ``_is_canonical``) and about fifty times faster than the ``rfc8785``
+    package, which writes everything else. An edge collector signing batches of
+    meter readings spends its time here.
+    """
+    if type(obj) is dict and _is_plain(obj):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it below, as it always has
     _find_non_string_quantities(obj, "")
     return rfc8785.dumps(obj)
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` holds only exact built-in JSON types, safe integers and BMP
+    keys: the objects on which orjson and RFC 8785 agree byte for byte."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER)
+    if kind is dict:
+        return all(
+            type(key) is str and (key.isascii() or max(key) <= "\uffff") and _is_plain(item)
+            for key, item in value.items()
+        )
+    if kind is list:
+        return all(_is_plain(item) for item in value)
+    return False
 
 
 def parse_canonical(data: bytes) -> dict[str, Any]:

@@ -43,6 +43,31 @@ def test_the_fast_check_escapes_every_bmp_character_as_rfc8785_does() -> None:
         assert orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(obj)
 
 
+class _Label(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"tuple": ("x", 1)},
+        {"subclass": _Label("x")},
+        {"float": 1.5},
+        {"astral": {"\U0001f600": "1", "\uff61": "2"}},
+        {"nested": [{"b": None, "a": [True, -(2**53) + 1]}]},
+    ],
+)
+def test_canonicalize_writes_what_rfc8785_writes_on_any_input(obj: dict[str, object]) -> None:
+    assert canonicalize(obj) == rfc8785.dumps(obj)
+
+
+def test_canonicalize_refuses_what_it_always_refused() -> None:
+    with pytest.raises(MalformedEntryError, match="safe range"):
+        canonicalize({"big": 2**53})
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonicalize({"lone": "\ud800"})
+
+
 def test_keys_outside_the_bmp_sort_by_utf16_code_units() -> None:
     # U+1F600 sorts before U+FF61 in UTF-16 (surrogate 0xD83D) but after it by code point.
     obj = {"\U0001f600": "1", "\uff61": "2"}
