@@ -55,7 +55,9 @@ def create_app(context: GatewayContext) -> FastAPI:
     from gateway.auth import TokenIssuer
 
     directory = Directory(context.reads, context.identity)
-    footprints = FootprintAccess(context.reads, context.store, context.reads.hot)
+    footprints = FootprintAccess(
+        context.reads, context.store, context.reads.hot, context.reads.probe
+    )
     svc = Services(
         context=context,
         tokens=TokenIssuer(gateway_key(context.data_dir), context.token_ttl),

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.footprints import FootprintAccess, Reads, log_size
+from gateway.footprints import FootprintAccess, Reads
+from gateway.log_size import log_size
 from graph.contributions import ContributionNode
 from graph.engine import FootprintEngine
 from graph.errors import FootprintEngineError

@@ -41,8 +41,10 @@ class ReadPool:
 
     ``hot()``: one connection used only by the event loop thread for the hottest read
     (GetFootprint: a primary-key look-up or two), so that read needs no worker thread and
-    can never wait for a pooled connection. Its statements are capped at
-    ``HOT_STATEMENT_TIMEOUT_MS`` so a slow database cannot stall the loop for long.
+    can never wait for a pooled connection. ``probe()``: one connection for the thread
+    that asks the log size for the event loop's reads (``gateway.log_size``). Their
+    statements are capped at ``HOT_STATEMENT_TIMEOUT_MS`` so a slow database cannot
+    stall the loop for long.
     """
 
     HOT_STATEMENT_TIMEOUT_MS = 2000
@@ -50,24 +52,10 @@ class ReadPool:
     def __init__(self, db: Database, size: int, timeout: float) -> None:
         self.db = db
         self._engine: Engine | None = None
-        if db.is_sqlite:
-            self._hot = create_engine(
-                db.url,
-                connect_args={"check_same_thread": False, "timeout": 2},
-                pool_size=1,
-                max_overflow=0,
-            )
-        else:
-            options: dict[str, Any] = {
-                "pool_pre_ping": False,
-                "isolation_level": "AUTOCOMMIT",
-                "max_overflow": 0,
-                # An unreachable database fails fast (503) instead of hanging a request.
-                "connect_args": {"connect_timeout": 3},
-            }
-            self._engine = create_engine(db.url, pool_size=size, pool_timeout=timeout, **options)
-            self._hot = create_engine(db.url, pool_size=1, **options)
-            event.listen(self._hot, "connect", _statement_timeout)
+        if not db.is_sqlite:
+            self._engine = create_engine(db.url, pool_size=size, pool_timeout=timeout, **_PG)
+        self._hot = _single_connection(db)
+        self._probe = _single_connection(db)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -83,10 +71,39 @@ class ReadPool:
         with self._hot.connect() as conn:
             yield conn
 
+    @contextmanager
+    def probe(self) -> Iterator[Connection]:
+        with self._probe.connect() as conn:
+            yield conn
+
     def dispose(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
         self._hot.dispose()
+        self._probe.dispose()
+
+
+_PG: dict[str, Any] = {
+    "pool_pre_ping": False,
+    # No BEGIN/ROLLBACK round trips; each query sees the latest commit.
+    "isolation_level": "AUTOCOMMIT",
+    "max_overflow": 0,
+    # An unreachable database fails fast (503) instead of hanging a request.
+    "connect_args": {"connect_timeout": 3},
+}
+
+
+def _single_connection(db: Database) -> Engine:
+    if db.is_sqlite:
+        return create_engine(
+            db.url,
+            connect_args={"check_same_thread": False, "timeout": 2},
+            pool_size=1,
+            max_overflow=0,
+        )
+    engine = create_engine(db.url, pool_size=1, **_PG)
+    event.listen(engine, "connect", _statement_timeout)
+    return engine
 
 
 def _statement_timeout(dbapi_conn: Any, _record: Any) -> None:

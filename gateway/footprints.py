@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
+from gateway.log_size import LogSizeProbe, log_size
 from ledger.rules.identity import IdentityState
 from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
 from ledger.store.log import LogStore
@@ -60,16 +61,6 @@ class Reads(Protocol):
     """Where the gateway reads from (``ledger.store.database.Database`` or its own pool)."""
 
     def read(self) -> AbstractContextManager[Connection]: ...
-
-
-_LOG_SIZE = "SELECT COALESCE(MAX(seq) + 1, 0) FROM record"
-
-
-def log_size(conn: Connection) -> int:
-    """The number of records: it names the state of every index table exactly, because
-    they are written in the same transaction as the records."""
-    size = conn.exec_driver_sql(_LOG_SIZE).scalar_one()
-    return int(size)
 
 
 class _Lru:
@@ -232,6 +223,7 @@ class FootprintAccess:
         db: Reads,
         store: LogStore,
         hot: Callable[[], AbstractContextManager[Connection]] | None = None,
+        probe: Callable[[], AbstractContextManager[Connection]] | None = None,
     ) -> None:
         self._db = db
         self._store = store
@@ -242,6 +234,7 @@ class FootprintAccess:
         self._answers = _Lru(50000)
         self._bodies = _Lru(20000)
         self._hot = hot or db.read
+        self._sizes = LogSizeProbe(probe or db.read)
 
     # -- entries ----------------------------------------------------------------
 
@@ -309,7 +302,11 @@ class FootprintAccess:
     def _visible(
         self, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
     ) -> Visible | None:
-        size = log_size(conn)
+        return self._visible_at(log_size(conn), conn, org, roles, footprint_id)
+
+    def _visible_at(
+        self, size: int, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
+    ) -> Visible | None:
         key = (org, footprint_id)
         hit = self._answers.get(key)
         if hit is not None and hit[0] == size and time.time() < hit[2]:
@@ -319,37 +316,32 @@ class FootprintAccess:
         self._answers.put(key, (size, found, valid_until))
         return found
 
-    def visible_body(
-        self,
-        conn: Connection,
-        org: str,
-        roles: frozenset[str],
-        footprint_id: str,
-        render: Callable[[dict[str, Any]], bytes],
-    ) -> bytes | None:
-        """``render`` of the document if ``org`` may see it, all on ``conn``."""
-        found = self._visible(conn, org, roles, footprint_id)
-        if found is None:
-            return None
-        ref = found.ref
-        key = (ref.seq, found.level, ref.active, ref.deprecated_seq, render)
-        cached: bytes | None = self._bodies.get(key)
-        if cached is None:
-            cached = render(build_document(self.entry(conn, ref.seq), ref, found.level))
-            self._bodies.put(key, cached)
-        return cached
-
-    def get_body(
+    async def get_body(
         self,
         org: str,
         roles: frozenset[str],
         footprint_id: str,
         render: Callable[[dict[str, Any]], bytes],
     ) -> bytes | None:
-        """``visible_body`` on the hot connection (see ``ReadPool``); called from the event
-        loop: one or two index look-ups, the rest is cached."""
+        """``render`` of the document if ``org`` may see it, as of a log size queried after
+        this call began (shared with concurrent calls: ``LogSizeProbe``). Called on the
+        event loop: the rest is cached, or one or two index look-ups on the hot
+        connection (see ``ReadPool``)."""
+        size = await self._sizes.current()
         with self._hot() as conn:
-            return self.visible_body(conn, org, roles, footprint_id, render)
+            found = self._visible_at(size, conn, org, roles, footprint_id)
+            if found is None:
+                return None
+            ref = found.ref
+            key = (ref.seq, found.level, ref.active, ref.deprecated_seq, render)
+            cached: bytes | None = self._bodies.get(key)
+            if cached is None:
+                cached = render(build_document(self.entry(conn, ref.seq), ref, found.level))
+                self._bodies.put(key, cached)
+            return cached
+
+    def close(self) -> None:
+        self._sizes.close()
 
     def _get(
         self, conn: Connection, org: str, roles: frozenset[str], footprint_id: str

@@ -153,7 +153,7 @@ async def get_v3(
     svc: ServicesDep,
     id: Annotated[str, Path(pattern=UUID_PATTERN)],
 ) -> Response:
-    body = svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v3_body)
+    body = await svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v3_body)
     if body is None:
         raise not_found(request)
     return Response(body, media_type="application/json")
@@ -207,7 +207,7 @@ async def get_v2(
     svc: ServicesDep,
     id: Annotated[str, Path(pattern=UUID_PATTERN)],
 ) -> Response:
-    body = svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v2_body)
+    body = await svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v2_body)
     if not body:
         raise not_found(request)
     return Response(body, media_type="application/json")

@@ -68,4 +68,5 @@ class HttpServer:
         services = getattr(self.app.state, "services", None)
         if services is not None:
             services.outbox.stop()
+            services.footprints.close()
             services.context.reads.dispose()
