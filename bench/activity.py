@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from clients.sdk import LedgerClient, OrgSigner, Rejected, collector_key_entry, new_entry
 from clients.sdk.entries import SignedEntry
 from ledger._internal.prevalidate import check_items
 from ledger.keys import encode_public_key, new_private_key
@@ -88,17 +88,7 @@ def main() -> None:
                     )
                 )
             )
-            client.submit(
-                recycler.sign(
-                    new_entry(
-                        "key.add",
-                        RECYCLER,
-                        orgId=RECYCLER,
-                        purpose="collector",
-                        publicKey=encode_public_key(collector.public_key),
-                    )
-                )
-            )
+            client.submit(recycler.sign(collector_key_entry(RECYCLER, collector.public_key)))
             warm_up = [_batch(collector, -1 - i, args.readings) for i in range(WARM_UP)]
             batches = [_batch(collector, i, args.readings) for i in range(args.batches)]
             results = list(client.submit_stream(warm_up))

@@ -7,6 +7,8 @@ Registered on the ``carbonledger`` group in ``clients/cli.py`` with
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,15 +35,20 @@ _DB = click.option(
 )
 
 
-def _open(data_dir: Path, db_url: str | None) -> Database:
+@contextmanager
+def _database(data_dir: Path, db_url: str | None) -> Iterator[Database]:
+    """The ledger's database with the gateway's tables, disposed of afterwards."""
     from sqlmodel import SQLModel
 
     from gateway.tables import TABLES
 
     db = Database(db_url or DataDir(data_dir).default_db_url())
-    assert TABLES
-    SQLModel.metadata.create_all(db.write_engine)
-    return db
+    try:
+        assert TABLES
+        SQLModel.metadata.create_all(db.write_engine)
+        yield db
+    finally:
+        db.dispose()
 
 
 def _enrolled(db: Database, org: str) -> bool:
@@ -63,13 +70,10 @@ def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
     """Create a client for ORG; print {"clientId", "clientSecret"} (shown only once)."""
     from gateway.auth import add_client
 
-    db = _open(data_dir, db_url)
-    try:
+    with _database(data_dir, db_url) as db:
         if not _enrolled(db, org_id):
             raise click.ClickException(f"{org_id} is not enrolled on this ledger")
         created = add_client(db, org_id)
-    finally:
-        db.dispose()
     click.echo(json.dumps({"clientId": created.client_id, "clientSecret": created.client_secret}))
 
 
@@ -81,11 +85,8 @@ def clients_list(org_id: str | None, data_dir: Path, db_url: str | None) -> None
     """Print one JSON line per registered client (never a secret)."""
     from gateway.auth import list_clients
 
-    db = _open(data_dir, db_url)
-    try:
+    with _database(data_dir, db_url) as db:
         found = list_clients(db, org_id)
-    finally:
-        db.dispose()
     for client in found:
         created = datetime.fromtimestamp(client.created_us / 1e6, UTC)
         click.echo(
@@ -108,11 +109,8 @@ def clients_revoke(client_id: str, data_dir: Path, db_url: str | None) -> None:
     process within a second or so."""
     from gateway.auth import revoke_client
 
-    db = _open(data_dir, db_url)
-    try:
+    with _database(data_dir, db_url) as db:
         revoked = revoke_client(db, client_id)
-    finally:
-        db.dispose()
     if revoked is None:
         raise click.ClickException(f"no client {client_id!r} (see: carbonledger clients list)")
     click.echo(json.dumps({"revoked": revoked.client_id, "org": revoked.org_id}))
@@ -143,11 +141,8 @@ def clients_callback(
     """Register where PACT events for ORG are delivered, and the credentials to use."""
     from gateway.events import register_callback
 
-    db = _open(data_dir, db_url)
-    try:
+    with _database(data_dir, db_url) as db:
         if not _enrolled(db, org_id):
             raise click.ClickException(f"{org_id} is not enrolled on this ledger")
         register_callback(db, data_dir, org_id, base_url, client_id, client_secret, token_url)
-    finally:
-        db.dispose()
     click.echo(json.dumps({"org": org_id, "eventsUrl": base_url}))

@@ -31,7 +31,7 @@ class LoginThrottle:
     def retry_after(self, client_id: str, address: str) -> int | None:
         """Seconds to wait if either key has used up its failures, else None."""
         waits = []
-        for key in (f"client:{client_id}", f"address:{address}"):
+        for key in _keys(client_id, address):
             if not self._limiter.test(self._item, key):
                 reset = self._limiter.get_window_stats(self._item, key).reset_time
                 waits.append(max(1, math.ceil(reset - time.time())))
@@ -39,5 +39,9 @@ class LoginThrottle:
 
     def failed(self, client_id: str, address: str) -> None:
         """Count one failed authentication against the client id and the address."""
-        for key in (f"client:{client_id}", f"address:{address}"):
+        for key in _keys(client_id, address):
             self._limiter.hit(self._item, key)
+
+
+def _keys(client_id: str, address: str) -> tuple[str, str]:
+    return f"client:{client_id}", f"address:{address}"

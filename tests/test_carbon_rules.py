@@ -8,8 +8,8 @@ from typing import Any
 import grpc
 import pytest
 
-from clients.sdk import LedgerClient, OrgSigner, new_entry
-from ledger.keys import encode_public_key, new_private_key
+from clients.sdk import LedgerClient, OrgSigner, collector_key_entry, new_entry
+from ledger.keys import new_private_key
 from tests import carbon_builders as cb
 from tests.chain_fixture import (
     BUYER,
@@ -257,16 +257,7 @@ def test_attestations_and_grants(chain: Chain) -> None:
 
 def test_collector_keys_sign_activity_batches_only(chain: Chain) -> None:
     collector = OrgSigner(RECYCLER, new_private_key())
-    chain.submit(
-        chain.recycler,
-        new_entry(
-            "key.add",
-            RECYCLER,
-            orgId=RECYCLER,
-            purpose="collector",
-            publicKey=encode_public_key(collector.public_key),
-        ),
-    )
+    chain.submit(chain.recycler, collector_key_entry(RECYCLER, collector.public_key))
     readings = [
         {
             "meterId": f"m-{i}",

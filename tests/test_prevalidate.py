@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 
-from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
+from clients.sdk import LedgerClient, OrgSigner, Rejected, collector_key_entry, new_entry
 from clients.sdk.entries import SignedEntry
 from ledger._internal import prevalidate
 from ledger._internal.prevalidate import Item, Prevalidator, _chunks, check_items
@@ -120,17 +120,7 @@ def test_large_entries_are_checked_by_workers(
     ):
         recycler = enroll(client, operator_of(server), RECYCLER, "supplier")
         collector = OrgSigner(RECYCLER, new_private_key())
-        client.submit(
-            recycler.sign(
-                new_entry(
-                    "key.add",
-                    RECYCLER,
-                    orgId=RECYCLER,
-                    purpose="collector",
-                    publicKey=encode_public_key(collector.public_key),
-                )
-            )
-        )
+        client.submit(recycler.sign(collector_key_entry(RECYCLER, collector.public_key)))
         pool = server.sequencer._prevalidator._pool
         assert pool is not None
         sent: list[int] = []

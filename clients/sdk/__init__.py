@@ -9,7 +9,14 @@ a repeated submission with the original receipt.
 """
 
 from clients.sdk.client import LedgerClient, Rejected
-from clients.sdk.entries import SignedEntry, new_entry
+from clients.sdk.entries import SignedEntry, collector_key_entry, new_entry
 from clients.sdk.signer import OrgSigner
 
-__all__ = ["LedgerClient", "OrgSigner", "Rejected", "SignedEntry", "new_entry"]
+__all__ = [
+    "LedgerClient",
+    "OrgSigner",
+    "Rejected",
+    "SignedEntry",
+    "collector_key_entry",
+    "new_entry",
+]

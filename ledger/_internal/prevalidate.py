@@ -139,7 +139,7 @@ class Prevalidator:
         Returns at once when workers check them; a small batch is checked here.
         """
         total = sum(map(_cost, items))
-        if self._pool is None or self.checks_here(total):
+        if self.checks_here(total):
             done: Future[list[Verdict]] = Future()
             done.set_result(check_items(items))
             return [(len(items), done)]
@@ -153,7 +153,7 @@ class Prevalidator:
         return checking
 
     def _submit_chunk(self, chunk: Sequence[Item]) -> Future[list[Verdict]]:
-        assert self._pool is not None
+        assert self._pool is not None  # checks_here is true without a pool
         try:
             return self._pool.submit(check_items, chunk)
         except BrokenProcessPool:
