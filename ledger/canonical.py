@@ -11,6 +11,7 @@ would make canonical bytes depend on the implementation.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ import orjson
 import rfc8785
 
 from ledger.errors import MalformedEntryError
+from ledger.json_limits import check_json_limits, too_deep_error
 
 # JCS represents integers as IEEE doubles; beyond 2**53 they lose precision.
 _MAX_SAFE_INTEGER = 2**53 - 1
@@ -100,7 +102,8 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
 
     Raises ``MalformedEntryError`` naming the problem: invalid UTF-8 or JSON,
     duplicate members, a non-object top level, float quantities (with their
-    path), or bytes that differ from their canonical form.
+    path), nesting or strings beyond ``ledger.json_limits`` (with their path),
+    or bytes that differ from their canonical form.
 
     The common case (canonical bytes) costs one C-speed parse and one
     serialisation in Rust; the slower strict parse that names the exact problem
@@ -128,8 +131,15 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
         )
     except json.JSONDecodeError as exc:
         raise MalformedEntryError(f"entry is not valid JSON: {exc.msg} at byte {exc.pos}") from None
+    except RecursionError:
+        raise too_deep_error(text) from None
+    except ValueError:  # an integer with more digits than int() reads
+        raise MalformedEntryError(
+            f"entry has an integer of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
     if not isinstance(obj, dict):
         raise MalformedEntryError("an entry must be a JSON object")
+    check_json_limits(obj, data)
     try:
         if not suspicious[0] and _is_canonical(obj, data):
             return obj

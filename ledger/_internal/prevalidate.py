@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,22 +52,55 @@ _CHUNKS_PER_WORKER = 2
 
 
 def check_items(items: Sequence[Item]) -> list[Verdict]:
-    """The verdict on each item, in order: canonical form, then signature, then model."""
+    """The verdict on each item, in order: canonical form, then signature, then model.
+
+    Whatever an item's bytes make a check raise is that item's refusal, never its
+    chunk's: the items checked with it belong to other submitters.
+    """
     verdicts: list[Verdict] = []
-    for entry, public_key, signature in items:
+    for item in items:
         try:
-            obj = parse_canonical(entry)
+            verdicts.append(_check_item(*item))
         except EntryRejectedError as exc:
             verdicts.append((exc.reason, exc.field, False))
-            continue
-        if public_key is not None and not verify_signature(public_key, signature, entry):
-            verdicts.append(("signature does not verify with the named key", "signature", True))
-            continue
-        try:
-            verdicts.append(parse_entry(obj).for_rules())
-        except EntryRejectedError as exc:
-            verdicts.append((exc.reason, exc.field, False))
+        except Exception as exc:  # a check the bytes broke: refuse them, keep the chunk
+            _unexpected.warn("an entry broke a check (%s: %s); refused it", type(exc).__name__, exc)
+            verdicts.append((f"entry could not be checked ({type(exc).__name__})", "entry", False))
     return verdicts
+
+
+def _check_item(entry: bytes, public_key: bytes | None, signature: bytes) -> Verdict:
+    obj = parse_canonical(entry)
+    if public_key is not None and not verify_signature(public_key, signature, entry):
+        return ("signature does not verify with the named key", "signature", True)
+    return parse_entry(obj).for_rules()
+
+
+class _RateLimitedWarning:
+    """A warning line at most every ``interval`` seconds, counting the ones left out.
+
+    A client can send refused entries as fast as it likes; the log must not grow
+    with them (and a client's mistake is no server fault: no traceback).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._next = 0.0
+        self._skipped = 0
+        self._lock = threading.Lock()
+
+    def warn(self, message: str, *args: object) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next:
+                self._skipped += 1
+                return
+            skipped, self._skipped, self._next = self._skipped, 0, now + self._interval
+        suffix = f" ({skipped} more since the last such warning)" if skipped else ""
+        log.warning(message + suffix, *args)
+
+
+_unexpected = _RateLimitedWarning(60.0)
 
 
 def _start_worker() -> None:
