@@ -35,12 +35,13 @@ from ledger.note import (
     verify_cosignature,
 )
 from ledger.store.cosignature_table import (
+    MAX_NAME_LENGTH,
     cosignature_lines,
     count_cosignatures,
     put_cosignature,
 )
 from ledger.store.log import LogStore
-from ledger.store.tables import CheckpointRow
+from ledger.store.tables import BIGINT_MAX, CheckpointRow
 
 MAX_COSIGNATURES = 32
 _PAYLOAD = 8 + 64
@@ -60,6 +61,10 @@ def parse_cosignature(line: str) -> tuple[str, bytes, int, str]:
         sig = parse_signature_line(text)
     except NoteError as exc:
         raise MalformedEntryError(str(exc), field="signature_line") from None
+    if len(sig.name) > MAX_NAME_LENGTH:
+        raise MalformedEntryError(
+            f"witness key names have at most {MAX_NAME_LENGTH} characters", field="signature_line"
+        )
     if len(sig.signature) != _PAYLOAD:
         raise MalformedEntryError(
             f"a cosignature/v1 line carries {_PAYLOAD} bytes after the key ID, "
@@ -129,5 +134,7 @@ class Cosignatures:
 
 
 def _signed_note(conn: Connection, size: int) -> str | None:
+    if not 0 <= size <= BIGINT_MAX:
+        return None
     note = conn.execute(select(_C.c.note).where(_C.c.size == size)).scalar()
     return None if note is None else str(note)

@@ -10,10 +10,12 @@ Signing and checking are PyJWT's; this module only fixes the claims.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -51,10 +53,15 @@ class TokenClaims:
 def unverified_key_id(token: str) -> bytes:
     """The key id the token says it is signed with (to look the key up)."""
     try:
-        kid = jwt.get_unverified_header(token).get("kid", "")
+        kid = jwt.get_unverified_header(token).get("kid")
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        raise TokenError("malformed request token: its header is not a JSON object") from None
+    if not isinstance(kid, str):
+        raise TokenError("malformed request token: its header has no string kid")
+    try:
         return bytes.fromhex(kid)
-    except (jwt.PyJWTError, ValueError):
-        raise TokenError("malformed request token") from None
+    except ValueError:
+        raise TokenError("malformed request token: kid is not hex") from None
 
 
 class ReplayGuard:
@@ -90,7 +97,23 @@ def verify_token(token: str, public_key: bytes, method: str, replay: ReplayGuard
         raise TokenError(f"request token is not for {method}") from None
     except jwt.PyJWTError as exc:
         raise TokenError(f"invalid request token: {exc}") from None
-    if claims["exp"] - claims["iat"] > MAX_LIFETIME:
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        # Claims PyJWT's own checks trip over (an exp of Infinity, a payload too deep).
+        raise TokenError("malformed request token: its claims are not readable") from None
+    issued, expires = _number(claims, "iat"), _number(claims, "exp")
+    if expires - issued > MAX_LIFETIME:
         raise TokenError(f"request token lifetime exceeds {MAX_LIFETIME} s")
-    replay.check_and_remember(str(claims["jti"]), float(claims["exp"]))
-    return TokenClaims(str(claims["iss"]), key_id(public_key))
+    for name in ("iss", "jti"):
+        if not isinstance(claims[name], str):
+            raise TokenError(f"request token claim {name} must be a string")
+    replay.check_and_remember(claims["jti"], expires)
+    return TokenClaims(claims["iss"], key_id(public_key))
+
+
+def _number(claims: dict[str, Any], name: str) -> float:
+    """A NumericDate claim (RFC 7519: a number of seconds), refusing what PyJWT lets
+    through on the way (numeric strings, booleans, NaN)."""
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenError(f"request token claim {name} must be a number of seconds")
+    return float(value)

@@ -20,12 +20,14 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+MAX_NAME_LENGTH = 256  # of a witness key name, in characters
+
 
 class CosignatureRow(SQLModel, table=True):
     __tablename__ = "cosignature"
 
     size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    name: str = Field(sa_column=Column(String(256), primary_key=True))
+    name: str = Field(sa_column=Column(String(MAX_NAME_LENGTH), primary_key=True))
     key_hash: bytes = Field(sa_column=Column(LargeBinary(4), primary_key=True))
     timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
     line: str = Field(sa_column=Column(Text, nullable=False))

@@ -18,7 +18,7 @@ from ledger.merkle import (
 )
 from ledger.record import GENESIS_CHAIN_HASH
 from ledger.store.database import Database
-from ledger.store.tables import CheckpointRow, MerkleNodeRow, RecordRow
+from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
 
 _R = RecordRow.__table__  # type: ignore[attr-defined]
 _N = MerkleNodeRow.__table__  # type: ignore[attr-defined]
@@ -142,11 +142,15 @@ class LogStore:
         return int(size)
 
     def record(self, seq: int) -> StoredRecord | None:
+        if not 0 <= seq <= BIGINT_MAX:
+            return None
         with self.db.read() as conn:
             row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.seq == seq)).first()
         return _record(row) if row else None
 
     def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
+        if "\x00" in entry_id:  # no entry holds one (ledger.json_limits); PostgreSQL would raise
+            return None
         with self.db.read() as conn:
             row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id == entry_id)).first()
         return _record(row) if row else None
@@ -158,6 +162,7 @@ class LogStore:
 
     def records(self, start: int, stop: int, *, page: int = 2000) -> Iterator[StoredRecord]:
         """Records with start <= seq < stop in order, read a page at a time."""
+        stop = min(stop, BIGINT_MAX)
         while start < stop:
             with self.db.read() as conn:
                 rows = conn.execute(

@@ -11,6 +11,11 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, String, Text
 from sqlmodel import Field, SQLModel
 
+# The largest sequence number or tree size a BigInteger column holds. The gRPC
+# contract's integers are uint64: a request beyond this names nothing stored,
+# and is answered so without asking the database (which would raise).
+BIGINT_MAX = 2**63 - 1
+
 
 class RecordRow(SQLModel, table=True):
     __tablename__ = "record"
