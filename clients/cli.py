@@ -70,7 +70,13 @@ def main() -> None:
     multiple=True,
     metavar="VKEY",
     help="C2SP vkey of a witness whose cosignatures to accept and verify (repeatable; "
-    "without any, every well-formed cosignature line is kept unverified).",
+    "cosignatures of other keys are refused).",
+)
+@click.option(
+    "--open-witnessing",
+    is_flag=True,
+    help="Also keep well-formed cosignatures of unconfigured keys, unverified, at most 4 "
+    "keys per network per checkpoint (for test setups; see docs/operations.md).",
 )
 def serve(
     data_dir: Path,
@@ -81,6 +87,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     witnesses: tuple[str, ...],
+    open_witnessing: bool,
 ) -> None:
     """Run the ledger (gRPC) and the gateway (HTTP) until interrupted."""
     from gateway.app import create_app
@@ -98,7 +105,11 @@ def serve(
         except NoteError as exc:
             raise click.BadParameter(str(exc), param_hint="--witness") from None
     config = ServerConfig(
-        data_dir=data_dir, db_url=db_url, grpc_address=grpc_address, witnesses=witnesses
+        data_dir=data_dir,
+        db_url=db_url,
+        grpc_address=grpc_address,
+        witnesses=witnesses,
+        open_witnessing=open_witnessing,
     )
     if origin:
         config.origin = origin

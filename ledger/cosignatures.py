@@ -2,19 +2,27 @@
 
 Every line must be a well-formed C2SP signature line whose payload has the
 ``cosignature/v1`` shape (4-byte key ID, 8-byte timestamp, 64-byte signature)
-and name a checkpoint size the ledger signed. When the operator configured
-witness keys (``serve --witness VKEY``), only those witnesses may cosign and
-each line's Ed25519 signature must verify over that checkpoint; otherwise
-anyone could fill a checkpoint's witness slots with lines no verifier trusts.
-Without configured witnesses the ledger cannot verify a line and keeps any
-well-formed one; verifiers check lines with the witness keys they pin
-(``open_note`` ignores lines of unknown keys). Each size keeps at most one
-line per witness key and at most ``MAX_COSIGNATURES`` keys, so a note stays
-well under the signed-note limit of 100 signature lines.
+and name a checkpoint size the ledger signed. Each size keeps at most one line
+per witness key (name and key ID) and at most ``MAX_COSIGNATURES`` keys, so a
+note stays well under the signed-note limit of 100 signature lines.
+
+Only the witnesses the operator configured (``serve --witness VKEY``) may
+cosign, and each line's Ed25519 signature must verify over its checkpoint:
+otherwise anyone could fill a checkpoint's slots with lines no verifier trusts
+and crowd the real witnesses out. Test setups without agreed witnesses can
+open witnessing (``serve --open-witnessing``): lines of other keys are then
+kept unverified (verifiers check lines with the witness keys they pin;
+``open_note`` ignores unknown ones), but they never take the slots kept for
+configured witnesses, and one network (an IPv4 address, an IPv6 /64) adds at
+most ``SLOTS_PER_NETWORK`` keys per checkpoint, so one client cannot fill the
+slots alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
@@ -23,6 +31,7 @@ from ledger.errors import (
     ConflictError,
     MalformedEntryError,
     PermissionDeniedError,
+    QuotaExceededError,
     SignatureError,
     UnknownReferenceError,
 )
@@ -37,13 +46,14 @@ from ledger.note import (
 from ledger.store.cosignature_table import (
     MAX_NAME_LENGTH,
     cosignature_lines,
-    count_cosignatures,
     put_cosignature,
 )
 from ledger.store.log import LogStore
 from ledger.store.tables import BIGINT_MAX, CheckpointRow
 
 MAX_COSIGNATURES = 32
+# New slots of one checkpoint that one network may take for unconfigured keys.
+SLOTS_PER_NETWORK = 4
 _PAYLOAD = 8 + 64
 _MAX_TIMESTAMP = 2**63 - 1
 _C = CheckpointRow.__table__  # type: ignore[attr-defined]
@@ -86,24 +96,37 @@ def with_cosignatures(note: str, lines: list[str]) -> str:
 class Cosignatures:
     """Stores cosignatures of the ledger's signed checkpoints, and serves them."""
 
-    def __init__(self, store: LogStore, witnesses: Sequence[CosignatureVerifier] = ()) -> None:
-        """``witnesses``: the only keys whose cosignatures are accepted (verified);
-        empty: any well-formed line is kept."""
+    def __init__(
+        self,
+        store: LogStore,
+        witnesses: Sequence[CosignatureVerifier] = (),
+        *,
+        open_witnessing: bool = False,
+    ) -> None:
+        """``witnesses``: the keys whose cosignatures are accepted and verified.
+        ``open_witnessing``: also keep other keys' well-formed lines, unverified,
+        within the quotas described in the module docstring."""
         self.store = store
         self._witnesses = {(w.name, w.key_hash): w for w in witnesses}
+        self._open = open_witnessing
+        self._new_slots = _SlotsByNetwork(SLOTS_PER_NETWORK)
 
-    def add(self, size: int, line: str) -> str:
+    def add(self, size: int, line: str, peer: str = "") -> str:
         """Keep ``line`` for the checkpoint of ``size`` and return that note with its cosignatures.
 
-        Raises a ``LedgerError`` when the line is malformed, no checkpoint of
-        ``size`` was signed, the witness is not one of the configured ones or its
-        signature does not verify, or the checkpoint already has its maximum of witnesses.
+        ``peer`` is the gRPC peer that sent it (``ipv4:HOST:PORT``...), for the
+        open-witnessing quota. Raises a ``LedgerError`` when the line is malformed,
+        no checkpoint of ``size`` was signed, the key is not a configured witness
+        (unless witnessing is open) or its signature does not verify, or the slots
+        the line would take are used up.
         """
         name, key_hash, timestamp, normal = parse_cosignature(line)
         witness = self._witnesses.get((name, key_hash))
-        if self._witnesses and witness is None:
+        if witness is None and not self._open:
             raise PermissionDeniedError(
-                f"{name} (key ID {key_hash.hex()}) is not a witness this ledger accepts",
+                f"{name} (key ID {key_hash.hex()}) is not a witness this ledger accepts; "
+                "the operator lists each agreed witness with `carbonledger serve --witness VKEY` "
+                "(test setups may accept any key with --open-witnessing)",
                 "signature_line",
             )
         with self.store.db.write() as conn:
@@ -117,20 +140,79 @@ class Cosignatures:
                     raise SignatureError(
                         f"{exc} over the checkpoint of size {size}", "signature_line"
                     ) from None
-            lines = cosignature_lines(conn, size)
-            mine = any(parse_cosignature(other)[:2] == (name, key_hash) for other in lines)
-            if not mine and count_cosignatures(conn, size) >= MAX_COSIGNATURES:
-                raise ConflictError(
-                    f"checkpoint {size} already carries {MAX_COSIGNATURES} cosignatures", "size"
-                )
+            keys = {parse_cosignature(other)[:2] for other in cosignature_lines(conn, size)}
+            if (name, key_hash) not in keys:
+                self._check_room(size, keys, witness is not None)
+                if witness is None:
+                    self._new_slots.take(size, network_of(peer), (name, key_hash))
             put_cosignature(conn, size, name, key_hash, timestamp, normal)
             return with_cosignatures(note, cosignature_lines(conn, size))
+
+    def _check_room(self, size: int, keys: set[tuple[str, bytes]], configured: bool) -> None:
+        """Refuse a new slot when the checkpoint is full; lines of unconfigured keys
+        may never take the slots kept for the configured witnesses."""
+        if configured:
+            taken, room = len(keys), MAX_COSIGNATURES
+        else:
+            taken = sum(1 for key in keys if key not in self._witnesses)
+            room = MAX_COSIGNATURES - len(self._witnesses)
+        if taken >= room:
+            kind = "" if configured else " of unconfigured keys"
+            raise ConflictError(
+                f"checkpoint {size} already carries {room} cosignatures{kind}", "size"
+            )
 
     def note(self, size: int) -> str | None:
         """The signed note of ``size`` with its cosignatures, or None if never signed."""
         with self.store.db.read() as conn:
             note = _signed_note(conn, size)
             return None if note is None else with_cosignatures(note, cosignature_lines(conn, size))
+
+
+class _SlotsByNetwork:
+    """The witness keys each network took new slots for, per checkpoint size (open
+    witnessing), so that one client cannot fill a checkpoint's slots alone.
+
+    Kept in memory for the newest ``_SIZES_KEPT`` sizes (the smallest is forgotten
+    first, so touching old checkpoints cannot reset the quota of the newest). At
+    most ``MAX_COSIGNATURES`` keys are taken per size, so this stays small.
+    """
+
+    _SIZES_KEPT = 64
+
+    def __init__(self, per_network: int) -> None:
+        self._per_network = per_network
+        self._taken: dict[int, dict[str, set[tuple[str, bytes]]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, size: int, network: str, key: tuple[str, bytes]) -> None:
+        with self._lock:
+            by_network = self._taken.setdefault(size, {})
+            while len(self._taken) > self._SIZES_KEPT:
+                del self._taken[min(self._taken)]
+            keys = by_network.setdefault(network, set())
+            if key not in keys and len(keys) >= self._per_network:
+                raise QuotaExceededError(
+                    f"{network} already added cosignatures of {len(keys)} keys to checkpoint "
+                    f"{size}, the most one network may add while witnessing is open; "
+                    "configure witnesses with `carbonledger serve --witness VKEY`",
+                    "signature_line",
+                )
+            keys.add(key)
+
+
+def network_of(peer: str) -> str:
+    """Where a gRPC peer (``ipv4:1.2.3.4:5``, ``ipv6:[::1]:5``, ``unix:...``) speaks
+    from: an IPv4 address, or the IPv6 /64 (what one host is usually given)."""
+    kind, _, rest = peer.partition(":")
+    host = rest.rsplit(":", 1)[0]
+    if kind == "ipv4":
+        return host
+    if kind == "ipv6":
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_network(f"{host.strip('[]')}/64", strict=False))
+        return host
+    return peer or "unknown"
 
 
 def _signed_note(conn: Connection, size: int) -> str | None:

@@ -49,6 +49,10 @@ class ConflictError(EntryRejectedError):
     a serial already retired, a second active footprint, ...)."""
 
 
+class QuotaExceededError(EntryRejectedError):
+    """The caller already holds its share of a limited resource (witness slots)."""
+
+
 class UnknownReferenceError(EntryRejectedError):
     """The entry names an org, key or footprint the log does not hold."""
 

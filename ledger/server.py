@@ -42,8 +42,11 @@ class ServerConfig:
     operator_org: str = DEFAULT_OPERATOR_ORG
     checkpoint_interval: float = 1.0
     max_in_flight: int = 4096
-    # C2SP vkeys of the witnesses whose cosignatures are accepted (empty: any well-formed).
+    # C2SP vkeys of the witnesses whose cosignatures are accepted and verified.
     witnesses: tuple[str, ...] = ()
+    # Also keep well-formed cosignatures of other keys, unverified, within per-address
+    # quotas (test setups; see ledger.cosignatures). Off: other keys are refused.
+    open_witnessing: bool = False
     sequencer: SequencerConfig = field(default_factory=SequencerConfig)
 
 
@@ -63,6 +66,7 @@ class LedgerServer:
             self.checkpointer,
             max_in_flight=config.max_in_flight,
             witnesses=[CosignatureVerifier.from_vkey(vkey) for vkey in config.witnesses],
+            open_witnessing=config.open_witnessing,
         )
         self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
         self._grpc = grpc.server(

@@ -22,6 +22,7 @@ from ledger.errors import (
     LedgerError,
     MalformedEntryError,
     PermissionDeniedError,
+    QuotaExceededError,
     RevokedKeyError,
     SignatureError,
     UnknownKeyError,
@@ -44,6 +45,7 @@ from ledger.store.visibility import READ_ALL_ROLES, may_read
 
 _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (EntryTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (QuotaExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (MalformedEntryError, grpc.StatusCode.INVALID_ARGUMENT),
     (SignatureError, grpc.StatusCode.UNAUTHENTICATED),
     (UnknownKeyError, grpc.StatusCode.UNAUTHENTICATED),
@@ -100,13 +102,14 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         *,
         max_in_flight: int = 4096,
         witnesses: Sequence[CosignatureVerifier] = (),
+        open_witnessing: bool = False,
     ) -> None:
         self.sequencer = sequencer
         self.store = store
         self.checkpointer = checkpointer
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
-        self._cosignatures = Cosignatures(store, witnesses)
+        self._cosignatures = Cosignatures(store, witnesses, open_witnessing=open_witnessing)
 
     # -- writes ---------------------------------------------------------------
 
@@ -226,7 +229,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> pb.AddCosignatureResponse:
         """Keep a witness's cosignature line; see ``ledger.cosignatures`` for what is checked."""
         try:
-            note = self._cosignatures.add(request.size, request.signature_line)
+            note = self._cosignatures.add(request.size, request.signature_line, context.peer())
         except LedgerError as exc:
             _abort(context, status_for(exc), str(exc))
         return pb.AddCosignatureResponse(note=note)

@@ -25,14 +25,17 @@ def running_server(
     max_entry_bytes: int = 256 * 1024,
     max_in_flight: int = 4096,
     witnesses: tuple[str, ...] = (),
+    open_witnessing: bool = False,
+    grpc_address: str = "127.0.0.1:0",
 ) -> Iterator[LedgerServer]:
     server = LedgerServer(
         ServerConfig(
             data_dir=data_dir,
             db_url=db_url,
-            grpc_address="127.0.0.1:0",
+            grpc_address=grpc_address,
             max_in_flight=max_in_flight,
             witnesses=witnesses,
+            open_witnessing=open_witnessing,
             sequencer=SequencerConfig(verify_workers=workers, max_entry_bytes=max_entry_bytes),
         )
     )

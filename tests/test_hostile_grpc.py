@@ -35,7 +35,8 @@ NOT_THERE: Codes = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.OUT_OF_RANGE}
 @pytest.fixture
 def ledger(tmp_path: Path, db_url: str) -> Iterator[tuple[LedgerServer, OrgSigner]]:
     with (
-        running_server(tmp_path, db_url) as server,
+        # Open witnessing, so that cosignature lines of any key reach the size look-up.
+        running_server(tmp_path, db_url, open_witnessing=True) as server,
         LedgerClient(server.grpc_target) as client,
     ):
         supplier = enroll(client, operator_of(server), SUPPLIER, "supplier")

@@ -42,7 +42,7 @@ def org(i: int) -> str:
 def test_witness_cosigns_and_the_ledger_serves_the_cosignature(tmp_path: Path, db_url: str) -> None:
     signer = CosignatureSigner("witness.example", new_private_key())
     with (
-        running_server(tmp_path / "data", db_url) as server,
+        running_server(tmp_path / "data", db_url, witnesses=(signer.vkey,)) as server,
         LedgerClient(server.grpc_target) as client,
     ):
         ledger_key = NoteVerifier.from_vkey(server.vkey)
@@ -81,11 +81,13 @@ def test_witness_refuses_a_rewritten_history_and_keeps_its_state(
     tmp_path: Path, db_url: str
 ) -> None:
     key_file = tmp_path / "witness.key"
-    save_private_key(new_private_key(), key_file)
+    key = new_private_key()
+    save_private_key(key, key_file)
+    configured = (CosignatureSigner("witness", key).vkey,)  # `carbonledger witness` default name
     state = tmp_path / "wstate"
     runner = CliRunner()
     with (
-        running_server(tmp_path / "data", db_url) as server,
+        running_server(tmp_path / "data", db_url, witnesses=configured) as server,
         LedgerClient(server.grpc_target) as client,
     ):
         for i in range(5):
@@ -120,7 +122,7 @@ def test_witness_refuses_a_rewritten_history_and_keeps_its_state(
                 )
     engine.dispose()
     with (
-        running_server(tmp_path / "data", db_url) as server,
+        running_server(tmp_path / "data", db_url, witnesses=configured) as server,
         LedgerClient(server.grpc_target) as client,
     ):
         for i in range(10, 15):
@@ -167,7 +169,10 @@ def test_witness_refuses_rollback_and_foreign_key(tmp_path: Path) -> None:
 def test_ledger_checks_cosignature_lines(tmp_path: Path) -> None:
     from ledger.store.database import sqlite_url
 
-    with running_server(tmp_path, sqlite_url(tmp_path)) as server:
+    # One more configured witness than a checkpoint has slots.
+    signers = [CosignatureSigner(f"w{i}", new_private_key()) for i in range(MAX_COSIGNATURES + 1)]
+    configured = tuple(signer.vkey for signer in signers)
+    with running_server(tmp_path, sqlite_url(tmp_path), witnesses=configured) as server:
         channel = grpc.insecure_channel(server.grpc_target)
         stub = pb_grpc.LedgerStub(channel)
         size = stub.GetCheckpoint(pb.GetCheckpointRequest()).size
@@ -180,23 +185,20 @@ def test_ledger_checks_cosignature_lines(tmp_path: Path) -> None:
                 return exc.code()
             return None
 
-        good = CosignatureSigner("w0", new_private_key()).cosign(text_.to_text(), 5)
+        good = signers[0].cosign(text_.to_text(), 5)
         assert add("not a signature line") is grpc.StatusCode.INVALID_ARGUMENT
         plain = server.signer.sign(text_.to_text()).to_line()  # a plain note signature
         assert add(plain) is grpc.StatusCode.INVALID_ARGUMENT
         assert add(good, size + 7) is grpc.StatusCode.FAILED_PRECONDITION
         assert add(good) is None
-        for i in range(1, MAX_COSIGNATURES):
-            assert (
-                add(CosignatureSigner(f"w{i}", new_private_key()).cosign(text_.to_text(), 5))
-                is None
-            )
-        extra = CosignatureSigner("late", new_private_key()).cosign(text_.to_text(), 5)
+        for signer in signers[1:MAX_COSIGNATURES]:
+            assert add(signer.cosign(text_.to_text(), 5)) is None
+        extra = signers[MAX_COSIGNATURES].cosign(text_.to_text(), 5)
         assert add(extra) is grpc.StatusCode.ALREADY_EXISTS
         note = stub.GetCheckpoint(pb.GetCheckpointRequest()).note
         assert note.count("\n— ") == MAX_COSIGNATURES + 1
-        opened = open_note(note, [server.signer.verifier()])
-        assert len(opened.unverified_signatures) == MAX_COSIGNATURES
+        opened = open_note(note, [server.signer.verifier(), *(s.verifier() for s in signers)])
+        assert len(opened.verified_signatures) == MAX_COSIGNATURES + 1
         assert server.checkpointer.latest_note() == note
         channel.close()
 

@@ -52,10 +52,6 @@ def put_cosignature(
     )
 
 
-def count_cosignatures(conn: Connection, size: int) -> int:
-    return len(conn.execute(select(_T.c.name).where(_T.c.size == size)).all())
-
-
 def cosignature_lines(conn: Connection, size: int) -> list[str]:
     """The stored lines for ``size`` in a stable order (by witness name, then key ID)."""
     rows = conn.execute(
