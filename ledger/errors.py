@@ -63,3 +63,9 @@ class NotFoundError(LedgerError):
 
 class EntryTooLargeError(EntryRejectedError):
     """The entry exceeds the configured size limit."""
+
+
+class UnstorableEntryError(EntryRejectedError):
+    """The database refused the entry's data (a constraint or a value it cannot hold)
+    that validation let through. Not retryable; the other entries of its batch are
+    recorded without it."""

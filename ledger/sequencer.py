@@ -7,8 +7,9 @@ model, on all cores. A second stage takes the checked chunks in order, as many
 as are ready, takes the database's sequencer lock, applies the stateful rules
 in order, appends records and Merkle nodes, and commits once for them all. Only
 after that commit is any submission of the batch acknowledged, so nothing
-acknowledged can be lost; a failed commit rejects the whole batch as retryable
-and nothing of it is written.
+acknowledged can be lost. A commit the database refuses for one entry's data is
+retried without that entry (see ``Sequencer._sequence``); any other failed
+commit rejects the whole batch as retryable and nothing of it is written.
 """
 
 from __future__ import annotations
@@ -23,25 +24,30 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DataError, IntegrityError
+
+from ledger._internal.appending import Pending, apply_batch
+from ledger._internal.appending import Submission as Submission
 from ledger._internal.prevalidate import Item, Prevalidator, Verdict, cost
-from ledger.entries import Entry, parse_entry
+from ledger._internal.rate_limited import RateLimitedWarning
+from ledger.entries import parse_entry
 from ledger.entries.identity import IDENTITY_TYPES
 from ledger.errors import (
-    ConflictError,
     EntryRejectedError,
     EntryTooLargeError,
     LedgerError,
     MalformedEntryError,
-    SignatureError,
+    UnstorableEntryError,
 )
-from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE, verify_signature
+from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.receipt import Receipt
-from ledger.record import Record, entry_hash
-from ledger.rules import CarbonView, IdentityState, apply_entry, check_entry
+from ledger.rules import IdentityState
 from ledger.store.carbon_index import SqlCarbonView
-from ledger.store.log import LogStore, LogWriter, StoredRecord
+from ledger.store.log import LogStore, LogWriter
 
 log = logging.getLogger(__name__)
+_unstorable = RateLimitedWarning(log, 60.0)
+
 
 # A commit waits for the checks of the chunks queued behind its first up to about
 # this cost (~30 ms of the workers' time; see ``prevalidate.cost``).
@@ -52,27 +58,11 @@ class SequencerUnavailableError(LedgerError):
     """The batch could not be committed; nothing of it was written. Safe to retry."""
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
-    entry: bytes
-    key_id: bytes
-    signature: bytes
-
-
-@dataclass(slots=True)
-class _Pending:
-    submission: Submission
-    future: Future[Receipt]
-    verdict: Verdict | None = None  # set by stage 1 unless there is an early error
-    verified_with: bytes | None = None
-    early_error: EntryRejectedError | None = None
-
-
 @dataclass(slots=True)
 class _Checking:
     """Submissions being checked together (one chunk), and their verdicts to come."""
 
-    batch: list[_Pending]
+    batch: list[Pending]
     verdicts: Future[list[Verdict]]
 
 
@@ -99,7 +89,7 @@ class Sequencer:
         self.config = config or SequencerConfig()
         self.identity = IdentityState()
         self.stats = _Stats()
-        self._inbox: queue.Queue[_Pending | None] = queue.Queue()
+        self._inbox: queue.Queue[Pending | None] = queue.Queue()
         # Chunks being checked, in order. Unbounded: the workers' queue bounds how far
         # stage 1 runs ahead (``Prevalidator.wait_for_room``).
         self._checked: queue.Queue[_Checking | None] = queue.Queue()
@@ -125,7 +115,7 @@ class Sequencer:
     def submit(self, submission: Submission) -> Future[Receipt]:
         """Queue a submission; the future resolves after its batch is durably committed."""
         future: Future[Receipt] = Future()
-        pending = _Pending(submission, future)
+        pending = Pending(submission, future)
         pending.early_error = self._shape_error(submission)
         self._inbox.put(pending)
         return future
@@ -174,7 +164,7 @@ class Sequencer:
             for checking in chunks:
                 self._checked.put(checking)
 
-    def _take_queued(self, batch: list[_Pending]) -> None:
+    def _take_queued(self, batch: list[Pending]) -> None:
         """Add what has queued to ``batch``, up to ``max_batch``."""
         while len(batch) < self.config.max_batch:
             try:
@@ -194,8 +184,8 @@ class Sequencer:
             self._progress.wait()
             return True
 
-    def _start_checks(self, batch: list[_Pending]) -> list[_Checking]:
-        todo: list[_Pending] = []
+    def _start_checks(self, batch: list[Pending]) -> list[_Checking]:
+        todo: list[Pending] = []
         items: list[Item] = []
         for pending in batch:
             if pending.early_error is None:
@@ -232,7 +222,7 @@ class Sequencer:
             if batch:
                 self._sequence(batch)
 
-    def _gather(self, first: _Checking, held: list[_Checking | None]) -> list[_Pending]:
+    def _gather(self, first: _Checking, held: list[_Checking | None]) -> list[Pending]:
         """The submissions of ``first`` and of the chunks queued after it, with their
         verdicts: one commit for all, as each commit has a fixed cost (under load, a
         wait for the GIL per statement). It waits for the checks of queued chunks
@@ -261,7 +251,7 @@ class Sequencer:
         with self._progress:
             self._backlog -= len(groups)
             self._progress.notify_all()
-        batch: list[_Pending] = []
+        batch: list[Pending] = []
         for checking in groups:
             try:
                 self._take_verdicts(checking)
@@ -272,25 +262,31 @@ class Sequencer:
         self.stats.verify_seconds += time.perf_counter() - started
         return batch
 
-    def _sequence(self, batch: list[_Pending]) -> None:
-        outcomes: list[Receipt | EntryRejectedError] = []
+    def _sequence(self, batch: list[Pending]) -> None:
+        """Apply the rules to ``batch``, append and commit it once, then answer it.
+
+        When the database refuses the commit because of the data (a value it cannot
+        store or a constraint it checks: something validation let through), the
+        batch is committed again in halves, down to the one entry at fault, which
+        alone is refused; the others are recorded. Any other failure (the database
+        unreachable, rows the sequencer did not write) rejects the whole batch as
+        retryable.
+        """
         try:
-            with self.store.db.write() as conn:
-                writer = LogWriter(conn)
-                self._catch_up_identity(writer)
-                started = time.perf_counter()
-                outcomes = self._apply(batch, writer, SqlCarbonView(conn))
-                self.stats.rule_seconds += time.perf_counter() - started
-                started = time.perf_counter()
-                writer.flush()
-            self.stats.commit_seconds += time.perf_counter() - started
+            outcomes = self._commit(batch)
+        except (DataError, IntegrityError) as exc:
+            self._rebuild_identity()
+            if not _entry_at_fault(exc):
+                _fail(batch, exc, "committing")
+            elif len(batch) == 1:
+                _refuse_unstorable(batch[0], exc)
+            else:
+                half = len(batch) // 2
+                self._sequence(batch[:half])
+                self._sequence(batch[half:])
+            return
         except Exception as exc:
-            # The batch's identity changes were rolled back with the transaction: rebuild
-            # the identity state from the log (rare; O(identity entries)). If the store is
-            # still unreachable, the next batch replays it before applying any rule.
-            self.identity = IdentityState()
-            with contextlib.suppress(Exception):
-                self._catch_up_identity_initial()
+            self._rebuild_identity()
             _fail(batch, exc, "committing")
             return
         self.stats.batches += 1
@@ -301,83 +297,26 @@ class Sequencer:
             else:
                 pending.future.set_exception(outcome)
 
-    def _apply(
-        self, batch: Sequence[_Pending], writer: LogWriter, carbon: CarbonView
-    ) -> list[Receipt | EntryRejectedError]:
-        outcomes: list[Receipt | EntryRejectedError] = []
-        parsed: list[Entry | EntryRejectedError] = [self._parse(p) for p in batch]
-        ids = [e.entryId for e in parsed if isinstance(e, Entry)]
-        recorded = writer.existing(ids)
-        now_us = max(time.time_ns() // 1000, writer.last_timestamp_us)
-        for pending, entry in zip(batch, parsed, strict=True):
-            if isinstance(entry, EntryRejectedError):
-                outcomes.append(entry)
-                continue
-            try:
-                outcomes.append(self._append_one(pending, entry, writer, carbon, recorded, now_us))
-            except EntryRejectedError as exc:
-                outcomes.append(exc)
+    def _commit(self, batch: list[Pending]) -> list[Receipt | EntryRejectedError]:
+        with self.store.db.write() as conn:
+            writer = LogWriter(conn)
+            self._catch_up_identity(writer)
+            started = time.perf_counter()
+            outcomes = apply_batch(batch, writer, SqlCarbonView(conn), self.identity)
+            self.stats.rule_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            writer.flush()
+        self.stats.commit_seconds += time.perf_counter() - started
         return outcomes
 
-    def _parse(self, pending: _Pending) -> Entry | EntryRejectedError:
-        if pending.early_error is not None:
-            return pending.early_error
-        verdict = pending.verdict
-        assert verdict is not None, "stage 1 answers every submission without an early error"
-        if isinstance(verdict, Entry):
-            return verdict
-        message, field_name, is_signature = verdict
-        cls = SignatureError if is_signature else MalformedEntryError
-        return cls(message, field=field_name)
-
-    def _append_one(
-        self,
-        pending: _Pending,
-        entry: Entry,
-        writer: LogWriter,
-        carbon: CarbonView,
-        recorded: dict[str, StoredRecord],
-        timestamp_us: int,
-    ) -> Receipt:
-        sub = pending.submission
-        digest = entry_hash(sub.entry)
-        earlier = recorded.get(entry.entryId)
-        if earlier is not None:
-            if earlier.entry_hash == digest:
-                return _receipt_of(earlier, duplicate=True)
-            raise ConflictError(
-                f"entryId {entry.entryId} was recorded at seq {earlier.seq} with other content",
-                field="entryId",
-            )
-        signer = self.identity.resolve_signer(sub.key_id, entry)
-        if pending.verified_with != signer.public_key and not verify_signature(
-            signer.public_key, sub.signature, sub.entry
-        ):
-            raise SignatureError("signature does not verify with the named key", field="signature")
-        check_entry(entry, signer, self.identity, carbon)
-        seq = writer.size
-        record = Record(
-            seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature
-        )
-        leaf = record.leaf_hash()
-        stored = StoredRecord(
-            seq=seq,
-            timestamp_us=timestamp_us,
-            entry_id=entry.entryId,
-            entry_type=entry.type,
-            org_id=entry.org,
-            key_id=sub.key_id,
-            signature=sub.signature,
-            prev_chain_hash=writer.last_chain_hash,
-            entry=sub.entry,
-            entry_hash=digest,
-            leaf_hash=leaf,
-            chain_hash=record.chain_hash(),
-        )
-        writer.append(stored)
-        apply_entry(entry, seq, leaf, self.identity, carbon)
-        recorded[entry.entryId] = stored
-        return _receipt_of(stored)
+    def _rebuild_identity(self) -> None:
+        """After a rolled-back commit: the batch's identity changes were rolled back
+        with it, so rebuild the identity state from the log (rare; O(identity
+        entries)). If the store is still unreachable, the next batch replays it
+        before applying any rule."""
+        self.identity = IdentityState()
+        with contextlib.suppress(Exception):
+            self._catch_up_identity_initial()
 
     # -- identity state: replayed from the log's identity entries ------------
 
@@ -394,11 +333,37 @@ class Sequencer:
         self.identity.size = writer.size
 
 
-def _cost(batch: Sequence[_Pending]) -> int:
+def _cost(batch: Sequence[Pending]) -> int:
     return cost(sum(len(p.submission.entry) for p in batch), len(batch))
 
 
-def _fail(batch: Sequence[_Pending], exc: Exception, doing: str) -> None:
+def _entry_at_fault(exc: DataError | IntegrityError) -> bool:
+    """Whether the database refused a statement because of the data in it: a value it
+    cannot store, or a constraint other than uniqueness.
+
+    A uniqueness conflict is the store's state, not an entry's data: the sequencer
+    derives every key of the log's own rows (seq, Merkle node) and checks entry ids
+    first, so such a conflict means rows it did not write (an insider, a restore
+    gone wrong), and any entry at that position would fail the same way.
+    """
+    if isinstance(exc, DataError):
+        return True
+    orig = exc.orig
+    unique = getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint" in str(orig)
+    return not unique
+
+
+def _refuse_unstorable(pending: Pending, exc: Exception) -> None:
+    """Answer the one entry whose data the database refused: not retryable, no traceback
+    (the operator gets a rate-limited line with the database's reason)."""
+    kind = type(exc).__name__
+    reason = (str(getattr(exc, "orig", exc)).splitlines() or [""])[0][:300]
+    _unstorable.warn("the database refused an entry (%s: %s)", kind, reason)
+    error = UnstorableEntryError(f"the store cannot hold this entry ({kind}); not recorded")
+    pending.future.set_exception(error)
+
+
+def _fail(batch: Sequence[Pending], exc: Exception, doing: str) -> None:
     """Answer every submission of a batch that failed as a whole: retryable, nothing written.
 
     Call from the ``except`` block that caught ``exc`` (the log shows its traceback).
@@ -407,14 +372,3 @@ def _fail(batch: Sequence[_Pending], exc: Exception, doing: str) -> None:
     error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
     for pending in batch:
         pending.future.set_exception(error)
-
-
-def _receipt_of(record: StoredRecord, *, duplicate: bool = False) -> Receipt:
-    return Receipt(
-        record.entry_id,
-        record.seq,
-        record.leaf_hash,
-        record.chain_hash,
-        record.timestamp_us,
-        duplicate,
-    )

@@ -27,6 +27,7 @@ from ledger.errors import (
     SignatureError,
     UnknownKeyError,
     UnknownReferenceError,
+    UnstorableEntryError,
 )
 from ledger.merkle import MerkleError
 from ledger.note import CosignatureVerifier
@@ -53,6 +54,7 @@ _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (ConflictError, grpc.StatusCode.ALREADY_EXISTS),
     (UnknownReferenceError, grpc.StatusCode.FAILED_PRECONDITION),
+    (UnstorableEntryError, grpc.StatusCode.INVALID_ARGUMENT),
     (SequencerUnavailableError, grpc.StatusCode.UNAVAILABLE),
 ]
 SERVICE_NAME = "carbonledger.v1.Ledger"

@@ -16,11 +16,11 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from ledger._internal.rate_limited import RateLimitedWarning
 from ledger.canonical import parse_canonical
 from ledger.entries import Entry, parse_entry
 from ledger.errors import EntryRejectedError
@@ -76,31 +76,7 @@ def _check_item(entry: bytes, public_key: bytes | None, signature: bytes) -> Ver
     return parse_entry(obj).for_rules()
 
 
-class _RateLimitedWarning:
-    """A warning line at most every ``interval`` seconds, counting the ones left out.
-
-    A client can send refused entries as fast as it likes; the log must not grow
-    with them (and a client's mistake is no server fault: no traceback).
-    """
-
-    def __init__(self, interval: float) -> None:
-        self._interval = interval
-        self._next = 0.0
-        self._skipped = 0
-        self._lock = threading.Lock()
-
-    def warn(self, message: str, *args: object) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now < self._next:
-                self._skipped += 1
-                return
-            skipped, self._skipped, self._next = self._skipped, 0, now + self._interval
-        suffix = f" ({skipped} more since the last such warning)" if skipped else ""
-        log.warning(message + suffix, *args)
-
-
-_unexpected = _RateLimitedWarning(60.0)
+_unexpected = RateLimitedWarning(log, 60.0)
 
 
 def _start_worker() -> None:
