@@ -179,6 +179,13 @@ def test_nesting_is_bounded_at_the_documented_depth_and_the_path_named() -> None
     with pytest.raises(MalformedEntryError, match=f"deeper than {MAX_DEPTH}") as refused:
         parse_canonical(canonicalize(nested(MAX_DEPTH + 1)))
     assert refused.value.field == ".".join(["k"] * MAX_DEPTH)
+    arrays = b'{"a":' + b"[" * 40 + b"]" * 40 + b',"b":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}'
+    with pytest.raises(MalformedEntryError, match=f"deeper than {MAX_DEPTH}") as refused:
+        parse_canonical(arrays)
+    assert refused.value.field == "a" + "[0]" * (MAX_DEPTH - 1)
+    # Brackets in strings are no nesting.
+    shallow = {"a": "[" * 100, "b": [{"c": "]" * 40}] * 50}
+    assert parse_canonical(canonicalize(shallow)) == shallow
     # Too deep for the parser itself: the path is found by scanning the text.
     too_deep = b'{"a":[{"b":' + b"[" * 3000 + b"]" * 3000 + b"}]}"
     with pytest.raises(MalformedEntryError, match=f"deeper than {MAX_DEPTH}") as refused:
