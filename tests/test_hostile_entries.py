@@ -132,7 +132,7 @@ def test_poison_entries_fail_alone_among_concurrent_submissions(
                         ),
                     )
                 )
-        start = threading.Barrier(8)
+        start = threading.Barrier(8, timeout=60)
 
         def send(item: tuple[str, pb.SubmitRequest]) -> tuple[grpc.StatusCode, str]:
             return _submit(stub, item[1])
