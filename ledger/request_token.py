@@ -55,7 +55,7 @@ def unverified_key_id(token: str) -> bytes:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except (jwt.PyJWTError, ValueError, RecursionError):
-        raise TokenError("malformed request token: its header is not a JSON object") from None
+        raise TokenError("malformed request token: not a JWT with a JSON header") from None
     if not isinstance(kid, str):
         raise TokenError("malformed request token: its header has no string kid")
     try:
