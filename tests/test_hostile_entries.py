@@ -100,11 +100,12 @@ def _assert_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
     assert not loud, [r.getMessage() for r in loud]
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["checked-in-process", "worker-processes"])
 def test_poison_entries_fail_alone_among_concurrent_submissions(
-    tmp_path: Path, db_url: str, ledger_logs: pytest.LogCaptureFixture
+    tmp_path: Path, db_url: str, workers: int, ledger_logs: pytest.LogCaptureFixture
 ) -> None:
     with (
-        running_server(tmp_path, db_url) as server,
+        running_server(tmp_path, db_url, workers=workers) as server,
         LedgerClient(server.grpc_target) as client,
         grpc.insecure_channel(server.grpc_target) as channel,
     ):
