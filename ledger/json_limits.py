@@ -20,7 +20,7 @@ from typing import Any
 from ledger.errors import MalformedEntryError
 
 # Containers (objects and arrays) an entry may nest, the top-level object included.
-# Real entries nest at most about 8 deep (a PACT footprint's product footprint).
+# Real entries nest a few levels (a footprint entry: 4); 32 leaves room to grow.
 MAX_DEPTH = 32
 
 # How a U+0000 appears in JSON bytes: it must be escaped, and has no other escape.
