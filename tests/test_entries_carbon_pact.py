@@ -148,6 +148,14 @@ def test_reference_period_compares_instants_across_offsets() -> None:
     rejects(bad, f"{PCF}.referencePeriodEnd")
 
 
+def test_reference_period_must_exist_in_utc() -> None:
+    # Year 9999 itself is a valid end; an offset that carries it past 9999 in UTC is not.
+    parse_entry(changed(example(), f"{PCF}.referencePeriodEnd", "9999-12-31T23:59:59Z"))
+    bad = changed(example(), f"{PCF}.referencePeriodEnd", "9999-12-31T23:59:59-01:00")
+    err = rejects(bad, f"{PCF}.referencePeriodEnd")
+    assert "outside years 1-9999 in UTC" in err.reason
+
+
 def test_only_one_geography_granularity() -> None:
     rejects(
         changed(example(), f"{PCF}.geographyCountrySubdivision", "CN-JX"),

@@ -457,6 +457,18 @@ def test_activity_rules(path: str, value: Any, field: str) -> None:
         ),
         (
             "readings.2.intervalEnd",
+            "9999-12-31T23:59:59-00:30",
+            "readings[2].intervalEnd",
+            "outside years 1-9999 in UTC",
+        ),
+        (
+            "readings.0.intervalStart",
+            "0001-01-01T00:00:00+01:00",
+            "readings[0].intervalStart",
+            "outside years 1-9999 in UTC",
+        ),
+        (
+            "readings.2.intervalEnd",
             "2025-03-10T00:00:00Z",
             "readings[2].intervalEnd",
             "must be after intervalStart",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Hashable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -96,16 +96,8 @@ _RFC3339 = (
 TimestampText = Annotated[str, StringConstraints(pattern=_RFC3339)]
 
 
-def checked_instant(value: str) -> datetime:
-    """The instant of a ``TimestampText``; ``ValueError`` if no such date-time exists."""
-    try:
-        return instant(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a valid RFC 3339 date-time") from None
-
-
 def _check_timestamp(value: str) -> str:
-    checked_instant(value)
+    instant(value)  # ValueError if no such date-time exists
     return value
 
 
@@ -126,7 +118,17 @@ def parse_instant(value: str) -> datetime:
     Uncached, for bulk data read once (meter readings): bounds that do not repeat
     would only churn ``instant``'s cache, where a miss costs several parses.
     """
-    return datetime.fromisoformat(_trim_fraction(value) if "." in value else value)
+    try:
+        moment = datetime.fromisoformat(_trim_fraction(value) if "." in value else value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid RFC 3339 date-time") from None
+    try:
+        # An offset can carry a local time past year 9999 (or before year 1) in UTC,
+        # where no reader could compare or filter it; such an instant does not exist.
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} lies outside years 1-9999 in UTC") from None
+    return moment
 
 
 @functools.lru_cache(maxsize=65536)
