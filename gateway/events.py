@@ -31,11 +31,13 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth import gateway_key, subkey
 from gateway.context import CallerDep, GatewayContext, ServicesDep
 from gateway.errors import bad_request, error_responses
-from gateway.footprints import Directory, Filters, FootprintAccess, parse_instant
+from gateway.filters import Filters, parse_instant
+from gateway.footprints import Directory, FootprintAccess
 from gateway.pact_v2 import servable, to_v2
 from gateway.tables import AsyncRequestRow, CallbackCredentialRow, CallbackRow
 from ledger.store.database import Database
@@ -320,13 +322,25 @@ class Outbox:
             rows = conn.execute(
                 select(_AR.c.request_id, _AR.c.event_id, _AR.c.requester, _AR.c.criteria)
                 .where(_AR.c.state == "open")
+                .order_by(_AR.c.created_us)
                 .limit(500)
             ).all()
         for row in rows:
-            stored = json.loads(row.criteria)
-            outcome = self.answer(
-                row.requester, row.event_id, stored["v"], _filters_of(stored["filters"])
-            )
+            try:
+                stored = json.loads(row.criteria)
+                outcome = self.answer(
+                    row.requester, row.event_id, stored["v"], _filters_of(stored["filters"])
+                )
+            except SQLAlchemyError:
+                raise  # the database, not this request: the pass is retried
+            except Exception as exc:  # one request must not stall the others
+                log.warning(
+                    "open request %s could not be re-examined (%s: %s); the others go on",
+                    row.request_id,
+                    type(exc).__name__,
+                    exc,
+                )
+                continue
             if outcome is None:
                 continue
             with self.db.write_engine.begin() as conn:

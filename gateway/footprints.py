@@ -25,12 +25,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
+from gateway.filters import Filters, matches, parse_instant
 from gateway.log_size import LogSizeProbe, log_size
 from ledger.rules.identity import IdentityState
 from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
@@ -109,89 +110,6 @@ class _Grant:
     product_id: str | None
     grantor: str
     level: str
-
-
-@dataclass
-class Filters:
-    """The v3 ListFootprints filters; values of one parameter OR, parameters AND."""
-
-    product_ids: list[str] = field(default_factory=list)
-    company_ids: list[str] = field(default_factory=list)
-    geography: list[str] = field(default_factory=list)
-    classification: list[str] = field(default_factory=list)
-    valid_on: datetime | None = None
-    valid_after: datetime | None = None
-    valid_before: datetime | None = None
-    status: str | None = None
-
-    def python_side(self) -> bool:
-        return bool(
-            self.geography
-            or self.classification
-            or self.valid_on
-            or self.valid_after
-            or self.valid_before
-        )
-
-
-def parse_instant(value: str) -> datetime:
-    """An RFC 3339 date-time (``Z`` or offset; naive means UTC); ValueError if malformed."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _plus_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:
-        return moment.replace(year=moment.year + years, day=28)
-
-
-def validity(footprint: dict[str, Any]) -> tuple[datetime, datetime]:
-    """PACT v3 validity period: defaults to [referencePeriodEnd, +3 years]."""
-    ref_end = parse_instant(footprint["pcf"]["referencePeriodEnd"])
-    start = footprint.get("validityPeriodStart")
-    end = footprint.get("validityPeriodEnd")
-    return (
-        parse_instant(start) if start else ref_end,
-        parse_instant(end) if end else _plus_years(ref_end, 3),
-    )
-
-
-def matches(footprint: dict[str, Any], filters: Filters) -> bool:
-    pcf = footprint["pcf"]
-    if filters.geography:
-        wanted = {g.lower() for g in filters.geography}
-        own = {
-            str(pcf[k]).lower()
-            for k in (
-                "geographyRegionOrSubregion",
-                "geographyCountry",
-                "geographyCountrySubdivision",
-            )
-            if pcf.get(k)
-        }
-        sub = pcf.get("geographyCountrySubdivision")
-        if sub:
-            own.add(str(sub).split("-", 1)[0].lower())
-        if not wanted & own:
-            return False
-    if filters.classification:
-        wanted = {c.lower() for c in filters.classification}
-        if not wanted & {c.lower() for c in footprint.get("productClassifications") or ()}:
-            return False
-    if filters.valid_on or filters.valid_after or filters.valid_before:
-        start, end = validity(footprint)
-        if filters.valid_on and not start <= filters.valid_on <= end:
-            return False
-        if filters.valid_after and not start > filters.valid_after:
-            return False
-        if filters.valid_before and not end < filters.valid_before:
-            return False
-    return True
 
 
 class Directory:

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found, not_implemented
-from gateway.footprints import Filters, Visible, parse_instant
+from gateway.filters import Filters, parse_instant
+from gateway.footprints import Visible
 from gateway.pact_v2 import ProductFootprintV2, servable, to_v2
 from ledger.entries.carbon.pact import ProductFootprint
 
