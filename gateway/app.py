@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Form, Header, Request
+from fastapi import Depends, FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import SQLModel
 
-from gateway import computed_api, errors, events, native, pact_api
+from gateway import computed_api, errors, events, events_api, native, pact_api
 from gateway.auth import authenticate_client, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
@@ -27,6 +27,7 @@ from gateway.errors import OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
 from gateway.login_throttle import LoginThrottle
 from gateway.page import page_router
+from gateway.request_guard import BodyLimit, refuse_control_characters
 from gateway.revocation import RevokedClients
 from gateway.tables import TABLES
 
@@ -74,9 +75,11 @@ def create_app(context: GatewayContext) -> FastAPI:
         title="carbonledger gateway",
         version="0.2.0",
         description="PACT v2.3 and v3.0 data exchange over a verifiable carbon ledger.",
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.services = svc
     errors.install(app)
+    app.add_middleware(BodyLimit, max_body_bytes=context.max_body_bytes)
 
     @app.exception_handler(PoolTimeoutError)
     async def _busy(request: Request, exc: Exception) -> JSONResponse:
@@ -95,7 +98,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         )
 
     @app.post(
-        "/auth/token",
+        errors.TOKEN_PATH,
         tags=["auth"],
         summary="OAuth2 client credentials grant (RFC 6749 §4.4)",
         response_model=TokenOut,
@@ -163,7 +166,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(pact_api.router)
-    app.include_router(events.router)
+    app.include_router(events_api.router)
     app.include_router(native.router)
     app.include_router(computed_api.router)
     app.include_router(page_router())

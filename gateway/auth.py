@@ -205,7 +205,7 @@ class TokenIssuer:
             )
         except jwt.ExpiredSignatureError:
             raise TokenExpired from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, OverflowError):  # PyJWT turns a huge exp or iat into a float
             raise TokenInvalid from None
         sub, org, exp = claims.get("sub"), claims.get("org"), claims.get("exp")
         if not isinstance(sub, str) or not isinstance(org, str) or not isinstance(exp, int):

@@ -18,6 +18,7 @@ from gateway.auth import DEFAULT_TOKEN_TTL, Caller, TokenExpired, TokenInvalid, 
 from gateway.errors import PactError, access_denied
 from gateway.footprints import Directory, FootprintAccess
 from gateway.login_throttle import DEFAULT_FAILURES_PER_MINUTE, LoginThrottle
+from gateway.request_guard import MAX_BODY_BYTES
 from gateway.revocation import DEFAULT_REFRESH_SECONDS, RevokedClients
 from ledger.checkpointer import Checkpointer
 from ledger.rules.identity import IdentityState
@@ -140,6 +141,8 @@ class GatewayContext:
     pool_timeout: float = 10.0
     # Failed client authentications allowed per minute, per client id and per address.
     login_failures_per_minute: int = DEFAULT_FAILURES_PER_MINUTE
+    # Request bodies larger than this are refused with 413 (``gateway.request_guard``).
+    max_body_bytes: int = MAX_BODY_BYTES
     # A revoked client's tokens are refused by this process at most this long after.
     revocation_refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     reads: ReadPool = field(init=False)

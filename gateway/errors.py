@@ -81,6 +81,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "TokenExpired",
         403: "AccessDenied: missing or invalid access token, or not permitted",
         404: "NotFound (v3, /v1) or NoSuchFootprint (v2)",
+        413: "BadRequest: the request body is larger than the gateway's limit",
         501: "NotImplemented",
     }
     return {s: {"model": ErrorBody, "description": descriptions[s]} for s in statuses}
@@ -96,6 +97,9 @@ def _validation_message(exc: RequestValidationError) -> str:
         loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
         parts.append(f"{loc}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "malformed request"
+
+
+TOKEN_PATH = "/auth/token"  # noqa: S105 (a URL path)
 
 
 def install(app: FastAPI) -> None:
@@ -114,7 +118,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if request.url.path == "/auth/token":
+        if request.url.path == TOKEN_PATH:
             return JSONResponse(
                 {"error": "invalid_request", "error_description": _validation_message(exc)},
                 400,

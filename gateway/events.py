@@ -1,4 +1,5 @@
-"""PACT events (CloudEvents, structured mode) and the persisted callback outbox.
+"""PACT events (CloudEvents, structured mode) and the persisted callback outbox
+(the endpoints are in ``gateway.events_api``).
 
 ``RequestCreatedEvent`` starts an asynchronous request. If footprints matching
 its criteria are visible to the requester, a ``RequestFulfilledEvent`` is queued
@@ -23,19 +24,16 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth import gateway_key, subkey
-from gateway.context import CallerDep, GatewayContext, ServicesDep
-from gateway.errors import bad_request, error_responses
+from gateway.context import GatewayContext
+from gateway.errors import bad_request
 from gateway.filters import Filters, parse_instant
 from gateway.footprints import Directory, FootprintAccess
 from gateway.pact_v2 import servable, to_v2
@@ -67,47 +65,6 @@ MAX_PFS = 100
 
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-class CloudEvent(BaseModel):
-    """A CloudEvent in structured content mode (``application/cloudevents+json``)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: Annotated[str, Field(min_length=1, max_length=256)]
-    specversion: Annotated[str, Field(min_length=1, max_length=16)]
-    id: Annotated[str, Field(min_length=1, max_length=256)]
-    source: Annotated[str, Field(min_length=1, max_length=2048)]
-    time: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    data: dict[str, Any]
-
-
-class _V3Criteria(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    productId: list[str] | None = None
-    companyId: list[str] | None = None
-    geography: list[str] | None = None
-    classification: list[str] | None = None
-    validOn: str | None = None
-    validAfter: str | None = None
-    validBefore: str | None = None
-    status: str | None = None
-    comment: str | None = None
-
-
-class _V2Pf(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    productIds: list[str] | None = None
-    companyIds: list[str] | None = None
-
-
-class _V2Criteria(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    pf: _V2Pf
-    comment: str | None = None
 
 
 # -- requester credentials -------------------------------------------------------------
@@ -147,31 +104,6 @@ def _has_callback(conn: Connection, org_id: str) -> bool:
 
 
 # -- criteria ------------------------------------------------------------------------
-
-
-def _filters(event: CloudEvent, v2: bool) -> Filters:
-    try:
-        if v2:
-            pf = _V2Criteria.model_validate(event.data).pf
-            return Filters(product_ids=pf.productIds or [], company_ids=pf.companyIds or [])
-        c = _V3Criteria.model_validate(event.data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise bad_request(f"data.{where}: {first['msg']}") from None
-    try:
-        return Filters(
-            product_ids=c.productId or [],
-            company_ids=c.companyId or [],
-            geography=c.geography or [],
-            classification=c.classification or [],
-            valid_on=parse_instant(c.validOn) if c.validOn else None,
-            valid_after=parse_instant(c.validAfter) if c.validAfter else None,
-            valid_before=parse_instant(c.validBefore) if c.validBefore else None,
-            status=c.status,
-        )
-    except ValueError:
-        raise bad_request("data: validOn, validAfter and validBefore are date-times") from None
 
 
 def _criteria_json(filters: Filters) -> str:
@@ -267,12 +199,12 @@ class Outbox:
             "data": data,
         }
 
-    def request(self, requester: str, event: CloudEvent, version: int, filters: Filters) -> None:
+    def request(self, requester: str, event_id: str, version: int, filters: Filters) -> None:
         """Record a RequestCreatedEvent (idempotent per requester and event id)."""
         with self.db.read() as conn:
             seen = conn.execute(
                 select(_AR.c.request_id).where(
-                    _AR.c.requester == requester, _AR.c.event_id == event.id
+                    _AR.c.requester == requester, _AR.c.event_id == event_id
                 )
             ).first()
             if seen is not None:
@@ -282,13 +214,13 @@ class Outbox:
                     f"no events endpoint is registered for {requester}; "
                     "the ledger operator registers one with `carbonledger clients callback`"
                 )
-        outcome = self.answer(requester, event.id, version, filters)
+        outcome = self.answer(requester, event_id, version, filters)
         now = _now_us()
         with self.db.write_engine.begin() as conn:
             conn.execute(
                 insert(_AR).values(
                     request_id=str(uuid.uuid4()),
-                    event_id=event.id,
+                    event_id=event_id,
                     requester=requester,
                     criteria=json.dumps({"v": version, "filters": _criteria_json(filters)}),
                     state=outcome[0] if outcome else "open",
@@ -477,50 +409,3 @@ class Outbox:
         if not 200 <= answer.status_code < 300:
             return f"events endpoint answered {answer.status_code}"
         return None
-
-
-# -- the endpoints -------------------------------------------------------------------
-
-router = APIRouter()
-
-
-def _handle(request: Request, caller: Any, svc: Any, event: CloudEvent, version: int) -> Response:
-    types = V2_TYPES if version == 2 else V3_TYPES
-    if event.type == types["created"]:
-        filters = _filters(event, version == 2)
-        svc.outbox.request(caller.org, event, version, filters)
-    elif event.type == types["published"]:
-        ids = event.data.get("pfIds")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise bad_request("data.pfIds must be a list of footprint ids")
-    elif event.type in (types["fulfilled"], types["rejected"]):
-        if not isinstance(event.data.get("requestEventId"), str):
-            raise bad_request("data.requestEventId is required")
-    else:
-        raise bad_request(f"unsupported event type {event.type!r} for /{version}/events")
-    return Response(status_code=200)
-
-
-EventBody = Annotated[CloudEvent, Body(media_type="application/cloudevents+json")]
-
-
-@router.post(
-    "/3/events",
-    tags=["PACT v3.0"],
-    summary="Action Events (v3.0)",
-    response_class=Response,
-    responses={200: {"description": "accepted; empty body"}, **error_responses(400, 401, 403)},
-)
-def events_v3(request: Request, caller: CallerDep, svc: ServicesDep, event: EventBody) -> Response:
-    return _handle(request, caller, svc, event, 3)
-
-
-@router.post(
-    "/2/events",
-    tags=["PACT v2.3"],
-    summary="Action Events (v2.3)",
-    response_class=Response,
-    responses={200: {"description": "accepted; empty body"}, **error_responses(400, 401, 403)},
-)
-def events_v2(request: Request, caller: CallerDep, svc: ServicesDep, event: EventBody) -> Response:
-    return _handle(request, caller, svc, event, 2)

@@ -1,0 +1,152 @@
+"""The PACT ``Events`` action: ``POST /3/events`` and ``POST /2/events``.
+
+The caller's token is checked before the body is read: the body is not a FastAPI
+body parameter (FastAPI would read and parse it before any dependency ran) but is
+read by the handler, after ``caller``, within the gateway's body limit
+(``gateway.request_guard``), and parsed by pydantic's own JSON parser (bounded
+nesting, no recursion). The work that follows (``gateway.events.Outbox``) runs on a
+worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.auth import Caller
+from gateway.context import CallerDep, Services, ServicesDep
+from gateway.errors import bad_request, error_responses
+from gateway.events import V2_TYPES, V3_TYPES
+from gateway.filters import Filters, parse_instant
+from gateway.request_guard import PlainText
+
+router = APIRouter()
+MEDIA_TYPE = "application/cloudevents+json"
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvent in structured content mode (``application/cloudevents+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Annotated[PlainText, Field(min_length=1, max_length=256)]
+    specversion: Annotated[PlainText, Field(min_length=1, max_length=16)]
+    id: Annotated[PlainText, Field(min_length=1, max_length=256)]
+    source: Annotated[PlainText, Field(min_length=1, max_length=2048)]
+    time: Annotated[PlainText, Field(min_length=1, max_length=64)] | None = None
+    data: dict[str, Any]
+
+
+class _V3Criteria(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    productId: list[PlainText] | None = None
+    companyId: list[PlainText] | None = None
+    geography: list[PlainText] | None = None
+    classification: list[PlainText] | None = None
+    validOn: PlainText | None = None
+    validAfter: PlainText | None = None
+    validBefore: PlainText | None = None
+    status: PlainText | None = None
+    comment: str | None = None
+
+
+class _V2Pf(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    productIds: list[PlainText] | None = None
+    companyIds: list[PlainText] | None = None
+
+
+class _V2Criteria(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    pf: _V2Pf
+    comment: str | None = None
+
+
+def _filters(event: CloudEvent, v2: bool) -> Filters:
+    try:
+        if v2:
+            pf = _V2Criteria.model_validate(event.data).pf
+            return Filters(product_ids=pf.productIds or [], company_ids=pf.companyIds or [])
+        c = _V3Criteria.model_validate(event.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise bad_request(f"data.{where}: {first['msg']}") from None
+    try:
+        return Filters(
+            product_ids=c.productId or [],
+            company_ids=c.companyId or [],
+            geography=c.geography or [],
+            classification=c.classification or [],
+            valid_on=parse_instant(c.validOn) if c.validOn else None,
+            valid_after=parse_instant(c.validAfter) if c.validAfter else None,
+            valid_before=parse_instant(c.validBefore) if c.validBefore else None,
+            status=c.status,
+        )
+    except ValueError:
+        raise bad_request("data: validOn, validAfter and validBefore are date-times") from None
+
+
+def _handle(caller: Caller, svc: Services, event: CloudEvent, version: int) -> Response:
+    types = V2_TYPES if version == 2 else V3_TYPES
+    if event.type == types["created"]:
+        filters = _filters(event, version == 2)
+        svc.outbox.request(caller.org, event.id, version, filters)
+    elif event.type == types["published"]:
+        ids = event.data.get("pfIds")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise bad_request("data.pfIds must be a list of footprint ids")
+    elif event.type in (types["fulfilled"], types["rejected"]):
+        if not isinstance(event.data.get("requestEventId"), str):
+            raise bad_request("data.requestEventId is required")
+    else:
+        raise bad_request(f"unsupported event type {event.type!r} for /{version}/events")
+    return Response(status_code=200)
+
+
+async def _event(request: Request) -> CloudEvent:
+    """The body as a CloudEvent: read only now (after authentication), within the
+    body limit; malformed JSON or a wrong shape is a 400 naming the member."""
+    raw = await request.body()
+    try:
+        return CloudEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+
+
+_EVENTS: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {
+        200: {"description": "accepted; empty body"},
+        **error_responses(400, 401, 403, 413),
+    },
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {MEDIA_TYPE: {"schema": CloudEvent.model_json_schema()}},
+        }
+    },
+}
+
+
+@router.post("/3/events", tags=["PACT v3.0"], summary="Action Events (v3.0)", **_EVENTS)
+async def events_v3(request: Request, caller: CallerDep, svc: ServicesDep) -> Response:
+    event = await _event(request)
+    return await run_in_threadpool(_handle, caller, svc, event, 3)
+
+
+@router.post("/2/events", tags=["PACT v2.3"], summary="Action Events (v2.3)", **_EVENTS)
+async def events_v2(request: Request, caller: CallerDep, svc: ServicesDep) -> Response:
+    event = await _event(request)
+    return await run_in_threadpool(_handle, caller, svc, event, 2)

@@ -1,0 +1,226 @@
+"""Hostile requests through a real gateway, on SQLite and PostgreSQL: control
+characters anywhere a string reaches the database, integers beyond 64 bits,
+malformed tokens and claims, and bodies too large or sent before authentication.
+Each gets its defined 4xx with an error body naming the problem, never a 500, and
+writes nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+from sqlalchemy import func, select
+
+from gateway.auth import gateway_key, subkey
+from gateway.events import register_callback
+from gateway.request_guard import MAX_BODY_BYTES
+from gateway.tables import AsyncRequestRow
+from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
+from tests.test_gateway_events import CE, _created, _event
+from tests.test_gateway_support import Env, Receiver, environment
+
+PRODUCT = "urn:pact:product:recycler-a:lfp-280ah"
+CREATED = "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3"
+
+
+def _refused(answer: httpx.Response, *named: str) -> None:
+    assert answer.status_code == 400, (answer.request.url, answer.text)
+    body = answer.json()
+    assert body["code"] == "BadRequest", body
+    for name in named:
+        assert name in body["message"], (name, body)
+
+
+def _requests_recorded(env: Env) -> int:
+    table = AsyncRequestRow.__table__  # type: ignore[attr-defined]
+    with env.server.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_control_characters_are_refused_naming_the_parameter(tmp_path: Path, db_url: str) -> None:
+    receiver = Receiver()
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as auditor:
+        fid, _ = env.footprint(SUPPLIER, PRODUCT)
+        register_callback(
+            env.server.db, tmp_path, AUDITOR, receiver.http.url, "id", "secret-" + "x" * 20
+        )
+        for char in ("\x00", "\x01", "\x1f", "\x7f"):
+            for name in ("productId", "companyId", "geography", "classification", "status"):
+                answer = auditor.get("/3/footprints", params={name: f"a{char}b"})
+                _refused(answer, f"query parameter {name}", f"U+{ord(char):04X}")
+        _refused(auditor.get("/3/footprints", params={"validOn": "2025\x00"}), "validOn")
+        _refused(auditor.get("/2/footprints", params={"$filter": "a\x00"}), "$filter")
+        _refused(auditor.get("/3/footprints", params={"x\x00": "1"}), "query parameter name")
+        _refused(
+            auditor.get("/v1/products/a%00b/footprint", params={"companyId": SUPPLIER}),
+            "path parameter productId",
+        )
+        _refused(
+            auditor.get(f"/v1/products/{PRODUCT}/footprint", params={"companyId": "a\x00"}),
+            "query parameter companyId",
+        )
+        _refused(auditor.get("/v1/instruments/cn%00gec/GEC1"), "path parameter registry")
+        _refused(auditor.get("/v1/instruments/cn-gec/GEC%001"), "path parameter serial")
+        _refused(auditor.get("/v1/suppliers/urn%00x/progress"), "path parameter org")
+        _refused(auditor.get("/3/footprints/%00"), "path parameter id")
+        missing = auditor.get("/no/such%00route")
+        assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
+
+        # The token endpoint, before any credentials are known: an RFC 6749 error.
+        form = {"grant_type": "client_credentials"}
+        for auth, what in (
+            (("client\x00", "secret"), "client id"),
+            (("client", "sec\x00ret"), "client secret"),
+        ):
+            answer = env.client().post("/auth/token", data=form, auth=auth)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["error"] == "invalid_request"
+            assert f"HTTP Basic {what}" in answer.json()["error_description"]
+        escaped = base64.b64encode(b"client%00:secret").decode()
+        answer = env.client().post(
+            "/auth/token", data=form, headers={"Authorization": f"Basic {escaped}"}
+        )
+        assert answer.status_code == 400 and "client id" in answer.text
+
+        # Bodies: the event id and the criteria reach the database.
+        for body, member in (
+            ({**_created([PRODUCT]), "id": "a\x00b"}, "id"),
+            (_created([f"{PRODUCT}\x00"]), "productId"),
+            (_event(CREATED, {"companyId": ["\x00"]}), "companyId"),
+        ):
+            _refused(auditor.post("/3/events", json=body, headers=CE), member, "U+0000")
+        lone = json.dumps(_created(["x"])).replace('["x"]', '["\\ud800"]')
+        _refused(auditor.post("/3/events", content=lone, headers=CE), "Invalid JSON")
+        v2 = _event(
+            "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1",
+            {"pf": {"productIds": ["a\x00"]}},
+        )
+        _refused(auditor.post("/2/events", json=v2), "productIds", "U+0000")
+
+        # Nothing was recorded, and the gateway still serves everyone.
+        assert _requests_recorded(env) == 0
+        listed = auditor.get("/3/footprints", params={"productId": PRODUCT})
+        assert [d["id"] for d in listed.json()["data"]] == [fid]
+        assert auditor.get(f"/3/footprints/{fid}").status_code == 200
+
+
+def test_integers_beyond_64_bits_are_refused(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as auditor:
+        fid, _ = env.footprint(SUPPLIER, PRODUCT)
+        huge = [str(2**63), str(2**64), str(-(2**64)), "9" * 5000, "1e30", "NaN"]
+        for value in huge:
+            for path, params in (
+                (f"/v1/entries/{value}", {}),
+                ("/v1/entries/0", {"tree_size": value}),
+                ("/3/footprints", {"limit": value}),
+                ("/3/footprints", {"x-carbonledger-after": value}),
+                ("/2/footprints", {"limit": value}),
+                ("/v1/proofs/inclusion", {"leaf_hash": "00" * 32, "tree_size": value}),
+                ("/v1/proofs/consistency", {"first": value, "second": value}),
+                (f"/v1/footprints/{fid}/contributions", {"depth": value}),
+                (f"/v1/footprints/{fid}/contributions", {"cutoff": value}),
+            ):
+                answer = auditor.get(path, params=params)
+                assert answer.status_code in (400, 404), (path, params, answer.text)
+                assert answer.json()["code"] in ("BadRequest", "NotFound"), answer.text
+        assert auditor.get("/v1/entries/0").status_code == 200
+
+
+def _token(key: bytes, claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, subkey(key, "carbonledger gateway access token"), "HS256")
+
+
+def test_malformed_tokens_and_claims_are_refused(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env:
+        key = gateway_key(tmp_path)
+        now = int(time.time())
+        good = {"sub": "c", "org": BUYER, "iat": now, "exp": now + 60}
+        forged = jwt.encode(good, b"k" * 32, "HS256")
+        unsigned = jwt.encode(good, None, "none")
+        bearer = [
+            "Bearer",
+            "Bearer x",
+            "Bearer a.b.c",
+            "Bearer " + "A" * 100_000,
+            f"Bearer {forged}",
+            f"Bearer {unsigned}",
+            "Basic " + base64.b64encode(b"a:b").decode(),
+            *(
+                f"Bearer {_token(key, {**good, **change})}"
+                for change in (
+                    {"iat": "yesterday"},
+                    {"exp": "soon"},
+                    {"exp": 10**400},
+                    {"exp": float(now + 60)},
+                    {"sub": ["c"]},
+                    {"org": None},
+                    {"org": "urn:pact:company:customcode:nobody"},
+                    {"iat": 10**400},
+                )
+            ),
+        ]
+        with env.client() as anonymous:
+            for header in bearer:
+                answer = anonymous.get("/3/footprints", headers={"Authorization": header})
+                assert answer.status_code in (401, 403), (header[:80], answer.text)
+                assert answer.json()["code"] in ("AccessDenied", "TokenExpired"), answer.text
+            expired = _token(key, {**good, "exp": now - 10})
+            answer = anonymous.get("/3/footprints", headers={"Authorization": f"Bearer {expired}"})
+            assert answer.status_code == 401 and answer.json()["code"] == "TokenExpired"
+            valid = _token(key, good)
+            answer = anonymous.get("/3/footprints", headers={"Authorization": f"Bearer {valid}"})
+            assert answer.status_code == 200, answer.text
+
+
+def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    yield b'{"type": "x", "data": {"pad": "'
+    sent = 0
+    while sent < total:
+        yield b"x" * size
+        sent += size
+    yield b'"}}'
+
+
+def test_bodies_are_limited_and_read_only_after_authentication(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env, env.client(BUYER) as buyer:
+        too_big = b'{"pad": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+        for path in ("/3/events", "/2/events"):
+            # Declared (Content-Length) and streamed (chunked) oversize bodies: 413.
+            for content in (too_big, _chunks(MAX_BODY_BYTES + 1)):
+                answer = buyer.post(path, content=content, headers=CE)
+                assert answer.status_code == 413, answer.text
+                assert answer.json()["code"] == "BadRequest"
+                assert str(MAX_BODY_BYTES) in answer.json()["message"]
+        answer = env.client().post(
+            "/auth/token",
+            content=b"grant_type=" + b"x" * MAX_BODY_BYTES,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=("a", "b"),
+        )
+        assert answer.status_code == 413, answer.text
+        assert _requests_recorded(env) == 0
+
+        # Without a token the answer comes before any of the body is read: the
+        # request declares 48 MB and sends none of it.
+        host, port = urlsplit(env.url).hostname, urlsplit(env.url).port
+        for path in ("/3/events", "/2/events"):
+            with socket.create_connection((host, port), timeout=20) as sock:
+                sock.sendall(
+                    f"POST {path} HTTP/1.1\r\nHost: x\r\n"
+                    f"Content-Type: application/cloudevents+json\r\n"
+                    f"Content-Length: {48 * 1024 * 1024}\r\n\r\n".encode()
+                )
+                head = sock.recv(65536).decode(errors="replace")
+            assert head.startswith("HTTP/1.1 403"), head[:200]
+            assert "AccessDenied" in head
+        # A body within the limit is still read and answered after authentication.
+        ok = buyer.post("/3/events", json=_event(f"{CREATED}x", {}), headers=CE)
+        assert ok.status_code == 400 and "unsupported event type" in ok.json()["message"]
