@@ -23,9 +23,9 @@ from gateway import computed_api, errors, events, events_api, native, pact_api
 from gateway.auth import authenticate_client, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
-from gateway.errors import OAuthError, OAuthErrorBody
+from gateway.errors import ErrorBody, OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
-from gateway.login_throttle import LoginThrottle
+from gateway.login_throttle import ChecksBusy, LoginThrottle, SecretChecks
 from gateway.page import page_router
 from gateway.request_guard import BodyLimit, refuse_control_characters
 from gateway.revocation import RevokedClients
@@ -67,6 +67,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         outbox=events.Outbox(context, footprints, directory),
         computed=ComputedFootprints(context.reads, context.store, footprints),
         logins=LoginThrottle(context.login_failures_per_minute),
+        secret_checks=SecretChecks(context.concurrent_secret_checks),
         revoked=RevokedClients(
             context.reads.hot, context.token_ttl, context.revocation_refresh_seconds
         ),
@@ -105,17 +106,21 @@ def create_app(context: GatewayContext) -> FastAPI:
         responses={
             400: {"model": OAuthErrorBody},
             401: {"model": OAuthErrorBody},
+            413: {"model": ErrorBody, "description": "the request body is too large"},
             429: {"model": OAuthErrorBody, "description": "too many failed authentications"},
+            503: {"model": OAuthErrorBody, "description": "too many logins being checked"},
         },
     )
-    def token(
+    async def token(
         request: Request,
         svc: ServicesDep,
         grant_type: Annotated[str | None, Form()] = None,
         scope: Annotated[str | None, Form()] = None,
         authorization: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
-        """Authenticate with HTTP Basic (client id and secret); get a Bearer token."""
+        """Authenticate with HTTP Basic (client id and secret); get a Bearer token.
+        The attempt is counted before the secret is checked, and the check (argon2)
+        runs on a worker thread, at most a few at once (``gateway.login_throttle``)."""
         if grant_type is None:
             raise OAuthError(400, "invalid_request", "grant_type is required")
         credentials = parse_basic(authorization)
@@ -125,7 +130,7 @@ def create_app(context: GatewayContext) -> FastAPI:
             raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
         client_id = credentials[0]
         address = request.client.host if request.client else "unknown"
-        wait = svc.logins.retry_after(client_id, address)
+        wait = svc.logins.reserve(client_id, address)
         if wait is not None:
             raise OAuthError(
                 429,
@@ -133,9 +138,20 @@ def create_app(context: GatewayContext) -> FastAPI:
                 f"too many failed authentications for this client or address; retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
-        org = authenticate_client(svc.context.db, *credentials)
+        checked, org = False, None
+        try:
+            org = await svc.secret_checks.run(authenticate_client, svc.context.db, *credentials)
+            checked = True
+        except ChecksBusy:
+            raise OAuthError(
+                503,
+                "temporarily_unavailable",
+                "too many client authentications are being checked; retry",
+                headers={"Retry-After": "1"},
+            ) from None
+        finally:
+            svc.logins.settle(client_id, address, failed=checked and org is None)
         if org is None:
-            svc.logins.failed(client_id, address)
             raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
         access = svc.tokens.issue(client_id, org)
         return JSONResponse(

@@ -176,7 +176,7 @@ class TokenIssuer:
         self.ttl = ttl
         # Verified tokens (token -> client id, org, expiry); bounded. A token is only ever
         # accepted here after its signature verified, and never past its expiry.
-        self._verified: dict[str, tuple[str, str, float]] = {}
+        self._verified: dict[str, tuple[str, str, int]] = {}
 
     def issue(self, client_id: str, org: str) -> str:
         now = int(time.time())
@@ -210,7 +210,9 @@ class TokenIssuer:
         sub, org, exp = claims.get("sub"), claims.get("org"), claims.get("exp")
         if not isinstance(sub, str) or not isinstance(org, str) or not isinstance(exp, int):
             raise TokenInvalid
+        if exp >= 2**63:  # no NumericDate this gateway issues is beyond 64 bits
+            raise TokenInvalid
         if len(self._verified) >= 10000:
             self._verified.clear()
-        self._verified[token] = (sub, org, float(exp))
+        self._verified[token] = (sub, org, exp)
         return sub, org

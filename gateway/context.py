@@ -17,7 +17,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from gateway.auth import DEFAULT_TOKEN_TTL, Caller, TokenExpired, TokenInvalid, TokenIssuer
 from gateway.errors import PactError, access_denied
 from gateway.footprints import Directory, FootprintAccess
-from gateway.login_throttle import DEFAULT_FAILURES_PER_MINUTE, LoginThrottle
+from gateway.login_throttle import (
+    DEFAULT_CONCURRENT_CHECKS,
+    DEFAULT_FAILURES_PER_MINUTE,
+    LoginThrottle,
+    SecretChecks,
+)
 from gateway.request_guard import MAX_BODY_BYTES
 from gateway.revocation import DEFAULT_REFRESH_SECONDS, RevokedClients
 from ledger.checkpointer import Checkpointer
@@ -141,6 +146,8 @@ class GatewayContext:
     pool_timeout: float = 10.0
     # Failed client authentications allowed per minute, per client id and per address.
     login_failures_per_minute: int = DEFAULT_FAILURES_PER_MINUTE
+    # Client secrets (argon2, 64 MiB each) checked at once by this process.
+    concurrent_secret_checks: int = DEFAULT_CONCURRENT_CHECKS
     # Request bodies larger than this are refused with 413 (``gateway.request_guard``).
     max_body_bytes: int = MAX_BODY_BYTES
     # A revoked client's tokens are refused by this process at most this long after.
@@ -172,6 +179,7 @@ class Services:
     outbox: Outbox
     computed: ComputedFootprints
     logins: LoginThrottle
+    secret_checks: SecretChecks
     revoked: RevokedClients
 
 

@@ -11,6 +11,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -224,3 +225,22 @@ def test_bodies_are_limited_and_read_only_after_authentication(tmp_path: Path, d
         # A body within the limit is still read and answered after authentication.
         ok = buyer.post("/3/events", json=_event(f"{CREATED}x", {}), headers=CE)
         assert ok.status_code == 400 and "unsupported event type" in ok.json()["message"]
+
+
+def test_concurrent_bad_logins_are_counted_before_their_secrets_are_checked(
+    tmp_path: Path, db_url: str
+) -> None:
+    with environment(tmp_path, db_url) as env:
+        client_id, secret = env.credentials(BUYER)
+        form = {"grant_type": "client_credentials"}
+
+        def attempt(i: int) -> int:
+            with env.client() as http:
+                wrong = (client_id, secret + "x") if i % 2 else (f"nobody-{i}", "x")
+                return http.post("/auth/token", data=form, auth=wrong).status_code
+
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(attempt, range(30)))
+        assert set(statuses) <= {401, 429, 503}, statuses
+        assert statuses.count(429) >= 20, statuses
+        assert statuses.count(401) <= 10, statuses
