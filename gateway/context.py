@@ -136,8 +136,9 @@ class GatewayContext:
     retry_max: float = 3600.0
     give_up_after: float = 72 * 3600.0
     poll_interval: float = 1.0
-    # Open asynchronous requests are re-examined this often.
+    # Open asynchronous requests are re-examined this often, this many per pass.
     reexamine_interval: float = 10.0
+    reexamine_batch: int = 500
     callback_timeout: float = 10.0
     callback_verify: bool | ssl.SSLContext = True
     # The gateway's own read pool (PostgreSQL): connections, and how long a request waits

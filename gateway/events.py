@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth import gateway_key, subkey
@@ -165,6 +165,10 @@ class Outbox:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_reexamine = 0.0
+        # Where the next re-examination pass starts (created_us, request_id): passes
+        # walk through all open requests, a batch at a time, so requests that never
+        # match cannot keep the newer ones from being examined.
+        self._reexamine_after: tuple[int, str] = (-1, "")
 
     # -- answering ------------------------------------------------------------
 
@@ -249,14 +253,27 @@ class Outbox:
         )
 
     def reexamine(self) -> None:
-        """Answer open requests that can now be fulfilled."""
+        """Answer open requests that can now be fulfilled: the next batch of
+        ``reexamine_batch``, oldest first, wrapping around after the newest."""
+        batch = self.context.reexamine_batch
         with self.db.read() as conn:
             rows = conn.execute(
-                select(_AR.c.request_id, _AR.c.event_id, _AR.c.requester, _AR.c.criteria)
-                .where(_AR.c.state == "open")
-                .order_by(_AR.c.created_us)
-                .limit(500)
+                select(
+                    _AR.c.request_id,
+                    _AR.c.event_id,
+                    _AR.c.requester,
+                    _AR.c.criteria,
+                    _AR.c.created_us,
+                )
+                .where(
+                    _AR.c.state == "open",
+                    tuple_(_AR.c.created_us, _AR.c.request_id) > self._reexamine_after,
+                )
+                .order_by(_AR.c.created_us, _AR.c.request_id)
+                .limit(batch)
             ).all()
+        last = rows[-1] if len(rows) == batch else None
+        self._reexamine_after = (last.created_us, last.request_id) if last else (-1, "")
         for row in rows:
             try:
                 stored = json.loads(row.criteria)

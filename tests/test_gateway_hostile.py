@@ -244,3 +244,34 @@ def test_concurrent_bad_logins_are_counted_before_their_secrets_are_checked(
         assert set(statuses) <= {401, 429, 503}, statuses
         assert statuses.count(429) >= 20, statuses
         assert statuses.count(401) <= 10, statuses
+
+
+def test_requests_that_never_match_do_not_starve_newer_ones(tmp_path: Path, db_url: str) -> None:
+    receiver = Receiver()
+    receiver.http.start()
+    try:
+        with (
+            environment(tmp_path, db_url, reexamine_batch=2) as env,
+            env.client(BUYER) as buyer,
+        ):
+            register_callback(
+                env.server.db,
+                tmp_path,
+                BUYER,
+                receiver.http.url,
+                Receiver.CLIENT_ID,
+                Receiver.SECRET,
+            )
+            # More open requests for products nobody declares than one pass examines,
+            # all older than the one that can be answered.
+            for i in range(5):
+                never = _created([f"urn:pact:product:nobody:{i}"])
+                assert buyer.post("/3/events", json=never, headers=CE).status_code == 200
+            wanted = _created([PRODUCT])
+            assert buyer.post("/3/events", json=wanted, headers=CE).status_code == 200
+            fid, _ = env.footprint(SUPPLIER, PRODUCT)
+            env.grant(SUPPLIER, BUYER, "summary", footprintId=fid)
+            (fulfilled,) = receiver.wait(1)
+            assert fulfilled["data"]["requestEventId"] == wanted["id"]
+    finally:
+        receiver.http.stop()
