@@ -15,9 +15,9 @@
   route that needs a token checks it first (``gateway.context.caller``), so an
   unauthenticated request is answered 403 without its body being read at all.
   Exceeding it answers 413 with a PACT error body. (Starlette's own
-  ``RequestBodyLimitMiddleware`` answers 413 in plain text, and for a declared
-  oversize body replaces even the 403 of a route that never read it, so it is not
-  used.)
+  ``RequestBodyLimitMiddleware``, behind FastAPI's ``max_body_size``, answers 413
+  in plain text, and for a declared oversize body replaces even the 403 of a route
+  that never read it, so it is not used.)
 """
 
 from __future__ import annotations
