@@ -3,23 +3,20 @@
 Every instant is an aware ``datetime``. Comparing aware datetimes never leaves the
 calendar, but arithmetic can: a footprint whose ``referencePeriodEnd`` lies in
 year 9999 has a default validity end in year 10002, past ``datetime.max``. Such an
-end is later than every instant a query can name (even ``9999-12-31T23:59:59-23:59``),
-so it is represented as ``None``, "after the calendar", instead of being constructed:
-no recorded footprint and no query value can make a listing, or the re-examination
-of open asynchronous requests, fail.
+end is later than every instant a query can name (queries, like entries, name
+instants within years 1-9999 in UTC), so it is represented as ``None``, "after the
+calendar", instead of being constructed: no recorded footprint and no query value
+can make a listing, or the re-examination of open asynchronous requests, fail.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import MAXYEAR, UTC, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.entries.carbon.common import parse_instant as parse_rfc3339
-
-# PACT v3: without an explicit validity period, a footprint is valid for three years
-# after its reference period ends.
-DEFAULT_VALIDITY_YEARS = 3
+from ledger.entries.carbon.pact import DEFAULT_VALIDITY_YEARS, plus_years
 
 
 @dataclass
@@ -54,17 +51,6 @@ def parse_instant(value: str) -> datetime:
         text = text[:-1] + "Z"
     moment = parse_rfc3339(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def plus_years(moment: datetime, years: int) -> datetime | None:
-    """``moment`` that many years later (29 February -> 28 February), or None when
-    that is past the calendar's last year (later than any ``datetime``)."""
-    if moment.year + years > MAXYEAR:
-        return None
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return moment.replace(year=moment.year + years, day=28)
 
 
 def validity(footprint: dict[str, Any]) -> tuple[datetime, datetime | None]:

@@ -156,6 +156,14 @@ def test_reference_period_must_exist_in_utc() -> None:
     assert "outside years 1-9999 in UTC" in err.reason
 
 
+def test_validity_period_may_run_to_the_end_of_the_calendar() -> None:
+    # referencePeriodEnd + 3 years is past year 9999: every end the calendar holds is within.
+    entry = changed(example(), f"{PCF}.referencePeriodEnd", "9998-06-01T00:00:00Z")
+    entry = changed(entry, f"{PCF}.referencePeriodStart", "9998-01-01T00:00:00Z")
+    entry = changed(entry, "footprint.validityPeriodStart", "9998-07-01T00:00:00Z")
+    parse_entry(changed(entry, "footprint.validityPeriodEnd", "9999-12-31T23:59:59Z"))
+
+
 def test_only_one_geography_granularity() -> None:
     rejects(
         changed(example(), f"{PCF}.geographyCountrySubdivision", "CN-JX"),

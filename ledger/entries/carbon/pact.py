@@ -10,7 +10,7 @@ ledger-specific rule (those live in ``ledger.entries.carbon.footprint``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import MAXYEAR, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -269,10 +269,21 @@ class CarbonFootprint(Strict):
             )
 
 
-def _plus_years(moment: datetime, years: int) -> datetime:
+# PACT v3: without an explicit validity period, a footprint is valid for three years
+# after its reference period ends; an explicit one may not end later than that.
+DEFAULT_VALIDITY_YEARS = 3
+
+
+def plus_years(moment: datetime, years: int) -> datetime | None:
+    """``moment`` that many years later (29 February -> 28 February), or None when
+    that is past the calendar's last year: later than every instant an entry or a
+    query can name, so the caller treats it as unbounded instead of constructing it.
+    """
+    if moment.year + years > MAXYEAR:
+        return None
     try:
         return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
+    except ValueError:  # 29 February in a year that has none
         return moment.replace(year=moment.year + years, day=28)
 
 
@@ -322,7 +333,8 @@ class ProductFootprint(Strict):
             raise fail(("validityPeriodStart",), "must not be before pcf.referencePeriodEnd", start)
         if instant(end) <= instant(start):
             raise fail(("validityPeriodEnd",), "must be after validityPeriodStart", end)
-        if instant(end) > _plus_years(ref_end, 3):
+        latest = plus_years(ref_end, DEFAULT_VALIDITY_YEARS)
+        if latest is not None and instant(end) > latest:
             raise fail(
                 ("validityPeriodEnd",),
                 "must not be later than pcf.referencePeriodEnd + 3 years",
