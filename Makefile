@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+# Extra options for the demo: make run ARGS="--http 127.0.0.1:8081 --grpc 127.0.0.1:50052"
 run: $(STAMP)
-	$(VENV)/bin/carbonledger demo
+	$(VENV)/bin/carbonledger demo $(ARGS)
 
 test: $(STAMP) lint typecheck unit
 

@@ -1,7 +1,9 @@
 """``carbonledger audit``, ``witness`` and ``verify-entry``: the verifier's commands.
 
 Exit status: 0 when everything holds, 1 when a check fails (or a witness
-refuses), 2 when the command could not be carried out at all.
+refuses); the codes of the failures that stop a command (2: it could not be
+carried out, 3: the ledger or gateway did not answer, 4: credentials refused)
+are the command line's own (``clients.cli_errors``, docs/api.md).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import httpx
@@ -29,6 +31,7 @@ from clients.audit.witness import (
     save_witness_state,
     witness_checkpoint,
 )
+from clients.cli_errors import CommandFailed, ExitCode, failure_of, ledger_option
 from ledger.keys import load_private_key, read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
 
@@ -43,13 +46,14 @@ def _ledger_verifier(value: str) -> NoteVerifier:
         raise click.BadParameter(str(exc), param_hint="--ledger-key") from None
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+def _fail(exc: Exception, server: str | None) -> CommandFailed:
+    """The one-line failure for ``exc``, 2 unless it says otherwise (these commands
+    also run outside the ``carbonledger`` group, in tests and other groups)."""
+    return failure_of(exc, server) or CommandFailed(str(exc), ExitCode.USAGE)
 
 
 @click.command()
-@click.option("--ledger", "target", help="gRPC HOST:PORT of the ledger.")
+@ledger_option(param_decls=("--ledger", "target"), default=None)
 @click.option("--db", "db_url", help="Audit a database offline instead (store URL).")
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
 @click.option("--key", "key_file", type=click.Path(path_type=Path), help="Auditor org's key.")
@@ -93,13 +97,13 @@ def audit(
         finally:
             source.close()
     except (AuditError, OSError, ValueError) as exc:
-        _fail(str(exc))
+        raise _fail(exc, target) from None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
     sys.exit(0 if report.ok else 1)
 
 
 @click.command()
-@click.option("--ledger", "target", required=True, help="gRPC HOST:PORT of the ledger.")
+@ledger_option(param_decls=("--ledger", "target"), default=None, required=True)
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
 @click.option("--key", "key_file", required=True, type=click.Path(path_type=Path))
 @click.option("--name", default="witness", show_default=True, help="The witness key's name.")
@@ -113,12 +117,12 @@ def witness(
     try:
         signer = CosignatureSigner(name, load_private_key(key_file))
     except (OSError, ValueError, NoteError) as exc:
-        _fail(str(exc))
+        raise _fail(exc, None) from None
     click.echo(f"witness-key: {signer.vkey}")
     rpc = LedgerRpc(target)
     try:
         while True:
-            status = _witness_once(rpc, verifier, signer, state_dir)
+            status = _witness_once(rpc, verifier, signer, state_dir, target)
             if interval <= 0 or status != 0:
                 sys.exit(status)
             time.sleep(interval)
@@ -127,7 +131,7 @@ def witness(
 
 
 def _witness_once(
-    rpc: LedgerRpc, verifier: NoteVerifier, signer: CosignatureSigner, state_dir: Path
+    rpc: LedgerRpc, verifier: NoteVerifier, signer: CosignatureSigner, state_dir: Path, target: str
 ) -> int:
     try:
         saved = load_witness_state(state_dir)
@@ -142,8 +146,7 @@ def _witness_once(
         click.echo(f"REFUSED: {exc}", err=True)
         return 1
     except (AuditError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
+        raise _fail(exc, target) from None
     click.echo(f"cosigned size {cp.size} (previous {cosigned.previous_size})")
     return 0
 
@@ -176,7 +179,7 @@ def verify_entry(
         click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
         sys.exit(1)
     except (httpx.HTTPError, ValueError) as exc:
-        _fail(f"cannot fetch entry {seq}: {exc}")
+        raise _fail(exc, gateway) from None
     out = {
         "ok": True,
         "seq": result.seq,

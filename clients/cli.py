@@ -1,15 +1,18 @@
-"""The ``carbonledger`` command line."""
+"""The ``carbonledger`` command line.
+
+Commands let failures propagate: the group (``ReportingGroup``) prints them as
+one line with a documented exit code (docs/api.md, "CLI exit codes").
+"""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
 
+from clients.cli_errors import ReportingGroup, ledger_option
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DataDir
 from ledger.keys import (
@@ -20,18 +23,39 @@ from ledger.keys import (
     save_private_key,
 )
 
-DEFAULT_LEDGER = "127.0.0.1:50051"
+DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_HTTP = "127.0.0.1:8080"
 
 
-def _split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise click.BadParameter(f"expected HOST:PORT, got {address!r}")
-    return host, int(port)
+def _listen_address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from clients.serving import split_address
+
+    try:
+        split_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
-@click.group()
+_GRPC_LISTEN = click.option(
+    "--grpc",
+    "grpc_address",
+    default=DEFAULT_GRPC,
+    show_default=True,
+    callback=_listen_address,
+    help="Where the ledger listens (gRPC HOST:PORT; port 0: any free port).",
+)
+_HTTP_LISTEN = click.option(
+    "--http",
+    "http_address",
+    default=DEFAULT_HTTP,
+    show_default=True,
+    callback=_listen_address,
+    help="Where the gateway listens (HTTP HOST:PORT; port 0: any free port).",
+)
+
+
+@click.group(cls=ReportingGroup)
 @click.version_option(package_name="carbonledger")
 def main() -> None:
     """carbonledger: a supply-chain carbon traceability ledger."""
@@ -51,8 +75,8 @@ def main() -> None:
     help="Store URL, e.g. postgresql+psycopg://user@host/db "
     "(default: SQLite in the data directory).",
 )
-@click.option("--grpc", "grpc_address", default=DEFAULT_LEDGER, show_default=True)
-@click.option("--http", "http_address", default=DEFAULT_HTTP, show_default=True)
+@_GRPC_LISTEN
+@_HTTP_LISTEN
 @click.option("--origin", help="Checkpoint origin line and ledger key name.")
 @click.option(
     "--tls-cert",
@@ -89,13 +113,11 @@ def serve(
     witnesses: tuple[str, ...],
     open_witnessing: bool,
 ) -> None:
-    """Run the ledger (gRPC) and the gateway (HTTP) until interrupted."""
-    from gateway.app import create_app
-    from gateway.context import GatewayContext
-    from gateway.server import HttpServer
+    """Run the ledger (gRPC) and the gateway (HTTP) until interrupted (Ctrl-C: exit 0)."""
+    from clients.serving import ledger_and_gateway, stop_on_signals
     from ledger.note import CosignatureVerifier, NoteError
     from ledger.process import settle_heap_after_startup
-    from ledger.server import LedgerServer, ServerConfig
+    from ledger.server import ServerConfig
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -113,26 +135,17 @@ def serve(
     )
     if origin:
         config.origin = origin
-    server = LedgerServer(config)
-    server.start()
-    http = HttpServer(
-        create_app(GatewayContext.from_server(server)),
-        *_split_address(http_address),
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-    )
-    http.start()
-    settle_heap_after_startup()
-    click.echo(f"grpc: {server.grpc_target}")
-    click.echo(f"http: {http.url}")
-    click.echo(f"ledger-key: {server.vkey}", nl=True)
-    sys.stdout.flush()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    http.stop()
-    server.stop()
+    stop = stop_on_signals()
+    with ledger_and_gateway(config, http_address, tls_cert=tls_cert, tls_key=tls_key) as (
+        server,
+        http,
+    ):
+        settle_heap_after_startup()
+        click.echo(f"grpc: {server.grpc_target}")
+        click.echo(f"http: {http.url}")
+        click.echo(f"ledger-key: {server.vkey}", nl=True)
+        sys.stdout.flush()
+        stop.wait()
 
 
 @main.command()
@@ -141,18 +154,16 @@ def serve(
     type=click.Path(path_type=Path),
     help="Where to keep the demo ledger (default: a new temporary directory).",
 )
-@click.option("--grpc", "grpc_address", default=DEFAULT_LEDGER, show_default=True)
-@click.option("--http", "http_address", default=DEFAULT_HTTP, show_default=True)
+@_GRPC_LISTEN
+@_HTTP_LISTEN
 @click.option("--seed", default=2025, show_default=True, help="Deterministic demo data seed.")
 def demo(data_dir: Path | None, grpc_address: str, http_address: str, seed: int) -> None:
     """A fresh ledger and gateway with a battery-recycling supply chain, and a tour."""
     from clients.demo.run import run_demo
+    from clients.serving import stop_on_signals
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    host, port = _split_address(http_address)
-    run_demo(data_dir, grpc_address, host, port, seed=seed, stop=stop, echo=click.echo)
+    stop = stop_on_signals()
+    run_demo(data_dir, grpc_address, http_address, seed=seed, stop=stop, echo=click.echo)
 
 
 @main.group()
@@ -203,7 +214,7 @@ def org() -> None:
     help="The operator key file (instead of --data-dir).",
 )
 @click.option("--operator-org", default=DEFAULT_OPERATOR_ORG, show_default=True)
-@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+@ledger_option()
 def org_enroll(
     org_id: str,
     name: str,
@@ -230,23 +241,14 @@ def org_enroll(
         publicKey=encode_public_key(public),
     )
     with LedgerClient(ledger) as client:
-        _print_receipt_or_fail(client, signer, entry)
-
-
-def _print_receipt_or_fail(
-    client: LedgerClient, signer: OrgSigner, entry: dict[str, object]
-) -> None:
-    try:
         receipt = client.submit(signer.sign(entry))
-    except Rejected as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(receipt.to_json()))
 
 
 @main.command()
 @click.option("--key", "key_path", type=click.Path(path_type=Path, exists=True), required=True)
 @click.option("--org", "org_id", required=True)
-@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+@ledger_option()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) -> None:
     """Sign and submit entry files; print one JSON receipt per line as each is acknowledged.
@@ -289,7 +291,7 @@ def _refuse_float(path: Path):  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True)
+@ledger_option()
 def checkpoint(ledger: str) -> None:
     """Print the ledger's latest signed checkpoint."""
     with LedgerClient(ledger) as client:

@@ -1,9 +1,10 @@
 """Serving the gateway app with uvicorn in a background thread of ``serve``.
 
-The listening socket is bound before the thread starts, so the port is known
-(and connections queue in the backlog) the moment ``start`` returns. With a
-certificate and key the gateway serves HTTPS. ``start`` also starts the app's
-callback worker and ``stop`` stops it.
+The listening socket is bound when the server is made, before anything starts:
+an address in use is refused (``OSError``) while there is nothing to undo, and
+the port is known (and connections queue in the backlog) the moment ``start``
+returns. With a certificate and key the gateway serves HTTPS. ``start`` also
+starts the app's callback worker and ``stop`` stops it.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving (idempotent)."""
+        """Stop serving (idempotent; also releases a server that was never started)."""
         self._server.should_exit = True
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
         self._socket.close()
         services = getattr(self.app.state, "services", None)
         if services is not None:

@@ -13,6 +13,9 @@ Unreachable cycles are still collected; only objects alive at start-up are exemp
 from __future__ import annotations
 
 import gc
+import signal
+import threading
+from multiprocessing import forkserver
 
 # Allocations between young-generation collections (CPython's default is 700).
 YOUNG_GENERATION_THRESHOLD = 50_000
@@ -27,3 +30,30 @@ def settle_heap_after_startup() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
+
+
+def leave_interrupts_to_the_parent() -> None:
+    """Ignore SIGINT in a worker process (call first thing, in its initializer).
+
+    Ctrl-C in a terminal reaches every process of the foreground group, workers
+    included; the parent handles it and shuts its pool down, while an interrupted
+    worker would only print a ``KeyboardInterrupt`` traceback (and break the pool
+    under the batches still being checked)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_forkserver_deaf_to_interrupts() -> None:
+    """Start multiprocessing's fork server, if it is not running yet, with SIGINT
+    ignored. A process started with SIGINT ignored keeps it ignored (Python installs
+    no handler then), and so does every worker the fork server forks: a Ctrl-C cannot
+    reach a worker even while it is still importing, before its initializer runs
+    (workers start on demand, under load). Signal handlers can only be changed in the
+    main thread; elsewhere the server starts as it would anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)

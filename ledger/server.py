@@ -7,6 +7,8 @@ operator's self-signed enrolment) so the log's trust root is the log itself.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 import uuid
 from concurrent import futures
@@ -31,6 +33,15 @@ from ledger.store.database import Database
 from ledger.store.log import LogStore
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class AddressUnavailableError(OSError):
+    """The gRPC address cannot be listened on (in use, not local, not permitted)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}")
+        self.address = address
+        self.reason = reason
 
 
 @dataclass
@@ -74,6 +85,9 @@ class LedgerServer:
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                # grpcio sets SO_REUSEPORT by default: a second ledger on the same port
+                # would start too, and the kernel would share connections between the two.
+                ("grpc.so_reuseport", 0),
             ],
         )
         pb_grpc.add_LedgerServicer_to_server(self.service, self._grpc)
@@ -103,9 +117,9 @@ class LedgerServer:
         return f"{host}:{self.port}"
 
     def start(self) -> None:
-        self.port = self._grpc.add_insecure_port(self.config.grpc_address)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.config.grpc_address}")
+        """Listen on the gRPC address, then start; nothing is started when the address is
+        unavailable (``AddressUnavailableError``)."""
+        self.port = self._listen(self.config.grpc_address)
         self.sequencer.start()
         self._record_genesis()
         self.checkpointer.latest()
@@ -123,6 +137,16 @@ class LedgerServer:
         if self._refresher.is_alive():
             self._refresher.join()
         self.db.dispose()
+
+    def _listen(self, address: str) -> int:
+        check_can_listen(address)
+        try:
+            port = int(self._grpc.add_insecure_port(address))
+        except RuntimeError:  # grpcio >= 1.49 raises; older versions return 0
+            port = 0
+        if port == 0:
+            raise AddressUnavailableError(address, "address in use or not available")
+        return port
 
     def wait(self) -> None:
         self._grpc.wait_for_termination()
@@ -151,3 +175,32 @@ class LedgerServer:
     def _refresh_checkpoints(self) -> None:
         while not self._stopping.wait(self.config.checkpoint_interval):
             self.checkpointer.latest()
+
+
+def check_can_listen(address: str) -> None:
+    """Bind ``HOST:PORT`` with a plain socket and let it go, or raise
+    ``AddressUnavailableError``: a port another process listens on is refused here,
+    quietly and before anything is created, instead of by grpcio, which logs its own
+    complaint about the bind. (A race with another process is still caught by the
+    real bind, which does not share the port.) Port 0 and other forms are not checked."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return
+    host = host.removeprefix("[").removesuffix("]")
+    try:
+        found = socket.getaddrinfo(
+            host or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise AddressUnavailableError(address, _reason(exc)) from None
+    for family, _, _, _, sockaddr in found:
+        try:
+            # create_server sets SO_REUSEADDR, as grpcio does: a port left in TIME_WAIT
+            # by a previous run is free, one with a listener is not.
+            socket.create_server(sockaddr, family=family).close()
+        except OSError as exc:
+            raise AddressUnavailableError(address, _reason(exc)) from None
+
+
+def _reason(exc: OSError) -> str:
+    return os.strerror(exc.errno) if exc.errno else str(exc)

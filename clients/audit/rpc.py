@@ -56,7 +56,7 @@ class LedgerRpc:
         try:
             return getattr(self._stub, method)(request, timeout=self.timeout, **kwargs)
         except grpc.RpcError as exc:
-            raise AuditError(f"{what}: {exc.code().name}: {exc.details()}") from None
+            raise AuditError(f"{what}: {exc.code().name}: {exc.details()}") from exc
 
     def checkpoint_note(self) -> str:
         return str(
@@ -88,4 +88,4 @@ class LedgerRpc:
             ):
                 yield record_from_pb(msg)
         except grpc.RpcError as exc:
-            raise AuditError(f"streaming entries: {exc.code().name}: {exc.details()}") from None
+            raise AuditError(f"streaming entries: {exc.code().name}: {exc.details()}") from exc

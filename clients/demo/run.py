@@ -1,8 +1,14 @@
-"""``carbonledger demo``: a fresh ledger and gateway with the battery chain loaded."""
+"""``carbonledger demo``: a fresh ledger and gateway with the battery chain loaded.
+
+Without ``--data-dir`` the demo lives in a new temporary directory, which is kept
+after a normal stop (the walkthrough names it) and removed if the demo fails:
+it holds private keys, and a failed demo leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -12,32 +18,44 @@ from clients.demo.identities import BY_KEY
 from clients.demo.load import DEFAULT_SEED, load_demo
 from clients.demo.walkthrough import demo_figures, walkthrough
 from clients.sdk import OrgSigner
-from gateway.app import create_app
+from clients.serving import ledger_and_gateway
 from gateway.auth import add_client
-from gateway.context import GatewayContext
-from gateway.server import HttpServer
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from ledger.entries import parse_entry
-from ledger.server import LedgerServer, ServerConfig
+from ledger.server import ServerConfig
 
 
 def run_demo(
     data_dir: Path | None,
     grpc_address: str,
-    http_host: str,
-    http_port: int,
+    http_address: str,
     *,
     seed: int = DEFAULT_SEED,
     stop: threading.Event,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Start, load, print the walkthrough, and serve until ``stop`` is set."""
-    directory = data_dir or Path(tempfile.mkdtemp(prefix="carbonledger-demo-"))
-    server = LedgerServer(ServerConfig(data_dir=directory, grpc_address=grpc_address))
-    server.start()
-    http = HttpServer(create_app(GatewayContext.from_server(server)), http_host, http_port)
-    http.start()
+    if data_dir is not None:
+        _run(data_dir, grpc_address, http_address, seed, stop, echo)
+        return
+    directory = Path(tempfile.mkdtemp(prefix="carbonledger-demo-"))
     try:
+        _run(directory, grpc_address, http_address, seed, stop, echo)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+
+
+def _run(
+    directory: Path,
+    grpc_address: str,
+    http_address: str,
+    seed: int,
+    stop: threading.Event,
+    echo: Callable[[str], None],
+) -> None:
+    config = ServerConfig(data_dir=directory, grpc_address=grpc_address)
+    with ledger_and_gateway(config, http_address) as (server, http):
         operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
         loaded = load_demo(server.grpc_target, operator, directory / "demo-keys", seed=seed)
         credentials = add_client(server.db, BY_KEY["buyer"].org_id)
@@ -65,6 +83,3 @@ def run_demo(
             )
         )
         stop.wait()
-    finally:
-        http.stop()
-        server.stop()
