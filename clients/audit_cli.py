@@ -31,8 +31,14 @@ from clients.audit.witness import (
     save_witness_state,
     witness_checkpoint,
 )
-from clients.cli_errors import CommandFailed, ExitCode, failure_of, ledger_option
-from ledger.keys import load_private_key, read_public_key_argument
+from clients.cli_errors import (
+    CommandFailed,
+    ExitCode,
+    failure_of,
+    ledger_option,
+    read_private_key,
+)
+from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
 
 
@@ -84,7 +90,7 @@ def audit(
         else:
             if key_file is None or org is None:
                 raise click.UsageError("--ledger needs --key and --org (an auditor org)")
-            source = GrpcSource(str(target), org, load_private_key(key_file))
+            source = GrpcSource(str(target), org, read_private_key(key_file))
         try:
             report = run_audit(
                 source,
@@ -115,7 +121,7 @@ def witness(
     """Cosign the ledger's checkpoint if it is consistent with the last one seen."""
     verifier = _ledger_verifier(ledger_key)
     try:
-        signer = CosignatureSigner(name, load_private_key(key_file))
+        signer = CosignatureSigner(name, read_private_key(key_file))
     except (OSError, ValueError, NoteError) as exc:
         raise _fail(exc, None) from None
     click.echo(f"witness-key: {signer.vkey}")

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import click
 
-from clients.cli_errors import ReportingGroup, ledger_option
+from clients.cli_errors import ReportingGroup, ledger_option, read_private_key
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DataDir
 from ledger.keys import (
     encode_public_key,
-    load_private_key,
     new_private_key,
     read_public_key_argument,
     save_private_key,
@@ -231,7 +230,7 @@ def org_enroll(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--public-key") from None
     key_path = operator_key or DataDir(data_dir).operator_key_path
-    signer = OrgSigner(operator_org, load_private_key(key_path))
+    signer = OrgSigner(operator_org, read_private_key(key_path))
     entry = new_entry(
         "org.enroll",
         operator_org,
@@ -256,7 +255,7 @@ def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) ->
     Each file holds one entry object (or a JSON array of them). A missing
     entryId is filled in, so resubmitting the printed entry is idempotent.
     """
-    signer = OrgSigner.load(key_path, org_id)
+    signer = OrgSigner(org_id, read_private_key(key_path))
     signed = []
     for path in files:
         try:

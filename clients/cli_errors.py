@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from enum import IntEnum
+from pathlib import Path
 from typing import IO, Any
 
 import click
 import grpc
 import httpx
 import sqlalchemy.exc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.audit.model import AuditError
 from clients.sdk import Rejected
+from ledger.keys import load_private_key
 from ledger.store.database import DatabaseUnavailableError
 
 DEFAULT_LEDGER = "127.0.0.1:50051"
@@ -64,6 +67,16 @@ def _remember_server(ctx: click.Context, _param: click.Parameter, value: str | N
     if value is not None:
         ctx.meta[_SERVER_KEY] = value
     return value
+
+
+def read_private_key(path: Path) -> Ed25519PrivateKey:
+    """The key in ``path``; a file that is not one is a one-line usage failure (2)."""
+    try:
+        return load_private_key(path)
+    except ValueError as exc:
+        raise CommandFailed(
+            f"{path}: not an Ed25519 private key in PKCS#8 PEM ({exc})", ExitCode.USAGE
+        ) from None
 
 
 def failure_of(exc: BaseException, server: str | None = None) -> CommandFailed | None:

@@ -215,3 +215,14 @@ def test_ctrl_c_on_a_loaded_serve_stops_everything_quietly(tmp_path: Path) -> No
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert wait_until_group_gone(proc.pid) == []
+
+
+def test_a_file_that_is_not_a_key_is_one_line(tmp_path: Path) -> None:
+    not_a_key = tmp_path / "org.key"
+    not_a_key.write_text("not a key\n")
+    entry = tmp_path / "entry.json"
+    entry.write_text("{}")
+    result = run_cli("submit", "--key", str(not_a_key), "--org", "urn:x:org", str(entry))
+    line = _one_line(result)
+    assert result.returncode == 2, result.stderr
+    assert str(not_a_key) in line and "not an Ed25519 private key" in line
