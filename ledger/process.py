@@ -13,8 +13,11 @@ Unreachable cycles are still collected; only objects alive at start-up are exemp
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import signal
 import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
 
 # Allocations between young-generation collections (CPython's default is 700).
@@ -57,3 +60,14 @@ def start_forkserver_deaf_to_interrupts() -> None:
         forkserver.ensure_running()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def worker_pool(
+    workers: int, initializer: Callable[[], None] = leave_interrupts_to_the_parent
+) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes forked from a fresh-import fork server (never
+    from a threaded parent) that never see Ctrl-C: the parent alone stops them.
+    ``initializer`` must begin with ``leave_interrupts_to_the_parent()``."""
+    context = multiprocessing.get_context("forkserver")
+    start_forkserver_deaf_to_interrupts()
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)

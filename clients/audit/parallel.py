@@ -9,14 +9,14 @@ the state changed in between (a key enrolled or rotated within the batch).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 
 from ledger.canonical import parse_canonical
 from ledger.errors import EntryRejectedError
 from ledger.keys import verify_signature
+from ledger.process import worker_pool
 
 # (entry bytes, public key or None when not known when the batch was cut, signature)
 Item = tuple[bytes, bytes | None, bytes]
@@ -68,8 +68,7 @@ class VerifierPool:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool: Executor | None = None
         if self.workers > 1 and (expected is None or expected >= POOL_FROM):
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = worker_pool(self.workers)
 
     def submit(self, items: Sequence[Item]) -> PendingVerdicts:
         """Start checking ``items``; the caller collects the verdicts later, in order."""

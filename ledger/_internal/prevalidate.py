@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from ledger.canonical import parse_canonical
 from ledger.entries import Entry, parse_entry
 from ledger.errors import EntryRejectedError
 from ledger.keys import verify_signature
-from ledger.process import leave_interrupts_to_the_parent, start_forkserver_deaf_to_interrupts
+from ledger.process import leave_interrupts_to_the_parent, worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +132,7 @@ class Prevalidator:
             self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        start_forkserver_deaf_to_interrupts()
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
+        return worker_pool(self.workers, initializer=_start_worker)
 
     def checks_here(self, batch_cost: int) -> bool:
         """Whether a batch of this cost (see ``cost``) is checked in the calling process."""
