@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import subprocess
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 
 import grpc
@@ -22,6 +23,7 @@ from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.note import NoteVerifier, open_checkpoint
 from tests.cli_process import read_banner, serving, start_cli, wait_until_group_gone
+from tests.ledger_fixtures import running_server
 
 ADDRESS_UNAVAILABLE = 5  # docs/api.md, "CLI exit codes"
 
@@ -110,3 +112,18 @@ def test_make_run_passes_args_to_the_demo() -> None:
         check=True,
     )
     assert "carbonledger demo --http 127.0.0.1:8081" in dry_run.stdout
+
+
+def test_a_running_ledger_does_not_share_its_grpc_port(tmp_path: Path, db_url: str) -> None:
+    """The race the start-up check cannot see: a process that binds after the check,
+    with SO_REUSEPORT (grpcio's default), must still find the ledger's port taken."""
+    with running_server(tmp_path / "a", db_url) as ledger:
+        intruder = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        try:
+            try:
+                bound = intruder.add_insecure_port(f"127.0.0.1:{ledger.port}")
+            except RuntimeError:
+                bound = 0
+            assert bound == 0, "a second gRPC server bound the ledger's port"
+        finally:
+            intruder.stop(None)
