@@ -27,6 +27,7 @@ from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGI
 from ledger.errors import ConflictError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
 from ledger.note import CosignatureVerifier, NoteSigner
+from ledger.request_decoding import DecodingInterceptor
 from ledger.sequencer import Sequencer, SequencerConfig, Submission
 from ledger.service import SERVICE_NAME, LedgerService
 from ledger.store.database import Database
@@ -82,6 +83,7 @@ class LedgerServer:
         self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
         self._grpc = grpc.server(
             self._executor,
+            interceptors=[DecodingInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
