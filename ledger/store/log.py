@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, func, insert, select, tuple_
 
+from ledger.entries.base import EntryId
 from ledger.merkle import (
     CompactRange,
     NodeID,
@@ -19,6 +21,8 @@ from ledger.merkle import (
 from ledger.record import GENESIS_CHAIN_HASH
 from ledger.store.database import Database
 from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
+
+_ENTRY_ID = TypeAdapter(EntryId)
 
 _R = RecordRow.__table__  # type: ignore[attr-defined]
 _N = MerkleNodeRow.__table__  # type: ignore[attr-defined]
@@ -149,7 +153,11 @@ class LogStore:
         return _record(row) if row else None
 
     def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
-        if "\x00" in entry_id:  # no entry holds one (ledger.json_limits); PostgreSQL would raise
+        """The record of ``entry_id``; None for a string that is not an entry id at all
+        (one with a NUL, say, which PostgreSQL cannot even compare)."""
+        try:
+            _ENTRY_ID.validate_python(entry_id)
+        except ValidationError:
             return None
         with self.db.read() as conn:
             row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id == entry_id)).first()
