@@ -120,7 +120,10 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
         return _FloatMarker(value)
 
     def note_int(value: str) -> Any:
-        number = int(value)
+        try:
+            number = int(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            raise MalformedEntryError(f"entry has an integer of {len(value)} digits") from None
         if abs(number) > _MAX_SAFE_INTEGER:
             suspicious[0] = True
         return number

@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.strategies import SearchStrategy
 
-from clients.sdk import LedgerClient, OrgSigner
+from clients.sdk import LedgerClient, OrgSigner, Rejected
+from clients.sdk.entries import SignedEntry
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from tests import carbon_builders as cb
@@ -339,3 +340,24 @@ def test_get_entry_by_an_id_no_entry_can_have_is_not_found(tmp_path: Path, db_ur
             with pytest.raises(grpc.RpcError) as err:
                 client.get_entry(entry_id=entry_id)
             assert err.value.code() == C.NOT_FOUND, (entry_id, err.value.details())
+
+
+def test_an_integer_beyond_the_digit_limit_is_refused_alone(tmp_path: Path, db_url: str) -> None:
+    """Found by the fuzzer: an entry with a 5,000-digit integer made ``json.loads`` raise
+    ValueError (Python's digit limit), which failed the whole batch as UNAVAILABLE."""
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as client:
+        supplier = enroll(client, operator_of(server), SUPPLIER, "supplier")
+        valid = supplier.sign(cb.footprint_entry(SUPPLIER, "urn:pact:product:recycler-a:x"))
+        entry = cb.footprint_entry(SUPPLIER, "urn:pact:product:recycler-a:y")
+        poison = json.dumps({**entry, "n": 0}).replace('"n": 0', '"n": ' + "1" * 5_000).encode()
+        results = list(
+            client.submit_stream(
+                [
+                    SignedEntry(poison, supplier.key_id, supplier.private_key.sign(poison), "p"),
+                    valid,
+                ]
+            )
+        )
+        refused = [r for r in results if isinstance(r, Rejected)]
+        assert [r.entry_id for r in refused] == ["p"], results  # the valid one is recorded
+        assert refused[0].code == C.INVALID_ARGUMENT and "digits" in str(refused[0]), refused
