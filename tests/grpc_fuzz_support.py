@@ -21,6 +21,7 @@ import base64
 import copy
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ HOSTILE_TEXT = [
     "' OR 1=1 --",
 ]
 DEEP_NESTING = [64, 1_000, 5_000, 100_000]
-_NESTED = "\ufdd0nested\ufdd0"  # a placeholder no template contains
+_NESTED = "nested-placeholder-1f3a9c"  # ASCII: the same in canonical and plain JSON
 
 
 def text_values() -> SearchStrategy[str]:
@@ -98,12 +99,12 @@ def json_values() -> SearchStrategy[Any]:
 
 def _templates(org: str, product: str) -> list[dict[str, Any]]:
     """Valid entries of several kinds for ``org`` (a supplier and verifier), to mutate;
-    footprints twice as often, as they reach the most rules and tables."""
+    footprints more often, as they reach the most rules and tables."""
     footprint = cb.footprint_entry(org, product)
     return [
         footprint,
         footprint,
-        cb.footprint_entry(org, product, preceding=[footprint["footprint"]["id"]]),
+        footprint,
         cb.grant(org, "urn:pact:company:customcode:pack-maker", product_id=product),
         cb.retirement(org, "I-REC", "FZ-000001", "FZ-000010"),
         cb.attestation(org, footprint["entryId"]),
@@ -145,18 +146,17 @@ def _encode(entry: Any) -> bytes:
 
 
 @st.composite
-def mutated_entries(draw: st.DrawFn, org: str) -> bytes:
-    """A real entry with fresh ids, changed at one place (or not at all)."""
+def mutated_entries(draw: st.DrawFn, org: str, *, nul_in_footprint: bool = False) -> bytes:
+    """A real entry with fresh ids, changed at one place (or not at all); with
+    ``nul_in_footprint``, a footprint with a NUL in one of its stored URNs."""
     product = f"urn:pact:product:fuzzer:{draw(st.integers(0, 10**9))}"
-    entry = copy.deepcopy(draw(st.sampled_from(_templates(org, product))))
-    entry["entryId"] = str(draw(st.uuids()))
+    templates = _templates(org, product)
+    entry = copy.deepcopy(templates[0] if nul_in_footprint else draw(st.sampled_from(templates)))
+    entry["entryId"] = str(draw(st.uuids(version=4)))
     if "footprint" in entry:
-        entry["footprint"]["id"] = str(draw(st.uuids()))
-    how = draw(
-        st.sampled_from(
-            ["none", "nul-in-urn", "nul-in-urn", "nul-in-urn", "nul", "replace", "deep", "delete"]
-        )
-    )
+        entry["footprint"]["id"] = str(draw(st.uuids(version=4)))
+    hows = ["none", "nul-in-urn", "nul", "replace", "deep", "delete"]
+    how = "nul-in-urn" if nul_in_footprint else draw(st.sampled_from(hows))
     paths = _paths(entry)
     if how == "nul-in-urn":  # one the signer does not have to match: it reaches storage
         urns = [p for p in paths if str(_get(entry, p)).startswith("urn:") and p[-1] != "org"]
@@ -173,8 +173,8 @@ def mutated_entries(draw: st.DrawFn, org: str) -> bytes:
     elif how == "deep":
         _set(entry, path, _NESTED)
         depth = draw(st.sampled_from(DEEP_NESTING))
-        nested = json.dumps("[" * depth + "]" * depth)
-        return _encode(entry).replace(json.dumps(_NESTED).encode(), nested[1:-1].encode())
+        nested = ("[" * depth + "]" * depth).encode()
+        return _encode(entry).replace(json.dumps(_NESTED).encode(), nested)
     return _encode(entry)
 
 
@@ -338,6 +338,7 @@ def metadata(signers: list[OrgSigner], method_path: str) -> SearchStrategy[list[
         wrong = draw(
             st.one_of(
                 st.just(str(good)),
+                st.just(str(good)),
                 st.just(float(good)) if isinstance(good, int) else st.just([good]),
                 st.sampled_from(U64_EDGES + I64_EDGES),
                 json_values(),
@@ -360,3 +361,60 @@ def metadata(signers: list[OrgSigner], method_path: str) -> SearchStrategy[list[
 
 
 _MISSING = object()
+
+
+# -- seeds: the attacks we know, tried on every run before the random ones --------
+
+
+def _nul_footprint(org: str) -> bytes:
+    entry = cb.footprint_entry(org, "urn:pact:product:fuzzer:seed\x00")
+    return canonicalize(entry)
+
+
+def seed_requests(
+    method: str, reader: OrgSigner, fuzzer: OrgSigner
+) -> list[tuple[list[Message], list[tuple[str, str]]]]:
+    """Known hostile requests for ``method``: each run tries them whatever the budget.
+    Tokens are made when called (they are single-use and short-lived)."""
+    path = f"/carbonledger.v1.Ledger/{method}"
+
+    def token(signer: OrgSigner, **wrong: Any) -> list[tuple[str, str]]:
+        header = {"alg": "EdDSA", "typ": "JWT", "kid": signer.key_id.hex()}
+        claims = {"iss": signer.org, "aud": path, "iat": Now(0), "exp": Now(60)}
+        claims["jti"] = uuid.uuid4().hex
+        for key, value in wrong.items():
+            (header if key == "kid" else claims)[key] = value
+        return [("authorization", f"Bearer {forged_token(signer, header, claims)}")]
+
+    valid = [("authorization", f"Bearer {reader.request_token(path)}")]
+    bad_tokens = [
+        token(reader, iat=str(int(time.time()))),
+        token(reader, exp=str(int(time.time()) + 60)),
+        token(reader, kid=["0" * 64]),
+        token(reader, iss=["x"]),
+    ]
+    nested = b"[" * 5_000 + b"]" * 5_000
+    nul = _nul_footprint(fuzzer.org)
+    submits = [
+        pb.SubmitRequest(entry=nested, key_id=b"\x00" * 32, signature=b"\x00" * 64),
+        pb.SubmitRequest(entry=nul, key_id=fuzzer.key_id, signature=fuzzer.private_key.sign(nul)),
+    ]
+    big = 2**64 - 1
+    seeds: dict[str, list[tuple[list[Message], list[tuple[str, str]]]]] = {
+        "Submit": [([s], []) for s in submits],
+        "SubmitStream": [(submits, [])],
+        "GetEntry": [
+            ([pb.GetEntryRequest(seq=2**63)], valid),
+            ([pb.GetEntryRequest(entry_id="\x00")], valid),
+            *[([pb.GetEntryRequest(seq=1)], t) for t in bad_tokens],
+        ],
+        "StreamEntries": [([pb.StreamEntriesRequest(from_seq=2**63, to_seq=big)], valid)]
+        + [([pb.StreamEntriesRequest()], t) for t in bad_tokens],
+        "GetCheckpoint": [([pb.GetCheckpointRequest()], [])],
+        "GetInclusionProof": [([pb.GetInclusionProofRequest(seq=big, tree_size=big)], [])],
+        "GetConsistencyProof": [([pb.GetConsistencyProofRequest(first=big, second=big)], [])],
+        "AddCosignature": [
+            ([pb.AddCosignatureRequest(size=big, signature_line="\u2014 w\x00 AAAA")], [])
+        ],
+    }
+    return seeds[method]

@@ -169,7 +169,8 @@ class LogStore:
         return None if seq is None else int(seq)
 
     def records(self, start: int, stop: int, *, page: int = 2000) -> Iterator[StoredRecord]:
-        """Records with start <= seq < stop in order, read a page at a time."""
+        """Records with start <= seq < stop in order, read a page at a time. Bounds
+        beyond the databases' signed 64-bit integers are clamped (no seq is there)."""
         stop = min(stop, BIGINT_MAX)
         while start < stop:
             with self.db.read() as conn:
