@@ -112,7 +112,7 @@ def _templates(org: str, product: str) -> list[dict[str, Any]]:
     ]
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every member path in a JSON value (objects and arrays), the root excluded."""
     items: list[tuple[Any, Any]] = []
     if isinstance(value, dict):
@@ -122,18 +122,18 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     for key, child in items:
         found.append((*prefix, key))
-        found.extend(_paths(child, (*prefix, key)))
+        found.extend(json_paths(child, (*prefix, key)))
     return found
 
 
-def _get(value: Any, path: tuple[Any, ...]) -> Any:
+def get_at(value: Any, path: tuple[Any, ...]) -> Any:
     for key in path:
         value = value[key]
     return value
 
 
-def _set(value: Any, path: tuple[Any, ...], new: Any) -> None:
-    _get(value, path[:-1])[path[-1]] = new
+def set_at(value: Any, path: tuple[Any, ...], new: Any) -> None:
+    get_at(value, path[:-1])[path[-1]] = new
 
 
 def _encode(entry: Any) -> bytes:
@@ -157,21 +157,21 @@ def mutated_entries(draw: st.DrawFn, org: str, *, nul_in_footprint: bool = False
         entry["footprint"]["id"] = str(draw(st.uuids(version=4)))
     hows = ["none", "nul-in-urn", "nul", "replace", "deep", "delete"]
     how = "nul-in-urn" if nul_in_footprint else draw(st.sampled_from(hows))
-    paths = _paths(entry)
+    paths = json_paths(entry)
     if how == "nul-in-urn":  # one the signer does not have to match: it reaches storage
-        urns = [p for p in paths if str(_get(entry, p)).startswith("urn:") and p[-1] != "org"]
+        urns = [p for p in paths if str(get_at(entry, p)).startswith("urn:") and p[-1] != "org"]
         paths = [p for p in urns if p[:2] != ("footprint", "companyIds")] or paths
     path = draw(st.sampled_from(paths))
-    old = _get(entry, path)
+    old = get_at(entry, path)
     if how in ("nul", "nul-in-urn") and isinstance(old, str):
         cut = draw(st.integers(0, len(old)))
-        _set(entry, path, old[:cut] + "\x00" + old[cut:])
+        set_at(entry, path, old[:cut] + "\x00" + old[cut:])
     elif how == "replace":
-        _set(entry, path, draw(json_values()))
-    elif how == "delete" and isinstance(_get(entry, path[:-1]), dict):
-        del _get(entry, path[:-1])[path[-1]]
+        set_at(entry, path, draw(json_values()))
+    elif how == "delete" and isinstance(get_at(entry, path[:-1]), dict):
+        del get_at(entry, path[:-1])[path[-1]]
     elif how == "deep":
-        _set(entry, path, _NESTED)
+        set_at(entry, path, _NESTED)
         depth = draw(st.sampled_from(DEEP_NESTING))
         nested = ("[" * depth + "]" * depth).encode()
         return _encode(entry).replace(json.dumps(_NESTED).encode(), nested)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,9 +25,8 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.message_factory import GetMessageClass
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.strategies import SearchStrategy
 
 from clients.sdk import LedgerClient, OrgSigner, Rejected
@@ -37,9 +35,9 @@ from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from tests import carbon_builders as cb
 from tests import grpc_fuzz_support as fz
+from tests.fuzz_settings import budget, fuzz_settings
 from tests.ledger_fixtures import AUDITOR, SUPPLIER, enroll, operator_of, running_server
 
-EXAMPLES_ENV = "CARBONLEDGER_FUZZ_EXAMPLES"
 FUZZER = "urn:pact:company:customcode:fuzzer"
 SERVICE = pb.DESCRIPTOR.services_by_name["Ledger"]
 CALL_TIMEOUT = 30.0
@@ -76,11 +74,6 @@ ALLOWED: dict[str, set[grpc.StatusCode]] = {
     "AddCosignature": _SUBMIT_CODES | {C.NOT_FOUND, C.OUT_OF_RANGE},
 }
 _SUBMIT_STATUS_VALUES = {code.value[0] for code in _SUBMIT_CODES}
-
-
-def budget(default: int) -> int:
-    """Examples per method and kind: ``CARBONLEDGER_FUZZ_EXAMPLES`` or ``default``."""
-    return int(os.environ.get(EXAMPLES_ENV) or default)
 
 
 @dataclass
@@ -222,12 +215,7 @@ def _fuzz_one(
     each: Callable[[list[bytes], list[tuple[str, str]]], None],
 ) -> None:
     @given(case=strategy)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=DirectoryBasedExampleDatabase(database),
-    )
+    @fuzz_settings(examples, database)
     def run(case: Case) -> None:
         each(*case)
 
