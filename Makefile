@@ -34,9 +34,11 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
 
-# Crash (kill -9 twenty times), abuse and load tests; `make soak` kills a hundred times.
+# Crash (kill -9 twenty times), abuse, load and fuzz tests; `make soak` kills a hundred times.
+# FUZZ_EXAMPLES: examples per operation and kind for the HTTP and gRPC fuzzers.
+FUZZ_EXAMPLES ?= 300
 test-reliability: $(STAMP)
-	$(PY) -m pytest tests/reliability $(PYTEST_ARGS)
+	CARBONLEDGER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/reliability $(PYTEST_ARGS)
 
 soak: $(STAMP)
 	CARBONLEDGER_CRASH_KILLS=100 $(PY) -m pytest tests/reliability $(PYTEST_ARGS)

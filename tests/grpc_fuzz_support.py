@@ -21,7 +21,6 @@ import base64
 import copy
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,6 +265,8 @@ def cosignature_lines() -> SearchStrategy[str]:
 MALFORMED_PROTOBUF = [
     b"\x08" + b"\xff" * 9 + b"\x7f",  # a varint beyond 2^64
     b"\x08" + b"\xff" * 10 + b"\x01",  # an 11-byte varint
+    b"\x08" + b"\xff" * 9 + b"\x01",  # -1 as a 64-bit varint: 2^64-1 in field 1
+    b"\x18" + b"\x80" * 9 + b"\x01",  # -2^63 as a varint in field 3
     b"\x08",  # a tag without its value
     b"\x12\xff\xff\xff\xff\x0fab",  # a length far past the end
     b"\x0a\x05ab",  # a truncated length-delimited field
@@ -361,60 +362,3 @@ def metadata(signers: list[OrgSigner], method_path: str) -> SearchStrategy[list[
 
 
 _MISSING = object()
-
-
-# -- seeds: the attacks we know, tried on every run before the random ones --------
-
-
-def _nul_footprint(org: str) -> bytes:
-    entry = cb.footprint_entry(org, "urn:pact:product:fuzzer:seed\x00")
-    return canonicalize(entry)
-
-
-def seed_requests(
-    method: str, reader: OrgSigner, fuzzer: OrgSigner
-) -> list[tuple[list[Message], list[tuple[str, str]]]]:
-    """Known hostile requests for ``method``: each run tries them whatever the budget.
-    Tokens are made when called (they are single-use and short-lived)."""
-    path = f"/carbonledger.v1.Ledger/{method}"
-
-    def token(signer: OrgSigner, **wrong: Any) -> list[tuple[str, str]]:
-        header = {"alg": "EdDSA", "typ": "JWT", "kid": signer.key_id.hex()}
-        claims = {"iss": signer.org, "aud": path, "iat": Now(0), "exp": Now(60)}
-        claims["jti"] = uuid.uuid4().hex
-        for key, value in wrong.items():
-            (header if key == "kid" else claims)[key] = value
-        return [("authorization", f"Bearer {forged_token(signer, header, claims)}")]
-
-    valid = [("authorization", f"Bearer {reader.request_token(path)}")]
-    bad_tokens = [
-        token(reader, iat=str(int(time.time()))),
-        token(reader, exp=str(int(time.time()) + 60)),
-        token(reader, kid=["0" * 64]),
-        token(reader, iss=["x"]),
-    ]
-    nested = b"[" * 5_000 + b"]" * 5_000
-    nul = _nul_footprint(fuzzer.org)
-    submits = [
-        pb.SubmitRequest(entry=nested, key_id=b"\x00" * 32, signature=b"\x00" * 64),
-        pb.SubmitRequest(entry=nul, key_id=fuzzer.key_id, signature=fuzzer.private_key.sign(nul)),
-    ]
-    big = 2**64 - 1
-    seeds: dict[str, list[tuple[list[Message], list[tuple[str, str]]]]] = {
-        "Submit": [([s], []) for s in submits],
-        "SubmitStream": [(submits, [])],
-        "GetEntry": [
-            ([pb.GetEntryRequest(seq=2**63)], valid),
-            ([pb.GetEntryRequest(entry_id="\x00")], valid),
-            *[([pb.GetEntryRequest(seq=1)], t) for t in bad_tokens],
-        ],
-        "StreamEntries": [([pb.StreamEntriesRequest(from_seq=2**63, to_seq=big)], valid)]
-        + [([pb.StreamEntriesRequest()], t) for t in bad_tokens],
-        "GetCheckpoint": [([pb.GetCheckpointRequest()], [])],
-        "GetInclusionProof": [([pb.GetInclusionProofRequest(seq=big, tree_size=big)], [])],
-        "GetConsistencyProof": [([pb.GetConsistencyProofRequest(first=big, second=big)], [])],
-        "AddCosignature": [
-            ([pb.AddCosignatureRequest(size=big, signature_line="\u2014 w\x00 AAAA")], [])
-        ],
-    }
-    return seeds[method]

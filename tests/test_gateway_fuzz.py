@@ -138,7 +138,8 @@ def _cases(draw: st.DrawFn, operation: Any, known: dict[str, list[Any]], hostile
     if not places:
         return case
     where, name = draw(st.sampled_from(places))
-    value = draw(st.sampled_from(HOSTILE))
+    # An empty path segment is another URL (``/3/footprints/`` is the listing).
+    value = draw(st.sampled_from([v for v in HOSTILE if v or where != "path"]))
     if where == "path":
         case.path_parameters[name] = value
     elif where == "query":

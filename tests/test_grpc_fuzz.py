@@ -36,6 +36,7 @@ from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from tests import carbon_builders as cb
 from tests import grpc_fuzz_support as fz
 from tests.fuzz_settings import budget, fuzz_settings
+from tests.grpc_fuzz_seeds import seed_requests
 from tests.ledger_fixtures import AUDITOR, SUPPLIER, enroll, operator_of, running_server
 
 FUZZER = "urn:pact:company:customcode:fuzzer"
@@ -74,6 +75,7 @@ ALLOWED: dict[str, set[grpc.StatusCode]] = {
     "AddCosignature": _SUBMIT_CODES | {C.NOT_FOUND, C.OUT_OF_RANGE},
 }
 _SUBMIT_STATUS_VALUES = {code.value[0] for code in _SUBMIT_CODES}
+Case = tuple[list[bytes], list[tuple[str, str]]]  # serialized requests, metadata
 
 
 @dataclass
@@ -154,13 +156,15 @@ def check(method: Any, requests: list[bytes], metadata: Any, outcome: Outcome) -
 
 @dataclass
 class LegitSubmitter:
-    """An enrolled org submitting valid signed footprints, one at a time, without
-    retries, until stopped: what a fuzzed request must never disturb."""
+    """An enrolled org submitting valid signed footprints without retries, one per
+    fuzzed call (``tick``) while the next call runs, until stopped: what a fuzzed
+    request must never disturb. Pacing by calls keeps the log from outgrowing them."""
 
     target: str
     signer: OrgSigner
     stop: threading.Event = field(default_factory=threading.Event)
     first: threading.Event = field(default_factory=threading.Event)
+    tick: threading.Event = field(default_factory=threading.Event)
     receipts: list[tuple[bytes, pb.Receipt]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -168,6 +172,9 @@ class LegitSubmitter:
         with grpc.insecure_channel(self.target) as channel:
             stub = pb_grpc.LedgerStub(channel)
             while not self.stop.is_set():
+                if self.receipts and not self.tick.wait(timeout=0.2):
+                    continue
+                self.tick.clear()
                 product = f"urn:pact:product:recycler-a:cell-{len(self.receipts)}"
                 entry = cb.footprint_entry(self.signer.org, product)
                 signed = self.signer.sign(entry)
@@ -181,9 +188,7 @@ class LegitSubmitter:
                 self.first.set()
 
 
-def _strategies(
-    method: Any, signers: list[OrgSigner], fuzzer: OrgSigner
-) -> SearchStrategy[tuple[list[bytes], list[tuple[str, str]]]]:
+def _strategies(method: Any, signers: list[OrgSigner], fuzzer: OrgSigner) -> SearchStrategy[Case]:
     """Structured requests for ``method``: serialized messages plus metadata."""
     path = f"/{SERVICE.full_name}/{method.name}"
     if method.input_type.name == "SubmitRequest":
@@ -200,12 +205,9 @@ def _strategies(
     return st.tuples(requests, fz.metadata(signers, path))
 
 
-def _raw_strategies(method: Any) -> SearchStrategy[tuple[list[bytes], list[tuple[str, str]]]]:
+def _raw_strategies(method: Any) -> SearchStrategy[Case]:
     count = 4 if method.client_streaming else 1
     return st.tuples(st.lists(fz.raw_requests(), min_size=1, max_size=count), st.just([]))
-
-
-Case = tuple[list[bytes], list[tuple[str, str]]]
 
 
 def _fuzz_one(
@@ -243,6 +245,7 @@ def fuzz_ledger(data_dir: Path, db_url: str, examples: int) -> dict[str, int]:
             def each_call(method: Any) -> Callable[[list[bytes], list[tuple[str, str]]], None]:
                 def run(requests: list[bytes], metadata: list[tuple[str, str]]) -> None:
                     outcome = call(channel, method, requests, metadata)
+                    legit.tick.set()
                     key = f"{method.name} {outcome.code.name}"
                     counts[key] = counts.get(key, 0) + 1
                     check(method, requests, metadata, outcome)
@@ -253,7 +256,7 @@ def fuzz_ledger(data_dir: Path, db_url: str, examples: int) -> dict[str, int]:
                 assert method.name in ALLOWED, f"{method.name} has no documented statuses here"
                 # The attacks we know first, each on its own (one cannot hide another).
                 for i, (messages, metadata) in enumerate(
-                    fz.seed_requests(method.name, reader, fuzzer)
+                    seed_requests(method.name, reader, fuzzer)
                 ):
                     try:
                         each_call(method)([m.SerializeToString() for m in messages], metadata)
