@@ -215,6 +215,11 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
             _abort(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
         if claims.org != key.org_id:
             _abort(context, grpc.StatusCode.UNAUTHENTICATED, "token issuer does not own its key")
+        # Checked after the signature, so only the key's holder learns its purpose.
+        try:
+            key.check_may_read()
+        except PermissionDeniedError as exc:
+            _abort(context, grpc.StatusCode.PERMISSION_DENIED, str(exc))
         return claims
 
     # -- public: checkpoints and proofs reveal hashes only ------------------

@@ -5,7 +5,9 @@ its own company") live in the entry models. Here is what needs the log so far:
 footprint immutability and one active footprint per product, company and
 batch; predecessor deprecation; references to footprints, factors and
 activity batches that exist; units that convert; serials retired once;
-attestations of existing footprints; grants by owners only.
+retirements that benefit the retiring org's own footprints only; attestations
+of existing footprints by an org other than the one that declared them;
+grants by owners only.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
                 field="version",
             )
     elif isinstance(entry, InstrumentRetire):
+        _check_beneficiary_footprints(entry, view)
         earlier = view.overlapping_retirement(_span(entry))
         if earlier is not None:
             raise ConflictError(
@@ -52,7 +55,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
                 field="serials",
             )
     elif isinstance(entry, Attestation):
-        _attested_footprint(entry, view)
+        _check_independent(entry, _attested_footprint(entry, view))
     elif isinstance(entry, Grant):
         _check_grant(entry, identity, view)
     elif isinstance(entry, GrantRevoke):
@@ -122,6 +125,32 @@ def _span(entry: InstrumentRetire) -> SerialSpan:
     first = entry.serials.first[-width:]
     last = entry.serials.last[-width:]
     return SerialSpan(entry.registry, prefix, width, first, last)
+
+
+def _check_beneficiary_footprints(entry: InstrumentRetire, view: CarbonView) -> None:
+    """A retirement lowers the footprints it names, so it may name only the retiring
+    org's own. The refusal is the same whether the footprint is another org's or does
+    not exist, so it reveals neither existence nor owner."""
+    for index, footprint_id in enumerate(entry.beneficiary.footprintIds or ()):
+        found = view.footprint(footprint_id)
+        if found is None or found.org_id != entry.org:
+            raise UnknownReferenceError(
+                f"no footprint {footprint_id} of {entry.org} on the ledger; a retirement "
+                "names footprints of the retiring org only",
+                field=f"beneficiary.footprintIds[{index}]",
+            )
+
+
+def _check_independent(entry: Attestation, attested: FootprintFacts) -> None:
+    """An attestation is a third party's word; an org holding both the supplier and
+    the verifier role must not vouch for its own footprint."""
+    if attested.org_id == entry.org:
+        field = "footprintEntryId" if entry.footprintEntryId else "footprintLeafHash"
+        raise PermissionDeniedError(
+            f"{entry.org} declared this footprint; a verifier cannot attest footprints of "
+            "its own organisation",
+            field=field,
+        )
 
 
 def _owned_active_footprint(

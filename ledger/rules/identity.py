@@ -21,6 +21,9 @@ from ledger.errors import (
 )
 from ledger.keys import decode_public_key, key_id
 
+COLLECTOR = "collector"
+COLLECTED_TYPE = "activity.batch"
+
 
 @dataclass(slots=True)
 class KeyState:
@@ -29,12 +32,37 @@ class KeyState:
     org_id: str
     added_seq: int
     ended_seq: int | None = None  # first seq at which the key is no longer valid
-    ended_by: str | None = None  # "rotated" | "revoked"
+    ended_by: str | None = None  # "rotated" | "revoked" | "revoked with its org's signing key"
     purpose: str = "signing"  # "collector" keys sign activity.batch entries only
 
     @property
     def active(self) -> bool:
         return self.ended_seq is None
+
+    def check_may_sign(self, entry_type: str) -> None:
+        """Raise unless this key's purpose covers signing an ``entry_type`` entry.
+
+        A collector key sits on an edge device at a site, far less guarded than
+        the org's signing key, so what it can do is kept to the one thing it is
+        for: metered readings.
+        """
+        if self.purpose == COLLECTOR and entry_type != COLLECTED_TYPE:
+            raise PermissionDeniedError(self._collector_only(), field="keyId")
+
+    def check_may_read(self) -> None:
+        """Raise unless this key may authenticate reads (gRPC request tokens).
+
+        Only the org's signing key reads: a stolen collector must not become a
+        way to stream everything its org may see.
+        """
+        if self.purpose == COLLECTOR:
+            raise PermissionDeniedError(self._collector_only(), field="authorization")
+
+    def _collector_only(self) -> str:
+        return (
+            f"key {self.key_id.hex()} is a {COLLECTOR} key: it signs {COLLECTED_TYPE} entries "
+            "only and never authenticates reads"
+        )
 
 
 @dataclass(slots=True)
@@ -82,11 +110,7 @@ class IdentityState:
             raise PermissionDeniedError(
                 f"key {kid.hex()} belongs to {key.org_id}, not to {entry.org}", field="org"
             )
-        if key.purpose == "collector" and entry.type != "activity.batch":
-            raise PermissionDeniedError(
-                f"key {kid.hex()} is a collector key: it signs activity.batch entries only",
-                field="keyId",
-            )
+        key.check_may_sign(entry.type)
         return key
 
     def _genesis_signer(self, kid: bytes, entry: Entry) -> KeyState:
@@ -177,7 +201,17 @@ class IdentityState:
             org = self.orgs[entry.orgId]
             if org.signing_key == kid:
                 org.signing_key = None
+                self._end_collector_keys(entry.orgId, seq)
         self.size = seq + 1
+
+    def _end_collector_keys(self, org_id: str, seq: int) -> None:
+        """A revoked signing key is presumed compromised, and whoever held it could
+        have added collector keys of their own; so the org's collector keys end with
+        it and the org registers its collectors again under its new key. (A rotation
+        is routine and leaves collector keys alone.)"""
+        for key in self.keys.values():
+            if key.org_id == org_id and key.purpose == COLLECTOR and key.active:
+                self._end_key(key.key_id, seq, "revoked with its org's signing key")
 
     def _end_key(self, kid: bytes, seq: int, how: str) -> None:
         key = self.keys[kid]

@@ -149,6 +149,14 @@ class InstrumentRetire(Entry):
             raise fail(("creditType",), "required for carbon credits")
         if not is_credit and self.creditType is not None:
             raise fail(("creditType",), "not allowed for energy certificates", self.creditType)
+        if self.beneficiary.footprintIds and self.beneficiary.org != self.org:
+            # The footprints named are the retiring org's own (a stateful rule), so the
+            # claim they carry is that org's too.
+            raise fail(
+                ("beneficiary", "org"),
+                "must be the retiring org when footprintIds are named",
+                self.beneficiary.org,
+            )
         return self
 
     def retired_range(self) -> RetiredRange:
