@@ -15,11 +15,13 @@ from typing import Any
 import grpc
 import pytest
 
+from clients.audit.model import Check
 from clients.sdk import LedgerClient, OrgSigner, collector_key_entry, new_entry
 from ledger.keys import encode_public_key, new_private_key
 from tests import carbon_builders as cb
 from tests.chain_fixture import LI2CO3, RECYCLER, REFINER, Chain, chain, rejected
 from tests.ledger_fixtures import AUDITOR, enroll
+from tests.test_audit_engine import genesis, replay
 from tests.test_audit_mix import grpc_audit
 
 __all__ = ["chain"]  # the fixture, imported for pytest
@@ -55,7 +57,7 @@ def _add_collector(chain: Chain, owner: OrgSigner) -> OrgSigner:
     return collector
 
 
-def _read_error(chain: Chain, reader: OrgSigner, seq: int) -> list[grpc.RpcError]:
+def _read_errors(chain: Chain, reader: OrgSigner, seq: int) -> list[grpc.RpcError]:
     """The errors of a GetEntry and of a StreamEntries authenticated by ``reader``."""
     errors: list[grpc.RpcError] = []
     with LedgerClient(chain.server.grpc_target, reader) as client:
@@ -92,7 +94,7 @@ def test_a_collector_key_signs_readings_only_and_never_reads(chain: Chain) -> No
     assert refused.message.startswith("keyId: ") and "collector key" in refused.message
     # Its request tokens are valid signatures of an active key of the org, and still
     # authenticate no read: not one entry, not the stream of its org's entries.
-    for error in _read_error(chain, collector, seq):
+    for error in _read_errors(chain, collector, seq):
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
         assert "collector key" in (error.details() or "")
         assert "never authenticates reads" in (error.details() or "")
@@ -125,7 +127,7 @@ def test_revoking_the_signing_key_ends_the_orgs_collector_keys(chain: Chain) -> 
     ended = rejected(chain, collector, _batch(RECYCLER))
     assert ended.code == grpc.StatusCode.PERMISSION_DENIED and ended.message.startswith("keyId: ")
     assert "revoked with its org's signing key" in ended.message
-    for error in _read_error(chain, collector, seq):
+    for error in _read_errors(chain, collector, seq):
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED
         assert "unknown or ended key" in (error.details() or "")
     # After the operator's recovery rotation the org registers its collectors again.
@@ -223,3 +225,37 @@ def test_a_verifier_cannot_attest_its_own_organisations_footprint(chain: Chain) 
     chain.submit(dual, cb.attestation(DUAL, other["entryId"]))
     chain.submit(chain.verifier, cb.attestation(chain.verifier.org, own["entryId"]))
     _audit_agrees(chain)
+
+
+# -- the auditor holds a ledger to the same rules -----------------------------
+
+
+def test_an_audit_names_what_a_compromised_ledger_recorded_against_these_rules() -> None:
+    """A log built with no rules at all, as a compromised ledger might record it:
+    the auditor's replay of ``ledger.rules`` names each entry these rules refuse."""
+    log, operator = genesis()
+    recycler = log.enroll(operator, RECYCLER, "supplier")
+    refiner = log.enroll(operator, REFINER, "supplier")
+    dual = log.enroll(operator, DUAL, "supplier", "verifier")
+    theirs = cb.footprint_entry(RECYCLER, LI2CO3)
+    log.append(recycler, theirs)
+    own = cb.footprint_entry(DUAL, DUAL_PRODUCT)
+    log.append(dual, own)
+    self_attested = log.append(dual, cb.attestation(DUAL, own["entryId"]))
+    foreign_beneficiary = log.append(
+        refiner,
+        _retire_for(REFINER, "GEC-2024-000101", "GEC-2024-000110", theirs["footprint"]["id"]),
+    )
+    collector = OrgSigner(RECYCLER, new_private_key())
+    log.append(recycler, collector_key_entry(RECYCLER, collector.public_key))
+    log.append(collector, _batch(RECYCLER))
+    log.append(
+        operator, new_entry("key.revoke", operator.org, orgId=RECYCLER, keyId=recycler.key_id.hex())
+    )
+    after_revocation = log.append(collector, _batch(RECYCLER))
+    failures = [(f.check, f.seq) for f in replay(log.records).failures]
+    assert failures == [
+        (Check.AUTHORITY, self_attested),
+        (Check.AUTHORITY, foreign_beneficiary),
+        (Check.SIGNATURE, after_revocation),
+    ]
