@@ -4,7 +4,9 @@ A token is a compact JWT signed with EdDSA (Ed25519) by the caller's enrolled
 key: ``kid`` is the key id (hex), ``iss`` the org, ``aud`` the full gRPC
 method name it may be used for, ``iat``/``exp`` a window of at most
 ``MAX_LIFETIME`` seconds, and ``jti`` a random nonce. The server refuses a
-token for another method, outside its window, or seen before (replay).
+token for another method, outside its window, or seen before (replay), and,
+once the token checks out, one signed by a key whose purpose is not to read
+(a collector key: ``ledger.rules.identity.KeyState.check_may_read``).
 Signing and checking are PyJWT's; this module only fixes the claims.
 """
 
