@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -22,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import jwt
 from argon2 import PasswordHasher
@@ -130,14 +130,14 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     if scheme.lower() != "basic" or not value.strip():
         return None
     try:
+        # ValueError covers binascii.Error, undecodable UTF-8, and a header value that
+        # is not ASCII at all (base64 of str takes ASCII only).
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         return None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         return None
-    from urllib.parse import unquote
-
     return unquote(client_id), unquote(secret)
 
 

@@ -91,6 +91,16 @@ def test_control_characters_are_refused_naming_the_parameter(tmp_path: Path, db_
         )
         assert answer.status_code == 400 and "client id" in answer.text
 
+        # A header value that is not ASCII (here UTF-8 bytes) is no credential at all.
+        for raw in (b"Basic \xc3\xa9", b"Basic \xff\xfe", b"Bearer \xc3\xa9"):
+            headers = {"Authorization": raw}
+            answer = env.client().post("/auth/token", data=form, headers=headers)
+            assert answer.status_code in (400, 401), (raw, answer.text)
+            assert answer.json()["error"] in ("invalid_request", "invalid_client"), answer.text
+            answer = env.client().get("/3/footprints", headers=headers)
+            assert answer.status_code == 403 and answer.json()["code"] == "AccessDenied", raw
+            assert env.client().get("/healthz", headers=headers).status_code == 200, raw
+
         # Bodies: the event id and the criteria reach the database.
         for body, member in (
             ({**_created([PRODUCT]), "id": "a\x00b"}, "id"),
