@@ -57,7 +57,7 @@ def create_app(context: GatewayContext) -> FastAPI:
 
     directory = Directory(context.reads, context.identity)
     footprints = FootprintAccess(
-        context.reads, context.store, context.reads.hot, context.reads.probe
+        context.reads, context.records, context.reads.hot, context.reads.probe
     )
     svc = Services(
         context=context,
@@ -178,8 +178,14 @@ def create_app(context: GatewayContext) -> FastAPI:
         }
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> JSONResponse:
+        """200 while every record this process read verified; 503 once one did not."""
+        failed = context.records.monitor.failed_seqs()
+        if failed:
+            return JSONResponse(
+                {"status": "integrity check failed", "failedSeqs": failed[:100]}, 503
+            )
+        return JSONResponse({"status": "ok"})
 
     app.include_router(pact_api.router)
     app.include_router(events_api.router)

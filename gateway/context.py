@@ -26,6 +26,7 @@ from gateway.login_throttle import (
 from gateway.request_guard import MAX_BODY_BYTES
 from gateway.revocation import DEFAULT_REFRESH_SECONDS, RevokedClients
 from ledger.checkpointer import Checkpointer
+from ledger.read import VerifiedLog
 from ledger.rules.identity import IdentityState
 from ledger.store.database import Database
 from ledger.store.log import LogStore
@@ -153,10 +154,21 @@ class GatewayContext:
     max_body_bytes: int = MAX_BODY_BYTES
     # A revoked client's tokens are refused by this process at most this long after.
     revocation_refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    # Reads of records, checked against the signed tree (the ledger server's own when the
+    # gateway runs in its process: one cache, one integrity state).
+    verified: VerifiedLog | None = None
     reads: ReadPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = ReadPool(self.db, self.pool_size, self.pool_timeout)
+        if self.verified is None:
+            self.verified = VerifiedLog(self.store, self.checkpointer)
+
+    @property
+    def records(self) -> VerifiedLog:
+        """The verified reads (set by ``__post_init__``)."""
+        assert self.verified is not None
+        return self.verified
 
     @classmethod
     def from_server(cls, server: LedgerServer, **options: object) -> GatewayContext:
@@ -167,6 +179,7 @@ class GatewayContext:
             checkpointer=server.checkpointer,
             identity=lambda: sequencer.identity,
             data_dir=server.data_dir.path,
+            verified=server.verified,
             **options,  # type: ignore[arg-type]
         )
 

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.errors import IntegrityError
+
 
 class ErrorBody(BaseModel):
     """A PACT ``Error``."""
@@ -82,6 +84,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "AccessDenied: missing or invalid access token, or not permitted",
         404: "NotFound (v3, /v1) or NoSuchFootprint (v2)",
         413: "BadRequest: the request body is larger than the gateway's limit",
+        500: "InternalError: the stored record failed its integrity check; nothing served",
         501: "NotImplemented",
     }
     return {s: {"model": ErrorBody, "description": descriptions[s]} for s in statuses}
@@ -137,6 +140,11 @@ def install(app: FastAPI) -> None:
         else:
             code, message = "BadRequest", str(exc.detail)
         return JSONResponse(_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _tampered(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Already alarmed once per seq by ``ledger.read.verified``; no data, no traceback.
+        return JSONResponse(_body("InternalError", str(exc)), 500)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

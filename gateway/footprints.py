@@ -33,9 +33,10 @@ from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
 from gateway.filters import Filters, matches, parse_instant
 from gateway.log_size import LogSizeProbe, log_size
+from ledger.errors import IntegrityError
+from ledger.read import VerifiedLog
 from ledger.rules.identity import IdentityState
 from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
-from ledger.store.log import LogStore
 from ledger.store.tables import RecordRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -139,12 +140,12 @@ class FootprintAccess:
     def __init__(
         self,
         db: Reads,
-        store: LogStore,
+        verified: VerifiedLog,
         hot: Callable[[], AbstractContextManager[Connection]] | None = None,
         probe: Callable[[], AbstractContextManager[Connection]] | None = None,
     ) -> None:
         self._db = db
-        self._store = store
+        self._verified = verified
         self._entries = _Lru(20000)
         self._grant_windows = _Lru(20000)
         # (org, footprint id) -> (log size, Visible | None, valid until): an answer holds
@@ -157,11 +158,16 @@ class FootprintAccess:
     # -- entries ----------------------------------------------------------------
 
     def entry(self, conn: Connection, seq: int) -> dict[str, Any]:
-        """The recorded entry at ``seq`` as JSON (cached: records are immutable)."""
+        """The recorded entry at ``seq`` as JSON, read only once the signed tree proves it
+        (``IntegrityError`` otherwise), then cached: what is served is the verified copy."""
         cached: dict[str, Any] | None = self._entries.get(seq)
         if cached is None:
-            raw = conn.execute(select(_R.c.entry).where(_R.c.seq == seq)).scalar_one()
-            cached = json.loads(raw)
+            record = self._verified.record(seq, conn)
+            if record is None:
+                missing = IntegrityError(seq, "the footprint index names a record not in the log")
+                self._verified.monitor.report(missing)
+                raise missing
+            cached = json.loads(record.entry)
             self._entries.put(seq, cached)
         return cached
 

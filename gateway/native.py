@@ -136,7 +136,7 @@ def _entry_visible(svc: Any, caller: Any, record: Any) -> bool:
 @router.get(
     "/entries/{seq}",
     response_model=EntryOut,
-    responses=error_responses(400, 401, 403, 404),
+    responses=error_responses(400, 401, 403, 404, 500),
     summary="One record with its exact entry bytes and an inclusion proof",
 )
 def entry(
@@ -151,14 +151,14 @@ def entry(
 ) -> EntryOut:
     """Visible to the org that signed it, auditors and operators, detail-level grantees
     of a footprint, and the grantee of a grant."""
-    record = svc.context.store.record(seq)
+    record = svc.context.records.record(seq)
     if record is None or not _entry_visible(svc, caller, record):
         raise not_found(request, "entry")
     size = tree_size if tree_size is not None else svc.context.checkpointer.latest().size
     _size_ok(svc, size, "tree_size")
     if seq >= size:
         raise bad_request(f"entry {seq} is not in a tree of size {size}")
-    proof = svc.context.store.inclusion_proof(seq, size)
+    proof = svc.context.records.inclusion_proof(record, size)
     return EntryOut(
         seq=record.seq,
         timestamp_us=record.timestamp_us,
@@ -218,7 +218,7 @@ def instrument(
         ).first()
     if row is None or not (row.org_id == caller.org or caller.roles & READ_ALL_ROLES):
         raise not_found(request, "retirement")
-    record = svc.context.store.record(row.seq)
+    record = svc.context.records.record(row.seq)
     return RetirementOut(
         registry=registry,
         serial=serial,

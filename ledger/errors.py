@@ -69,3 +69,14 @@ class UnstorableEntryError(EntryRejectedError):
     """The database refused the entry's data (a constraint or a value it cannot hold)
     that validation let through. Not retryable; the other entries of its batch are
     recorded without it."""
+
+
+class IntegrityError(LedgerError):
+    """A stored record (or a proof built from stored Merkle nodes) does not match the
+    signed tree: the store was changed behind the ledger's back. Nothing of the record is
+    served; see ``ledger.read.verified``."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"integrity check failed for record {seq}: {reason}; it is not served")
+        self.seq = seq
+        self.reason = reason

@@ -24,9 +24,10 @@ from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.canonical import canonicalize
 from ledger.checkpointer import Checkpointer
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
-from ledger.errors import ConflictError
+from ledger.errors import ConflictError, IntegrityError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
 from ledger.note import CosignatureVerifier, NoteSigner
+from ledger.read import VerifiedLog
 from ledger.request_decoding import DecodingInterceptor
 from ledger.sequencer import Sequencer, SequencerConfig, Submission
 from ledger.service import SERVICE_NAME, LedgerService
@@ -72,10 +73,14 @@ class LedgerServer:
         self.sequencer = Sequencer(self.store, config.sequencer)
         self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
         self.checkpointer = Checkpointer(self.store, self.signer)
+        # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
+        # of proven records, one integrity state for both health endpoints.
+        self.verified = VerifiedLog(self.store, self.checkpointer)
         self.service = LedgerService(
             self.sequencer,
             self.store,
             self.checkpointer,
+            verified=self.verified,
             max_in_flight=config.max_in_flight,
             witnesses=[CosignatureVerifier.from_vkey(vkey) for vkey in config.witnesses],
             open_witnessing=config.open_witnessing,
@@ -94,6 +99,7 @@ class LedgerServer:
         )
         pb_grpc.add_LedgerServicer_to_server(self.service, self._grpc)
         self._health = health.HealthServicer()
+        self.verified.monitor.on_failure(self._integrity_failed)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._grpc)
         reflection.enable_server_reflection(
             (
@@ -126,8 +132,9 @@ class LedgerServer:
         self._record_genesis()
         self.checkpointer.latest()
         self._grpc.start()
-        self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
-        self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        if not self.verified.monitor.failing:
+            self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+            self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._refresher.start()
 
     def stop(self, grace: float = 2.0) -> None:
@@ -139,6 +146,12 @@ class LedgerServer:
         if self._refresher.is_alive():
             self._refresher.join()
         self.db.dispose()
+
+    def _integrity_failed(self, _error: IntegrityError) -> None:
+        """A stored record failed verification: the ledger no longer reports itself healthy
+        (it keeps answering everything that still verifies)."""
+        for service in (SERVICE_NAME, ""):
+            self._health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def _listen(self, address: str) -> int:
         check_can_listen(address)

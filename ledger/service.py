@@ -19,6 +19,7 @@ from ledger.errors import (
     ConflictError,
     EntryRejectedError,
     EntryTooLargeError,
+    IntegrityError,
     LedgerError,
     MalformedEntryError,
     PermissionDeniedError,
@@ -31,6 +32,7 @@ from ledger.errors import (
 )
 from ledger.merkle import MerkleError
 from ledger.note import CosignatureVerifier
+from ledger.read import VerifiedLog
 from ledger.receipt import Receipt
 from ledger.request_token import (
     METADATA_KEY,
@@ -56,6 +58,7 @@ _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (UnknownReferenceError, grpc.StatusCode.FAILED_PRECONDITION),
     (UnstorableEntryError, grpc.StatusCode.INVALID_ARGUMENT),
     (SequencerUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (IntegrityError, grpc.StatusCode.DATA_LOSS),
 ]
 SERVICE_NAME = "carbonledger.v1.Ledger"
 
@@ -102,6 +105,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         store: LogStore,
         checkpointer: Checkpointer,
         *,
+        verified: VerifiedLog | None = None,
         max_in_flight: int = 4096,
         witnesses: Sequence[CosignatureVerifier] = (),
         open_witnessing: bool = False,
@@ -109,6 +113,8 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self.sequencer = sequencer
         self.store = store
         self.checkpointer = checkpointer
+        # Entry reads serve only records the signed tree proves (DATA_LOSS otherwise).
+        self.verified = verified or VerifiedLog(store, checkpointer)
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
         self._cosignatures = Cosignatures(store, witnesses, open_witnessing=open_witnessing)
@@ -174,10 +180,13 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> pb.EntryRecord:
         caller = self._authenticate(context, "GetEntry")
         which = request.WhichOneof("key")
-        if which == "entry_id":
-            record = self.store.record_by_entry_id(request.entry_id)
-        else:
-            record = self.store.record(request.seq)
+        try:
+            if which == "entry_id":
+                record = self.verified.record_by_entry_id(request.entry_id)
+            else:
+                record = self.verified.record(request.seq)
+        except IntegrityError as exc:
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
         if record is None or not self._may_read(caller, record):
             _abort(context, grpc.StatusCode.NOT_FOUND, "no such entry visible to the caller")
         return _entry_record(record)
@@ -187,9 +196,12 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> Iterator[pb.EntryRecord]:
         caller = self._authenticate(context, "StreamEntries")
         stop = request.to_seq or self.store.tree_size()
-        for record in self.store.records(request.from_seq, stop):
-            if self._may_read(caller, record):
-                yield _entry_record(record)
+        try:
+            for record in self.verified.records(request.from_seq, stop):
+                if self._may_read(caller, record):
+                    yield _entry_record(record)
+        except IntegrityError as exc:
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
 
     def _may_read(self, caller: TokenClaims, record: StoredRecord) -> bool:
         roles = self.sequencer.identity.roles_of(caller.org)

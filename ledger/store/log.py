@@ -146,11 +146,8 @@ class LogStore:
         return int(size)
 
     def record(self, seq: int) -> StoredRecord | None:
-        if not 0 <= seq <= BIGINT_MAX:
-            return None
         with self.db.read() as conn:
-            row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.seq == seq)).first()
-        return _record(row) if row else None
+            return record_at(conn, seq)
 
     def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
         """The record of ``entry_id``; None for a string that is not an entry id at all
@@ -215,6 +212,15 @@ class LogStore:
                 }
             ],
         )
+
+
+def record_at(conn: Connection, seq: int) -> StoredRecord | None:
+    """The stored record at ``seq`` on ``conn``, as stored (unverified: readers go through
+    ``ledger.read.verified``)."""
+    if not 0 <= seq <= BIGINT_MAX:
+        return None
+    row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.seq == seq)).first()
+    return _record(row) if row else None
 
 
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:

@@ -1,0 +1,255 @@
+"""Verified reads: a stored record is served only once the signed tree proves it.
+
+Anyone with write access to the database can edit a row; only the ledger's key can
+sign a checkpoint. So before a reader (gRPC ``GetEntry``/``StreamEntries``, the
+gateway's PACT and ``/v1`` reads) serves a record, ``VerifiedLog`` checks, from the
+row alone and never trusting a stored hash:
+
+1. ``entry_hash = SHA-256(entry bytes)``, and the stored ``entry_hash`` agrees;
+2. the 177-byte leaf rebuilt from the record's fields (``ledger.record.Record``) and its
+   leaf hash, and the stored ``leaf_hash`` and ``chain_hash`` agree;
+3. the entry's ``entryId``, ``type`` and ``org`` equal the row's ``entry_id``,
+   ``entry_type`` and ``org_id`` (readers decide visibility with them);
+4. the leaf is included, by a proof built from the stored Merkle nodes, in the latest
+   checkpoint, whose note signature is verified with the ledger's key.
+
+Step 4 (one database query and a few dozen hashes) is done once per seq per process:
+the proven record is remembered as one 32-byte digest binding its leaf hash, chain
+hash and the three columns. A proven seq stays proven: the checkpointer signs a new
+checkpoint only if it is consistent with the previous one. Every later read re-runs
+steps 1-2 and compares the digest (three SHA-256 over the row: microseconds), so an
+edit of the bytes after they were proven is still refused. The cache holds at most
+``cache_size`` seqs (first in, first out; about 150 bytes each in CPython, so the
+default of 262,144 costs some 40 MB at most); an evicted seq is simply proven again.
+
+A failure raises ``IntegrityError`` and is reported to the ``IntegrityMonitor``: one
+alarm line per failing seq, and the health endpoints answer "not serving" from then on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+
+from sqlalchemy import Connection
+
+from ledger.checkpointer import Checkpointer
+from ledger.errors import IntegrityError
+from ledger.merkle import (
+    MerkleError,
+    inclusion_nodes,
+    root_from_inclusion_proof,
+    verify_consistency,
+    verify_inclusion,
+)
+from ledger.note import Checkpoint, NoteError, open_checkpoint
+from ledger.record import Record, chain_hash, entry_hash
+from ledger.store.log import LogStore, NodeReader, StoredRecord, latest_checkpoint, record_at
+
+log = logging.getLogger("ledger.integrity")
+
+DEFAULT_CACHE_SIZE = 262_144
+_MAX_REMEMBERED_FAILURES = 1000
+
+
+class IntegrityMonitor:
+    """What this process found wrong with the store: one alarm line per failing seq (a
+    seq read again and again is not logged again), and whether health must say so."""
+
+    def __init__(self) -> None:
+        self._failures: dict[int, str] = {}
+        self._listeners: list[Callable[[IntegrityError], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def failing(self) -> bool:
+        return bool(self._failures)
+
+    def failed_seqs(self) -> list[int]:
+        with self._lock:
+            return sorted(self._failures)
+
+    def on_failure(self, listener: Callable[[IntegrityError], None]) -> None:
+        """Call ``listener`` at each new failing seq (the gRPC health service's switch)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def report(self, error: IntegrityError) -> None:
+        with self._lock:
+            if error.seq in self._failures:
+                return
+            if len(self._failures) >= _MAX_REMEMBERED_FAILURES:
+                return  # already failing loudly; do not grow without bound
+            self._failures[error.seq] = error.reason
+            listeners = list(self._listeners)
+        log.error("INTEGRITY ALARM: record %d: %s; it is not served", error.seq, error.reason)
+        for listener in listeners:
+            listener(error)
+
+
+class VerifiedLog:
+    """The records and inclusion proofs readers may serve (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        checkpointer: Checkpointer,
+        *,
+        monitor: IntegrityMonitor | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self.store = store
+        self.monitor = monitor or IntegrityMonitor()
+        self._checkpointer = checkpointer
+        self._verifier = checkpointer.signer.verifier()
+        self._cache_size = cache_size
+        self._proven: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+        self._checkpoint: tuple[str, Checkpoint] | None = None  # (note, opened) last verified
+
+    # -- records ------------------------------------------------------------------
+
+    def record(self, seq: int, conn: Connection | None = None) -> StoredRecord | None:
+        """The record at ``seq``, verified; None if there is none. Reads on ``conn`` when
+        given (the gateway's own connections), else on the store's pool."""
+        with self._connection(conn) as c:
+            found = record_at(c, seq)
+            return None if found is None else self.verify(found, c)
+
+    def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
+        found = self.store.record_by_entry_id(entry_id)
+        return None if found is None else self.verify(found)
+
+    def records(self, start: int, stop: int) -> Iterator[StoredRecord]:
+        """Records with start <= seq < stop in order, each verified before it is yielded."""
+        for found in self.store.records(start, stop):
+            yield self.verify(found)
+
+    def verify(self, record: StoredRecord, conn: Connection | None = None) -> StoredRecord:
+        """``record`` itself if the signed tree proves it; else ``IntegrityError``."""
+        try:
+            digest = _binding(record)
+            if self._proven.get(record.seq) != digest:
+                with self._connection(conn) as c:
+                    self._prove(c, record)
+                self._remember(record.seq, digest)
+        except IntegrityError as exc:
+            self.monitor.report(exc)
+            raise
+        return record
+
+    def _prove(self, conn: Connection, record: StoredRecord) -> None:
+        if record.chain_hash != chain_hash(record.prev_chain_hash, record.leaf_hash):
+            raise IntegrityError(record.seq, "the stored chain hash does not follow its leaf")
+        try:
+            entry = json.loads(record.entry)
+        except ValueError:
+            raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
+        columns = (record.entry_id, record.entry_type, record.org_id)
+        if (
+            not isinstance(entry, dict)
+            or (
+                entry.get("entryId"),
+                entry.get("type"),
+                entry.get("org"),
+            )
+            != columns
+        ):
+            raise IntegrityError(record.seq, "the stored entry id, type or org is not the entry's")
+        signed = self._signed_checkpoint(conn, record.seq, record.seq + 1)
+        nodes = inclusion_nodes(record.seq, signed.size)
+        try:
+            proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
+            root = root_from_inclusion_proof(record.leaf_hash, record.seq, signed.size, proof)
+        except (LookupError, MerkleError) as exc:
+            raise IntegrityError(
+                record.seq, f"no inclusion proof from the stored nodes: {exc}"
+            ) from None
+        if root != signed.root_hash:
+            raise IntegrityError(
+                record.seq,
+                f"the record is not in the signed checkpoint of size {signed.size} "
+                "(its entry, leaf or the stored Merkle nodes were changed)",
+            )
+
+    def _remember(self, seq: int, digest: bytes) -> None:
+        with self._lock:
+            self._proven[seq] = digest
+            while len(self._proven) > self._cache_size:
+                del self._proven[next(iter(self._proven))]
+
+    # -- proofs ---------------------------------------------------------------------
+
+    def inclusion_proof(self, record: StoredRecord, size: int) -> list[bytes]:
+        """The inclusion proof of a verified ``record`` in the tree of ``size``, checked
+        before it is served: against the signed checkpoint when it has that size, else
+        against the root at ``size`` proven consistent with the latest signed one."""
+        try:
+            with self.store.db.read() as conn:
+                signed = self._signed_checkpoint(conn, record.seq, size)
+            try:
+                proof = self.store.inclusion_proof(record.seq, size)
+                root = signed.root_hash
+                if size != signed.size:
+                    root = self.store.root(size)
+                    consistency = self.store.consistency_proof(size, signed.size)
+                    verify_consistency(size, signed.size, consistency, root, signed.root_hash)
+                verify_inclusion(record.leaf_hash, record.seq, size, proof, root)
+            except (LookupError, MerkleError) as exc:
+                raise IntegrityError(
+                    record.seq,
+                    f"its inclusion proof at tree size {size} does not verify against the "
+                    f"signed checkpoint of size {signed.size} ({exc})",
+                ) from None
+        except IntegrityError as exc:
+            self.monitor.report(exc)
+            raise
+        return proof
+
+    # -- the signed tree head ----------------------------------------------------------
+
+    def _signed_checkpoint(self, conn: Connection, seq: int, at_least: int) -> Checkpoint:
+        """The latest checkpoint, its note verified with the ledger's key, covering at least
+        ``at_least`` records (signing one first if the log has grown past the last); a
+        failure is reported against record ``seq``."""
+        row = latest_checkpoint(conn)
+        if row is None or row.size < at_least:
+            row = self._checkpointer.latest()
+        cached = self._checkpoint
+        if cached is not None and cached[0] == row.note:
+            return cached[1]
+        try:
+            opened = open_checkpoint(row.note, self._verifier, self._checkpointer.origin)
+        except NoteError as exc:
+            raise IntegrityError(seq, f"the stored checkpoint does not verify: {exc}") from None
+        if opened.size < at_least:
+            raise IntegrityError(seq, f"no signed checkpoint covers it (size {opened.size})")
+        self._checkpoint = (row.note, opened)
+        return opened
+
+    def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        return nullcontext(conn) if conn is not None else self.store.db.read()
+
+
+def _binding(record: StoredRecord) -> bytes:
+    """Steps 1-2 of the module docstring, and a digest of what step 4 proves about the row
+    (``IntegrityError`` if the stored hashes do not follow from the bytes)."""
+    digest = entry_hash(record.entry)
+    if digest != record.entry_hash:
+        raise IntegrityError(record.seq, "the entry bytes do not hash to the stored entry hash")
+    leaf = Record(
+        record.seq,
+        record.timestamp_us,
+        record.prev_chain_hash,
+        digest,
+        record.key_id,
+        record.signature,
+    ).leaf_hash()
+    if leaf != record.leaf_hash:
+        raise IntegrityError(record.seq, "the record's fields do not hash to the stored leaf hash")
+    names = "\0".join((record.entry_id, record.entry_type, record.org_id)).encode()
+    return hashlib.sha256(leaf + record.chain_hash + names).digest()
