@@ -54,6 +54,7 @@ log = logging.getLogger("ledger.integrity")
 
 DEFAULT_CACHE_SIZE = 262_144
 _MAX_REMEMBERED_FAILURES = 1000
+_PROOF_PAGE = 256  # records proven with one query for their proofs' nodes
 
 
 class IntegrityMonitor:
@@ -109,7 +110,7 @@ class VerifiedLog:
         self._cache_size = cache_size
         self._proven: dict[int, bytes] = {}
         self._lock = threading.Lock()
-        self._checkpoint: tuple[str, Checkpoint] | None = None  # (note, opened) last verified
+        self._checkpoint: tuple[str, Checkpoint] | None = None  # (note, opened): last verified
 
     # -- records ------------------------------------------------------------------
 
@@ -125,56 +126,81 @@ class VerifiedLog:
         return None if found is None else self.verify(found)
 
     def records(self, start: int, stop: int) -> Iterator[StoredRecord]:
-        """Records with start <= seq < stop in order, each verified before it is yielded."""
+        """Records with start <= seq < stop in order, each verified before it is yielded
+        (a page at a time: the nodes of a page's proofs come in one query)."""
+        page: list[StoredRecord] = []
         for found in self.store.records(start, stop):
-            yield self.verify(found)
+            page.append(found)
+            if len(page) == _PROOF_PAGE:
+                yield from self._verified_page(page)
+                page = []
+        yield from self._verified_page(page)
 
     def verify(self, record: StoredRecord, conn: Connection | None = None) -> StoredRecord:
         """``record`` itself if the signed tree proves it; else ``IntegrityError``."""
-        try:
-            digest = _binding(record)
-            if self._proven.get(record.seq) != digest:
-                with self._connection(conn) as c:
-                    self._prove(c, record)
-                self._remember(record.seq, digest)
-        except IntegrityError as exc:
-            self.monitor.report(exc)
-            raise
-        return record
+        for verified in self._verified_page([record], conn):
+            return verified
+        raise AssertionError("unreachable: a page of one yields or raises")
 
-    def _prove(self, conn: Connection, record: StoredRecord) -> None:
-        if record.chain_hash != chain_hash(record.prev_chain_hash, record.leaf_hash):
-            raise IntegrityError(record.seq, "the stored chain hash does not follow its leaf")
-        try:
-            entry = json.loads(record.entry)
-        except ValueError:
-            raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
-        columns = (record.entry_id, record.entry_type, record.org_id)
-        if (
-            not isinstance(entry, dict)
-            or (
-                entry.get("entryId"),
-                entry.get("type"),
-                entry.get("org"),
-            )
-            != columns
-        ):
-            raise IntegrityError(record.seq, "the stored entry id, type or org is not the entry's")
-        signed = self._signed_checkpoint(conn, record.seq, record.seq + 1)
-        nodes = inclusion_nodes(record.seq, signed.size)
-        try:
-            proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
-            root = root_from_inclusion_proof(record.leaf_hash, record.seq, signed.size, proof)
-        except (LookupError, MerkleError) as exc:
-            raise IntegrityError(
-                record.seq, f"no inclusion proof from the stored nodes: {exc}"
-            ) from None
-        if root != signed.root_hash:
-            raise IntegrityError(
-                record.seq,
-                f"the record is not in the signed checkpoint of size {signed.size} "
-                "(its entry, leaf or the stored Merkle nodes were changed)",
-            )
+    def _verified_page(
+        self, page: list[StoredRecord], conn: Connection | None = None
+    ) -> Iterator[StoredRecord]:
+        failures = self._prove(page, conn)
+        for record in page:
+            failure = failures.get(record.seq)
+            if failure is not None:
+                self.monitor.report(failure)
+                raise failure
+            yield record
+
+    def _prove(
+        self, page: list[StoredRecord], conn: Connection | None
+    ) -> dict[int, IntegrityError]:
+        """Check every record of ``page``, proving the ones not proven before; the failures
+        by seq (the others are remembered as proven)."""
+        failures: dict[int, IntegrityError] = {}
+        pending: list[tuple[StoredRecord, bytes]] = []
+        for record in page:
+            try:
+                digest = _binding(record)
+                if self._proven.get(record.seq) != digest:
+                    _check_row(record)
+                    pending.append((record, digest))
+            except IntegrityError as exc:
+                failures[record.seq] = exc
+        if not pending:
+            return failures
+        with self._connection(conn) as c:
+            last = pending[-1][0].seq
+            try:
+                signed = self._signed_checkpoint(c, last, last + 1)
+            except IntegrityError as exc:
+                return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
+            proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
+            stored = NodeReader(c).found({i for nodes in proofs.values() for i in nodes.ids})
+        for record, digest in pending:
+            nodes = proofs[record.seq]
+            missing = [i for i in nodes.ids if i not in stored]
+            if missing:
+                failures[record.seq] = IntegrityError(
+                    record.seq, f"merkle nodes of its inclusion proof are missing: {missing[:4]}"
+                )
+                continue
+            try:
+                proof = nodes.rehash([stored[i] for i in nodes.ids])
+                root = root_from_inclusion_proof(record.leaf_hash, record.seq, signed.size, proof)
+            except MerkleError as exc:  # a stored node that is not a hash at all
+                failures[record.seq] = IntegrityError(record.seq, f"its proof is malformed: {exc}")
+                continue
+            if root != signed.root_hash:
+                failures[record.seq] = IntegrityError(
+                    record.seq,
+                    f"the record is not in the signed checkpoint of size {signed.size} "
+                    "(its entry, leaf or the stored Merkle nodes were changed)",
+                )
+                continue
+            self._remember(record.seq, digest)
+        return failures
 
     def _remember(self, seq: int, digest: bytes) -> None:
         with self._lock:
@@ -216,12 +242,12 @@ class VerifiedLog:
         """The latest checkpoint, its note verified with the ledger's key, covering at least
         ``at_least`` records (signing one first if the log has grown past the last); a
         failure is reported against record ``seq``."""
+        cached = self._checkpoint
+        if cached is not None and cached[1].size >= at_least:
+            return cached[1]  # verified before; every later one is consistent with it
         row = latest_checkpoint(conn)
         if row is None or row.size < at_least:
             row = self._checkpointer.latest()
-        cached = self._checkpoint
-        if cached is not None and cached[0] == row.note:
-            return cached[1]
         try:
             opened = open_checkpoint(row.note, self._verifier, self._checkpointer.origin)
         except NoteError as exc:
@@ -233,6 +259,27 @@ class VerifiedLog:
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return nullcontext(conn) if conn is not None else self.store.db.read()
+
+
+def _check_row(record: StoredRecord) -> None:
+    """Step 3 of the module docstring, and the stored chain hash (both derived columns)."""
+    if record.chain_hash != chain_hash(record.prev_chain_hash, record.leaf_hash):
+        raise IntegrityError(record.seq, "the stored chain hash does not follow its leaf")
+    try:
+        entry = json.loads(record.entry)
+    except ValueError:
+        raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
+    columns = (record.entry_id, record.entry_type, record.org_id)
+    if (
+        not isinstance(entry, dict)
+        or (
+            entry.get("entryId"),
+            entry.get("type"),
+            entry.get("org"),
+        )
+        != columns
+    ):
+        raise IntegrityError(record.seq, "the stored entry id, type or org is not the entry's")
 
 
 def _binding(record: StoredRecord) -> bytes:

@@ -66,17 +66,23 @@ class NodeReader:
         self._conn = conn
 
     def get(self, ids: Sequence[NodeID]) -> list[bytes]:
-        if not ids:
-            return []
-        keys = [(n.level, n.index) for n in ids]
-        rows = self._conn.execute(
-            select(_N.c.level, _N.c.idx, _N.c.hash).where(tuple_(_N.c.level, _N.c.idx).in_(keys))
-        ).all()
-        found = {(level, idx): h for level, idx, h in rows}
-        missing = [k for k in keys if k not in found]
+        found = self.found(ids)
+        missing = [(n.level, n.index) for n in ids if n not in found]
         if missing:
             raise LookupError(f"merkle nodes missing from the store: {missing[:4]}")
-        return [found[k] for k in keys]
+        return [found[n] for n in ids]
+
+    def found(self, ids: Iterable[NodeID]) -> dict[NodeID, bytes]:
+        """The stored ones of ``ids`` (absent ones are left out)."""
+        keys = {(n.level, n.index) for n in ids}
+        if not keys:
+            return {}
+        rows = self._conn.execute(
+            select(_N.c.level, _N.c.idx, _N.c.hash).where(
+                tuple_(_N.c.level, _N.c.idx).in_(sorted(keys))
+            )
+        ).all()
+        return {NodeID(level, idx): h for level, idx, h in rows}
 
 
 class LogWriter:
