@@ -12,6 +12,7 @@ the same.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,18 +233,26 @@ def test_tampered_record_is_never_served(tmp_path: Path, db_url: str, kind: str)
         assert_refused_everywhere(server, http, auditor, bad, good)
 
 
-def test_bytes_edited_after_they_were_proven_are_refused(tmp_path: Path, db_url: str) -> None:
+def test_bytes_edited_after_they_were_proven_are_refused(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """A seq proven earlier in this process is not trusted blindly: its bytes are re-hashed
-    on every read."""
-    with environment(tmp_path, db_url) as env:
+    on every read. Reading the bad seq again and again raises one alarm line."""
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
         footprints = record_footprints(env, 4)
         target = footprints[0]
         with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
             assert client.get_entry(seq=target.seq).seq == target.seq  # proven and cached
             with engine(db_url) as eng:
                 edit_declared_value(eng, target.seq, fix_hashes=True)
-            assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
+            with caplog.at_level(logging.ERROR, logger="ledger.integrity"):
+                for _ in range(3):
+                    assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
+                    assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
         assert grpc_health(env.server) == health_pb2.HealthCheckResponse.NOT_SERVING
+        alarms = [r.getMessage() for r in caplog.records if r.name == "ledger.integrity"]
+        assert len(alarms) == 1, alarms
+        assert f"record {target.seq}:" in alarms[0]
 
 
 def test_a_served_proof_is_checked_against_the_signed_checkpoint(
