@@ -198,11 +198,24 @@ def node_flipped(eng: Engine, footprints: list[Footprint], size: int) -> Footpri
     return footprints[0]
 
 
+def signature_extended(eng: Engine, footprints: list[Footprint], size: int) -> Footprint:
+    """One byte appended to the stored signature: the leaf layout would cut it off again,
+    so only a size check tells the served signature from the proven one."""
+    seq = footprints[0].seq
+    longer = row(eng, seq)["signature"] + b"\0"
+    with eng.begin() as conn:
+        conn.execute(
+            text("UPDATE record SET signature = :g WHERE seq = :s"), {"g": longer, "s": seq}
+        )
+    return footprints[0]
+
+
 TAMPERINGS = {
     "bytes-edited": edited(fix_hashes=False),
     "bytes-edited-hashes-fixed": edited(fix_hashes=True),
     "entries-swapped": swapped,
     "merkle-node-flipped": node_flipped,
+    "signature-extended": signature_extended,
 }
 
 

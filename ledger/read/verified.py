@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -39,7 +40,9 @@ from sqlalchemy import Connection
 
 from ledger.checkpointer import Checkpointer
 from ledger.errors import IntegrityError
+from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.merkle import (
+    HASH_SIZE,
     MerkleError,
     inclusion_nodes,
     root_from_inclusion_proof,
@@ -110,7 +113,7 @@ class VerifiedLog:
         self._cache_size = cache_size
         self._proven: dict[int, bytes] = {}
         self._lock = threading.Lock()
-        self._checkpoint: tuple[str, Checkpoint] | None = None  # (note, opened): last verified
+        self._checkpoint: Checkpoint | None = None  # the latest one verified
 
     # -- records ------------------------------------------------------------------
 
@@ -243,8 +246,8 @@ class VerifiedLog:
         ``at_least`` records (signing one first if the log has grown past the last); a
         failure is reported against record ``seq``."""
         cached = self._checkpoint
-        if cached is not None and cached[1].size >= at_least:
-            return cached[1]  # verified before; every later one is consistent with it
+        if cached is not None and cached.size >= at_least:
+            return cached  # verified before; every later one is consistent with it
         row = latest_checkpoint(conn)
         if row is None or row.size < at_least:
             row = self._checkpointer.latest()
@@ -254,7 +257,7 @@ class VerifiedLog:
             raise IntegrityError(seq, f"the stored checkpoint does not verify: {exc}") from None
         if opened.size < at_least:
             raise IntegrityError(seq, f"no signed checkpoint covers it (size {opened.size})")
-        self._checkpoint = (row.note, opened)
+        self._checkpoint = opened
         return opened
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
@@ -288,14 +291,21 @@ def _binding(record: StoredRecord) -> bytes:
     digest = entry_hash(record.entry)
     if digest != record.entry_hash:
         raise IntegrityError(record.seq, "the entry bytes do not hash to the stored entry hash")
-    leaf = Record(
-        record.seq,
-        record.timestamp_us,
-        record.prev_chain_hash,
-        digest,
-        record.key_id,
-        record.signature,
-    ).leaf_hash()
+    sizes = (len(record.prev_chain_hash), len(record.key_id), len(record.signature))
+    if sizes != (HASH_SIZE, KEY_ID_SIZE, SIGNATURE_SIZE):
+        # The layout would pad or cut them, and the bytes served would not be those proven.
+        raise IntegrityError(record.seq, f"the record's hash, key id, signature sizes are {sizes}")
+    try:
+        leaf = Record(
+            record.seq,
+            record.timestamp_us,
+            record.prev_chain_hash,
+            digest,
+            record.key_id,
+            record.signature,
+        ).leaf_hash()
+    except struct.error:  # a seq or timestamp out of the layout's range: no leaf at all
+        raise IntegrityError(record.seq, "the record's fields do not form a leaf") from None
     if leaf != record.leaf_hash:
         raise IntegrityError(record.seq, "the record's fields do not hash to the stored leaf hash")
     names = "\0".join((record.entry_id, record.entry_type, record.org_id)).encode()
