@@ -41,6 +41,7 @@ ALTERED = b'"pcfExcludingBiogenicUptake":"95.0"'
 class Footprint:
     id: str
     seq: int
+    entry_id: str
 
 
 @contextmanager
@@ -56,7 +57,7 @@ def record_footprints(env: Env, count: int) -> list[Footprint]:
     found = []
     for n in range(count):
         fid, receipt = env.footprint(SUPPLIER, f"{PRODUCT}-{n}")
-        found.append(Footprint(fid, receipt.seq))
+        found.append(Footprint(fid, receipt.seq, receipt.entry_id))
     env.server.checkpointer.refresh()
     return found
 
@@ -156,9 +157,11 @@ def assert_refused_everywhere(
     """Every read path refuses ``bad`` and still serves ``good``; health says failing."""
     with LedgerClient(server.grpc_target, signer=auditor) as client:
         assert_data_loss(lambda: client.get_entry(seq=bad.seq), bad.seq)
+        assert_data_loss(lambda: client.get_entry(entry_id=bad.entry_id), bad.seq)
         assert_data_loss(lambda: list(client.stream_entries(bad.seq, bad.seq + 1)), bad.seq)
         assert_data_loss(lambda: list(client.stream_entries(0)), bad.seq)
         assert client.get_entry(seq=good.seq).seq == good.seq
+        assert client.get_entry(entry_id=good.entry_id).seq == good.seq
         served = list(client.stream_entries(good.seq, good.seq + 1))
         assert [r.seq for r in served] == [good.seq]
     for version in (3, 2):
