@@ -4,7 +4,7 @@ contribution trees, and suppliers' progress against their buyers' targets."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -186,8 +186,16 @@ class ProgressOut(BaseModel):
     targets: list[TargetProgress]
 
 
+# Inventory figures hold up to 64 digits before the point (ledger's decimal strings):
+# progress is computed in a context wide enough that sums are exact and quotients
+# carry more digits than the four places served (the default 28 would round a sum,
+# and make ``quantize`` raise).
+_WIDE = Context(prec=96)
+_STEP = Decimal("0.0001")
+
+
 def _q(value: Decimal) -> str:
-    return format(value.quantize(Decimal("0.0001")).normalize(), "f")
+    return format(value.quantize(_STEP).normalize(), "f")
 
 
 def _metric(target: dict[str, Any], inv: dict[str, Any]) -> Decimal | None:
@@ -212,6 +220,13 @@ def _metric(target: dict[str, Any], inv: dict[str, Any]) -> Decimal | None:
 
 
 def _progress(target: dict[str, Any], inventories: dict[int, dict[str, Any]]) -> list[YearProgress]:
+    with localcontext(_WIDE):
+        return _progress_exactly(target, inventories)
+
+
+def _progress_exactly(
+    target: dict[str, Any], inventories: dict[int, dict[str, Any]]
+) -> list[YearProgress]:
     base, goal = Decimal(target["baseValue"]), Decimal(target["targetValue"])
     span = target["targetYear"] - target["baseYear"]
     higher_is_better = target["metric"] == "renewable-electricity-share"

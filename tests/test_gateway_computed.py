@@ -137,3 +137,41 @@ def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:
             assert supplier.get(f"/v1/suppliers/{SUPPLIER}/progress").json()["targets"] == [mine]
             hidden = other.get(f"/v1/suppliers/{SUPPLIER}/progress")
             assert hidden.status_code == 404 and hidden.json()["code"] == "NotFound"
+
+
+def test_progress_of_inventories_at_the_size_limit(tmp_path: Path, db_url: str) -> None:
+    """Inventory figures may hold up to 64 digits; progress computed from them is
+    exact to four places, not a 500 (red team: a 25-digit scope 1 broke the view)."""
+    huge = "9" * 60
+    with environment(tmp_path, db_url) as env:
+        env.submit(
+            BUYER,
+            new_entry(
+                "target",
+                BUYER,
+                supplier=SUPPLIER,
+                metric="absolute-tco2e",
+                scopes=["1"],
+                baseYear=2022,
+                baseValue="1000",
+                targetYear=2030,
+                targetValue="600",
+            ),
+        )
+        env.submit(
+            SUPPLIER,
+            new_entry(
+                "inventory",
+                SUPPLIER,
+                reportingYear=2024,
+                scope1TCO2e=huge,
+                scope2TCO2e="1",
+                electricityMWh="100",
+                renewableElectricityMWh="20",
+            ),
+        )
+        with env.client(BUYER) as buyer:
+            answer = buyer.get(f"/v1/suppliers/{SUPPLIER}/progress")
+            assert answer.status_code == 200, answer.text
+            (point,) = answer.json()["targets"][0]["progress"]
+            assert point["value"] == huge
