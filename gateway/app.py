@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Form, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -20,12 +21,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import SQLModel
 
 from gateway import computed_api, errors, events, events_api, native, pact_api
-from gateway.auth import authenticate_client, gateway_key, parse_basic
+from gateway.auth import authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
 from gateway.errors import ErrorBody, OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
-from gateway.login_throttle import ChecksBusy, LoginThrottle, SecretChecks
+from gateway.login_throttle import ChecksBusy, LoginThrottle, ProvenSecrets, SecretChecks
 from gateway.page import page_router
 from gateway.request_guard import BodyLimit, refuse_control_characters
 from gateway.revocation import RevokedClients
@@ -68,6 +69,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         computed=ComputedFootprints(context.reads, context.store, footprints),
         logins=LoginThrottle(context.login_failures_per_minute),
         secret_checks=SecretChecks(context.concurrent_secret_checks),
+        proven_secrets=ProvenSecrets(),
         revoked=RevokedClients(
             context.reads.hot, context.token_ttl, context.revocation_refresh_seconds
         ),
@@ -128,31 +130,11 @@ def create_app(context: GatewayContext) -> FastAPI:
             raise OAuthError(401, "invalid_client", "HTTP Basic client authentication required")
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
-        client_id = credentials[0]
-        address = request.client.host if request.client else "unknown"
-        wait = svc.logins.reserve(client_id, address)
-        if wait is not None:
-            raise OAuthError(
-                429,
-                "temporarily_unavailable",
-                f"too many failed authentications for this client or address; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-        checked, org = False, None
-        try:
-            org = await svc.secret_checks.run(authenticate_client, svc.context.db, *credentials)
-            checked = True
-        except ChecksBusy:
-            raise OAuthError(
-                503,
-                "temporarily_unavailable",
-                "too many client authentications are being checked; retry",
-                headers={"Retry-After": "1"},
-            ) from None
-        finally:
-            svc.logins.settle(client_id, address, failed=checked and org is None)
+        client_id, secret = credentials
+        org = await _proven_login(svc, client_id, secret)
         if org is None:
-            raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
+            address = request.client.host if request.client else "unknown"
+            org = await _checked_login(svc, client_id, secret, address)
         access = svc.tokens.issue(client_id, org)
         return JSONResponse(
             {"access_token": access, "token_type": "Bearer", "expires_in": svc.tokens.ttl},
@@ -198,3 +180,44 @@ def create_app(context: GatewayContext) -> FastAPI:
 def services_of(app: FastAPI) -> Services:
     found: Services = app.state.services
     return found
+
+
+async def _proven_login(svc: Services, client_id: str, secret: str) -> str | None:
+    """The org of a client whose secret this process has already checked, if it
+    is still registered with it: no argon2, no slot, no throttle."""
+    proven = svc.proven_secrets.recall(client_id, secret)
+    if proven is None:
+        return None
+    org = await anyio.to_thread.run_sync(client_org, svc.context.db, client_id, proven)
+    if org is None:  # revoked, or its secret replaced
+        svc.proven_secrets.forget(client_id)
+    return org
+
+
+async def _checked_login(svc: Services, client_id: str, secret: str, address: str) -> str:
+    """Check the secret with argon2, counted against ``address`` before it runs."""
+    wait = svc.logins.reserve(address)
+    if wait is not None:
+        raise OAuthError(
+            429,
+            "temporarily_unavailable",
+            f"too many failed authentications from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    checked, found = False, None
+    try:
+        found = await svc.secret_checks.run(authenticate_client, svc.context.db, client_id, secret)
+        checked = True
+    except ChecksBusy:
+        raise OAuthError(
+            503,
+            "temporarily_unavailable",
+            "too many client authentications are being checked; retry",
+            headers={"Retry-After": "1"},
+        ) from None
+    finally:
+        svc.logins.settle(address, failed=checked and found is None)
+    if found is None:
+        raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
+    svc.proven_secrets.remember(client_id, secret, found.secret_hash)
+    return found.org

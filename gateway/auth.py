@@ -141,8 +141,15 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def authenticate_client(db: Database, client_id: str, secret: str) -> str | None:
-    """The org of the client if ``secret`` is its secret, else None (constant-time)."""
+@dataclass(frozen=True)
+class Authenticated:
+    org: str
+    secret_hash: str  # the stored argon2 hash the secret was checked against
+
+
+def authenticate_client(db: Database, client_id: str, secret: str) -> Authenticated | None:
+    """The client's org if ``secret`` is its secret, else None (constant-time: an
+    unknown client costs an argon2 check too)."""
     with db.read() as conn:
         row = conn.execute(
             select(_AC.c.org_id, _AC.c.secret_hash).where(_AC.c.client_id == client_id[:64])
@@ -152,7 +159,19 @@ def authenticate_client(db: Database, client_id: str, secret: str) -> str | None
         _HASHER.verify(stored, secret)
     except (VerificationError, InvalidHashError):
         return None
-    return str(row.org_id) if row else None
+    return Authenticated(str(row.org_id), str(stored)) if row else None
+
+
+def client_org(db: Database, client_id: str, secret_hash: str) -> str | None:
+    """The org of a client that is still registered with this secret hash (not
+    revoked, secret unchanged); None otherwise."""
+    with db.read() as conn:
+        org = conn.execute(
+            select(_AC.c.org_id).where(
+                _AC.c.client_id == client_id[:64], _AC.c.secret_hash == secret_hash
+            )
+        ).scalar()
+    return None if org is None else str(org)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from gateway.login_throttle import (
     DEFAULT_CONCURRENT_CHECKS,
     DEFAULT_FAILURES_PER_MINUTE,
     LoginThrottle,
+    ProvenSecrets,
     SecretChecks,
 )
 from gateway.request_guard import MAX_BODY_BYTES
@@ -194,6 +195,7 @@ class Services:
     computed: ComputedFootprints
     logins: LoginThrottle
     secret_checks: SecretChecks
+    proven_secrets: ProvenSecrets
     revoked: RevokedClients
 
 

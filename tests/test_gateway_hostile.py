@@ -20,7 +20,7 @@ import httpx
 import jwt
 from sqlalchemy import func, select
 
-from gateway.auth import gateway_key, subkey
+from gateway.auth import gateway_key, revoke_client, subkey
 from gateway.events import register_callback
 from gateway.request_guard import MAX_BODY_BYTES
 from gateway.tables import AsyncRequestRow
@@ -254,6 +254,34 @@ def test_concurrent_bad_logins_are_counted_before_their_secrets_are_checked(
         assert set(statuses) <= {401, 429, 503}, statuses
         assert statuses.count(429) >= 20, statuses
         assert statuses.count(401) <= 10, statuses
+
+
+def _login_from(env: Env, address: str, auth: tuple[str, str]) -> httpx.Response:
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=env.url, transport=transport, timeout=30) as http:
+        return http.post("/auth/token", data={"grant_type": "client_credentials"}, auth=auth)
+
+
+def test_nobody_can_lock_a_client_out_of_logging_in(tmp_path: Path, db_url: str) -> None:
+    """A client id is no secret (red team: 11 wrong secrets for the buyer's id from one
+    address kept the buyer out from every other address)."""
+    with environment(tmp_path, db_url, login_failures_per_minute=10) as env:
+        client_id, secret = env.credentials(BUYER)
+        attacks = [_login_from(env, "127.0.0.2", (client_id, "wrong")) for _ in range(12)]
+        assert [a.status_code for a in attacks].count(429) >= 2, [a.text for a in attacks]
+        # The buyer, from another address, logs in; the attacker's address stays throttled.
+        assert _login_from(env, "127.0.0.3", (client_id, secret)).status_code == 200
+        assert _login_from(env, "127.0.0.2", (client_id, "wrong")).status_code == 429
+        # Once proven in this process, the buyer's secret needs no argon2 check and no
+        # slot: even failures from its own address do not keep it out.
+        for _ in range(10):
+            _login_from(env, "127.0.0.3", ("someone-else", "wrong"))
+        assert _login_from(env, "127.0.0.3", ("someone-else", "wrong")).status_code == 429
+        answer = _login_from(env, "127.0.0.3", (client_id, secret))
+        assert answer.status_code == 200, answer.text
+        # A revoked client's proven secret is worth nothing.
+        revoke_client(env.server.db, client_id)
+        assert _login_from(env, "127.0.0.4", (client_id, secret)).status_code == 401
 
 
 def test_requests_that_never_match_do_not_starve_newer_ones(tmp_path: Path, db_url: str) -> None:
