@@ -201,6 +201,12 @@ def org() -> None:
 )
 @click.option("--public-key", required=True, help="Base64 public key or a .pub file.")
 @click.option(
+    "--company-id",
+    "company_ids",
+    multiple=True,
+    help="A company id (URN) the org declares footprints for; repeatable. Default: ORG_ID.",
+)
+@click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
     default=DEFAULT_DATA_DIR,
@@ -219,6 +225,7 @@ def org_enroll(
     name: str,
     roles: tuple[str, ...],
     public_key: str,
+    company_ids: tuple[str, ...],
     data_dir: Path,
     operator_key: Path | None,
     operator_org: str,
@@ -238,6 +245,7 @@ def org_enroll(
         name=name,
         roles=list(dict.fromkeys(roles)),
         publicKey=encode_public_key(public),
+        **({"companyIds": list(dict.fromkeys(company_ids))} if company_ids else {}),
     )
     with LedgerClient(ledger) as client:
         receipt = client.submit(signer.sign(entry))

@@ -14,11 +14,10 @@ from sqlalchemy import select
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import error_responses, not_found
 from gateway.footprints import READ_ALL_ROLES
-from ledger.store.index_tables import FootprintProductRow
+from ledger.store.carbon_index import active_footprint_id
 from ledger.store.tables import RecordRow
 
 router = APIRouter(prefix="/v1", tags=["native"])
-_FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 _R = RecordRow.__table__  # type: ignore[attr-defined]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -118,15 +117,12 @@ def product_footprint(
     productId: Annotated[str, Path(max_length=512)],
     companyId: Annotated[str, Query(max_length=512)],
 ) -> dict[str, Any]:
-    with svc.context.reads.read() as conn:
-        fid = conn.execute(
-            select(_FP.c.footprint_id).where(
-                _FP.c.product_id == productId,
-                _FP.c.company_id == companyId,
-                _FP.c.batch_key == "",
-                _FP.c.active.is_(True),
-            )
-        ).scalar()
+    # The product of a company is the footprint its owner declared (ledger.rules).
+    owner = svc.context.identity().company_owner(companyId)
+    fid = None
+    if owner is not None:
+        with svc.context.reads.read() as conn:
+            fid = active_footprint_id(conn, owner, productId, companyId, None)
     if fid is None:
         raise not_found(request, "computed footprint")
     return _computed(request, svc, caller, fid)

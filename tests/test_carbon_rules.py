@@ -60,7 +60,7 @@ def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
 
         view = SqlCarbonView(conn)
         old = view.footprint(batch["footprint"]["id"])
-        new = view.active_footprint(LI2CO3, RECYCLER, "2025-03-B017")
+        new = view.active_footprint(RECYCLER, LI2CO3, RECYCLER, "2025-03-B017")
     assert old is not None and not old.active
     assert new is not None and new.footprint_id == restated["footprint"]["id"]
 
@@ -89,13 +89,13 @@ def test_footprint_rules(chain: Chain) -> None:
             "footprint.id",
             "immutable",
         ),
-        # another org's product (the model's own-company rule)
+        # another org's company (company ids are bound to orgs by the operator)
         (
             chain.refiner,
             {**cb.footprint_entry(RECYCLER, "urn:pact:product:recycler:cu"), "org": REFINER},
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "footprint.companyIds",
-            "signing org",
+            grpc.StatusCode.PERMISSION_DENIED,
+            "footprint.companyIds[0]",
+            "not one of",
         ),
         # superseding someone else's footprint
         (

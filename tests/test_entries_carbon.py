@@ -239,11 +239,6 @@ def test_entries_are_frozen() -> None:
 # -- envelope and ledger rules --
 
 
-def test_supplier_declares_only_for_its_own_company() -> None:
-    err = rejects(changed(example(), "org", RECYCLER), "footprint.companyIds")
-    assert RECYCLER in err.reason
-
-
 def test_footprint_entry_must_be_active() -> None:
     rejects(changed(example(), "footprint.status", "Deprecated"), "footprint.status")
 

@@ -1,14 +1,15 @@
-"""Identity entries: enrolment, key rotation, key revocation.
+"""Identity entries: enrolment, company ids, key rotation, key revocation.
 
-The key valid for any entry is a function of these entries alone, so an
-auditor replaying the log derives exactly the key set the ledger used.
+The key valid for any entry, and the company ids each organisation may declare
+footprints for, are a function of these entries alone, so an auditor replaying
+the log derives exactly the key set and company bindings the ledger used.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ledger.entries.base import (
     Base64PublicKey,
@@ -19,17 +20,48 @@ from ledger.entries.base import (
     Urn,
     entry_type,
 )
+from ledger.entries.carbon.common import check_unique
+
+# The company ids (PACT ``companyIds``) an organisation declares footprints for.
+CompanyIds = Annotated[list[Urn], Field(min_length=1, max_length=100)]
 
 
 @entry_type("org.enroll", signer_roles={"operator"})
 class OrgEnroll(Entry):
-    """The operator admits an organisation with its roles and first signing key."""
+    """The operator admits an organisation with its roles, first signing key and the
+    company ids it may declare footprints for (its own URN when ``companyIds`` is absent)."""
 
     type: Literal["org.enroll"]
     orgId: Urn
     name: Text
     roles: Annotated[list[Role], Field(min_length=1, max_length=6)]
     publicKey: Base64PublicKey
+    companyIds: CompanyIds | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        check_unique("companyIds", self.companyIds)
+        return self
+
+    @property
+    def company_ids(self) -> tuple[str, ...]:
+        return tuple(self.companyIds) if self.companyIds is not None else (self.orgId,)
+
+
+@entry_type("org.companies", signer_roles={"operator"})
+class OrgCompanies(Entry):
+    """The operator sets the company ids an enrolled organisation may declare footprints
+    for, replacing the ones it had. Only the operator binds companies: an org naming its
+    own would let it squat another company's products."""
+
+    type: Literal["org.companies"]
+    orgId: Urn
+    companyIds: CompanyIds
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        check_unique("companyIds", self.companyIds)
+        return self
 
 
 @entry_type("key.rotate", signer_roles=set())
@@ -53,4 +85,6 @@ class KeyRevoke(Entry):
 
 
 # Entry types that change the identity state (replayed at start-up and catch-up).
-IDENTITY_TYPES: frozenset[str] = frozenset({"org.enroll", "key.rotate", "key.revoke", "key.add"})
+IDENTITY_TYPES: frozenset[str] = frozenset(
+    {"org.enroll", "org.companies", "key.rotate", "key.revoke", "key.add"}
+)

@@ -1,9 +1,10 @@
 """The stateful rules of carbon-data entries, written once against ``CarbonView``.
 
-Stateless rules (shapes, PACT v3 field rules, "a supplier declares only for
-its own company") live in the entry models. Here is what needs the log so far:
-footprint immutability and one active footprint per product, company and
-batch; predecessor deprecation; references to footprints, factors and
+Stateless rules (shapes, PACT v3 field rules) live in the entry models. Here
+is what needs the log so far: a footprint names only company ids bound to its
+signer; footprint immutability and one active footprint per owner, product,
+company and batch; citations of a product resolved through the company's
+owner; predecessor deprecation; references to footprints, factors and
 activity batches that exist; units that convert; serials retired once;
 retirements that benefit the retiring org's own footprints only; attestations
 of existing footprints by an org other than the one that declared them;
@@ -34,7 +35,7 @@ from ledger.units import convertible
 def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> None:
     """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded now."""
     if isinstance(entry, Footprint):
-        _check_footprint(entry, view)
+        _check_footprint(entry, identity, view)
     elif isinstance(entry, FootprintDeprecate):
         _owned_active_footprint(entry.footprintId, entry.org, view, "footprintId")
     elif isinstance(entry, FactorsPublish):
@@ -166,8 +167,23 @@ def _owned_active_footprint(
     return found
 
 
-def _check_footprint(entry: Footprint, view: CarbonView) -> None:
+def _check_companies(entry: Footprint, identity: IdentityState) -> None:
+    """A supplier declares only for companies the operator bound to it: naming another
+    company's id would make the footprint that company's (it would block the company's
+    own declaration and answer citations of its products). The refusal is the same
+    whether the id is another org's or nobody's, so it names no owner."""
+    for index, company in enumerate(entry.footprint.companyIds):
+        if identity.company_owner(company) != entry.org:
+            raise PermissionDeniedError(
+                f"company id {company} is not one of {entry.org}'s company ids; an org "
+                "declares footprints only for the company ids the operator bound to it",
+                field=f"footprint.companyIds[{index}]",
+            )
+
+
+def _check_footprint(entry: Footprint, identity: IdentityState, view: CarbonView) -> None:
     fp = entry.footprint
+    _check_companies(entry, identity)
     existing = view.footprint(fp.id)
     if existing is not None:
         raise ConflictError(
@@ -181,7 +197,7 @@ def _check_footprint(entry: Footprint, view: CarbonView) -> None:
     batch = entry.composition.batchId
     for index, product in enumerate(fp.productIds):
         for company in fp.companyIds:
-            active = view.active_footprint(product, company, batch)
+            active = view.active_footprint(entry.org, product, company, batch)
             if active is not None and active.footprint_id not in preceding:
                 raise ConflictError(
                     f"{product} of {company}{f' batch {batch}' if batch else ''} already has "
@@ -190,7 +206,7 @@ def _check_footprint(entry: Footprint, view: CarbonView) -> None:
                     field=f"footprint.productIds[{index}]",
                 )
     for index, item in enumerate(entry.composition.inputs):
-        _check_input(item, view, f"composition.inputs[{index}]")
+        _check_input(item, identity, view, f"composition.inputs[{index}]")
     for index, own in enumerate(entry.composition.ownEmissions):
         for f_index, ref in enumerate(own.factors or ()):
             _factor(ref, view, f"composition.ownEmissions[{index}].factors[{f_index}]")
@@ -202,7 +218,19 @@ def _check_footprint(entry: Footprint, view: CarbonView) -> None:
                 )
 
 
-def _check_input(item: Input, view: CarbonView, path: str) -> None:
+def cited_footprint(
+    product_id: str, company_id: str, identity: IdentityState, view: CarbonView
+) -> FootprintFacts | None:
+    """The footprint an input citing ``(product_id, company_id)`` names now: the active
+    one (not of a batch) of the org the company id is bound to. Another org's footprint
+    naming the company (possible only from before the operator rebound the id) is not it."""
+    owner = identity.company_owner(company_id)
+    if owner is None:
+        return None
+    return view.active_footprint(owner, product_id, company_id, None)
+
+
+def _check_input(item: Input, identity: IdentityState, view: CarbonView, path: str) -> None:
     """Inputs may name footprints not recorded yet (that is how recycling loops close);
     when the referenced footprint is recorded, its unit must convert."""
     if item.factor is not None:
@@ -213,7 +241,7 @@ def _check_input(item: Input, view: CarbonView, path: str) -> None:
             upstream = view.footprint(item.footprintId)
         else:
             assert item.productId is not None and item.companyId is not None
-            upstream = view.active_footprint(item.productId, item.companyId, None)
+            upstream = cited_footprint(item.productId, item.companyId, identity, view)
         if upstream is None:
             return
         target_unit, what = upstream.declared_unit, f"footprint {upstream.footprint_id}"

@@ -8,10 +8,12 @@ self-signed ``org.enroll``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
+from ledger.entries.identity import OrgCompanies
 from ledger.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -72,6 +74,7 @@ class OrgState:
     roles: frozenset[str]
     enrolled_seq: int
     signing_key: bytes | None  # key id of the current signing key
+    company_ids: frozenset[str] = frozenset()  # the companies it declares footprints for
 
 
 @dataclass
@@ -80,6 +83,8 @@ class IdentityState:
 
     orgs: dict[str, OrgState] = field(default_factory=dict)
     keys: dict[bytes, KeyState] = field(default_factory=dict)
+    # company id -> the one org that may declare footprints for it
+    company_owners: dict[str, str] = field(default_factory=dict)
     size: int = 0
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
@@ -125,6 +130,10 @@ class IdentityState:
             )
         return KeyState(kid, decode_public_key(entry.publicKey), entry.org, added_seq=0)
 
+    def company_owner(self, company_id: str) -> str | None:
+        """The org bound to ``company_id`` (the only one that declares its footprints)."""
+        return self.company_owners.get(company_id)
+
     def roles_of(self, org_id: str) -> frozenset[str]:
         org = self.orgs.get(org_id)
         return org.roles if org else frozenset()
@@ -141,6 +150,10 @@ class IdentityState:
             )
         if isinstance(entry, OrgEnroll):
             self._check_enroll(entry)
+        elif isinstance(entry, OrgCompanies):
+            if entry.orgId not in self.orgs:
+                raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
+            self._check_companies_free(entry.orgId, entry.companyIds, "companyIds")
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
         elif isinstance(entry, KeyAdd):
@@ -152,6 +165,22 @@ class IdentityState:
             raise ConflictError(f"{entry.orgId} is already enrolled", field="orgId")
         if key_id(decode_public_key(entry.publicKey)) in self.keys:
             raise ConflictError("this public key is already enrolled", field="publicKey")
+        field_name = "companyIds" if entry.companyIds is not None else "orgId"
+        self._check_companies_free(entry.orgId, entry.company_ids, field_name)
+
+    def _check_companies_free(self, org_id: str, company_ids: Sequence[str], path: str) -> None:
+        """A company id is bound to one org at most, or two orgs could declare (and
+        supersede) footprints of the same company's products. The refusal says that a
+        conflict exists, not which org holds the id."""
+        for index, company in enumerate(company_ids):
+            owner = self.company_owners.get(company)
+            if owner is not None and owner != org_id:
+                where = path if path == "orgId" else f"{path}[{index}]"
+                raise ConflictError(
+                    f"company id {company} is already bound to another organisation; "
+                    "a company id belongs to one organisation at most",
+                    field=where,
+                )
 
     def _check_key_change(self, entry: KeyRotate | KeyRevoke, roles: frozenset[str]) -> None:
         if entry.orgId != entry.org and "operator" not in roles:
@@ -181,6 +210,9 @@ class IdentityState:
             self.orgs[entry.orgId] = OrgState(
                 entry.orgId, entry.name, frozenset(entry.roles), seq, kid
             )
+            self._bind_companies(entry.orgId, entry.company_ids)
+        elif isinstance(entry, OrgCompanies):
+            self._bind_companies(entry.orgId, entry.companyIds)
         elif isinstance(entry, KeyRotate):
             org = self.orgs[entry.orgId]
             if org.signing_key is not None:
@@ -203,6 +235,15 @@ class IdentityState:
                 org.signing_key = None
                 self._end_collector_keys(entry.orgId, seq)
         self.size = seq + 1
+
+    def _bind_companies(self, org_id: str, company_ids: Sequence[str]) -> None:
+        """Make ``company_ids`` the org's companies, releasing the ones it had."""
+        org = self.orgs[org_id]
+        for company in org.company_ids:
+            del self.company_owners[company]
+        org.company_ids = frozenset(company_ids)
+        for company in company_ids:
+            self.company_owners[company] = org_id
 
     def _end_collector_keys(self, org_id: str, seq: int) -> None:
         """A revoked signing key is presumed compromised, and whoever held it could

@@ -14,7 +14,8 @@ class MemoryCarbonView:
         self.footprints: dict[str, FootprintFacts] = {}
         self._by_entry: dict[str, str] = {}
         self._by_leaf: dict[bytes, str] = {}
-        self._active: dict[tuple[str, str, str | None], str] = {}
+        # (org, product, company, batch) -> the active footprint id
+        self._active: dict[tuple[str, str, str, str | None], str] = {}
         self._declared: set[tuple[str, str]] = set()
         self._factor_sets: dict[tuple[str, str], int] = {}
         self._factors: dict[tuple[str, str, str], FactorFacts] = {}
@@ -37,9 +38,9 @@ class MemoryCarbonView:
         return self.footprints[fid] if fid else None
 
     def active_footprint(
-        self, product_id: str, company_id: str, batch_id: str | None
+        self, org_id: str, product_id: str, company_id: str, batch_id: str | None
     ) -> FootprintFacts | None:
-        fid = self._active.get((product_id, company_id, batch_id))
+        fid = self._active.get((org_id, product_id, company_id, batch_id))
         return self.footprints[fid] if fid else None
 
     def has_declared(self, org_id: str, product_id: str) -> bool:
@@ -71,14 +72,15 @@ class MemoryCarbonView:
         for product in facts.product_ids:
             self._declared.add((facts.org_id, product))
             for company in facts.company_ids:
-                self._active[(product, company, facts.batch_id)] = facts.footprint_id
+                key = (facts.org_id, product, company, facts.batch_id)
+                self._active[key] = facts.footprint_id
 
     def deprecate_footprint(self, footprint_id: str, seq: int) -> None:
         facts = self.footprints[footprint_id]
         self.footprints[footprint_id] = dataclasses.replace(facts, active=False)
         for product in facts.product_ids:
             for company in facts.company_ids:
-                key = (product, company, facts.batch_id)
+                key = (facts.org_id, product, company, facts.batch_id)
                 if self._active.get(key) == footprint_id:
                     del self._active[key]
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.store.index_tables import (
+    FOOTPRINT_PRODUCT_ACTIVE,
     ActivityBatchRow,
     AttestationRow,
     FactorRow,
@@ -40,6 +41,23 @@ _FOOTPRINT_COLUMNS = [
     _F.c.declared_unit,
     _F.c.active,
 ]
+
+
+def active_footprint_id(
+    conn: Connection, org_id: str, product_id: str, company_id: str, batch_id: str | None
+) -> str | None:
+    """``org_id``'s active footprint of a product for a company and batch: one probe of
+    the partial unique index ``ux_footprint_product_active``."""
+    fid: str | None = conn.execute(
+        select(_FP.c.footprint_id).where(
+            _FP.c.org_id == org_id,
+            _FP.c.product_id == product_id,
+            _FP.c.company_id == company_id,
+            _FP.c.batch_key == (batch_id or ""),
+            FOOTPRINT_PRODUCT_ACTIVE,
+        )
+    ).scalar()
+    return fid
 
 
 class SqlCarbonView:
@@ -76,16 +94,9 @@ class SqlCarbonView:
         return self._footprint_where(_F.c.leaf_hash == leaf_hash)
 
     def active_footprint(
-        self, product_id: str, company_id: str, batch_id: str | None
+        self, org_id: str, product_id: str, company_id: str, batch_id: str | None
     ) -> FootprintFacts | None:
-        fid = self._conn.execute(
-            select(_FP.c.footprint_id).where(
-                _FP.c.product_id == product_id,
-                _FP.c.company_id == company_id,
-                _FP.c.batch_key == (batch_id or ""),
-                _FP.c.active.is_(True),
-            )
-        ).scalar()
+        fid = active_footprint_id(self._conn, org_id, product_id, company_id, batch_id)
         return self.footprint(fid) if fid else None
 
     def has_declared(self, org_id: str, product_id: str) -> bool:

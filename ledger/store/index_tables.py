@@ -7,7 +7,17 @@ an auditor rebuilds the same facts by replaying entries.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    literal_column,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 _URN = 512
@@ -27,15 +37,25 @@ class FootprintRow(SQLModel, table=True):
     deprecated_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
 
 
+# The condition "the link is active", written as ``ux_footprint_product_active``'s
+# predicate is. A query must say it this way to use that partial index: SQLite matches
+# the terms structurally, and ``active.is_(True)`` (rendered ``active IS 1``) or
+# ``active = 1`` do not match ``active``, so the lookup became a full table scan.
+FOOTPRINT_PRODUCT_ACTIVE = literal_column("footprint_product.active", Boolean)
+
+
 class FootprintProductRow(SQLModel, table=True):
     """One row per (footprint, product id, company id). The partial unique index is
-    the database's own guard that a product, company and batch have at most one
-    active footprint."""
+    the database's own guard that an org has at most one active footprint per product,
+    company and batch. It is per org: nothing another org records blocks an org's own
+    product (and a company id is bound to one org, so only its owner's answers
+    citations of it)."""
 
     __tablename__ = "footprint_product"
     __table_args__ = (
         Index(
             "ux_footprint_product_active",
+            "org_id",
             "product_id",
             "company_id",
             "batch_key",

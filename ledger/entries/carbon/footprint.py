@@ -153,12 +153,9 @@ class Footprint(Entry):
     @model_validator(mode="after")
     def _ledger_rules(self) -> Self:
         fp = self.footprint
-        # A supplier declares only for its own company.
-        if self.org not in fp.companyIds:
-            raise fail(
-                ("footprint", "companyIds"), f"must contain the signing org {self.org}", self.org
-            )
-        # A new declaration is active; deprecation is a footprint.deprecate entry.
+        # Which company ids the signer may name is a stateful rule: the operator binds
+        # them (ledger.rules.carbon). A new declaration is active; deprecation is a
+        # footprint.deprecate entry.
         if fp.status != "Active":
             raise fail(("footprint", "status"), "a footprint entry must be Active", fp.status)
         for index, item in enumerate(self.composition.inputs):
