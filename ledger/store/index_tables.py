@@ -41,7 +41,8 @@ class FootprintRow(SQLModel, table=True):
 # predicate is. A query must say it this way to use that partial index: SQLite matches
 # the terms structurally, and ``active.is_(True)`` (rendered ``active IS 1``) or
 # ``active = 1`` do not match ``active``, so the lookup became a full table scan.
-FOOTPRINT_PRODUCT_ACTIVE = literal_column("footprint_product.active", Boolean)
+# (Untyped on purpose: typed Boolean, SQLAlchemy renders it ``active = 1`` on SQLite.)
+FOOTPRINT_PRODUCT_ACTIVE = literal_column("footprint_product.active")
 
 
 class FootprintProductRow(SQLModel, table=True):
