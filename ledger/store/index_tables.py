@@ -7,6 +7,8 @@ an auditor rebuilds the same facts by replaying entries.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
+from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Field, SQLModel
 
 _URN = 512
@@ -42,7 +45,7 @@ class FootprintRow(SQLModel, table=True):
 # the terms structurally, and ``active.is_(True)`` (rendered ``active IS 1``) or
 # ``active = 1`` do not match ``active``, so the lookup became a full table scan.
 # (Untyped on purpose: typed Boolean, SQLAlchemy renders it ``active = 1`` on SQLite.)
-FOOTPRINT_PRODUCT_ACTIVE = literal_column("footprint_product.active")
+FOOTPRINT_PRODUCT_ACTIVE: ColumnClause[Any] = literal_column("footprint_product.active")
 
 
 class FootprintProductRow(SQLModel, table=True):
