@@ -8,7 +8,7 @@ removed footprint leaves an empty row, so arrays stay aligned without renumberin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 import networkx as nx
@@ -36,7 +36,8 @@ class FootprintEngine:
     """Cradle-to-gate intensities of all active footprints: ``x = e + Aᵀx``.
 
     ``tolerance`` is the relative difference between declared and computed totals beyond
-    which a footprint is flagged (default 5 %).
+    which a footprint is flagged (default 5 %). ``company_owners`` binds company ids to
+    organisations for reference resolution (see :class:`Registry`).
     """
 
     def __init__(
@@ -46,12 +47,13 @@ class FootprintEngine:
         *,
         recycling: RecyclingMethod = "cut-off",
         tolerance: float = 0.05,
+        company_owners: Mapping[str, str] | None = None,
     ) -> None:
         if tolerance < 0:
             raise InvalidParameterError("tolerance must be ≥ 0")
         self.recycling: RecyclingMethod = recycling
         self.tolerance = tolerance
-        self._registry = Registry(factors)
+        self._registry = Registry(factors, company_owners)
         decls = list(declarations)
         for decl in decls:
             self._registry.add(decl)

@@ -1,11 +1,14 @@
 """The narrow interface between the ledger and the engine.
 
 Replays the entries that shape the supply graph (``factors.publish``,
-``footprint``, ``footprint.deprecate``) in log order and turns each into the
+``footprint``, ``footprint.deprecate``, and ``org.enroll``/``org.companies``,
+which bind company ids to organisations) in log order and turns each into the
 engine's input model: which declarations become active, which stop being
-active (a successor names them in ``precedingPfIds``, or a deprecation), and
-which factors exist. The gateway, the auditor and the demo all build their
-engines through here, so they compute over the same active set.
+active (a successor names them in ``precedingPfIds``, or a deprecation), which
+factors exist, and which org owns each company id (a ``(productId, companyId)``
+input resolves to that org's footprint, as the ledger's rules resolve it). The
+gateway, the auditor and the demo all build their engines through here, so they
+compute over the same active set.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from graph.model import (
     ProductRef,
     RecycledContent,
 )
-from ledger.entries import Entry
+from ledger.entries import Entry, OrgEnroll
 from ledger.entries.carbon.factors import FactorsPublish
 from ledger.entries.carbon.footprint import Footprint, FootprintDeprecate, Input
+from ledger.entries.identity import OrgCompanies
 
 #: The entry types that change what the engine computes over.
 ENGINE_ENTRY_TYPES: frozenset[str] = frozenset(
-    {"factors.publish", "footprint", "footprint.deprecate"}
+    {"factors.publish", "footprint", "footprint.deprecate", "org.enroll", "org.companies"}
 )
 
 
@@ -43,6 +47,7 @@ def declaration_from_entry(entry: Footprint) -> FootprintDeclaration:
     dqi = pcf.dqi
     return FootprintDeclaration(
         id=fp.id,
+        org_id=entry.org,
         company_ids=tuple(fp.companyIds),
         product_ids=tuple(fp.productIds),
         declared_unit=pcf.declaredUnitOfMeasurement,
@@ -114,6 +119,9 @@ class ActiveFootprints:
     def __init__(self) -> None:
         self.declarations: dict[str, FootprintDeclaration] = {}
         self.factors: list[EmissionFactor] = []
+        # company id -> org, shared with the engines built here (read live by resolution)
+        self.company_owners: dict[str, str] = {}
+        self._companies_of: dict[str, tuple[str, ...]] = {}
 
     def apply(self, entry: Entry) -> FootprintChange:
         change = FootprintChange()
@@ -130,7 +138,28 @@ class ActiveFootprints:
         elif isinstance(entry, FootprintDeprecate):
             if self.declarations.pop(entry.footprintId, None) is not None:
                 change.removed.append(entry.footprintId)
+        elif isinstance(entry, OrgEnroll):
+            self._bind(entry.orgId, entry.company_ids, change)
+        elif isinstance(entry, OrgCompanies):
+            self._bind(entry.orgId, tuple(entry.companyIds), change)
         return change
+
+    def _bind(self, org_id: str, company_ids: tuple[str, ...], change: FootprintChange) -> None:
+        """Rebind ``org_id``'s company ids. Active declarations naming a company whose
+        owner changed are re-applied (removed and added again), so the engine
+        re-resolves the inputs that cite them. Only entries the ledger's rules accepted
+        come here, so no id is bound to two orgs."""
+        previous = self._companies_of.get(org_id, ())
+        for company in previous:
+            del self.company_owners[company]
+        self._companies_of[org_id] = company_ids
+        for company in company_ids:
+            self.company_owners[company] = org_id
+        moved = set(previous).symmetric_difference(company_ids)
+        for declaration in self.declarations.values():
+            if moved.intersection(declaration.company_ids):
+                change.removed.append(declaration.id)
+                change.added.append(declaration)
 
     def apply_all(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
@@ -138,6 +167,11 @@ class ActiveFootprints:
 
     def engine(self, *, tolerance: float = 0.05) -> FootprintEngine:
         """A computed engine over the current active set."""
-        engine = FootprintEngine(self.declarations.values(), self.factors, tolerance=tolerance)
+        engine = FootprintEngine(
+            self.declarations.values(),
+            self.factors,
+            tolerance=tolerance,
+            company_owners=self.company_owners,
+        )
         engine.compute()
         return engine

@@ -136,7 +136,9 @@ class FootprintDeclaration:
 
     ``company_ids``/``product_ids`` are the PACT ``companyIds``/``productIds``; the first
     company id is the one used for the by-supplier breakdown. ``created`` breaks ties when
-    several active footprints match a :class:`ProductRef` (the newest wins).
+    several active footprints match a :class:`ProductRef` (the newest wins). ``org_id`` is
+    the declaring organisation: when the engine knows which org each company id is bound
+    to, a :class:`ProductRef` resolves only to that org's footprints.
     """
 
     id: str
@@ -150,6 +152,7 @@ class FootprintDeclaration:
     primary_data_share: Decimal | None = None
     dqr: DataQuality = field(default_factory=DataQuality)
     created: datetime | None = None
+    org_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.declared_unit_amount <= 0:

@@ -12,7 +12,7 @@ factors, and who references what, so incremental updates know whom a new footpri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NamedTuple
@@ -85,9 +85,21 @@ class NodeBuild(NamedTuple):
 
 
 class Registry:
-    """Active footprints and factors, with the indexes reference resolution needs."""
+    """Active footprints and factors, with the indexes reference resolution needs.
 
-    def __init__(self, factors: Iterable[EmissionFactor] = ()) -> None:
+    ``company_owners`` (company id → org), when given, is the ledger's binding of company
+    ids to organisations: a ``(productId, companyId)`` reference then resolves only to
+    footprints declared by the company's owner (``ledger.rules.carbon.cited_footprint``),
+    and to nothing for an unbound id. The mapping is read live, so its keeper updates it
+    in place and re-applies the affected footprints.
+    """
+
+    def __init__(
+        self,
+        factors: Iterable[EmissionFactor] = (),
+        company_owners: Mapping[str, str] | None = None,
+    ) -> None:
+        self.company_owners = company_owners
         self.footprints: dict[str, FootprintDeclaration] = {}
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
         self._by_product: dict[tuple[str, str], set[str]] = {}
@@ -130,6 +142,9 @@ class Registry:
         if isinstance(ref, FootprintRef):
             return self.footprints.get(ref.footprint_id)
         candidates = self._by_product.get((ref.product_id, ref.company_id))
+        if candidates and self.company_owners is not None:
+            owner = self.company_owners.get(ref.company_id)
+            candidates = {i for i in candidates if self.footprints[i].org_id == owner}
         if not candidates:
             return None
         if len(candidates) == 1:

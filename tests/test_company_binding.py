@@ -163,6 +163,39 @@ def test_a_companys_product_is_its_owners_footprint_over_http(tmp_path: Path, db
         assert answer.json()["footprintId"] == fid
 
 
+def test_computed_footprints_cite_the_companys_current_owner(tmp_path: Path, db_url: str) -> None:
+    """The footprint engine behind ``/computed`` resolves ``(product, company)`` as the
+    ledger's rules do: to the footprint of the org the company id is bound to now, also
+    when a rebinding arrives after the engine was built (incremental update)."""
+    with environment(tmp_path, db_url) as env:
+        operator = env.operator
+        env.ledger.submit(operator.sign(_companies(operator, SUPPLIER_B, SUPPLIER_B, BRAND)))
+        stale = cb.footprint_entry(SUPPLIER_B, LI2CO3, pcf="999")
+        stale["footprint"]["companyIds"] = [BRAND]
+        stale["footprint"]["created"] = "2025-06-01T00:00:00Z"  # newer than the owner's
+        stale["composition"]["ownEmissions"][0]["kgCO2e"] = "999"
+        env.submit(SUPPLIER_B, stale)
+        cites = {"productId": LI2CO3, "companyId": BRAND, "amount": "2", "unit": "kilogram"}
+        cell = cb.footprint_entry(SUPPLIER, CELL, inputs=[cites])
+        env.submit(SUPPLIER, cell)
+        cell_id = cell["footprint"]["id"]
+
+        def total() -> str:
+            with env.client(SUPPLIER) as client:
+                answer = client.get(f"/v1/footprints/{cell_id}/computed")
+            assert answer.status_code == 200, answer.text
+            return str(answer.json()["total"])
+
+        assert total() == "1998.9"  # 0.9 own + 2 x 999: the brand is SUPPLIER_B's
+        env.ledger.submit(operator.sign(_companies(operator, SUPPLIER_B, SUPPLIER_B)))
+        env.ledger.submit(operator.sign(_companies(operator, SUPPLIER, SUPPLIER, BRAND)))
+        assert total() == "0.9"  # the new owner has declared nothing yet: a gap
+        own = cb.footprint_entry(SUPPLIER, LI2CO3)
+        own["footprint"]["companyIds"] = [BRAND]
+        env.submit(SUPPLIER, own)
+        assert total() == "2.7"  # 0.9 + 2 x 0.9, SUPPLIER_B's newer footprint ignored
+
+
 def test_an_audit_names_a_squatted_company_a_compromised_ledger_recorded() -> None:
     """A log recorded with no rules: the auditor's replay names the footprint that
     names another org's company, the enrolment of a held company id and a rebinding

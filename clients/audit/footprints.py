@@ -2,12 +2,13 @@
 
 The computation is the footprint engine's (``graph``), reached only through
 its ledger adapter (``graph.ledger_adapter.ActiveFootprints``), which the
-gateway uses too: the auditor feeds it the ``factors.publish``, ``footprint``
-and ``footprint.deprecate`` entries that passed every other check, in log
-order, and lists declared against computed totals. A difference is a finding
-to list, not a broken rule of the log (a supplier may declare a figure its
-composition does not fully explain), so it does not fail the audit; the
-engine's tolerance marks the ones to look at.
+gateway uses too: the auditor feeds it the ``factors.publish``, ``footprint``,
+``footprint.deprecate`` entries and the company bindings (``org.enroll``,
+``org.companies``) that passed every other check, in log order, and lists
+declared against computed totals. A difference is a finding to list, not a
+broken rule of the log (a supplier may declare a figure its composition does
+not fully explain), so it does not fail the audit; the engine's tolerance
+marks the ones to look at.
 
 The active set is not part of the saved state, so check 8 runs when the whole
 log is read (first audit, ``--from-scratch``, no ``--state``).
@@ -63,7 +64,8 @@ class FootprintRecompute:
         if entry.type in ENGINE_ENTRY_TYPES:
             change = self.active.apply(entry)
             for declaration in change.added:
-                self.seq_of[declaration.id] = seq
+                # a rebinding re-applies footprints recorded earlier: keep their own seq
+                self.seq_of.setdefault(declaration.id, seq)
 
     def findings(self) -> list[FootprintFinding]:
         """Declared vs computed for every active footprint, in log order."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import Any
 
 from clients.demo.chain import PRODUCTS, DemoChain, build_chain
-from clients.demo.identities import ORGS, DemoIds
+from clients.demo.identities import ORGS, DemoIds, DemoOrg
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from graph.ledger_adapter import ActiveFootprints
+from ledger.datadir import DEFAULT_OPERATOR_ORG
 from ledger.entries import parse_entry
 from ledger.keys import encode_public_key, save_private_key
 from ledger.receipt import Receipt
@@ -28,8 +30,13 @@ class LoadedDemo:
 def declared_values(seed: int) -> dict[str, str]:
     """What each supplier declares: its own cradle-to-gate result, as its LCA tool would give
     (here: our engine over the chain), except where the spec misdeclares on purpose."""
-    draft = build_chain(DemoIds(seed))
+    ids = DemoIds(seed)
+    draft = build_chain(ids)
     active = ActiveFootprints()
+    # The enrolments bind each org's company id, through which inputs cite its products.
+    for org in ORGS:
+        signer = OrgSigner(org.org_id, ids.private_key(org.key))
+        active.apply(parse_entry(_enrolment(DEFAULT_OPERATOR_ORG, org, signer)))
     for step in draft.steps:
         active.apply(parse_entry(step.entry))
     engine = active.engine()
@@ -40,6 +47,18 @@ def declared_values(seed: int) -> dict[str, str]:
             value *= Decimal(spec.misdeclare_by)
         values[spec.key] = str(value.quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN))
     return values
+
+
+def _enrolment(operator_org: str, org: DemoOrg, signer: OrgSigner) -> dict[str, Any]:
+    """The operator's ``org.enroll`` of a demo org (its company id is its URN)."""
+    return new_entry(
+        "org.enroll",
+        operator_org,
+        orgId=org.org_id,
+        name=org.name,
+        roles=list(org.roles),
+        publicKey=encode_public_key(signer.public_key),
+    )
 
 
 def load_demo(
@@ -59,20 +78,8 @@ def load_demo(
                 save_private_key(key, path)
             loaded.key_files[org.key] = path
             signers[org.key] = OrgSigner(org.org_id, key)
-            loaded.receipts.append(
-                client.submit(
-                    operator.sign(
-                        new_entry(
-                            "org.enroll",
-                            operator.org,
-                            orgId=org.org_id,
-                            name=org.name,
-                            roles=list(org.roles),
-                            publicKey=encode_public_key(signers[org.key].public_key),
-                        )
-                    )
-                )
-            )
+            enrolment = _enrolment(operator.org, org, signers[org.key])
+            loaded.receipts.append(client.submit(operator.sign(enrolment)))
         for step in loaded.chain.steps:
             try:
                 loaded.receipts.append(client.submit(signers[step.signer].sign(step.entry)))
