@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -189,6 +191,45 @@ def org() -> None:
     """Organisations on the ledger."""
 
 
+def operator_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that locate the operator's key, for commands the operator signs."""
+    for option in reversed(
+        (
+            click.option(
+                "--data-dir",
+                type=click.Path(path_type=Path),
+                default=DEFAULT_DATA_DIR,
+                show_default=True,
+                help="Where the operator key lives.",
+            ),
+            click.option(
+                "--operator-key",
+                type=click.Path(path_type=Path, exists=True),
+                help="The operator key file (instead of --data-dir).",
+            ),
+            click.option("--operator-org", default=DEFAULT_OPERATOR_ORG, show_default=True),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _submit_as_operator(
+    entry_type: str,
+    members: dict[str, Any],
+    data_dir: Path,
+    operator_key: Path | None,
+    operator_org: str,
+    ledger: str,
+) -> None:
+    key_path = operator_key or DataDir(data_dir).operator_key_path
+    signer = OrgSigner(operator_org, read_private_key(key_path))
+    entry = new_entry(entry_type, operator_org, **members)
+    with LedgerClient(ledger) as client:
+        receipt = client.submit(signer.sign(entry))
+    click.echo(json.dumps(receipt.to_json()))
+
+
 @org.command("enroll")
 @click.option("--org", "org_id", required=True, help="The new organisation's URN.")
 @click.option("--name", required=True)
@@ -206,19 +247,7 @@ def org() -> None:
     multiple=True,
     help="A company id (URN) the org declares footprints for; repeatable. Default: ORG_ID.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    help="Where the operator key lives.",
-)
-@click.option(
-    "--operator-key",
-    type=click.Path(path_type=Path, exists=True),
-    help="The operator key file (instead of --data-dir).",
-)
-@click.option("--operator-org", default=DEFAULT_OPERATOR_ORG, show_default=True)
+@operator_options
 @ledger_option()
 def org_enroll(
     org_id: str,
@@ -236,20 +265,40 @@ def org_enroll(
         public = read_public_key_argument(public_key)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--public-key") from None
-    key_path = operator_key or DataDir(data_dir).operator_key_path
-    signer = OrgSigner(operator_org, read_private_key(key_path))
-    entry = new_entry(
-        "org.enroll",
-        operator_org,
-        orgId=org_id,
-        name=name,
-        roles=list(dict.fromkeys(roles)),
-        publicKey=encode_public_key(public),
-        **({"companyIds": list(dict.fromkeys(company_ids))} if company_ids else {}),
-    )
-    with LedgerClient(ledger) as client:
-        receipt = client.submit(signer.sign(entry))
-    click.echo(json.dumps(receipt.to_json()))
+    members: dict[str, Any] = {
+        "orgId": org_id,
+        "name": name,
+        "roles": list(dict.fromkeys(roles)),
+        "publicKey": encode_public_key(public),
+    }
+    if company_ids:
+        members["companyIds"] = list(dict.fromkeys(company_ids))
+    _submit_as_operator("org.enroll", members, data_dir, operator_key, operator_org, ledger)
+
+
+@org.command("companies")
+@click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
+@click.option(
+    "--company-id",
+    "company_ids",
+    multiple=True,
+    required=True,
+    help="A company id (URN) the org declares footprints for; repeatable. Replaces its ids.",
+)
+@operator_options
+@ledger_option()
+def org_companies(
+    org_id: str,
+    company_ids: tuple[str, ...],
+    data_dir: Path,
+    operator_key: Path | None,
+    operator_org: str,
+    ledger: str,
+) -> None:
+    """Set the company ids an organisation declares footprints for (signed with the
+    operator key); the ids it had and that are not listed are released."""
+    members = {"orgId": org_id, "companyIds": list(dict.fromkeys(company_ids))}
+    _submit_as_operator("org.companies", members, data_dir, operator_key, operator_org, ledger)
 
 
 @main.command()

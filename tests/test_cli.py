@@ -134,3 +134,36 @@ def test_health_and_reflection(served: dict[str, str]) -> None:
         services = ProtoReflectionDescriptorDatabase(channel).get_services()
         assert "carbonledger.v1.Ledger" in services
         assert "grpc.health.v1.Health" in services
+
+
+def test_org_companies_binds_company_ids_as_the_operator(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    ledger, data = served["grpc"], served["data"]
+    key = tmp_path / "refiner.key"
+    _run("keys", "new", "--out", str(key))
+    org = "urn:pact:company:customcode:refiner"
+    brand = "urn:pact:company:customcode:acme-brand"
+    enroll = ("org", "enroll", "--org", org, "--name", "Refiner", "--role", "supplier")
+    _run(
+        *enroll,
+        *("--public-key", f"{key}.pub", "--company-id", org, "--company-id", brand),
+        *("--data-dir", data, "--ledger", ledger),
+    )
+    # A second org cannot be given a company id the first holds; the holder is not named.
+    other_key = tmp_path / "other.key"
+    _run("keys", "new", "--out", str(other_key))
+    held = _run(
+        *("org", "enroll", "--org", "urn:x:other", "--name", "O", "--role", "supplier"),
+        *("--public-key", f"{other_key}.pub", "--company-id", brand),
+        *("--data-dir", data, "--ledger", ledger),
+        check=False,
+    )
+    assert held.returncode == 1 and "ALREADY_EXISTS" in held.stderr
+    assert "companyIds[0]" in held.stderr and org not in held.stderr
+    rebind = ("org", "companies", "--org", org, "--company-id", brand, "--ledger", ledger)
+    # Only the operator binds companies: the org's own key is refused.
+    own = _run(*rebind, "--operator-key", str(key), "--operator-org", org, check=False)
+    assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr and "type" in own.stderr
+    receipt = json.loads(_run(*rebind, "--data-dir", data).stdout)
+    assert receipt["seq"] == 2

@@ -92,8 +92,8 @@ ATTACKS: list[tuple[str, Attack, grpc.StatusCode, str]] = [
     (
         "another org's product",
         _another_orgs_product,
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "footprint.companyIds",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "footprint.companyIds[0]",
     ),
     (
         "non-verifier attestation",
