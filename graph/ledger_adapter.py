@@ -122,6 +122,8 @@ class ActiveFootprints:
         # company id -> org, shared with the engines built here (read live by resolution)
         self.company_owners: dict[str, str] = {}
         self._companies_of: dict[str, tuple[str, ...]] = {}
+        # company id -> ids of the active declarations naming it (what a rebinding touches)
+        self._naming: dict[str, set[str]] = {}
 
     def apply(self, entry: Entry) -> FootprintChange:
         change = FootprintChange()
@@ -130,14 +132,14 @@ class ActiveFootprints:
             self.factors.extend(change.factors)
         elif isinstance(entry, Footprint):
             for predecessor in entry.footprint.precedingPfIds or ():
-                if self.declarations.pop(predecessor, None) is not None:
-                    change.removed.append(predecessor)
+                self._remove(predecessor, change)
             declaration = declaration_from_entry(entry)
             self.declarations[declaration.id] = declaration
+            for company in declaration.company_ids:
+                self._naming.setdefault(company, set()).add(declaration.id)
             change.added.append(declaration)
         elif isinstance(entry, FootprintDeprecate):
-            if self.declarations.pop(entry.footprintId, None) is not None:
-                change.removed.append(entry.footprintId)
+            self._remove(entry.footprintId, change)
         elif isinstance(entry, OrgEnroll):
             self._bind(entry.orgId, entry.company_ids, change)
         elif isinstance(entry, OrgCompanies):
@@ -155,11 +157,20 @@ class ActiveFootprints:
         self._companies_of[org_id] = company_ids
         for company in company_ids:
             self.company_owners[company] = org_id
-        moved = set(previous).symmetric_difference(company_ids)
-        for declaration in self.declarations.values():
-            if moved.intersection(declaration.company_ids):
-                change.removed.append(declaration.id)
-                change.added.append(declaration)
+        touched: set[str] = set()
+        for company in set(previous).symmetric_difference(company_ids):
+            touched |= self._naming.get(company, set())
+        for footprint_id in sorted(touched):
+            change.removed.append(footprint_id)
+            change.added.append(self.declarations[footprint_id])
+
+    def _remove(self, footprint_id: str, change: FootprintChange) -> None:
+        declaration = self.declarations.pop(footprint_id, None)
+        if declaration is None:
+            return
+        for company in declaration.company_ids:
+            self._naming[company].discard(footprint_id)
+        change.removed.append(footprint_id)
 
     def apply_all(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
