@@ -35,9 +35,9 @@ from clients.cli_errors import (
     CommandFailed,
     ExitCode,
     failure_of,
-    ledger_option,
     read_private_key,
 )
+from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
 from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
 
@@ -60,7 +60,9 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
 
 @click.command()
 @ledger_option(param_decls=("--ledger", "target"), default=None)
-@click.option("--db", "db_url", help="Audit a database offline instead (store URL).")
+@click.option(
+    "--db", "db_url", type=STORE_URL, help="Audit a database offline instead (store URL)."
+)
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
 @click.option("--key", "key_file", type=click.Path(path_type=Path), help="Auditor org's key.")
 @click.option("--org", help="URN of the auditor org (role auditor).")
@@ -86,6 +88,7 @@ def audit(
     source: RecordSource
     try:
         if db_url is not None:
+            require_existing_store(db_url)
             source = DbSource(db_url)
         else:
             if key_file is None or org is None:
@@ -158,7 +161,7 @@ def _witness_once(
 
 
 @click.command("verify-entry")
-@click.option("--gateway", required=True, help="Base URL of the gateway.")
+@click.option("--gateway", required=True, type=GATEWAY_URL, help="Base URL of the gateway.")
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
 @click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", required=True)
 @click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", required=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from clients.cli_errors import ReportingGroup, ledger_option, read_private_key
+from clients.cli_errors import CommandFailed, ExitCode, ReportingGroup, read_private_key
+from clients.cli_params import HOST_PORT, STORE_URL, ledger_option
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DataDir
 from ledger.keys import (
@@ -28,22 +29,12 @@ DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_HTTP = "127.0.0.1:8080"
 
 
-def _listen_address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from clients.serving import split_address
-
-    try:
-        split_address(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value
-
-
 _GRPC_LISTEN = click.option(
     "--grpc",
     "grpc_address",
     default=DEFAULT_GRPC,
     show_default=True,
-    callback=_listen_address,
+    type=HOST_PORT,
     help="Where the ledger listens (gRPC HOST:PORT; port 0: any free port).",
 )
 _HTTP_LISTEN = click.option(
@@ -51,7 +42,7 @@ _HTTP_LISTEN = click.option(
     "http_address",
     default=DEFAULT_HTTP,
     show_default=True,
-    callback=_listen_address,
+    type=HOST_PORT,
     help="Where the gateway listens (HTTP HOST:PORT; port 0: any free port).",
 )
 
@@ -73,6 +64,7 @@ def main() -> None:
 @click.option(
     "--db",
     "db_url",
+    type=STORE_URL,
     help="Store URL, e.g. postgresql+psycopg://user@host/db "
     "(default: SQLite in the data directory).",
 )
@@ -315,15 +307,10 @@ def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) ->
     signer = OrgSigner(org_id, read_private_key(key_path))
     signed = []
     for path in files:
-        try:
-            loaded = json.loads(path.read_bytes(), parse_float=_refuse_float(path))
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path}: not valid JSON ({exc})") from None
-        for obj in loaded if isinstance(loaded, list) else [loaded]:
-            entry = {**obj}
-            entry.setdefault("org", org_id)
+        for obj in _entry_objects(path):
+            entry = {"org": org_id, **obj}
             if "entryId" not in entry:
-                entry = new_entry(str(obj.get("type", "")), org_id, **obj)
+                entry = {**new_entry(str(obj.get("type", "")), org_id), **entry}
             signed.append(signer.sign(entry))
     failures = 0
     with LedgerClient(ledger) as client:
@@ -337,13 +324,26 @@ def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) ->
         raise SystemExit(1)
 
 
-def _refuse_float(path: Path):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> object:
-        raise click.ClickException(
-            f"{path}: the number {text} must be a decimal string (quantities are strings)"
+def _entry_objects(path: Path) -> list[dict[str, Any]]:
+    """The entry objects of one ``submit`` file; a file that is not one or a list of
+    them is a local file that cannot be used (exit 2), refused before anything is sent."""
+
+    def refuse_float(text: str) -> object:
+        raise CommandFailed(
+            f"{path}: the number {text} must be a decimal string (quantities are strings)",
+            ExitCode.USAGE,
         )
 
-    return parse
+    try:
+        loaded = json.loads(path.read_bytes(), parse_float=refuse_float)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise CommandFailed(f"{path}: not valid JSON ({exc})", ExitCode.USAGE) from None
+    objects = loaded if isinstance(loaded, list) else [loaded]
+    if not all(isinstance(obj, dict) for obj in objects):
+        raise CommandFailed(
+            f"{path}: expected an entry object or a JSON array of them", ExitCode.USAGE
+        )
+    return objects
 
 
 @main.command()

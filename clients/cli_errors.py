@@ -11,7 +11,6 @@ here is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any
@@ -22,14 +21,14 @@ import httpx
 import sqlalchemy.exc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from clients.audit.model import AuditError
+from clients.audit.model import AuditError, ReadRefused
 from clients.sdk import Rejected
 from ledger.keys import load_private_key
 from ledger.store.database import DatabaseUnavailableError
 
-DEFAULT_LEDGER = "127.0.0.1:50051"
-# Where ``ctx.meta`` keeps the address of the server a command talks to.
-_SERVER_KEY = "carbonledger.server"
+# Where ``ctx.meta`` keeps the address of the server a command talks to
+# (``clients.cli_params.ledger_option`` puts it there).
+SERVER_KEY = "carbonledger.server"
 
 
 class ExitCode(IntEnum):
@@ -53,22 +52,6 @@ class CommandFailed(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=file is None, file=file)
 
 
-def ledger_option(**options: Any) -> Callable[[Any], Any]:
-    """``--ledger HOST:PORT`` (default 127.0.0.1:50051 unless ``default`` is given): the
-    address is remembered so that an unreachable ledger is named in the error."""
-    options.setdefault("default", DEFAULT_LEDGER)
-    options.setdefault("show_default", options["default"] is not None)
-    options.setdefault("help", "gRPC HOST:PORT of the ledger.")
-    param_decls = options.pop("param_decls", ("--ledger",))
-    return click.option(*param_decls, callback=_remember_server, **options)
-
-
-def _remember_server(ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
-    if value is not None:
-        ctx.meta[_SERVER_KEY] = value
-    return value
-
-
 def read_private_key(path: Path) -> Ed25519PrivateKey:
     """The key in ``path``; a file that is not one is a one-line usage failure (2)."""
     try:
@@ -90,6 +73,8 @@ def failure_of(exc: BaseException, server: str | None = None) -> CommandFailed |
         return _status_failure(exc.code, exc.message, server)
     if isinstance(exc, grpc.RpcError) and isinstance(exc, grpc.Call):
         return _status_failure(exc.code(), exc.details() or "", server)
+    if isinstance(exc, ReadRefused):
+        return CommandFailed(str(exc), ExitCode.CREDENTIALS)
     if isinstance(exc, AuditError):
         cause = exc.__cause__
         if isinstance(cause, grpc.RpcError) and isinstance(cause, grpc.Call):
@@ -173,7 +158,7 @@ class ReportingGroup(click.Group):
         except KeyboardInterrupt:
             raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
         except Exception as exc:
-            failure = failure_of(exc, ctx.meta.get(_SERVER_KEY))
+            failure = failure_of(exc, ctx.meta.get(SERVER_KEY))
             if failure is None:
                 raise
             raise failure from None

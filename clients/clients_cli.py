@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from clients.cli_params import STORE_URL, require_existing_store
 from ledger.datadir import DEFAULT_DATA_DIR, DataDir
 from ledger.store.database import Database
 from ledger.store.tables import RecordRow
@@ -31,18 +32,21 @@ _DATA_DIR = click.option(
 _DB = click.option(
     "--db",
     "db_url",
+    type=STORE_URL,
     help="Store URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --data-dir).",
 )
 
 
 @contextmanager
 def _database(data_dir: Path, db_url: str | None) -> Iterator[Database]:
-    """The ledger's database with the gateway's tables, disposed of afterwards."""
+    """The ledger's existing database with the gateway's tables, disposed of afterwards."""
     from sqlmodel import SQLModel
 
     from gateway.tables import TABLES
 
-    db = Database(db_url or DataDir(data_dir).default_db_url())
+    url = db_url or DataDir(data_dir).default_db_url()
+    require_existing_store(url)
+    db = Database(url)
     try:
         assert TABLES
         SQLModel.metadata.create_all(db.write_engine)

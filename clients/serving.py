@@ -1,15 +1,19 @@
 """The ledger and its gateway started together, for ``serve`` and ``demo``.
 
-Both addresses are checked before anything is created (not even a new data
-directory), and bound before anything starts, so an address that is taken ends
-the command with one line naming it (exit 5) while there is nothing to undo: no
-server threads, no worker processes, no half-open ports. Once both run, leaving
+Both addresses and the TLS files are checked before anything is created (not
+even a new data directory), and both addresses bound before anything starts, so
+an address that is taken ends the command with one line naming it (exit 5) while
+there is nothing to undo: no server threads, no worker processes, no half-open
+ports. What the checks cannot foresee (the same port given twice, a database
+that does not answer) still leaves nothing behind: a data directory created by
+the failed start is removed. Once both run, leaving
 the block stops the gateway and then the ledger.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 from collections.abc import Iterator
@@ -17,18 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from clients.cli_errors import CommandFailed, ExitCode
+from clients.cli_params import split_address
 from gateway.app import create_app
 from gateway.context import GatewayContext
-from gateway.server import HttpServer
+from gateway.server import HttpServer, TlsFilesError, check_tls_files
 from ledger.server import AddressUnavailableError, LedgerServer, ServerConfig, check_can_listen
-
-
-def split_address(address: str) -> tuple[str, int]:
-    """``HOST:PORT`` (IPv6 hosts in brackets) as a host and a port number."""
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, got {address!r}")
-    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def address_unavailable(option: str, address: str, reason: str) -> CommandFailed:
@@ -47,13 +44,52 @@ def ledger_and_gateway(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
 ) -> Iterator[tuple[LedgerServer, HttpServer]]:
-    """A started ledger and gateway; ``CommandFailed`` (exit 5) if an address is taken."""
-    host, port = split_address(http_address)
+    """A started ledger and gateway; ``CommandFailed`` (exit 5) if an address is taken,
+    (exit 2) if the TLS files are unusable. A data directory this call created is
+    removed again when the servers do not start, whatever the reason."""
     for option, address in (("--grpc", config.grpc_address), ("--http", http_address)):
         try:
             check_can_listen(address)
         except AddressUnavailableError as exc:
             raise address_unavailable(option, exc.address, exc.reason) from None
+    grpc_host_port = split_address(config.grpc_address)
+    if grpc_host_port == split_address(http_address) and grpc_host_port[1] != 0:
+        raise address_unavailable("--http", http_address, "it is also the --grpc address")
+    if tls_cert is not None and tls_key is not None:
+        try:
+            check_tls_files(tls_cert, tls_key)
+        except TlsFilesError as exc:
+            raise CommandFailed(str(exc), ExitCode.USAGE) from None
+    created = _first_missing(config.data_dir)
+    try:
+        server, http = _started(config, http_address, tls_cert, tls_key)
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    try:
+        http.start()
+        yield server, http
+    finally:
+        http.stop()
+        server.stop()
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (what starting creates)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _started(
+    config: ServerConfig, http_address: str, tls_cert: Path | None, tls_key: Path | None
+) -> tuple[LedgerServer, HttpServer]:
+    """The ledger started and the gateway's socket bound; on failure, nothing running."""
+    host, port = split_address(http_address)
     server = LedgerServer(config)
     try:
         app = create_app(GatewayContext.from_server(server))
@@ -73,12 +109,7 @@ def ledger_and_gateway(
         if isinstance(exc, AddressUnavailableError):
             raise address_unavailable("--grpc", exc.address, exc.reason) from None
         raise
-    try:
-        http.start()
-        yield server, http
-    finally:
-        http.stop()
-        server.stop()
+    return server, http
 
 
 def stop_on_signals() -> threading.Event:

@@ -10,11 +10,40 @@ starts the app's callback worker and ``stop`` stops it.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from pathlib import Path
 
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from fastapi import FastAPI
+
+
+class TlsFilesError(ValueError):
+    """A ``--tls-cert``/``--tls-key`` file that cannot serve HTTPS; the message names it."""
+
+
+def check_tls_files(cert: Path, key: Path) -> None:
+    """Load the certificate and key as uvicorn will, before anything listens.
+
+    uvicorn loads them only in its serving thread, where a bad file ends that
+    thread while the port stays bound and the process keeps running; checking
+    here lets ``serve`` refuse with the file's name instead. Each file is read on
+    its own first so that the message says which one is wrong.
+    """
+    try:
+        x509.load_pem_x509_certificates(cert.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise TlsFilesError(f"{cert}: not a PEM certificate ({exc})") from None
+    try:
+        load_pem_private_key(key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise TlsFilesError(f"{key}: not an unencrypted PEM private key ({exc})") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise TlsFilesError(f"{key}: does not match the certificate {cert} ({exc})") from None
 
 
 class HttpServer:
@@ -30,6 +59,8 @@ class HttpServer:
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
+        if tls_cert is not None and tls_key is not None:
+            check_tls_files(tls_cert, tls_key)
         self.app = app
         self._socket = socket.create_server((host, port), reuse_port=False, backlog=backlog)
         config = uvicorn.Config(

@@ -44,7 +44,7 @@ from ledger.request_token import (
 )
 from ledger.sequencer import Sequencer, SequencerUnavailableError, Submission
 from ledger.store.log import LogStore, StoredRecord
-from ledger.store.visibility import READ_ALL_ROLES, may_read
+from ledger.store.visibility import READ_ALL_ROLES, WHOLE_LOG_METADATA, may_read
 
 _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (EntryTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
@@ -195,6 +195,15 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self, request: pb.StreamEntriesRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.EntryRecord]:
         caller = self._authenticate(context, "StreamEntries")
+        if WHOLE_LOG_METADATA in context.invocation_metadata() and not (
+            self.sequencer.identity.roles_of(caller.org) & READ_ALL_ROLES
+        ):
+            _abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{caller.org} may not read the whole log: that needs the role "
+                f"{' or '.join(sorted(READ_ALL_ROLES))}",
+            )
         stop = request.to_seq or self.store.tree_size()
         try:
             for record in self.verified.records(request.from_seq, stop):

@@ -58,5 +58,10 @@ class AuditError(Exception):
     """The audit could not be carried out at all (unreachable source, unreadable state)."""
 
 
+class ReadRefused(AuditError):
+    """The ledger will not show the auditing org every entry (PERMISSION_DENIED): the
+    org lacks the auditor role, or its key may not read. Not a finding about the log."""
+
+
 class StateError(AuditError):
     """The ``--state`` directory holds something this auditor cannot use."""

@@ -13,10 +13,11 @@ from typing import Any
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from clients.audit.model import AuditError, AuditRecord
+from clients.audit.model import AuditError, AuditRecord, ReadRefused
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.request_token import METADATA_KEY, make_token
+from ledger.store.visibility import WHOLE_LOG_METADATA
 
 SERVICE = "carbonledger.v1.Ledger"
 
@@ -78,14 +79,22 @@ class LedgerRpc:
         self._call("submitting the cosignature", "AddCosignature", request)
 
     def stream_entries(self, start: int, stop: int) -> Iterator[AuditRecord]:
+        """Every record in ``start..stop``; ``ReadRefused`` when the ledger will not
+        show all of them to ``org`` (it would otherwise leave out what the org may
+        not see, and the gaps would look like records withheld)."""
         if self.org is None or self.key is None:
             raise AuditError("reading entries needs an org and its key")
         token = make_token(self.key, self.org, f"/{SERVICE}/StreamEntries")
         request = pb.StreamEntriesRequest(from_seq=start, to_seq=stop)
         try:
             for msg in self._stub.StreamEntries(
-                request, metadata=[(METADATA_KEY, f"Bearer {token}")]
+                request, metadata=[(METADATA_KEY, f"Bearer {token}"), WHOLE_LOG_METADATA]
             ):
                 yield record_from_pb(msg)
         except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.PERMISSION_DENIED:
+                raise ReadRefused(
+                    f"the ledger refused to show the whole log to {self.org} (PERMISSION_DENIED: "
+                    f"{exc.details()}); audit as an org enrolled with the auditor role"
+                ) from exc
             raise AuditError(f"streaming entries: {exc.code().name}: {exc.details()}") from exc

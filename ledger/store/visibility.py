@@ -18,6 +18,11 @@ _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 
 READ_ALL_ROLES = frozenset({"operator", "auditor"})
+# gRPC metadata by which a reader (the auditor) says it needs every entry: the
+# ledger then refuses a caller without a read-all role with PERMISSION_DENIED
+# instead of streaming the entries it may see, which an audit would take for
+# records the ledger withheld.
+WHOLE_LOG_METADATA = ("carbonledger-read", "whole-log")
 
 
 def may_read(conn: Connection, caller: str, roles: frozenset[str], record: StoredRecord) -> bool:
