@@ -1,0 +1,114 @@
+"""Issue 14, finding 7: ``serve`` that cannot start says why in one line and leaves
+nothing behind.
+
+Real ``carbonledger serve`` processes: TLS files that are not a certificate and
+key, a store URL no SQLAlchemy dialect understands, the same port for gRPC and
+HTTP, an unreachable PostgreSQL, and ports out of range. Each must end the
+process (not keep a bound port with a dead HTTPS thread) with the documented
+exit code (docs/api.md, "CLI exit codes"), and a data directory the failed
+start created must be gone again; one that existed keeps its contents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.cli_process import closed_port, read_banner, start_cli, wait_until_group_gone
+from tests.test_gateway_support import self_signed
+
+USAGE, UNREACHABLE, ADDRESS_UNAVAILABLE = 2, 3, 5
+
+
+def _fails_to_start(data_dir: Path, *args: str, code: int) -> str:
+    """``serve --data-dir DATA_DIR ARGS`` ends without serving, with ``code``; its
+    error line. ``--grpc``/``--http`` default to free ports unless given."""
+    ports = [] if "--grpc" in args else ["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+    proc = start_cli("serve", "--data-dir", str(data_dir), *ports, *args)
+    try:
+        banner = read_banner(proc)
+        assert "ledger-key" not in banner, f"serve started anyway: {banner}"
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr, stderr
+    assert wait_until_group_gone(proc.pid) == []
+    return stderr
+
+
+def _one_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("wrong", ["cert", "key", "mismatch"])
+def test_tls_files_that_cannot_serve_https_are_named(tmp_path: Path, wrong: str) -> None:
+    cert, _ = self_signed(tmp_path)
+    garbage = tmp_path / "rand.key"
+    garbage.write_bytes(os.urandom(300))
+    (tmp_path / "other").mkdir()
+    _, other_key = self_signed(tmp_path / "other")
+    files = {"cert": (garbage, garbage), "key": (cert, garbage), "mismatch": (cert, other_key)}
+    tls_cert, tls_key = files[wrong]
+    data = tmp_path / "data"
+    stderr = _fails_to_start(
+        data, "--tls-cert", str(tls_cert), "--tls-key", str(tls_key), code=USAGE
+    )
+    line = _one_line(stderr)
+    named = tls_cert if wrong == "cert" else tls_key
+    assert line.startswith(f"error: {named}: "), line
+    assert not data.exists()
+
+
+def test_a_store_url_without_a_dialect_is_a_usage_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    stderr = _fails_to_start(data, "--db", "garbage://user:s3cret@x/db", code=USAGE)
+    assert "Invalid value for '--db'" in stderr and "s3cret" not in stderr
+    assert not data.exists()
+
+
+def test_the_same_port_for_grpc_and_http_leaves_nothing(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    data = tmp_path / "new" / "data"
+    line = _one_line(
+        _fails_to_start(data, "--grpc", address, "--http", address, code=ADDRESS_UNAVAILABLE)
+    )
+    assert address in line and "--grpc" in line and "--http" in line
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_unreachable_database_leaves_no_new_data_directory(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/test"
+    data = tmp_path / "data"
+    _one_line(_fails_to_start(data, "--db", url, code=UNREACHABLE))
+    assert not data.exists()
+    # A data directory that was there keeps what it held.
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "notes.txt").write_text("kept")
+    _one_line(_fails_to_start(existing, "--db", url, code=UNREACHABLE))
+    assert (existing / "notes.txt").read_text() == "kept"
+
+
+@pytest.mark.parametrize("option", ["--grpc", "--http"])
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "", "8o80"])
+def test_a_listen_port_out_of_range_is_a_usage_error(
+    tmp_path: Path, option: str, port: str
+) -> None:
+    addresses = {"--grpc": "127.0.0.1:0", "--http": "127.0.0.1:0"}
+    addresses[option] = f"127.0.0.1:{port}"
+    data = tmp_path / "data"
+    stderr = _fails_to_start(
+        data, *(part for pair in addresses.items() for part in pair), code=USAGE
+    )
+    assert f"Invalid value for '{option}'" in stderr
+    assert not data.exists()
