@@ -3,7 +3,9 @@
 The listening socket is bound when the server is made, before anything starts:
 an address in use is refused (``OSError``) while there is nothing to undo, and
 the port is known (and connections queue in the backlog) the moment ``start``
-returns. With a certificate and key the gateway serves HTTPS. ``start`` also
+returns. With a certificate and key the gateway serves HTTPS; both are loaded
+(``check_tls_files``) when the server is made too, as uvicorn loads them only
+in its serving thread. ``start`` also
 starts the app's callback worker and ``stop`` stops it.
 """
 
