@@ -10,13 +10,17 @@ exist (which the administering commands used to create empty).
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from clients.sdk import LedgerClient, OrgSigner
+from ledger.datadir import DEFAULT_OPERATOR_ORG, DataDir
 from ledger.keys import new_private_key, save_private_key
-from tests.cli_process import run_cli
+from tests.cli_process import run_cli, serving
+from tests.ledger_fixtures import enroll
 
 USAGE = 2
 VKEY = "carbonledger.local/log+58143ce8+AVwOdkS9cN4+JHe5RoL4tmek++jwiNaKOPp7f9YfFktd"
@@ -120,3 +124,34 @@ def test_a_sqlite_store_that_does_not_exist_is_not_created(
     line = _one_line(run_cli(*command, given, where))
     assert str(missing) in line and "no ledger store" in line
     assert not missing.exists()
+
+
+def test_an_entry_file_may_name_its_org_without_an_entry_id(tmp_path: Path) -> None:
+    """``org`` in the file (the documented entry shape) used to collide with
+    ``new_entry``'s own argument when ``submit`` filled in the entryId."""
+    org = "urn:pact:company:customcode:supplier"
+    data = tmp_path / "data"
+    with serving(data) as info, LedgerClient(info["grpc"]) as client:
+        operator = OrgSigner(DEFAULT_OPERATOR_ORG, DataDir(data).operator_key())
+        signer = enroll(client, operator, org, "supplier")
+        key = tmp_path / "supplier.key"
+        save_private_key(signer.private_key, key)
+        entry = tmp_path / "inventory.json"
+        entry.write_text(
+            json.dumps(
+                {
+                    "type": "inventory",
+                    "org": org,
+                    "reportingYear": 2024,
+                    "scope1TCO2e": "1",
+                    "scope2TCO2e": "1",
+                    "electricityMWh": "2",
+                    "renewableElectricityMWh": "1",
+                }
+            )
+        )
+        result = run_cli(
+            "submit", "--key", str(key), "--org", org, "--ledger", info["grpc"], str(entry)
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["seq"] >= 1
