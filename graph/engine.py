@@ -4,6 +4,11 @@ networkx holds the model (one node per active footprint, edge input → product 
 amount per declared unit as ``weight``); the numbers run on integer-indexed arrays kept next
 to it (:class:`RowStore` for ``Aᵀ``, vectors ``e`` and ``x``). Indices are never reused: a
 removed footprint leaves an empty row, so arrays stay aligned without renumbering.
+
+A loop with no physical solution is *contained*: its footprints and everything downstream of
+them answer :class:`NoPhysicalSolutionError` (naming the loop), every other footprint computes
+as usual, and breaking the loop (superseding or deprecating a member) recovers them on the
+next update — one supplier's loop never stops anybody else's footprints.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from graph.contributions import ContributionNode, contribution_tree
 from graph.errors import InvalidParameterError, NoPhysicalSolutionError, UnknownFootprintError
 from graph.model import EmissionFactor, FootprintDeclaration
 from graph.results import ComputedFootprint, assemble, declared_comparison
-from graph.solve import FloatArray, IntArray, SolvePlan, build_plan
+from graph.solve import FloatArray, IntArray, SolvePlan, build_contained_plan, build_plan
 from graph.store import RowStore
 from graph.supply_graph import (
     Gap,
@@ -81,6 +86,8 @@ class FootprintEngine:
         self._alive = np.ones(len(builds), dtype=bool)
         self._x: FloatArray = np.full(len(builds), np.nan)
         self._computed = False
+        #: index → ids of the loop with no physical solution that it is in or downstream of
+        self._unphysical: dict[int, tuple[str, ...]] = {}
         self.plan: SolvePlan | None = None
         #: build the downstream index during :meth:`compute` so the first update is fast too
         self.prepare_updates = True
@@ -112,8 +119,9 @@ class FootprintEngine:
     def compute(self) -> None:
         """Full recompute of every active footprint."""
         n = len(self._ids)
-        self.plan = build_plan(self._store.matrix(), self._ids)
+        self.plan = build_contained_plan(self._store.matrix(), self._ids)
         self._x[:n] = self.plan.solve(self._e[:n])
+        self._unphysical = dict(self.plan.unphysical)
         self._x[~self._alive] = np.nan
         self._computed = True
         if self.prepare_updates:
@@ -171,6 +179,7 @@ class FootprintEngine:
             self._alive[i] = False
             self._e[i] = 0.0
             self._x[i] = np.nan
+            self._unphysical.pop(i, None)
             self._store.set_row(i, np.empty(0, np.int64), np.empty(0))
         for decl in new:
             self._registry.add(decl)
@@ -201,24 +210,26 @@ class FootprintEngine:
         seeds = np.fromiter((self._index[f] for f in changed), np.int64, len(changed))
         down = self._store.downstream(seeds)
         down = down[self._alive[down]]
-        try:
-            if down.size > self.full_recompute_share * max(1, len(self._index)):
-                # most of the graph is affected: one full pass is cheaper; values outside the
-                # downstream set are kept bit for bit (they only differ by rounding)
-                previous = self._x.copy()
-                self.compute()
-                outside = np.ones(previous.size, dtype=bool)
-                outside[down] = False
-                self._x[outside] = previous[outside]
-            else:
-                self._solve_subset(down)
-        except NoPhysicalSolutionError:
-            self._computed = False  # the structure is applied; every query will raise again
-            raise
+        if down.size > self.full_recompute_share * max(1, len(self._index)):
+            # most of the graph is affected: one full pass is cheaper; values outside the
+            # downstream set are kept bit for bit (they only differ by rounding)
+            previous = self._x.copy()
+            self.compute()
+            outside = np.ones(previous.size, dtype=bool)
+            outside[down] = False
+            self._x[outside] = previous[outside]
+        else:
+            self._solve_subset(down)
         return frozenset(self._ids[i] for i in down.tolist())
 
     def _solve_subset(self, subset: IntArray) -> None:
-        """Solve ``x_D = e_D + Aᵀ_{D,·} x`` for ``D`` with everything outside ``D`` fixed."""
+        """Solve ``x_D = e_D + Aᵀ_{D,·} x`` for ``D`` with everything outside ``D`` fixed.
+
+        A footprint of ``D`` consuming one outside ``D`` that has no physical value has none
+        either; loops inside ``D`` are contained as in :meth:`compute`.
+        """
+        for i in subset.tolist():
+            self._unphysical.pop(i, None)
         if subset.size == 0:
             return
         r, c, v = self._store.rows(subset)
@@ -231,18 +242,44 @@ class FootprintEngine:
         )
         m = sp.csr_array((v[inside], (lr[inside], lc[inside])), shape=(k, k))
         ids = [self._ids[i] for i in subset.tolist()]
-        self._x[subset] = build_plan(m, ids).solve(rhs)
+        blocked = {
+            int(row): self._unphysical[col]
+            for row, col in zip(lr[~inside].tolist(), c[~inside].tolist(), strict=True)
+            if col in self._unphysical
+        }
+        plan = build_contained_plan(m, ids, blocked)
+        self._x[subset] = plan.solve(rhs)
+        positions = subset.tolist()
+        self._unphysical.update({positions[p]: loop for p, loop in plan.unphysical.items()})
 
     # ------------------------------------------------------------------ results
-    def total(self, footprint_id: str) -> float:
-        """kgCO2e per 1 declared unit, cradle to gate."""
+    def _physical_index(self, footprint_id: str) -> int:
+        """The footprint's index, once it is known to have a physical value."""
         self._ensure()
         if footprint_id not in self._index:
             raise UnknownFootprintError(footprint_id)
-        return float(self._x[self._index[footprint_id]])
+        i = self._index[footprint_id]
+        loop = self._unphysical.get(i)
+        if loop is not None:
+            raise NoPhysicalSolutionError(list(loop), footprint_id=footprint_id)
+        return i
+
+    def unphysical(self) -> dict[str, tuple[str, ...]]:
+        """Footprints in or downstream of a loop with no physical solution → that loop's ids."""
+        self._ensure()
+        return {self._ids[i]: loop for i, loop in self._unphysical.items()}
+
+    def total(self, footprint_id: str) -> float:
+        """kgCO2e per 1 declared unit, cradle to gate.
+
+        Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
+        that has no physical solution.
+        """
+        return float(self._x[self._physical_index(footprint_id)])
 
     def totals(self) -> dict[str, float]:
-        """All active footprints' totals (kgCO2e per declared unit)."""
+        """All active footprints' totals (kgCO2e per declared unit); NaN for those in
+        :meth:`unphysical`, so a whole-ledger report still lists them."""
         self._ensure()
         return {fid: float(self._x[i]) for fid, i in self._index.items()}
 
@@ -251,7 +288,7 @@ class FootprintEngine:
         self._ensure()
         out: dict[str, float | None] = {}
         for fid, decl in self._registry.footprints.items():
-            if decl.declared_pcf is None:
+            if decl.declared_pcf is None or self._index[fid] in self._unphysical:
                 continue
             rel, flag = declared_comparison(
                 float(decl.declared_pcf), float(self._x[self._index[fid]]), self.tolerance
@@ -271,9 +308,7 @@ class FootprintEngine:
 
     def _upstream_system(self, footprint_id: str) -> tuple[IntArray, sp.csr_array, int]:
         """Upstream set ``U`` (sorted), ``A`` restricted to ``U`` and the root's position."""
-        if footprint_id not in self._index:
-            raise UnknownFootprintError(footprint_id)
-        i = self._index[footprint_id]
+        i = self._physical_index(footprint_id)
         up = self._store.upstream(np.array([i], dtype=np.int64))
         r, c, v = self._store.rows(up)
         k = up.size
@@ -325,9 +360,7 @@ class FootprintEngine:
         max_children: int = 10,
     ) -> ContributionNode:
         """Contribution tree of the top contributors (see :mod:`graph.contributions`)."""
-        self._ensure()
-        if footprint_id not in self._index:
-            raise UnknownFootprintError(footprint_id)
+        self._physical_index(footprint_id)
         return contribution_tree(
             self._graph,
             self.total,

@@ -18,15 +18,25 @@ class NoPhysicalSolutionError(FootprintEngineError):
     Mathematically the spectral radius of the loop's coefficient block is ≥ 1, so
     ``x = e + Aᵀx`` has no non-negative solution. ``cycle`` names the footprints of the
     strongly connected component that fails (sorted, so messages are reproducible).
+    ``footprint_id`` is the footprint asked about, when the error answers a query: a member
+    of ``cycle`` or a footprint downstream of it (:attr:`in_loop` tells which).
     """
 
-    def __init__(self, cycle: list[str]) -> None:
+    def __init__(self, cycle: list[str], *, footprint_id: str | None = None) -> None:
         self.cycle = cycle
+        self.footprint_id = footprint_id
         shown = ", ".join(cycle[:20]) + (" …" if len(cycle) > 20 else "")
+        loop = f"the loop of {len(cycle)} footprint(s) [{shown}]"
+        if footprint_id is not None and not self.in_loop:
+            loop = f"{footprint_id} depends on {loop}, which"
         super().__init__(
-            f"no physical solution: the loop of {len(cycle)} footprint(s) [{shown}] "
-            "consumes at least one unit of itself per unit produced"
+            f"no physical solution: {loop} consumes at least one unit of itself per unit produced"
         )
+
+    @property
+    def in_loop(self) -> bool:
+        """Whether the footprint asked about is itself a member of the loop."""
+        return self.footprint_id is None or self.footprint_id in self.cycle
 
 
 class UnitConversionError(FootprintEngineError):

@@ -22,15 +22,18 @@ Why this shape (see ``docs/footprint-engine.md``):
    matrix (the rows downstream of a loop would fill with ``U⁻¹`` of the loop);
 4. each loop block is checked to have a physical solution: for ``B ≥ 0`` irreducible,
    ``ρ(B) < 1`` iff ``(I − B) y = 1`` has a solution ``y ≥ 1``; otherwise the loop's
-   footprints are named in :class:`NoPhysicalSolutionError`.
+   footprints are named in :class:`NoPhysicalSolutionError` (:func:`build_plan`), or, in a
+   *contained* plan (:func:`build_contained_plan`), the loop and everything downstream of it
+   are left out of the solve and answer NaN, so one supplier's impossible loop never stops
+   anybody else's footprints.
 
 A plan is built once per structure and reused for any number of right-hand sides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -73,18 +76,47 @@ class _Segment:
     lu: SuperLU | None  # loop segment: factor of (I − M)[active, active]
 
 
+class _Unphysical(Exception):
+    """Internal: loop blocks with no physical solution, as ``(indices, names)`` per loop.
+
+    ``indices`` are positions in the matrix given to :func:`_plan`; ``names`` are the sorted
+    ids of the loop's footprints.
+    """
+
+    def __init__(self, loops: list[tuple[IntArray, list[str]]]) -> None:
+        super().__init__(loops[0][1])
+        self.loops = loops
+
+
 @dataclass(frozen=True, slots=True)
 class SolvePlan:
-    """Ordering, segment slices and loop factorisations of one ``M``; call :meth:`solve`."""
+    """Ordering, segment slices and loop factorisations of one ``M``; call :meth:`solve`.
+
+    ``unphysical`` maps every index that is in, or downstream of, a loop with no physical
+    solution to the ids of that loop (only a contained plan has any); ``keep`` lists the
+    indices that are solved (None: all of them).
+    """
 
     n: int
-    order: IntArray  # order[k] = original index solved at position k
+    order: IntArray  # order[k] = (kept) index solved at position k
     segments: tuple[_Segment, ...]
     components: int
     largest_component: int
+    keep: IntArray | None = None
+    unphysical: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def solve(self, rhs: FloatArray) -> FloatArray:
-        """Solve ``x = rhs + M x`` for a vector or an ``n × k`` block of right-hand sides."""
+        """Solve ``x = rhs + M x`` for a vector or an ``n × k`` block of right-hand sides.
+
+        Indices in :attr:`unphysical` get NaN: they have no physical value.
+        """
+        if self.keep is None:
+            return self._solve_kept(rhs)
+        out = np.full(rhs.shape, np.nan)
+        out[self.keep] = self._solve_kept(rhs[self.keep])
+        return out
+
+    def _solve_kept(self, rhs: FloatArray) -> FloatArray:
         x = np.array(rhs[self.order], dtype=np.float64)
         for sg in self.segments:
             seg = x[sg.start : sg.stop]
@@ -160,11 +192,77 @@ def _segments(sizes: IntArray, loop: npt.NDArray[np.bool_]) -> list[tuple[int, i
     return out
 
 
-def build_plan(matrix: sp.csr_array | sp.csr_matrix, ids: Sequence[str]) -> SolvePlan:
-    """Analyse and factor ``M`` (square, non-negative); ``ids[i]`` names index ``i`` in errors."""
+def _normalised(matrix: sp.csr_array | sp.csr_matrix) -> sp.csr_array:
     m = sp.csr_array(matrix, dtype=np.float64)
     m.sum_duplicates()
     m.eliminate_zeros()
+    return m
+
+
+def build_plan(matrix: sp.csr_array | sp.csr_matrix, ids: Sequence[str]) -> SolvePlan:
+    """Analyse and factor ``M`` (square, non-negative); ``ids[i]`` names index ``i`` in errors.
+
+    Raises :class:`NoPhysicalSolutionError` naming a loop that has no physical solution.
+    """
+    try:
+        return _plan(_normalised(matrix), ids)
+    except _Unphysical as failure:
+        raise NoPhysicalSolutionError(failure.loops[0][1]) from None
+
+
+def build_contained_plan(
+    matrix: sp.csr_array | sp.csr_matrix,
+    ids: Sequence[str],
+    blocked: Mapping[int, Sequence[str]] | None = None,
+) -> SolvePlan:
+    """Like :func:`build_plan`, but a loop with no physical solution is contained.
+
+    The loop and everything downstream of it go to :attr:`SolvePlan.unphysical` and are left
+    out of the solve; the rest (which never consumes them) is solved as usual. ``blocked``
+    marks indices already known to consume such a loop (an incremental update's inputs from
+    outside the updated set), with that loop's ids. Each retry removes at least one more
+    loop, so this ends; the common case (no such loop) costs exactly one :func:`_plan`.
+    """
+    m = _normalised(matrix)
+    n = m.shape[0]
+    cause: dict[int, tuple[str, ...]] = {}
+    loops = [(np.array([i], np.int64), list(c)) for i, c in (blocked or {}).items()]
+    keep = np.arange(n, dtype=np.int64)
+    while True:
+        for members, names in loops:
+            for i in _downstream(m, members).tolist():
+                cause.setdefault(i, tuple(names))
+        if cause:
+            out = np.zeros(n, dtype=bool)
+            out[np.fromiter(cause, np.int64, len(cause))] = True
+            keep = np.flatnonzero(~out).astype(np.int64)
+        try:
+            sub = m if keep.size == n else sp.csr_array(m[keep][:, keep])
+            plan = _plan(sub, [ids[i] for i in keep.tolist()])
+        except _Unphysical as failure:
+            loops = [(keep[members], names) for members, names in failure.loops]
+            continue
+        if not cause:
+            return plan
+        return replace(plan, n=n, keep=keep, unphysical=cause)
+
+
+def _downstream(m: sp.csr_array, seeds: IntArray) -> IntArray:
+    """``seeds`` and every index that consumes them, directly or not (``M[r, c] ≠ 0``)."""
+    forward = sp.csr_array(m.T)
+    indptr = forward.indptr.astype(np.int64)
+    indices = forward.indices.astype(np.int64)
+    seen = np.zeros(m.shape[0], dtype=bool)
+    frontier = np.unique(seeds)
+    while frontier.size:
+        seen[frontier] = True
+        nxt = np.unique(indices[gather_positions(indptr, frontier)])
+        frontier = nxt[~seen[nxt]]
+    return np.flatnonzero(seen).astype(np.int64)
+
+
+def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
+    """Analyse and factor a normalised ``M``; raises :class:`_Unphysical`."""
     n = m.shape[0]
     if n == 0:
         return SolvePlan(0, np.empty(0, np.int64), (), 0, 0)
@@ -245,15 +343,16 @@ def _loop_segment(
     local_c = np.searchsorted(active, cols)
     k = active.size
 
-    def names(local: IntArray) -> list[str]:
-        return sorted(ids[int(order[s + int(active[i])])] for i in local)
+    def loop(local: IntArray) -> tuple[IntArray, list[str]]:
+        members = order[s + active[local]]
+        return members, sorted(ids[int(i)] for i in members.tolist())
 
     if np.all(rows == cols):
         diag = np.zeros(k)
         np.add.at(diag, local_r, vals)
         bad = np.flatnonzero(diag >= 1.0 - 1.0 / _MAX_AMPLIFICATION)
-        if bad.size:
-            raise NoPhysicalSolutionError(names(bad[:1]))
+        if bad.size:  # every failing self-loop at once: one retry, however many there are
+            raise _Unphysical([loop(bad[i : i + 1]) for i in range(bad.size)])
         return _Segment(s, t, low, None, active, 1.0 / (1.0 - diag), None)
 
     if k > _LOOP_BATCH:  # one big loop: DFS postorder is linear, however deep the loop
@@ -284,7 +383,7 @@ def _loop_segment(
         lu, y, ok = None, None, False
     if ok and lu is not None:
         return _Segment(s, t, low, None, active, None, lu)
-    raise NoPhysicalSolutionError(names(_failing_component(system, y)))
+    raise _Unphysical([loop(c) for c in _failing_components(system, y)])
 
 
 def _physical(y: FloatArray) -> bool:
@@ -361,23 +460,34 @@ def _peel_order(k: int, rows: IntArray, cols: IntArray) -> IntArray:
     return out
 
 
-def _failing_component(system: sp.csc_array, y: FloatArray | None) -> IntArray:
-    """Local indices of one strongly connected block whose loop has no physical solution."""
+def _failing_components(system: sp.csc_array, y: FloatArray | None) -> list[IntArray]:
+    """Local indices of each strongly connected block whose loop has no physical solution.
+
+    Every block is checked on its own (a batch may hold several failing loops); if none fails
+    alone (the batch only amplifies beyond the limit as a whole), the block of the first
+    failing entry of ``y`` is named.
+    """
     _, labels = connected_components(system, directed=True, connection="strong")
-    if y is not None:
-        bad = np.flatnonzero(~np.isfinite(y) | (y < 1.0 - _RHO_TOL) | (y > _MAX_AMPLIFICATION))
-        if bad.size:
-            return np.flatnonzero(labels == labels[bad[0]])
-    for label in np.unique(labels):
+    failing = []
+    for label in np.unique(labels).tolist():
         members = np.flatnonzero(labels == label)
         block = sp.csc_array(system[members][:, members])
+        if members.size == 1 and block.nnz and block.data[0] == 1.0:
+            continue  # a footprint without a self-loop inside a batch: nothing to check
         try:
             yb = splu(block).solve(np.ones(members.size))
         except RuntimeError:
-            return members
+            failing.append(members)
+            continue
         if not _physical(yb):
-            return members
-    return np.arange(system.shape[0])  # pragma: no cover - defensive
+            failing.append(members)
+    if failing:
+        return failing
+    if y is not None:
+        bad = np.flatnonzero(~np.isfinite(y) | (y < 1.0 - _RHO_TOL) | (y > _MAX_AMPLIFICATION))
+        if bad.size:
+            return [np.flatnonzero(labels == labels[bad[0]])]
+    return [np.arange(system.shape[0])]  # pragma: no cover - defensive
 
 
 def solve(matrix: sp.csr_array | sp.csr_matrix, rhs: FloatArray, ids: Sequence[str]) -> FloatArray:

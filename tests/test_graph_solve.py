@@ -112,16 +112,23 @@ def test_product_consuming_one_unit_of_itself_names_the_loop() -> None:
         _decl("c", (("a", "1"),)),
         _decl("d", ()),
     ]
-    with pytest.raises(NoPhysicalSolutionError) as info:
-        FootprintEngine(decls).compute()
-    assert info.value.cycle == ["a", "b"]
-    assert "a, b" in str(info.value)
+    engine = FootprintEngine(decls)
+    engine.compute()  # contained: the loop does not stop the engine
+    for fid in ("a", "b", "c"):  # the loop and what consumes it
+        with pytest.raises(NoPhysicalSolutionError) as info:
+            engine.total(fid)
+        assert info.value.cycle == ["a", "b"]
+        assert "a, b" in str(info.value)
+        assert info.value.in_loop == (fid != "c")
+    assert engine.total("d") == pytest.approx(1.0)
 
 
 def test_self_loop_of_one_unit_is_rejected() -> None:
+    engine = FootprintEngine([_decl("x", (("x", "1000"),)), _decl("y", ())])
     with pytest.raises(NoPhysicalSolutionError) as info:
-        FootprintEngine([_decl("x", (("x", "1000"),)), _decl("y", ())]).compute()
+        engine.total("x")
     assert info.value.cycle == ["x"]
+    assert engine.total("y") == pytest.approx(1.0)
     # grams: 1000 g of itself per kg is exactly one unit — unit conversion applied first
     ok = FootprintEngine(
         [

@@ -1,0 +1,140 @@
+"""A loop with no physical solution is contained: it and what consumes it answer
+``NoPhysicalSolutionError``, everything else computes, and breaking the loop recovers.
+
+The attack: a supplier closes a loop ``P1 → P2 → P1`` of one unit each (the second version of
+``P1`` consumes ``P2``, which consumes ``P1``). Before containment the whole engine raised, so
+every organisation's computed footprints failed until a restart — and a restart did not help.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from graph.engine import FootprintEngine
+from graph.errors import NoPhysicalSolutionError
+from graph.model import FootprintDeclaration
+from tests.test_graph_incremental import decl
+
+VICTIM, P1, P2, BUYER = 7, 1, 2, 3
+
+
+def _loop_then_victim() -> list[FootprintDeclaration]:
+    return [
+        decl("victim", VICTIM, "2", []),
+        decl("p1v2", P1, "1", [(P2, "1")]),
+        decl("p2", P2, "1", [(P1, "1")]),
+        decl("buyer", BUYER, "1", [(P1, "0.5"), (VICTIM, "1")]),
+    ]
+
+
+def _assert_contained(engine: FootprintEngine, loop: list[str], downstream: list[str]) -> None:
+    for fid in loop + downstream:
+        with pytest.raises(NoPhysicalSolutionError) as info:
+            engine.result(fid)
+        assert info.value.cycle == loop
+        assert info.value.footprint_id == fid
+        assert info.value.in_loop == (fid in loop)
+        with pytest.raises(NoPhysicalSolutionError):
+            engine.contributions(fid)
+        with pytest.raises(NoPhysicalSolutionError):
+            engine.supply(fid)
+    assert set(engine.unphysical()) == set(loop + downstream)
+    assert engine.total("victim") == pytest.approx(2.0)
+    assert engine.result("victim").total == pytest.approx(2.0)
+    assert engine.contributions("victim").kg_co2e == pytest.approx(2.0)
+
+
+def test_start_up_build_over_a_loop_contains_it() -> None:
+    engine = FootprintEngine(_loop_then_victim())
+    engine.compute()
+    _assert_contained(engine, ["p1v2", "p2"], ["buyer"])
+
+
+@pytest.mark.parametrize("full_share", [1.0, 0.0], ids=["incremental", "full-recompute"])
+def test_update_closing_a_loop_is_contained_and_breaking_it_recovers(full_share: float) -> None:
+    engine = FootprintEngine(
+        [
+            decl("victim", VICTIM, "2", []),
+            decl("p1v1", P1, "1", []),
+            decl("p2", P2, "1", [(P1, "1")]),
+            decl("buyer", BUYER, "1", [(P1, "0.5"), (VICTIM, "1")]),
+        ]
+    )
+    engine.full_recompute_share = full_share
+    engine.compute()
+    engine.apply(added=[decl("p1v2", P1, "1", [(P2, "1")])], removed=["p1v1"])
+    _assert_contained(engine, ["p1v2", "p2"], ["buyer"])
+
+    # a superseding footprint that breaks the loop recovers everything, as a full compute
+    engine.apply(added=[decl("p1v3", P1, "1", [(P2, "0.5")])], removed=["p1v2"])
+    assert engine.unphysical() == {}
+    fresh = FootprintEngine(
+        [
+            decl("victim", VICTIM, "2", []),
+            decl("p1v3", P1, "1", [(P2, "0.5")]),
+            decl("p2", P2, "1", [(P1, "1")]),
+            decl("buyer", BUYER, "1", [(P1, "0.5"), (VICTIM, "1")]),
+        ]
+    )
+    for fid, value in fresh.totals().items():
+        assert engine.total(fid) == pytest.approx(value, rel=1e-12)
+    assert engine.total("p1v3") == pytest.approx(3.0)  # x = 1 + 0.5 (1 + x)
+
+
+@pytest.mark.parametrize("full_share", [1.0, 0.0], ids=["incremental", "full-recompute"])
+def test_deprecating_a_loop_member_recovers(full_share: float) -> None:
+    engine = FootprintEngine(_loop_then_victim())
+    engine.full_recompute_share = full_share
+    engine.compute()
+    engine.apply(removed=["p1v2"])
+    assert engine.unphysical() == {}
+    assert engine.total("p2") == pytest.approx(1.0)  # its input is now a gap
+    assert engine.total("buyer") == pytest.approx(3.0)
+
+
+def test_an_update_downstream_of_a_loop_stays_contained() -> None:
+    """The updated set holds a consumer of the loop but not the loop itself."""
+    engine = FootprintEngine([*_loop_then_victim(), decl("other", 9, "1", [])])
+    engine.compute()
+    engine.apply(added=[decl("buyer2", BUYER, "1", [(P1, "0.5"), (9, "1")])], removed=["buyer"])
+    _assert_contained(engine, ["p1v2", "p2"], ["buyer2"])
+    engine.apply(added=[decl("other2", 9, "5", [])], removed=["other"])
+    _assert_contained(engine, ["p1v2", "p2"], ["buyer2"])
+
+
+@pytest.mark.parametrize(
+    "amount", ["1", "2", "0.99999999999999999999999999999999", "1.0000000000000000000000000001"]
+)
+def test_every_impossible_loop_is_named_on_its_own(amount: str) -> None:
+    """Self-loops and small loops sit in one factorisation batch; each fails on its own and
+    a feasible loop next to them computes."""
+    decls = [
+        decl("self", 10, "1", [(10, amount)]),
+        decl("a", 11, "1", [(12, amount)]),
+        decl("b", 12, "1", [(11, "1")]),
+        decl("ok1", 13, "1", [(14, "0.5")]),
+        decl("ok2", 14, "1", [(13, "0.5")]),
+        decl("c", 15, "1", [(16, "1")]),
+        decl("d", 16, "1", [(15, amount)]),
+    ]
+    engine = FootprintEngine(decls)
+    assert engine.unphysical() == {
+        "self": ("self",),
+        "a": ("a", "b"),
+        "b": ("a", "b"),
+        "c": ("c", "d"),
+        "d": ("c", "d"),
+    }
+    assert engine.total("ok1") == pytest.approx(2.0)  # x = 1 + 0.5 (1 + 0.5 x)
+    assert "nan" in repr(engine.totals()["self"])
+    assert engine.flagged() == {}
+
+
+def test_declared_amount_below_one_unit_is_physical() -> None:
+    engine = FootprintEngine(
+        [decl("p1", P1, "1", [(P2, "1")]), decl("p2", P2, "1", [(P1, str(D("0.5")))])]
+    )
+    assert engine.unphysical() == {}
+    assert engine.total("p1") == pytest.approx(4.0)
