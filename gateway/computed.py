@@ -7,11 +7,18 @@ computes nothing itself. When the log grows, only the new engine-relevant
 entries are read and applied incrementally (the engine recomputes just what is
 downstream of them), so every gateway process derives the same numbers from
 the shared database.
+
+A footprint in, or downstream of, a loop with no physical solution raises
+:class:`NoPhysicalSolutionError` from :meth:`ComputedFootprints.result` (the engine contains
+the loop; every other footprint computes). If an incremental update still fails, the
+engine is rebuilt from the whole log rather than left half-updated, so one bad update
+cannot break every later request.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,7 +30,7 @@ from gateway.footprints import FootprintAccess, Reads
 from gateway.log_size import log_size
 from graph.contributions import ContributionNode
 from graph.engine import FootprintEngine
-from graph.errors import FootprintEngineError
+from graph.errors import FootprintEngineError, NoPhysicalSolutionError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, FootprintChange
 from graph.results import ComputedFootprint
 from ledger.entries import parse_entry
@@ -35,6 +42,7 @@ _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FA = FactorRow.__table__  # type: ignore[attr-defined]
 _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _R = RecordRow.__table__  # type: ignore[attr-defined]
+_log = logging.getLogger(__name__)
 
 
 def dec_str(value: float) -> str:
@@ -51,7 +59,9 @@ class _Snapshot:
     engine: FootprintEngine
     attestations: dict[str, list[dict[str, Any]]]
     retirements: dict[str, list[dict[str, Any]]]
-    results: dict[str, ComputedFootprint | None] = field(default_factory=dict)
+    results: dict[str, ComputedFootprint | NoPhysicalSolutionError | None] = field(
+        default_factory=dict
+    )
 
 
 class ComputedFootprints:
@@ -90,16 +100,27 @@ class ComputedFootprints:
             ).all()
         return [self._active.apply(parse_entry(json.loads(raw))) for (raw,) in rows]
 
+    def _engine(self, size: int, previous: _Snapshot | None) -> FootprintEngine:
+        """The engine over the log's first ``size`` entries: ``previous``'s engine brought up
+        to date, or a new one from the whole log (also when an update fails half-way: the
+        active set and the engine would disagree from then on)."""
+        if previous is not None:
+            changes = self._engine_changes(previous.size, size)
+            try:
+                for change in changes:
+                    previous.engine.add_factors(change.factors)
+                    if change.added or change.removed:
+                        previous.engine.apply(added=change.added, removed=change.removed)
+            except FootprintEngineError as e:
+                _log.warning("footprint engine update failed (%s); rebuilding from the log", e)
+            else:
+                return previous.engine
+        self._active = ActiveFootprints()
+        self._engine_changes(0, size)
+        return self._active.engine()
+
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
-        changes = self._engine_changes(previous.size if previous else 0, size)
-        if previous is None:
-            engine = self._active.engine()
-        else:
-            engine = previous.engine
-            for change in changes:
-                engine.add_factors(change.factors)
-                if change.added or change.removed:
-                    engine.apply(added=change.added, removed=change.removed)
+        engine = self._engine(size, previous)
         with self._db.read() as conn:
             attestations: dict[str, list[dict[str, Any]]] = {}
             for row in conn.execute(select(_AT).where(_AT.c.seq < size)).all():
@@ -141,15 +162,23 @@ class ComputedFootprints:
         return _Snapshot(size, engine, attestations, retirements)
 
     def result(self, footprint_id: str, *, detail: bool) -> dict[str, Any] | None:
-        """The computed footprint as served, or None if the engine does not hold it."""
+        """The computed footprint as served, or None if the engine does not hold it.
+
+        Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
+        that has no physical solution.
+        """
         snap = self._current()
         if footprint_id not in snap.results:
             try:
                 with self._lock:
                     snap.results[footprint_id] = snap.engine.result(footprint_id)
+            except NoPhysicalSolutionError as e:
+                snap.results[footprint_id] = e
             except FootprintEngineError:
                 snap.results[footprint_id] = None
         found = snap.results[footprint_id]
+        if isinstance(found, NoPhysicalSolutionError):  # a fresh error: no growing traceback
+            raise NoPhysicalSolutionError(found.cycle, footprint_id=found.footprint_id)
         if found is None:
             return None
         return {
@@ -180,10 +209,14 @@ class ComputedFootprints:
     def contributions(
         self, footprint_id: str, *, depth: int, cutoff: float
     ) -> dict[str, Any] | None:
+        """The contribution tree, or None if the engine does not hold the footprint; raises
+        :class:`NoPhysicalSolutionError` as :meth:`result` does."""
         snap = self._current()
         try:
             with self._lock:
                 tree = snap.engine.contributions(footprint_id, cutoff=cutoff, max_depth=depth)
+        except NoPhysicalSolutionError:
+            raise
         except FootprintEngineError:
             return None
         return _node(tree)

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from gateway.context import CallerDep, ServicesDep
-from gateway.errors import error_responses, not_found
+from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import READ_ALL_ROLES
+from graph.errors import NoPhysicalSolutionError
 from ledger.store.carbon_index import active_footprint_id
 from ledger.store.tables import RecordRow
 
@@ -79,11 +80,30 @@ class ContributionOut(BaseModel):
     children: list[ContributionOut]
 
 
+def no_physical_solution(error: NoPhysicalSolutionError) -> PactError:
+    """422 ``NoPhysicalSolution`` for a footprint in or downstream of an impossible loop.
+
+    The message names only the footprint asked about (which the caller may see) and the
+    loop's size: the loop's other footprints may be other organisations'.
+    """
+    where = "is in" if error.in_loop else "depends on"
+    return PactError(
+        422,
+        "NoPhysicalSolution",
+        f"no physical solution: footprint {error.footprint_id} {where} a loop of "
+        f"{len(error.cycle)} footprint(s) that consumes at least one unit of itself per unit "
+        "produced; superseding or deprecating a footprint of the loop breaks it",
+    )
+
+
 def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
     visible = svc.footprints.get(caller.org, caller.roles, footprint_id.lower())
     result = None
     if visible is not None:
-        result = svc.computed.result(visible.ref.footprint_id, detail=visible.level == "detail")
+        try:
+            result = svc.computed.result(visible.ref.footprint_id, detail=visible.level == "detail")
+        except NoPhysicalSolutionError as e:
+            raise no_physical_solution(e) from None
     if result is None:
         raise not_found(request, "computed footprint")
     return dict(result)
@@ -92,7 +112,7 @@ def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dic
 @router.get(
     "/footprints/{id}/computed",
     response_model=ComputedOut,
-    responses=error_responses(400, 401, 403, 404),
+    responses=error_responses(400, 401, 403, 404, 422),
     summary="The computed cradle-to-gate footprint of an active footprint",
 )
 def computed(
@@ -107,7 +127,7 @@ def computed(
 @router.get(
     "/products/{productId}/footprint",
     response_model=ComputedOut,
-    responses=error_responses(400, 401, 403, 404),
+    responses=error_responses(400, 401, 403, 404, 422),
     summary="The computed footprint of a company's active footprint for a product",
 )
 def product_footprint(
@@ -131,7 +151,7 @@ def product_footprint(
 @router.get(
     "/footprints/{id}/contributions",
     response_model=ContributionOut,
-    responses=error_responses(400, 401, 403, 404),
+    responses=error_responses(400, 401, 403, 404, 422),
     summary="Contribution tree of a computed footprint (detail access)",
 )
 def contributions(
@@ -145,7 +165,10 @@ def contributions(
     visible = svc.footprints.get(caller.org, caller.roles, id.lower())
     tree = None
     if visible is not None and visible.level == "detail":
-        tree = svc.computed.contributions(visible.ref.footprint_id, depth=depth, cutoff=cutoff)
+        try:
+            tree = svc.computed.contributions(visible.ref.footprint_id, depth=depth, cutoff=cutoff)
+        except NoPhysicalSolutionError as e:
+            raise no_physical_solution(e) from None
     if tree is None:
         raise not_found(request, "computed footprint")
     return dict(tree)

@@ -84,6 +84,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "AccessDenied: missing or invalid access token, or not permitted",
         404: "NotFound (v3, /v1) or NoSuchFootprint (v2)",
         413: "BadRequest: the request body is larger than the gateway's limit",
+        422: "NoPhysicalSolution: the footprint is in or depends on a loop that consumes at "
+        "least one unit of itself per unit produced",
         500: "InternalError: the stored record failed its integrity check; nothing served",
         501: "NotImplemented",
     }
