@@ -228,8 +228,9 @@ class FootprintEngine:
         A footprint of ``D`` consuming one outside ``D`` that has no physical value has none
         either; loops inside ``D`` are contained as in :meth:`compute`.
         """
-        for i in subset.tolist():
-            self._unphysical.pop(i, None)
+        if self._unphysical:
+            for i in subset.tolist():
+                self._unphysical.pop(i, None)
         if subset.size == 0:
             return
         r, c, v = self._store.rows(subset)
@@ -242,11 +243,13 @@ class FootprintEngine:
         )
         m = sp.csr_array((v[inside], (lr[inside], lc[inside])), shape=(k, k))
         ids = [self._ids[i] for i in subset.tolist()]
-        blocked = {
-            int(row): self._unphysical[col]
-            for row, col in zip(lr[~inside].tolist(), c[~inside].tolist(), strict=True)
-            if col in self._unphysical
-        }
+        blocked = {}
+        if self._unphysical:  # only then: this is a Python loop over the outside inputs
+            blocked = {
+                int(row): self._unphysical[col]
+                for row, col in zip(lr[~inside].tolist(), c[~inside].tolist(), strict=True)
+                if col in self._unphysical
+            }
         plan = build_contained_plan(m, ids, blocked)
         self._x[subset] = plan.solve(rhs)
         positions = subset.tolist()

@@ -8,18 +8,20 @@ Why this shape (see ``docs/footprint-engine.md``):
 1. strongly connected components (scipy ``connected_components``, C speed) collapse every
    recycling loop; scipy numbers them in completion order of its depth-first search, which is
    a topological order of the condensation (checked on every call; a vectorised Kahn sweep is
-   the fallback). Renumbering nodes by component makes ``I − M`` block lower triangular;
+   the fallback; the orderings live in :mod:`graph.ordering`). Renumbering nodes by
+   component makes ``I − M`` block lower triangular;
 2. the order is cut into *segments*: maximal runs of loop-free footprints, and loops. A
    loop-free run is one sparse triangular solve (SuperLU ``gstrs`` via
    ``spsolve_triangular``) after a mat-vec with the already solved prefix — no Python work
    per footprint or per tier, so depth does not matter;
 3. a loop is solved exactly with a sparse LU of its own block. Its nodes are put in a
-   near-topological order (:func:`_peel_order`) so only the few edges that close the loop
-   sit above the diagonal, and SuperLU factors in that order without pivoting (``I − B`` is a
-   nonsingular M-matrix, so this is stable). Fill stays in the columns reached from
-   loop-closing edges. General fill-reducing orderings (COLAMD, AMD) ignore the direction of
-   supply chains and fill in catastrophically on one giant loop, as does an LU of the whole
-   matrix (the rows downstream of a loop would fill with ``U⁻¹`` of the loop);
+   near-topological order (:func:`~graph.ordering.peel_order`) so only the few edges that
+   close the loop sit above the diagonal, and SuperLU factors in that order without
+   pivoting (``I − B`` is a nonsingular M-matrix, so this is stable). Fill stays in the
+   columns reached from loop-closing edges. General fill-reducing orderings (COLAMD, AMD)
+   ignore the direction of supply chains and fill in catastrophically on one giant loop, as
+   does an LU of the whole matrix (the rows downstream of a loop would fill with ``U⁻¹`` of
+   the loop);
 4. each loop block is checked to have a physical solution: for ``B ≥ 0`` irreducible,
    ``ρ(B) < 1`` iff ``(I − B) y = 1`` has a solution ``y ≥ 1``; otherwise the loop's
    footprints are named in :class:`NoPhysicalSolutionError` (:func:`build_plan`), or, in a
@@ -38,31 +40,28 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, depth_first_order
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import SuperLU, splu, spsolve_triangular
 
 from graph.errors import NoPhysicalSolutionError
+from graph.ordering import (
+    LOOP_BATCH,
+    IntArray,
+    dfs_postorder,
+    gather_positions,
+    peel_order,
+    segment_cuts,
+    topological_components,
+)
+
+__all__ = ["FloatArray", "IntArray", "SolvePlan", "build_contained_plan", "build_plan", "solve"]
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: tolerance of the physical-solution test ``y ≥ 1``
 _RHO_TOL = 1e-9
 #: a loop amplifying a unit demand more than this is treated as ρ = 1 (no physical solution)
 _MAX_AMPLIFICATION = 1e12
-#: small loops next to each other in the order are factored together up to this many nodes
-_LOOP_BATCH = 2048
-
-
-def gather_positions(indptr: IntArray, rows: IntArray) -> IntArray:
-    """Positions in ``indices``/``data`` of all entries of CSR ``rows`` (vectorised)."""
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    before = np.cumsum(lengths) - lengths
-    return np.repeat(starts - before, lengths) + np.arange(total, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,63 +132,6 @@ class SolvePlan:
         out = np.empty_like(x)
         out[self.order] = x
         return out
-
-
-def _kahn_rank(ncomp: int, src: IntArray, dst: IntArray) -> IntArray:
-    """Rank of every component in a topological order (fallback, one sweep per level)."""
-    cond = sp.csr_array((np.ones(src.size, dtype=np.int32), (src, dst)), shape=(ncomp, ncomp))
-    cond.sum_duplicates()
-    indptr = cond.indptr.astype(np.int64)
-    indices = cond.indices.astype(np.int64)
-    indegree = np.bincount(indices, minlength=ncomp)
-    level = np.full(ncomp, -1, dtype=np.int64)
-    frontier = np.flatnonzero(indegree == 0)
-    depth = 0
-    while frontier.size:
-        level[frontier] = depth
-        successors = indices[gather_positions(indptr, frontier)]
-        if successors.size == 0:
-            break
-        uniq, counts = np.unique(successors, return_counts=True)
-        indegree[uniq] -= counts
-        frontier = uniq[indegree[uniq] == 0]
-        depth += 1
-    if (level < 0).any():  # pragma: no cover - a condensation is always acyclic
-        raise AssertionError("condensation is not a DAG")
-    rank = np.empty(ncomp, dtype=np.int64)
-    rank[np.argsort(level, kind="stable")] = np.arange(ncomp, dtype=np.int64)
-    return rank
-
-
-def _topological_components(m: sp.csr_array, entry_rows: IntArray) -> tuple[int, IntArray]:
-    """SCC label per node, numbered so every dependency has a smaller label."""
-    ncomp, labels = connected_components(m, directed=True, connection="strong")
-    labels = labels.astype(np.int64)
-    row_labels = labels[entry_rows]
-    col_labels = labels[m.indices]
-    if not np.all(col_labels <= row_labels):
-        cross = row_labels != col_labels
-        labels = _kahn_rank(ncomp, col_labels[cross], row_labels[cross])[labels]
-    return ncomp, labels
-
-
-def _segments(sizes: IntArray, loop: npt.NDArray[np.bool_]) -> list[tuple[int, int, bool]]:
-    """Cut components (in order) into loop-free runs and loop batches: (start, stop, is_loop)."""
-    comp_start = np.concatenate([[0], np.cumsum(sizes)])
-    out: list[tuple[int, int, bool]] = []
-    pos = 0
-    for c in np.flatnonzero(loop).tolist():
-        s, t = int(comp_start[c]), int(comp_start[c + 1])
-        if s > pos:
-            out.append((pos, s, False))
-        if out and out[-1][2] and out[-1][1] == s and t - out[-1][0] <= _LOOP_BATCH:
-            out[-1] = (out[-1][0], t, True)  # batch adjacent small loops
-        else:
-            out.append((s, t, True))
-        pos = t
-    if pos < int(comp_start[-1]):
-        out.append((pos, int(comp_start[-1]), False))
-    return out
 
 
 def _normalised(matrix: sp.csr_array | sp.csr_matrix) -> sp.csr_array:
@@ -269,7 +211,7 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
     indptr = m.indptr.astype(np.int64)
     lengths = np.diff(indptr)
     entry_rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    ncomp, labels = _topological_components(m, entry_rows)
+    ncomp, labels = topological_components(m, entry_rows)
     del entry_rows
     sizes = np.bincount(labels, minlength=ncomp)
     self_loop = np.zeros(ncomp, dtype=bool)
@@ -278,7 +220,7 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
     order = np.argsort(labels, kind="stable").astype(np.int64)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n, dtype=np.int64)
-    cuts = _segments(sizes, loop)
+    cuts = segment_cuts(sizes, loop)
     seg_ptr = np.array([c[0] for c in cuts] + [n], dtype=np.int64)
 
     # the permuted matrix, row by row in solve order (no COO sort of the whole matrix)
@@ -298,6 +240,7 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
     b_ptr = np.searchsorted(b_row, seg_ptr)
 
     segments: list[_Segment] = []
+    failed: list[tuple[IntArray, list[str]]] = []
     lp = lower_ptr
     for k, (s, t, is_loop) in enumerate(cuts):
         a, b = int(lp[s]), int(lp[t])
@@ -309,7 +252,10 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
         ba, bb = int(b_ptr[k]), int(b_ptr[k + 1])
         rows, cols, vals = b_row[ba:bb] - s, b_col[ba:bb] - s, b_val[ba:bb]
         if is_loop:
-            segments.append(_loop_segment(s, t, low, rows, cols, vals, order, ids))
+            try:
+                segments.append(_loop_segment(s, t, low, rows, cols, vals, order, ids))
+            except _Unphysical as failure:  # go on: one pass names every failing loop
+                failed.extend(failure.loops)
         elif bb == ba:
             segments.append(_Segment(s, t, low, None, None, None, None))
         else:
@@ -324,6 +270,8 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
             )
             tri.sum_duplicates()
             segments.append(_Segment(s, t, low, tri, None, None, None))
+    if failed:
+        raise _Unphysical(failed)
     return SolvePlan(n, order, tuple(segments), ncomp, int(sizes.max()))
 
 
@@ -355,10 +303,10 @@ def _loop_segment(
             raise _Unphysical([loop(bad[i : i + 1]) for i in range(bad.size)])
         return _Segment(s, t, low, None, active, 1.0 / (1.0 - diag), None)
 
-    if k > _LOOP_BATCH:  # one big loop: DFS postorder is linear, however deep the loop
-        order_local = _dfs_postorder(k, local_r, local_c)
+    if k > LOOP_BATCH:  # one big loop: DFS postorder is linear, however deep the loop
+        order_local = dfs_postorder(k, local_r, local_c)
     else:
-        order_local = _peel_order(k, local_r, local_c)
+        order_local = peel_order(k, local_r, local_c)
     inverse = np.empty(k, dtype=np.int64)
     inverse[order_local] = np.arange(k, dtype=np.int64)
     local_r, local_c, active = inverse[local_r], inverse[local_c], active[order_local]
@@ -392,72 +340,6 @@ def _physical(y: FloatArray) -> bool:
     return bool(
         np.all(np.isfinite(y)) and y.min() >= 1.0 - _RHO_TOL and y.max() <= _MAX_AMPLIFICATION
     )
-
-
-def _dfs_postorder(k: int, rows: IntArray, cols: IntArray) -> IntArray:
-    """Nodes of one strongly connected block in depth-first postorder along dependencies.
-
-    Postorder puts every dependency before its consumer except along DFS back edges, which
-    are exactly the loop-closing edges the DFS meets. scipy gives the preorder and the DFS
-    tree in C; ``post(v) = pre(v) − depth(v) + size(v) − 1`` turns them into the postorder.
-    """
-    graph = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(k, k))
-    pre, parent = depth_first_order(graph, 0, directed=True, return_predecessors=True)
-    if pre.size != k:  # not strongly connected: several loops, use the sweep instead
-        return _peel_order(k, rows, cols)
-    pre_list = pre.tolist()
-    parent_list = parent.tolist()
-    size = [1] * k
-    for v in reversed(pre_list):
-        p = parent_list[v]
-        if p >= 0:
-            size[p] += size[v]
-    depth = [0] * k
-    for v in pre_list[1:]:
-        depth[v] = depth[parent_list[v]] + 1
-    rank = np.empty(k, dtype=np.int64)
-    rank[pre] = np.arange(k, dtype=np.int64)
-    post = rank - np.asarray(depth, dtype=np.int64) + np.asarray(size, dtype=np.int64) - 1
-    return np.argsort(post).astype(np.int64)
-
-
-def _peel_order(k: int, rows: IntArray, cols: IntArray) -> IntArray:
-    """Near-topological order of the nodes of loop blocks (vectorised Kahn with loop breaking).
-
-    Sweeps place every node whose inputs are all placed; when only loops remain, the
-    remaining node with the fewest unplaced inputs is placed next, and those inputs become
-    the only entries above the diagonal. With ``b`` such breaks the cost is
-    ``O(nnz + b·k)``; LU fill is confined to the columns reachable from the ``b`` breaks.
-    """
-    off = rows != cols
-    fwd = sp.csr_array(
-        (np.ones(int(off.sum()), dtype=np.int32), (cols[off], rows[off])), shape=(k, k)
-    )
-    fwd.sum_duplicates()
-    indptr = fwd.indptr.astype(np.int64)
-    indices = fwd.indices.astype(np.int64)
-    indegree = np.bincount(indices, minlength=k)
-    placed = np.zeros(k, dtype=bool)
-    out = np.empty(k, dtype=np.int64)
-    count = 0
-    remaining = np.arange(k, dtype=np.int64)
-    frontier = np.flatnonzero(indegree == 0)
-    while count < k:
-        if frontier.size == 0:
-            remaining = remaining[~placed[remaining]]
-            frontier = remaining[np.argmin(indegree[remaining])][None]
-        placed[frontier] = True
-        out[count : count + frontier.size] = frontier
-        count += frontier.size
-        successors = indices[gather_positions(indptr, frontier)]
-        successors = successors[~placed[successors]]
-        if successors.size == 0:
-            frontier = successors
-            continue
-        uniq, counts = np.unique(successors, return_counts=True)
-        indegree[uniq] -= counts
-        frontier = uniq[indegree[uniq] == 0]
-    return out
 
 
 def _failing_components(system: sp.csc_array, y: FloatArray | None) -> list[IntArray]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from graph.solve import FloatArray, IntArray, gather_positions
+from graph.ordering import gather_positions
+from graph.solve import FloatArray, IntArray
 
 _EMPTY_I = np.empty(0, dtype=np.int64)
 _EMPTY_F = np.empty(0, dtype=np.float64)

@@ -120,6 +120,16 @@ def test_an_impossible_loop_answers_422_and_leaves_other_footprints_computable(
             assert _computed(attacker, p3).status_code == 200
             assert _computed(owner, victim_id).json()["total"] == total
 
+            spec = owner.get("/openapi.json").json()["paths"]
+            for path in (
+                "/v1/footprints/{id}/computed",
+                "/v1/footprints/{id}/contributions",
+                "/v1/products/{productId}/footprint",
+            ):
+                documented = spec[path]["get"]["responses"]["422"]
+                schema = documented["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorBody")
+
 
 def test_a_superseding_footprint_breaking_the_loop_recovers(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:

@@ -138,3 +138,21 @@ def test_declared_amount_below_one_unit_is_physical() -> None:
     )
     assert engine.unphysical() == {}
     assert engine.total("p1") == pytest.approx(4.0)
+
+
+def test_many_impossible_loops_in_separate_segments_are_all_contained() -> None:
+    """Impossible loops each behind a loop-free chain (so in separate segments of the order)
+    are all named, and the chains between them still compute."""
+    decls = []
+    for k in range(30):
+        base = 100 * k
+        decls.append(decl(f"feed{k}", base, "1", []))
+        decls.append(decl(f"mid{k}", base + 1, "1", [(base, "1")]))
+        decls.append(decl(f"a{k}", base + 2, "1", [(base + 1, "1"), (base + 3, "2")]))
+        decls.append(decl(f"b{k}", base + 3, "1", [(base + 2, "1")]))
+        decls.append(decl(f"after{k}", base + 4, "1", [(base + 3, "0.1")]))
+    engine = FootprintEngine(decls)
+    bad = engine.unphysical()
+    assert set(bad) == {f"{x}{k}" for k in range(30) for x in ("a", "b", "after")}
+    assert all(bad[f"after{k}"] == (f"a{k}", f"b{k}") for k in range(30))
+    assert all(engine.total(f"mid{k}") == pytest.approx(2.0) for k in range(30))
