@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from graph.engine import FootprintEngine
 from graph.errors import NoPhysicalSolutionError
@@ -156,3 +158,52 @@ def test_many_impossible_loops_in_separate_segments_are_all_contained() -> None:
     assert set(bad) == {f"{x}{k}" for k in range(30) for x in ("a", "b", "after")}
     assert all(bad[f"after{k}"] == (f"a{k}", f"b{k}") for k in range(30))
     assert all(engine.total(f"mid{k}") == pytest.approx(2.0) for k in range(30))
+
+
+def _assert_as_full_compute(engine: FootprintEngine, active: list[FootprintDeclaration]) -> None:
+    full = FootprintEngine(active)
+    assert engine.unphysical() == full.unphysical()
+    event(f"unphysical footprints: {min(len(full.unphysical()), 3)}")
+    for fid, value in full.totals().items():
+        if fid not in full.unphysical():
+            assert engine.total(fid) == pytest.approx(value, rel=1e-12, abs=1e-300), fid
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(2, 8),
+    st.lists(
+        st.tuples(
+            st.integers(0, 7),
+            st.lists(
+                st.tuples(st.integers(0, 7), st.sampled_from(["0.25", "0.5", "1", "2"])),
+                max_size=3,
+            ),
+            st.sampled_from(["supersede", "deprecate"]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([1.0, 0.3, 0.0]),
+)
+def test_updates_making_and_breaking_impossible_loops_equal_a_full_compute(
+    n: int, ops: list[tuple[int, list[tuple[int, str]], str]], full_share: float
+) -> None:
+    """Random supersessions and deprecations that close and open impossible loops: after
+    every update the engine names the same unphysical footprints, and has the same totals
+    for the others, as an engine built from scratch (the start-up build)."""
+    active = {p: decl(f"p{p}v0", p, "1", []) for p in range(n)}
+    engine = FootprintEngine(active.values())
+    engine.full_recompute_share = full_share
+    engine.compute()
+    for version, (product, inputs, op) in enumerate(ops, start=1):
+        product %= n
+        old = active.pop(product, None)
+        if op == "deprecate":
+            if old is not None:
+                engine.apply(removed=[old.id])
+        else:
+            new = decl(f"p{product}v{version}", product, "1", [(p % n, a) for p, a in inputs])
+            engine.apply(added=[new], removed=[old.id] if old else [])
+            active[product] = new
+        _assert_as_full_compute(engine, list(active.values()))
