@@ -10,14 +10,17 @@ Before the fix the whole engine raised, so every organisation got 500.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from clients.sdk import new_entry
 from tests import carbon_builders as cb
 from tests.ledger_fixtures import AUDITOR, SUPPLIER
+from tests.test_audit_mix import grpc_audit
 from tests.test_gateway_support import SUPPLIER_B, Env, environment, footprint_entry, gateway
 
 ATTACKER, VICTIM = SUPPLIER, SUPPLIER_B
@@ -143,3 +146,23 @@ def test_a_superseding_footprint_breaking_the_loop_recovers(tmp_path: Path, db_u
             assert fixed.json()["total"] == "2.7"  # x = 0.9 + 0.5 (0.9 + x)
             assert _computed(attacker, p2).status_code == 200
             assert _computed(attacker, p3).status_code == 200
+
+
+def test_the_audit_lists_an_impossible_loop_and_recomputes_the_rest(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Check 8 over a real ledger holding the loop: before containment the audit stopped
+    with the engine's error; a NaN total would make its JSON report invalid."""
+    with environment(tmp_path, db_url) as env:
+        victim_id, _ = env.footprint(VICTIM, "urn:pact:product:victim:cell", unit="kilogram")
+        _, p1v2, p2, p3 = _loop(env)
+        report = grpc_audit(env.server, env.orgs[AUDITOR], None)
+        assert report.ok, report.to_text()
+        assert report.footprints is not None
+        found = {f.footprint_id: f for f in report.footprints}
+        assert found[victim_id].computed == pytest.approx(0.9)
+        for fid in (p1v2, p2, p3):
+            assert found[fid].computed is None and found[fid].flagged
+            assert "no physical solution" in str(found[fid].problem)
+        text = json.dumps(report.to_json(), allow_nan=False)  # strict JSON: no NaN
+        assert "no physical solution" in text and "no physical solution" in report.to_text()

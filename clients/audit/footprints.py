@@ -8,7 +8,9 @@ gateway uses too: the auditor feeds it the ``factors.publish``, ``footprint``,
 declared against computed totals. A difference is a finding to list, not a
 broken rule of the log (a supplier may declare a figure its composition does
 not fully explain), so it does not fail the audit; the engine's tolerance
-marks the ones to look at.
+marks the ones to look at. A footprint in or downstream of a loop that consumes
+at least one unit of itself has no computed value: it is flagged, with the
+engine's message naming the loop, and the others are recomputed as usual.
 
 The active set is not part of the saved state, so check 8 runs when the whole
 log is read (first audit, ``--from-scratch``, no ``--state``).
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from graph.errors import NoPhysicalSolutionError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from ledger.entries import Entry
 
@@ -28,9 +31,10 @@ class FootprintFinding:
     footprint_id: str
     seq: int
     declared: float | None
-    computed: float
+    computed: float | None  # None: no physical solution (see ``problem``)
     relative_difference: float | None
     flagged: bool
+    problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,14 +44,16 @@ class FootprintFinding:
             "computed": self.computed,
             "relativeDifference": self.relative_difference,
             "flagged": self.flagged,
+            "problem": self.problem,
         }
 
     def __str__(self) -> str:
         rel = "" if self.relative_difference is None else f" ({self.relative_difference:+.1%})"
         mark = "FLAGGED " if self.flagged else ""
+        computed = self.problem if self.computed is None else f"computed {self.computed:.6g}"
         return (
             f"{mark}seq {self.seq} footprint {self.footprint_id}: declared {self.declared} "
-            f"kgCO2e, computed {self.computed:.6g}{rel}"
+            f"kgCO2e, {computed}{rel}"
         )
 
 
@@ -72,9 +78,17 @@ class FootprintRecompute:
         engine = self.active.engine(tolerance=self.tolerance)
         totals = engine.totals()
         flagged = engine.flagged()
+        unphysical = engine.unphysical()
         out = []
         for fid, declaration in self.active.declarations.items():
             declared = None if declaration.declared_pcf is None else float(declaration.declared_pcf)
+            loop = unphysical.get(fid)
+            if loop is not None:
+                problem = str(NoPhysicalSolutionError(list(loop), footprint_id=fid))
+                out.append(
+                    FootprintFinding(fid, self.seq_of[fid], declared, None, None, True, problem)
+                )
+                continue
             computed = totals[fid]
             rel = None if not declared else (computed - declared) / abs(declared)
             out.append(
