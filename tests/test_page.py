@@ -3,7 +3,9 @@ gateway loaded with the demo battery chain: what a person sees after logging in.
 
 from __future__ import annotations
 
+import copy
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from clients.demo.identities import BY_KEY
+from clients.sdk import LedgerClient, OrgSigner
 from ledger.note import Checkpoint, NoteSigner, sign_checkpoint
 from tests.page_support import DemoSite, demo_site
+from tests.test_gateway_support import footprint_entry
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -257,3 +262,55 @@ def test_wrong_secret_shows_an_error_and_no_data(
     expect(page.locator("#product-list tr.product-row")).to_have_count(0)
     expect(page.locator("body")).not_to_contain_text("LFP battery pack")
     page.screenshot(path=str(tmp_path / "wrong-secret.png"))
+
+
+def test_a_footprint_depending_on_an_impossible_loop_shows_why(
+    browser: Browser, page: Page, tmp_path: Path
+) -> None:
+    """The cell maker closes a loop of its own products that consumes one unit of itself
+    and makes its cell consume it: the pack (detail) shows the gateway's 422 message in
+    place of its figures, and its proof still."""
+    with demo_site(tmp_path) as site:
+        cell_org = BY_KEY["cell"].org_id
+        cell = OrgSigner.load(site.demo.key_files["cell"], org=cell_org)
+        old_id = site.demo.chain.footprint_ids["lfp-cell"]
+        (old,) = [
+            s.entry
+            for s in site.demo.chain.steps
+            if s.entry.get("footprint", {}).get("id") == old_id
+        ]
+        with LedgerClient(site.server.grpc_target) as ledger:
+            products = ("urn:pact:product:cell:loop-1", "urn:pact:product:cell:loop-2")
+            for product, other in (products, products[::-1]):
+                entry = footprint_entry(cell_org, product, unit="kilogram")
+                entry["composition"]["inputs"] = [
+                    {"productId": other, "companyId": cell_org, "amount": "1", "unit": "kilogram"}
+                ]
+                ledger.submit(cell.sign(entry))
+            successor = copy.deepcopy(old)
+            successor["entryId"] = str(uuid.uuid4())
+            successor["footprint"]["id"] = str(uuid.uuid4())
+            successor["footprint"]["precedingPfIds"] = [old_id]
+            successor["composition"]["inputs"].append(
+                {
+                    "productId": products[0],
+                    "companyId": cell_org,
+                    "amount": "0.1",
+                    "unit": "kilogram",
+                }
+            )
+            ledger.submit(cell.sign(successor))
+        site.server.checkpointer.refresh()
+
+        _log_in(page, site, site.client_secret)
+        page.click("a.product-link:has-text('LFP battery pack 60 kWh')")
+        expect(page.locator("#product-name")).to_have_text("LFP battery pack 60 kWh")
+        body = page.locator("#product-body")
+        expect(body).to_contain_text(
+            f"no physical solution: footprint {site.pack_id} depends on a loop of 2 footprint(s)"
+        )
+        expect(page.locator("#total")).to_have_count(0)
+        expect(page.locator("#error")).to_be_hidden()
+        expect(page.locator("#proof")).to_contain_text("inclusion proof")
+        expect(page.locator("#contributions")).to_contain_text("without a computed footprint")
+        page.screenshot(path=str(tmp_path / "loop.png"))

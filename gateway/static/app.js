@@ -296,11 +296,14 @@ async function footprintById(id) {
   return state.footprints.get(id);
 }
 
+// The computed footprint, or null with the reason to show instead: none (404), or the
+// server's message when the footprint is in or depends on an impossible loop (422).
 async function computedOf(id) {
   try {
-    return await api(`/v1/footprints/${id}/computed`);
+    return { computed: await api(`/v1/footprints/${id}/computed`), problem: null };
   } catch (err) {
-    if (err.status === 404) return null;
+    if (err.status === 404) return { computed: null, problem: null };
+    if (err.status === 422) return { computed: null, problem: err.message };
     throw err;
   }
 }
@@ -319,7 +322,7 @@ async function showProduct(id) {
   const fp = await footprintById(id);
   if (!fp) throw new Error("this footprint is not shared with you");
   const rec = ledgerRecord(fp);
-  const [computed, tree] = await Promise.all([
+  const [{ computed, problem }, tree] = await Promise.all([
     computedOf(id),
     rec.accessLevel === "detail"
       ? api(`/v1/footprints/${id}/contributions?depth=8&cutoff=0.005`).catch(() => null)
@@ -332,10 +335,12 @@ async function showProduct(id) {
     el("h1", { id: "product-name" }, productName(fp)),
     el("p", { class: "sub" }, `${fp.companyName} · `, el("span", { class: "mono" }, fp.productIds.join(", ")),
       ` · footprint ${fp.id} · ${fp.status}`),
-    computed ? figures(fp, computed, unit) : el("p", { class: "error" }, "No computed footprint is available."),
+    computed
+      ? figures(fp, computed, unit)
+      : el("p", { class: "error" }, problem || "No computed footprint is available."),
     el("section", { class: "card" }, el("h2", {}, "Proof"), proofBox),
     el("section", { class: "card" }, el("h2", {}, "Attestations"), attestationBox),
-    treeSection(tree, unit, computed));
+    treeSection(tree, unit, computed, problem));
   proveFootprint(fp).then((r) => proofBox.replaceChildren(proofView(r)));
   attestationsView(fp, computed, tree).then((v) => attestationBox.replaceChildren(v));
 }
@@ -389,7 +394,7 @@ async function attestationsView(fp, computed, tree) {
     const found = await Promise.all(upstream.map(async (uid) => {
       const ufp = await footprintById(uid).catch(() => null);
       const uc = ufp ? await computedOf(uid).catch(() => null) : null;
-      return uc ? uc.attestations.map((a) => [a, ufp]) : [];
+      return uc && uc.computed ? uc.computed.attestations.map((a) => [a, ufp]) : [];
     }));
     items.push(...found.flat());
   }
@@ -422,8 +427,12 @@ function nodeLabel(node) {
   return node.kind === "other" ? "Other contributions (below cut-off)" : node.label;
 }
 
-function treeSection(tree, unit, computed) {
+function treeSection(tree, unit, computed, problem) {
   const section = el("section", { class: "card", id: "contributions" }, el("h2", {}, "Contribution tree"));
+  if (problem) {
+    section.append(el("p", { class: "muted" }, "There is no contribution tree without a computed footprint."));
+    return section;
+  }
   if (!tree) {
     section.append(el("p", { class: "muted" }, "The supplier shares this footprint at summary level: the contribution tree needs detail access."));
     return section;
