@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from gateway.events import register_callback
 from gateway.tables import AsyncRequestRow
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_events import CE, _event
@@ -77,14 +76,7 @@ def test_open_requests_are_answered_when_a_far_future_footprint_arrives(
     receiver.http.start()
     try:
         with environment(tmp_path, db_url) as env, env.client(BUYER) as buyer:
-            register_callback(
-                env.server.db,
-                tmp_path,
-                BUYER,
-                receiver.http.url,
-                Receiver.CLIENT_ID,
-                Receiver.SECRET,
-            )
+            receiver.register(env, tmp_path, BUYER)
             # A row an operator's mistake (or an old version) left unreadable: it must
             # not stop the others (examined after it) from being answered.
             with env.server.db.write_engine.begin() as conn:

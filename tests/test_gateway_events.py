@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from gateway.events import register_callback
 from gateway.tables import AsyncRequestRow, CallbackRow
 from tests.ledger_fixtures import BUYER, SUPPLIER
 from tests.test_gateway_support import OTHER_BUYER, Receiver, environment, gateway
@@ -46,14 +45,7 @@ def test_asynchronous_requests_are_answered_by_callback(tmp_path: Path, db_url: 
     receiver.http.start()
     try:
         with environment(tmp_path, db_url) as env, env.client(BUYER) as buyer:
-            register_callback(
-                env.server.db,
-                tmp_path,
-                BUYER,
-                receiver.http.url,
-                Receiver.CLIENT_ID,
-                Receiver.SECRET,
-            )
+            receiver.register(env, tmp_path, BUYER)
             fid, _ = env.footprint(SUPPLIER, PRODUCT)
             env.grant(SUPPLIER, BUYER, "summary", footprintId=fid)
 
@@ -134,14 +126,7 @@ def test_event_errors_and_other_event_types(tmp_path: Path, db_url: str) -> None
 
 def test_callbacks_survive_a_gateway_restart(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:
-        register_callback(
-            env.server.db,
-            tmp_path,
-            BUYER,
-            f"http://127.0.0.1:{_closed_port()}",
-            Receiver.CLIENT_ID,
-            Receiver.SECRET,
-        )
+        Receiver().register(env, tmp_path, BUYER, f"http://127.0.0.1:{_closed_port()}")
         fid, _ = env.footprint(SUPPLIER, PRODUCT)
         env.grant(SUPPLIER, BUYER, "summary", footprintId=fid)
         request = _created([PRODUCT])
@@ -156,14 +141,7 @@ def test_callbacks_survive_a_gateway_restart(tmp_path: Path, db_url: str) -> Non
         receiver = Receiver()
         receiver.http.start()
         try:
-            register_callback(
-                env.server.db,
-                tmp_path,
-                BUYER,
-                receiver.http.url,
-                Receiver.CLIENT_ID,
-                Receiver.SECRET,
-            )
+            receiver.register(env, tmp_path, BUYER)
             with gateway(tmp_path, db_url, server=env.server):
                 (event,) = receiver.wait(1)
             assert event["data"]["requestEventId"] == request["id"]

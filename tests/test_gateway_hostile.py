@@ -292,14 +292,7 @@ def test_requests_that_never_match_do_not_starve_newer_ones(tmp_path: Path, db_u
             environment(tmp_path, db_url, reexamine_batch=2) as env,
             env.client(BUYER) as buyer,
         ):
-            register_callback(
-                env.server.db,
-                tmp_path,
-                BUYER,
-                receiver.http.url,
-                Receiver.CLIENT_ID,
-                Receiver.SECRET,
-            )
+            receiver.register(env, tmp_path, BUYER)
             # More open requests for products nobody declares than one pass examines,
             # all older than the one that can be answered.
             for i in range(5):

@@ -27,6 +27,7 @@ from clients.sdk import LedgerClient, OrgSigner, new_entry
 from gateway.app import create_app
 from gateway.auth import add_client
 from gateway.context import GatewayContext
+from gateway.events import register_callback
 from gateway.server import HttpServer
 from ledger.server import LedgerServer
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
@@ -278,6 +279,12 @@ class Receiver:
         app.add_api_route("/3/events", events, methods=["POST"])
         app.add_api_route("/2/events", events, methods=["POST"])
         self.http = HttpServer(app, "127.0.0.1", 0)
+
+    def register(self, env: Env, data_dir: Path, org: str, url: str | None = None) -> None:
+        """Register this receiver (or ``url``) as ``org``'s events endpoint."""
+        register_callback(
+            env.server.db, data_dir, org, url or self.http.url, self.CLIENT_ID, self.SECRET
+        )
 
     def expect(self, count: int) -> None:
         with self.lock:
