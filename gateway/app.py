@@ -66,7 +66,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         directory=directory,
         footprints=footprints,
         outbox=events.Outbox(context, footprints, directory),
-        computed=ComputedFootprints(context.reads, context.store, footprints),
+        computed=ComputedFootprints(context.reads, context.records, footprints),
         logins=LoginThrottle(context.login_failures_per_minute),
         secret_checks=SecretChecks(context.concurrent_secret_checks),
         proven_secrets=ProvenSecrets(),

@@ -34,8 +34,8 @@ from graph.errors import FootprintEngineError, NoPhysicalSolutionError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, FootprintChange
 from graph.results import ComputedFootprint
 from ledger.entries import parse_entry
+from ledger.read import VerifiedLog
 from ledger.store.index_tables import AttestationRow, FactorRow, FootprintRow
-from ledger.store.log import LogStore
 from ledger.store.tables import RecordRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -65,9 +65,9 @@ class _Snapshot:
 
 
 class ComputedFootprints:
-    def __init__(self, db: Reads, store: LogStore, access: FootprintAccess) -> None:
+    def __init__(self, db: Reads, verified: VerifiedLog, access: FootprintAccess) -> None:
         self._db = db
-        self._store = store
+        self._verified = verified
         self._access = access
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
@@ -87,18 +87,10 @@ class ComputedFootprints:
             return snap
 
     def _engine_changes(self, start: int, stop: int) -> list[FootprintChange]:
-        """The engine-relevant entries recorded in [start, stop), as active-set changes."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                select(_R.c.entry)
-                .where(
-                    _R.c.seq >= start,
-                    _R.c.seq < stop,
-                    _R.c.entry_type.in_(sorted(ENGINE_ENTRY_TYPES)),
-                )
-                .order_by(_R.c.seq)
-            ).all()
-        return [self._active.apply(parse_entry(json.loads(raw))) for (raw,) in rows]
+        """The engine-relevant entries recorded in [start, stop), as active-set changes; the
+        engine takes only entries the signed tree proves (``IntegrityError`` otherwise)."""
+        records = self._verified.records(start, stop, types=ENGINE_ENTRY_TYPES)
+        return [self._active.apply(parse_entry(json.loads(r.entry))) for r in records]
 
     def _engine(self, size: int, previous: _Snapshot | None) -> FootprintEngine:
         """The engine over the log's first ``size`` entries: ``previous``'s engine brought up
@@ -138,13 +130,11 @@ class ComputedFootprints:
                     }
                 )
             retirements: dict[str, list[dict[str, Any]]] = {}
-            rows = conn.execute(
-                select(_R.c.seq, _R.c.entry).where(
-                    _R.c.entry_type == "instrument.retire", _R.c.seq < size
-                )
-            ).all()
-            for seq, raw in rows:
-                ret = json.loads(raw)
+            seqs = conn.execute(
+                select(_R.c.seq).where(_R.c.entry_type == "instrument.retire", _R.c.seq < size)
+            ).scalars()
+            for seq in seqs.all():
+                ret = self._access.entry(conn, seq)
                 for fid in (ret.get("beneficiary") or {}).get("footprintIds") or ():
                     retirements.setdefault(fid, []).append(
                         {

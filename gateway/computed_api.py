@@ -3,7 +3,6 @@ contribution trees, and suppliers' progress against their buyers' targets."""
 
 from __future__ import annotations
 
-import json
 from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any
 
@@ -112,7 +111,7 @@ def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dic
 @router.get(
     "/footprints/{id}/computed",
     response_model=ComputedOut,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 500),
     summary="The computed cradle-to-gate footprint of an active footprint",
 )
 def computed(
@@ -127,7 +126,7 @@ def computed(
 @router.get(
     "/products/{productId}/footprint",
     response_model=ComputedOut,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 500),
     summary="The computed footprint of a company's active footprint for a product",
 )
 def product_footprint(
@@ -151,7 +150,7 @@ def product_footprint(
 @router.get(
     "/footprints/{id}/contributions",
     response_model=ContributionOut,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 500),
     summary="Contribution tree of a computed footprint (detail access)",
 )
 def contributions(
@@ -280,7 +279,7 @@ def _progress_exactly(
 @router.get(
     "/suppliers/{org}/progress",
     response_model=ProgressOut,
-    responses=error_responses(400, 401, 403, 404),
+    responses=error_responses(400, 401, 403, 404, 500),
     summary="Targets set for a supplier and its yearly inventories, with progress",
 )
 def progress(
@@ -293,24 +292,25 @@ def progress(
     set (and, through them, the supplier's inventories)."""
     sees_all = caller.org == org or bool(caller.roles & READ_ALL_ROLES)
     with svc.context.reads.read() as conn:
-        target_rows = conn.execute(
-            select(_R.c.seq, _R.c.entry)
+        # Entries are read through the verified reads: a tampered one is refused, not used.
+        target_seqs = conn.execute(
+            select(_R.c.seq)
             .where(_R.c.entry_type == "target", *([] if sees_all else [_R.c.org_id == caller.org]))
             .order_by(_R.c.seq)
-        ).all()
-        targets = [(seq, json.loads(raw)) for seq, raw in target_rows]
+        ).scalars()
+        targets = [(seq, svc.footprints.entry(conn, seq)) for seq in target_seqs.all()]
         targets = [(seq, t) for seq, t in targets if t["supplier"] == org]
         if not sees_all and not targets:
             raise not_found(request, "supplier progress")
-        inventory_rows = conn.execute(
-            select(_R.c.entry)
+        inventory_seqs = conn.execute(
+            select(_R.c.seq)
             .where(_R.c.entry_type == "inventory", _R.c.org_id == org)
             .order_by(_R.c.seq)
-        ).all()
-    inventories: dict[int, dict[str, Any]] = {}
-    for (raw,) in inventory_rows:
-        inv = json.loads(raw)
-        inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
+        ).scalars()
+        inventories: dict[int, dict[str, Any]] = {}
+        for seq in inventory_seqs.all():
+            inv = svc.footprints.entry(conn, seq)
+            inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     if sees_all and not targets and not inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
     return ProgressOut(

@@ -83,7 +83,7 @@ def checkpoint(svc: ServicesDep) -> str:
 @router.get(
     "/proofs/inclusion",
     response_model=InclusionProofOut,
-    responses=error_responses(400, 404),
+    responses=error_responses(400, 404, 500),
     summary="RFC 9162 inclusion proof",
 )
 def inclusion(
@@ -100,14 +100,14 @@ def inclusion(
         raise not_found(request, "leaf")
     if index >= tree_size:
         raise bad_request(f"leaf {index} is not in a tree of size {tree_size}")
-    proof = svc.context.store.inclusion_proof(index, tree_size)
+    proof = svc.context.records.leaf_inclusion_proof(index, tree_size)
     return InclusionProofOut(tree_size=tree_size, leaf_index=index, proof=[h.hex() for h in proof])
 
 
 @router.get(
     "/proofs/consistency",
     response_model=ConsistencyProofOut,
-    responses=error_responses(400),
+    responses=error_responses(400, 500),
     summary="RFC 9162 consistency proof",
 )
 def consistency(
@@ -118,7 +118,7 @@ def consistency(
     _size_ok(svc, second, "second")
     if first > second:
         raise bad_request("consistency needs 0 < first <= second")
-    proof = svc.context.store.consistency_proof(first, second)
+    proof = svc.context.records.consistency_proof(first, second)
     return ConsistencyProofOut(first=first, second=second, proof=[h.hex() for h in proof])
 
 

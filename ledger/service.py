@@ -279,7 +279,10 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 grpc.StatusCode.OUT_OF_RANGE,
                 f"leaf {index} is not in a tree of size {size}",
             )
-        proof = self.store.inclusion_proof(index, size)
+        try:
+            proof = self.verified.leaf_inclusion_proof(index, size)
+        except IntegrityError as exc:
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
         return pb.InclusionProof(leaf_index=index, tree_size=size, hashes=proof)
 
     def GetConsistencyProof(
@@ -293,7 +296,9 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 "consistency needs 0 < first <= second",
             )
         try:
-            proof = self.store.consistency_proof(request.first, request.second)
+            proof = self.verified.consistency_proof(request.first, request.second)
+        except IntegrityError as exc:
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
         except MerkleError as exc:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return pb.ConsistencyProof(first=request.first, second=request.second, hashes=proof)

@@ -69,11 +69,16 @@ def row(eng: Engine, seq: int) -> dict[str, Any]:
 
 
 def edit_declared_value(eng: Engine, seq: int, *, fix_hashes: bool) -> None:
-    """The footprint's declared value 71.4 -> 95.0; with ``fix_hashes``, the row's
-    entry, leaf and chain hashes are recomputed too (a careful insider)."""
+    """The footprint's declared value 71.4 -> 95.0."""
+    edit_entry(eng, seq, DECLARED, ALTERED, fix_hashes=fix_hashes)
+
+
+def edit_entry(eng: Engine, seq: int, old: bytes, new: bytes, *, fix_hashes: bool) -> None:
+    """``old`` -> ``new`` in the stored entry bytes at ``seq``; with ``fix_hashes``, the
+    row's entry, leaf and chain hashes are recomputed too (a careful insider)."""
     stored = row(eng, seq)
-    assert DECLARED in stored["entry"]
-    entry = stored["entry"].replace(DECLARED, ALTERED)
+    assert old in stored["entry"]
+    entry = stored["entry"].replace(old, new)
     values: dict[str, Any] = {"e": entry, "s": seq}
     sql = "UPDATE record SET entry = :e"
     if fix_hashes:

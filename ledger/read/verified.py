@@ -33,7 +33,7 @@ import json
 import logging
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import Connection
@@ -44,6 +44,7 @@ from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.merkle import (
     HASH_SIZE,
     MerkleError,
+    consistency_nodes,
     inclusion_nodes,
     root_from_inclusion_proof,
     verify_consistency,
@@ -128,11 +129,14 @@ class VerifiedLog:
         found = self.store.record_by_entry_id(entry_id)
         return None if found is None else self.verify(found)
 
-    def records(self, start: int, stop: int) -> Iterator[StoredRecord]:
-        """Records with start <= seq < stop in order, each verified before it is yielded
-        (a page at a time: the nodes of a page's proofs come in one query)."""
+    def records(
+        self, start: int, stop: int, *, types: Iterable[str] | None = None
+    ) -> Iterator[StoredRecord]:
+        """Records with start <= seq < stop in order (only those of ``types`` when given),
+        each verified before it is yielded (a page at a time: the nodes of a page's proofs
+        come in one query)."""
         page: list[StoredRecord] = []
-        for found in self.store.records(start, stop):
+        for found in self.store.records(start, stop, types=types):
             page.append(found)
             if len(page) == _PROOF_PAGE:
                 yield from self._verified_page(page)
@@ -215,29 +219,72 @@ class VerifiedLog:
 
     def inclusion_proof(self, record: StoredRecord, size: int) -> list[bytes]:
         """The inclusion proof of a verified ``record`` in the tree of ``size``, checked
-        before it is served: against the signed checkpoint when it has that size, else
-        against the root at ``size`` proven consistent with the latest signed one."""
+        before it is served against the root at ``size`` (see ``_root_at``)."""
+
+        def checked(signed: Checkpoint) -> list[bytes]:
+            proof = self.store.inclusion_proof(record.seq, size)
+            verify_inclusion(record.leaf_hash, record.seq, size, proof, self._root_at(size, signed))
+            return proof
+
+        return self._checked_proof(
+            record.seq, size, f"its inclusion proof at tree size {size}", checked
+        )
+
+    def leaf_inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        """The checked inclusion proof of the leaf at ``seq`` (below ``size``), for the
+        public proof endpoints: its record is verified first, as for any read."""
+        record = self.record(seq)
+        if record is None:
+            missing = IntegrityError(seq, "the tree has this leaf but the log has no record")
+            self.monitor.report(missing)
+            raise missing
+        return self.inclusion_proof(record, size)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """The consistency proof from the tree of ``first`` to ``second``, checked before it
+        is served against the roots at both sizes (see ``_root_at``). Sizes that admit no
+        proof raise ``MerkleError`` (the caller's mistake, not the store's); a proof that
+        does not verify is reported against the last record of the larger tree."""
+        consistency_nodes(first, second)
+
+        def checked(signed: Checkpoint) -> list[bytes]:
+            proof = self.store.consistency_proof(first, second)
+            roots = self._root_at(first, signed), self._root_at(second, signed)
+            verify_consistency(first, second, proof, *roots)
+            return proof
+
+        what = f"the consistency proof from tree size {first} to {second}"
+        return self._checked_proof(second - 1, second, what, checked)
+
+    def _checked_proof(
+        self, seq: int, size: int, what: str, checked: Callable[[Checkpoint], list[bytes]]
+    ) -> list[bytes]:
+        """``checked(signed)`` with the signed checkpoint covering ``size``; a proof that
+        does not verify is an ``IntegrityError`` against ``seq``, reported once."""
         try:
             with self.store.db.read() as conn:
-                signed = self._signed_checkpoint(conn, record.seq, size)
+                signed = self._signed_checkpoint(conn, seq, size)
             try:
-                proof = self.store.inclusion_proof(record.seq, size)
-                root = signed.root_hash
-                if size != signed.size:
-                    root = self.store.root(size)
-                    consistency = self.store.consistency_proof(size, signed.size)
-                    verify_consistency(size, signed.size, consistency, root, signed.root_hash)
-                verify_inclusion(record.leaf_hash, record.seq, size, proof, root)
+                return checked(signed)
             except (LookupError, MerkleError) as exc:
                 raise IntegrityError(
-                    record.seq,
-                    f"its inclusion proof at tree size {size} does not verify against the "
-                    f"signed checkpoint of size {signed.size} ({exc})",
+                    seq,
+                    f"{what} does not verify against the signed checkpoint of size "
+                    f"{signed.size} ({exc})",
                 ) from None
         except IntegrityError as exc:
             self.monitor.report(exc)
             raise
-        return proof
+
+    def _root_at(self, size: int, signed: Checkpoint) -> bytes:
+        """The root of the tree of ``size``: the signed one at its own size, else the one
+        from the stored nodes once a consistency proof ties it to the signed root."""
+        if size == signed.size:
+            return signed.root_hash
+        root = self.store.root(size)
+        consistency = self.store.consistency_proof(size, signed.size)
+        verify_consistency(size, signed.size, consistency, root, signed.root_hash)
+        return root
 
     # -- the signed tree head ----------------------------------------------------------
 

@@ -171,16 +171,26 @@ class LogStore:
             seq = conn.execute(select(_R.c.seq).where(_R.c.leaf_hash == leaf_hash)).scalar()
         return None if seq is None else int(seq)
 
-    def records(self, start: int, stop: int, *, page: int = 2000) -> Iterator[StoredRecord]:
-        """Records with start <= seq < stop in order, read a page at a time. Bounds
-        beyond the databases' signed 64-bit integers are clamped (no seq is there)."""
+    def records(
+        self,
+        start: int,
+        stop: int,
+        *,
+        types: Iterable[str] | None = None,
+        page: int = 2000,
+    ) -> Iterator[StoredRecord]:
+        """Records with start <= seq < stop in order (only those of ``types`` when given),
+        read a page at a time. Bounds beyond the databases' signed 64-bit integers are
+        clamped (no seq is there)."""
         stop = min(stop, BIGINT_MAX)
+        only = [] if types is None else [_R.c.entry_type.in_(sorted(types))]
         while start < stop:
             with self.db.read() as conn:
                 rows = conn.execute(
                     select(*_RECORD_COLUMNS)
-                    .where(_R.c.seq >= start, _R.c.seq < min(stop, start + page))
+                    .where(_R.c.seq >= start, _R.c.seq < stop, *only)
                     .order_by(_R.c.seq)
+                    .limit(page)
                 ).all()
             if not rows:
                 return
