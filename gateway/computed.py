@@ -31,9 +31,9 @@ from gateway.log_size import log_size
 from graph.contributions import ContributionNode
 from graph.engine import FootprintEngine
 from graph.errors import FootprintEngineError, NoPhysicalSolutionError
-from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, FootprintChange
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from graph.results import ComputedFootprint
-from ledger.entries import parse_entry
+from ledger.entries import Entry, parse_entry
 from ledger.read import VerifiedLog
 from ledger.store.index_tables import AttestationRow, FactorRow, FootprintRow
 from ledger.store.tables import RecordRow
@@ -86,18 +86,20 @@ class ComputedFootprints:
                 self._snapshot = snap
             return snap
 
-    def _engine_changes(self, start: int, stop: int) -> list[FootprintChange]:
-        """The engine-relevant entries recorded in [start, stop), as active-set changes; the
-        engine takes only entries the signed tree proves (``IntegrityError`` otherwise)."""
+    def _engine_entries(self, start: int, stop: int) -> list[Entry]:
+        """The engine-relevant entries recorded in [start, stop). The engine takes only
+        entries the signed tree proves (``IntegrityError`` otherwise); all of them are
+        read before any is applied, so a record that fails leaves the active set and the
+        engine as they were."""
         records = self._verified.records(start, stop, types=ENGINE_ENTRY_TYPES)
-        return [self._active.apply(parse_entry(json.loads(r.entry))) for r in records]
+        return [parse_entry(json.loads(r.entry)) for r in records]
 
     def _engine(self, size: int, previous: _Snapshot | None) -> FootprintEngine:
         """The engine over the log's first ``size`` entries: ``previous``'s engine brought up
         to date, or a new one from the whole log (also when an update fails half-way: the
         active set and the engine would disagree from then on)."""
         if previous is not None:
-            changes = self._engine_changes(previous.size, size)
+            changes = [self._active.apply(e) for e in self._engine_entries(previous.size, size)]
             try:
                 for change in changes:
                     previous.engine.add_factors(change.factors)
@@ -107,8 +109,9 @@ class ComputedFootprints:
                 _log.warning("footprint engine update failed (%s); rebuilding from the log", e)
             else:
                 return previous.engine
+        entries = self._engine_entries(0, size)
         self._active = ActiveFootprints()
-        self._engine_changes(0, size)
+        self._active.apply_all(entries)
         return self._active.engine()
 
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:

@@ -30,6 +30,7 @@ from tests.test_verified_reads import (
     flip_sibling_node,
     grpc_health,
     record_footprints,
+    row,
 )
 
 PRODUCT = "urn:pact:product:recycler-a:lfp-module"
@@ -80,6 +81,30 @@ def test_an_edited_factor_is_never_computed_with(
         assert grpc_health(server) == health_pb2.HealthCheckResponse.NOT_SERVING
         health = http.get("/healthz")
         assert health.status_code == 503 and factor_seq in health.json()["failedSeqs"]
+
+
+def test_an_edited_entry_is_never_taken_by_an_engine_update(tmp_path: Path, db_url: str) -> None:
+    """The engine built, a new footprint recorded and edited in the store: the update
+    that would take it is refused; once the row is put back, the engine is up to date."""
+    with environment(tmp_path, db_url) as env, env.client(SUPPLIER) as http:
+        _, first = publish_factors_and_footprint(env)
+        assert http.get(f"/v1/footprints/{first}/computed").status_code == 200  # built
+        entry = footprint_entry(SUPPLIER, f"{PRODUCT}-2", unit="kilogram")
+        entry["composition"] = {"ownEmissions": [], "inputs": [grid_electricity("2000")]}
+        seq = env.submit(SUPPLIER, entry).seq
+        second = entry["footprint"]["id"]
+        env.server.checkpointer.refresh()
+        with engine(db_url) as eng:
+            genuine = row(eng, seq)["entry"]
+            edit_entry(eng, seq, b'"amount":"2000"', b'"amount":"20"', fix_hashes=True)
+            for fid in (second, first):
+                assert_pact_refused(http.get(f"/v1/footprints/{fid}/computed"), seq)
+            edit_entry(eng, seq, b'"amount":"20"', b'"amount":"2000"', fix_hashes=True)
+            assert row(eng, seq)["entry"] == genuine
+        for fid, total in ((second, 1073.2), (first, 536.6)):
+            answer = http.get(f"/v1/footprints/{fid}/computed")
+            assert answer.status_code == 200, answer.text
+            assert float(answer.json()["total"]) == pytest.approx(total)
 
 
 def test_an_edited_inventory_is_refused_by_progress(tmp_path: Path, db_url: str) -> None:
