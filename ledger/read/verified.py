@@ -184,7 +184,14 @@ class VerifiedLog:
             except IntegrityError as exc:
                 return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
             proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
-            stored = NodeReader(c).found({i for nodes in proofs.values() for i in nodes.ids})
+            wanted = {i for nodes in proofs.values() for i in nodes.ids}
+            stored = NodeReader(c).found(wanted)
+        if len(stored) < len(wanted):
+            # ``c``'s snapshot may predate the checkpoint (signed meanwhile by another
+            # thread, or cached from a newer read): a transaction begun now sees every
+            # node of it, as a checkpoint is signed only over committed nodes.
+            with self.store.db.read() as fresh:
+                stored = NodeReader(fresh).found(wanted)
         for record, digest in pending:
             nodes = proofs[record.seq]
             missing = [i for i in nodes.ids if i not in stored]
