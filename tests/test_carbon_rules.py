@@ -101,9 +101,9 @@ def test_footprint_rules(chain: Chain) -> None:
         (
             chain.refiner,
             cb.footprint_entry(REFINER, CATHODE, preceding=[fid]),
-            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.FAILED_PRECONDITION,
             "footprint.precedingPfIds[0]",
-            "belongs to",
+            f"no footprint {fid} of {REFINER}",
         ),
         # an input unit that cannot convert to the recorded footprint's unit
         (
@@ -115,7 +115,7 @@ def test_footprint_rules(chain: Chain) -> None:
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "composition.inputs[0].unit",
-            "'kilogram'",
+            "the declared unit of the footprint this input cites",
         ),
         # an unpublished factor
         (
@@ -149,9 +149,9 @@ def test_footprint_rules(chain: Chain) -> None:
         (
             chain.refiner,
             new_entry("footprint.deprecate", REFINER, footprintId=fid, reason="x"),
-            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.FAILED_PRECONDITION,
             "footprintId",
-            "belongs to",
+            f"no footprint {fid} of {REFINER}",
         ),
         # a buyer cannot declare footprints at all
         (
@@ -232,9 +232,8 @@ def test_attestations_and_grants(chain: Chain) -> None:
     granted = cb.grant(RECYCLER, BUYER, footprint_id=fid, level="detail")
     chain.submit(chain.recycler, granted)
     by_non_owner = rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, footprint_id=fid))
-    assert (
-        by_non_owner.code == grpc.StatusCode.PERMISSION_DENIED and "owner" in by_non_owner.message
-    )
+    assert by_non_owner.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "only the owner grants" in by_non_owner.message and RECYCLER not in by_non_owner.message
     line = rejected(chain, chain.refiner, cb.grant(REFINER, BUYER, product_id=LI2CO3))
     assert line.code == grpc.StatusCode.PERMISSION_DENIED and "productId" in line.message
     chain.submit(chain.recycler, cb.grant(RECYCLER, BUYER, product_id=LI2CO3))
@@ -247,7 +246,7 @@ def test_attestations_and_grants(chain: Chain) -> None:
 
     revoke = new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])
     foreign = rejected(chain, chain.refiner, {**revoke, "org": REFINER})
-    assert foreign.code == grpc.StatusCode.PERMISSION_DENIED
+    assert foreign.code == grpc.StatusCode.FAILED_PRECONDITION and "grantId" in foreign.message
     chain.submit(chain.recycler, revoke)
     twice = rejected(
         chain, chain.recycler, new_entry("grant.revoke", RECYCLER, grantId=granted["entryId"])

@@ -91,15 +91,18 @@ def _append_one(
     if earlier is not None:
         if earlier.entry_hash == digest:
             return _receipt_of(earlier, duplicate=True)
+        # The earlier entry may be another org's: its seq is not named.
         raise ConflictError(
-            f"entryId {entry.entryId} was recorded at seq {earlier.seq} with other content",
+            f"entryId {entry.entryId} is already recorded with other content; "
+            "entry ids are unique across the ledger",
             field="entryId",
         )
-    signer = identity.resolve_signer(sub.key_id, entry)
-    if pending.verified_with != signer.public_key and not verify_signature(
-        signer.public_key, sub.signature, sub.entry
+    public_key = identity.named_key(sub.key_id, entry)
+    if pending.verified_with != public_key and not verify_signature(
+        public_key, sub.signature, sub.entry
     ):
         raise SignatureError("signature does not verify with the named key", field="signature")
+    signer = identity.resolve_signer(sub.key_id, entry)
     check_entry(entry, signer, identity, carbon)
     seq = writer.size
     record = Record(seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature)

@@ -9,6 +9,13 @@ activity batches that exist; units that convert; serials retired once;
 retirements that benefit the retiring org's own footprints only; attestations
 of existing footprints by an org other than the one that declared them;
 grants by owners only.
+
+No rule is an oracle: a refusal that involves another organisation's data says
+that a conflict or a missing permission exists, naming the submitter's own
+field, never that data's ids, sequence numbers, units or owner. Where "it does
+not exist" and "it is not yours" would both refuse, the two read the same (one
+error class, so one gRPC status, and one message built from the submitter's own
+values): see ``_not_owned``.
 """
 
 from __future__ import annotations
@@ -48,11 +55,11 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
             )
     elif isinstance(entry, InstrumentRetire):
         _check_beneficiary_footprints(entry, view)
-        earlier = view.overlapping_retirement(_span(entry))
-        if earlier is not None:
+        if view.overlapping_retirement(_span(entry)) is not None:
+            # The earlier retirement may be another org's: its seq is not named.
             raise ConflictError(
                 f"serials {entry.serials.first}..{entry.serials.last} of {entry.registry} overlap "
-                f"a retirement recorded at seq {earlier}",
+                "serials already retired; a serial is retired once",
                 field="serials",
             )
     elif isinstance(entry, Attestation):
@@ -61,10 +68,8 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
         _check_grant(entry, identity, view)
     elif isinstance(entry, GrantRevoke):
         grant = view.grant(entry.grantId)
-        if grant is None:
-            raise UnknownReferenceError(f"no grant {entry.grantId}", field="grantId")
-        if grant.grantor != entry.org:
-            raise PermissionDeniedError("only the org that granted may revoke", field="grantId")
+        if grant is None or grant.grantor != entry.org:
+            raise _not_owned("grant", entry.grantId, entry.org, "grantId")
         if grant.revoked_seq is not None:
             raise ConflictError(f"grant already revoked at seq {grant.revoked_seq}", "grantId")
     elif isinstance(entry, Target):
@@ -135,10 +140,12 @@ def _check_beneficiary_footprints(entry: InstrumentRetire, view: CarbonView) -> 
     for index, footprint_id in enumerate(entry.beneficiary.footprintIds or ()):
         found = view.footprint(footprint_id)
         if found is None or found.org_id != entry.org:
-            raise UnknownReferenceError(
-                f"no footprint {footprint_id} of {entry.org} on the ledger; a retirement "
-                "names footprints of the retiring org only",
-                field=f"beneficiary.footprintIds[{index}]",
+            raise _not_owned(
+                "footprint",
+                footprint_id,
+                entry.org,
+                f"beneficiary.footprintIds[{index}]",
+                "a retirement names footprints of the retiring org only",
             )
 
 
@@ -154,14 +161,24 @@ def _check_independent(entry: Attestation, attested: FootprintFacts) -> None:
         )
 
 
+def _not_owned(
+    kind: str, object_id: str, org: str, field: str, why: str = ""
+) -> UnknownReferenceError:
+    """The one refusal for "``object_id`` does not exist" and "it is another org's".
+
+    Both are ``UnknownReferenceError`` (gRPC ``FAILED_PRECONDITION``) with a message
+    made only of what the submitter sent (the id, its own org, the field), so probing
+    an id tells nothing about whether, or whose, it is."""
+    reason = f"no {kind} {object_id} of {org} on the ledger"
+    return UnknownReferenceError(f"{reason}; {why}" if why else reason, field=field)
+
+
 def _owned_active_footprint(
     footprint_id: str, org: str, view: CarbonView, field: str
 ) -> FootprintFacts:
     found = view.footprint(footprint_id)
-    if found is None:
-        raise UnknownReferenceError(f"no footprint {footprint_id} on the ledger", field=field)
-    if found.org_id != org:
-        raise PermissionDeniedError(f"footprint {footprint_id} belongs to {found.org_id}", field)
+    if found is None or found.org_id != org:
+        raise _not_owned("footprint", footprint_id, org, field, "an org names its own footprints")
     if not found.active:
         raise ConflictError(f"footprint {footprint_id} is already deprecated", field=field)
     return found
@@ -185,10 +202,18 @@ def _check_footprint(entry: Footprint, identity: IdentityState, view: CarbonView
     fp = entry.footprint
     _check_companies(entry, identity)
     existing = view.footprint(fp.id)
-    if existing is not None:
+    if existing is not None and existing.org_id == entry.org:
         raise ConflictError(
             f"footprint {fp.id} was recorded at seq {existing.seq}; footprints are immutable, "
             "record a new one naming it in precedingPfIds",
+            field="footprint.id",
+        )
+    if existing is not None:
+        # Footprint ids are unique across the ledger, so the conflict itself must be
+        # told; whose footprint holds the id, and when it was recorded, are not.
+        raise ConflictError(
+            f"footprint id {fp.id} is taken; footprint ids are unique across the ledger, "
+            "choose another",
             field="footprint.id",
         )
     preceding = set(fp.precedingPfIds or ())
@@ -206,7 +231,7 @@ def _check_footprint(entry: Footprint, identity: IdentityState, view: CarbonView
                     field=f"footprint.productIds[{index}]",
                 )
     for index, item in enumerate(entry.composition.inputs):
-        _check_input(item, identity, view, f"composition.inputs[{index}]")
+        _check_input(item, entry.org, identity, view, f"composition.inputs[{index}]")
     for index, own in enumerate(entry.composition.ownEmissions):
         for f_index, ref in enumerate(own.factors or ()):
             _factor(ref, view, f"composition.ownEmissions[{index}].factors[{f_index}]")
@@ -230,12 +255,15 @@ def cited_footprint(
     return view.active_footprint(owner, product_id, company_id, None)
 
 
-def _check_input(item: Input, identity: IdentityState, view: CarbonView, path: str) -> None:
+def _check_input(
+    item: Input, org: str, identity: IdentityState, view: CarbonView, path: str
+) -> None:
     """Inputs may name footprints not recorded yet (that is how recycling loops close);
-    when the referenced footprint is recorded, its unit must convert."""
+    when the referenced footprint is recorded, its unit must convert. The refusal names
+    the cited footprint's id and unit only when it is the citing org's own."""
     if item.factor is not None:
         factor = _factor(item.factor, view, f"{path}.factor")
-        target_unit, what = factor.unit, f"factor {factor.key}"
+        target_unit, what = factor.unit, f"{factor.unit!r}, the unit of factor {factor.key}"
     else:
         if item.footprintId is not None:
             upstream = view.footprint(item.footprintId)
@@ -244,11 +272,15 @@ def _check_input(item: Input, identity: IdentityState, view: CarbonView, path: s
             upstream = cited_footprint(item.productId, item.companyId, identity, view)
         if upstream is None:
             return
-        target_unit, what = upstream.declared_unit, f"footprint {upstream.footprint_id}"
+        target_unit = upstream.declared_unit
+        what = (
+            f"{target_unit!r}, the unit of footprint {upstream.footprint_id}"
+            if upstream.org_id == org
+            else "the declared unit of the footprint this input cites"
+        )
     if not convertible(item.unit, target_unit):
         raise MalformedEntryError(
-            f"unit {item.unit!r} cannot be converted to {target_unit!r}, the unit of {what}",
-            field=f"{path}.unit",
+            f"unit {item.unit!r} cannot be converted to {what}", field=f"{path}.unit"
         )
 
 
@@ -293,13 +325,13 @@ def _check_grant(entry: Grant, identity: IdentityState, view: CarbonView) -> Non
         raise UnknownReferenceError(f"{entry.grantee} is not enrolled", field="grantee")
     if entry.footprintId is not None:
         found = view.footprint(entry.footprintId)
-        if found is None:
-            raise UnknownReferenceError(f"no footprint {entry.footprintId}", field="footprintId")
-        if found.org_id != entry.org:
-            raise PermissionDeniedError(
-                f"only the owner ({found.org_id}) may grant access to footprint "
-                f"{entry.footprintId}",
-                field="footprintId",
+        if found is None or found.org_id != entry.org:
+            raise _not_owned(
+                "footprint",
+                entry.footprintId,
+                entry.org,
+                "footprintId",
+                "only the owner grants access to a footprint",
             )
     elif entry.productId is not None and not view.has_declared(entry.org, entry.productId):
         raise PermissionDeniedError(

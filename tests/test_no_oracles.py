@@ -1,0 +1,205 @@
+"""No rejection is an oracle on another organisation's data (issue 13, finding 7).
+
+A hostile supplier probes the ledger with entries that name another org's
+footprints, grants, serials, entry ids and keys. Each probe is sent twice
+through a real gRPC ledger (SQLite and PostgreSQL): once naming the other
+org's real object and once naming one that does not exist. With the prober's
+own values blanked, both refusals must read the same (status code and
+message), and neither may carry the other org's ids, sequence numbers, units
+or URN. Where no "missing" twin exists (a conflict can only be with something
+real), the refusal still names none of that data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from clients.sdk import OrgSigner, Rejected, collector_key_entry, new_entry
+from ledger.keys import new_private_key
+from tests import carbon_builders as cb
+from tests.chain_fixture import CATHODE, LI2CO3, RECYCLER, REFINER, Chain, chain, rejected
+
+__all__ = ["chain"]  # the fixture, imported for pytest
+
+Probe = Callable[[str], dict[str, Any]]
+
+
+def _theirs(chain: Chain) -> tuple[dict[str, Any], int]:
+    """The recycler's footprint (in kilogram) and the seq it was recorded at."""
+    footprint = cb.footprint_entry(RECYCLER, LI2CO3)
+    return footprint, chain.submit(chain.recycler, footprint).seq
+
+
+def _alike(chain: Chain, signer: OrgSigner, probe: Probe, real_id: str) -> Rejected:
+    """Refusals of ``probe`` naming ``real_id`` and a missing id: assert they read the
+    same once the prober's own id is blanked, and return the one about the real object."""
+    missing_id = str(uuid.uuid4())
+    real = rejected(chain, signer, probe(real_id))
+    missing = rejected(chain, signer, probe(missing_id))
+    assert real.code == missing.code
+    assert real.message.replace(real_id, "<id>") == missing.message.replace(missing_id, "<id>")
+    return real
+
+
+def _tells_nothing_of(message: str, *secrets: str) -> None:
+    """No other-org URN, no sequence number and none of ``secrets`` in ``message``."""
+    assert RECYCLER not in message, message
+    assert "seq" not in message, message
+    for secret in secrets:
+        assert secret not in message, message
+
+
+def test_superseding_or_deprecating_another_orgs_footprint_reads_like_a_missing_one(
+    chain: Chain,
+) -> None:
+    theirs, _ = _theirs(chain)
+
+    superseding = _alike(
+        chain,
+        chain.refiner,
+        lambda fid: cb.footprint_entry(REFINER, CATHODE, preceding=[fid]),
+        theirs["footprint"]["id"],
+    )
+    assert superseding.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert superseding.message.startswith("footprint.precedingPfIds[0]: ")
+    _tells_nothing_of(superseding.message)
+
+    deprecating = _alike(
+        chain,
+        chain.refiner,
+        lambda fid: new_entry("footprint.deprecate", REFINER, footprintId=fid, reason="x"),
+        theirs["footprint"]["id"],
+    )
+    assert deprecating.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert deprecating.message.startswith("footprintId: ")
+    _tells_nothing_of(deprecating.message)
+
+
+def test_granting_or_revoking_for_another_org_reads_like_a_missing_reference(
+    chain: Chain,
+) -> None:
+    theirs, _ = _theirs(chain)
+    their_grant = cb.grant(RECYCLER, REFINER, footprint_id=theirs["footprint"]["id"])
+    chain.submit(chain.recycler, their_grant)
+
+    granting = _alike(
+        chain,
+        chain.refiner,
+        lambda fid: cb.grant(REFINER, "urn:pact:company:customcode:pack-maker", footprint_id=fid),
+        theirs["footprint"]["id"],
+    )
+    assert granting.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert granting.message.startswith("footprintId: ")
+    _tells_nothing_of(granting.message)
+
+    revoking = _alike(
+        chain,
+        chain.refiner,
+        lambda grant_id: new_entry("grant.revoke", REFINER, grantId=grant_id),
+        their_grant["entryId"],
+    )
+    assert revoking.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert revoking.message.startswith("grantId: ")
+    _tells_nothing_of(revoking.message)
+
+
+def test_a_unit_mismatch_names_the_cited_footprint_only_when_it_is_the_citers_own(
+    chain: Chain,
+) -> None:
+    theirs, _ = _theirs(chain)
+    their_id = theirs["footprint"]["id"]
+    by_product = {"productId": LI2CO3, "companyId": RECYCLER}
+    for index, citation in enumerate(({"footprintId": their_id}, by_product)):
+        entry = cb.footprint_entry(
+            REFINER, CATHODE, inputs=[{**citation, "amount": "2", "unit": "kilowatt hour"}]
+        )
+        refusal = rejected(chain, chain.refiner, entry)
+        assert refusal.code == grpc.StatusCode.INVALID_ARGUMENT, index
+        assert refusal.message.startswith("composition.inputs[0].unit: ")
+        # Cited by product, the prober never named the footprint: its id stays hidden.
+        hidden = (their_id, "kilogram") if citation is by_product else ("kilogram",)
+        _tells_nothing_of(refusal.message.replace(RECYCLER, "<company>"), *hidden)
+
+    # Citing its own footprint, the supplier gets the helpful detail.
+    ours = cb.footprint_entry(REFINER, "urn:pact:product:refiner:precursor")
+    chain.submit(chain.refiner, ours)
+    own = rejected(
+        chain,
+        chain.refiner,
+        cb.footprint_entry(
+            REFINER,
+            CATHODE,
+            inputs=[{"footprintId": ours["footprint"]["id"], "amount": "2", "unit": "megajoule"}],
+        ),
+    )
+    assert "'kilogram'" in own.message and ours["footprint"]["id"] in own.message
+
+
+def test_conflicts_with_another_orgs_data_name_no_seq_and_no_owner(chain: Chain) -> None:
+    theirs, seq = _theirs(chain)
+    chain.submit(
+        chain.recycler, cb.retirement(RECYCLER, "cn-gec", "GEC-2024-000001", "GEC-2024-000100")
+    )
+
+    # A footprint id is unique across the ledger: the conflict is told, not whose or when.
+    taken = cb.footprint_entry(REFINER, CATHODE)
+    taken["footprint"]["id"] = theirs["footprint"]["id"]
+    footprint_id = rejected(chain, chain.refiner, taken)
+    assert footprint_id.code == grpc.StatusCode.ALREADY_EXISTS
+    assert footprint_id.message.startswith("footprint.id: ")
+    own_id_blanked = footprint_id.message.replace(theirs["footprint"]["id"], "<id>")
+    _tells_nothing_of(own_id_blanked, str(seq))
+
+    # So is an entry id, checked before the signature, so by anyone.
+    reused = {**cb.footprint_entry(REFINER, CATHODE), "entryId": theirs["entryId"]}
+    entry_id = rejected(chain, chain.refiner, reused)
+    assert entry_id.code == grpc.StatusCode.ALREADY_EXISTS
+    assert entry_id.message.startswith("entryId: ")
+    _tells_nothing_of(entry_id.message)
+
+    # A serial is retired once; the earlier retirement's seq is not named.
+    serials = rejected(
+        chain,
+        chain.refiner,
+        cb.retirement(REFINER, "cn-gec", "GEC-2024-000100", "GEC-2024-000100"),
+    )
+    assert serials.code == grpc.StatusCode.ALREADY_EXISTS
+    assert serials.message.startswith("serials: ")
+    _tells_nothing_of(serials.message)
+
+    # The supplier's own footprint id conflict keeps its seq: that is its own data.
+    ours = cb.footprint_entry(REFINER, CATHODE)
+    own_seq = chain.submit(chain.refiner, ours).seq
+    again = cb.footprint_entry(REFINER, "urn:pact:product:refiner:other")
+    again["footprint"]["id"] = ours["footprint"]["id"]
+    assert f"seq {own_seq}" in rejected(chain, chain.refiner, again).message
+
+
+def test_naming_another_orgs_key_tells_neither_its_owner_nor_its_end(chain: Chain) -> None:
+    collector = new_private_key()
+    added = collector_key_entry(RECYCLER, collector.public_key().public_bytes_raw())
+    chain.submit(chain.recycler, added)
+    ended = OrgSigner(RECYCLER, collector).key_id
+    chain.submit(
+        chain.recycler, new_entry("key.revoke", RECYCLER, orgId=RECYCLER, keyId=ended.hex())
+    )
+
+    def under(key_id: bytes) -> Rejected:
+        signed = chain.refiner.sign(cb.footprint_entry(REFINER, CATHODE))
+        size = chain.server.store.tree_size()
+        try:
+            chain.client.submit(dataclasses.replace(signed, key_id=key_id))
+        except Rejected as refusal:
+            assert chain.server.store.tree_size() == size
+            return refusal
+        raise AssertionError("a submission under another org's key id was recorded")
+
+    active, revoked = under(chain.recycler.key_id), under(ended)
+    assert active.code == revoked.code == grpc.StatusCode.UNAUTHENTICATED
+    assert active.message == revoked.message
+    _tells_nothing_of(revoked.message, "revoked")
