@@ -191,14 +191,16 @@ def test_factor_set_versions_are_immutable(chain: Chain) -> None:
 
 
 def test_a_serial_is_retired_once_in_the_whole_log(chain: Chain) -> None:
-    first = chain.submit(
+    chain.submit(
         chain.recycler, cb.retirement(RECYCLER, "gec-cn", "GEC-2024-000101", "GEC-2024-000150")
     )
     error = rejected(
         chain, chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2024-000150", "GEC-2024-000160")
     )
     assert error.code == grpc.StatusCode.ALREADY_EXISTS
-    assert f"seq {first.seq}" in error.message and "serials:" in error.message
+    # The earlier retirement is another org's: the conflict is told, not where it is.
+    assert "overlap" in error.message and "serials:" in error.message
+    assert "seq" not in error.message
     # Adjacent ranges, other registries and other prefixes do not overlap.
     chain.submit(
         chain.refiner, cb.retirement(REFINER, "gec-cn", "GEC-2024-000151", "GEC-2024-000160")

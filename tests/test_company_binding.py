@@ -72,7 +72,8 @@ def test_a_footprint_names_only_its_signers_company_ids(chain: Chain) -> None:
     cites = {"productId": LI2CO3, "companyId": RECYCLER, "amount": "2", "unit": "liter"}
     refused = rejected(chain, downstream, cb.footprint_entry(DOWNSTREAM, CELL, inputs=[cites]))
     assert refused.message.startswith("composition.inputs[0].unit: ")
-    assert "'kilogram'" in refused.message
+    assert "declared unit of the footprint this input cites" in refused.message
+    assert "'kilogram'" not in refused.message  # the unit of another org's footprint
     chain.submit(
         downstream, cb.footprint_entry(DOWNSTREAM, CELL, inputs=[{**cites, "unit": "gram"}])
     )
@@ -147,7 +148,8 @@ def test_nothing_another_org_recorded_blocks_an_orgs_own_product(chain: Chain) -
     cites = {"productId": LI2CO3, "companyId": BRAND, "amount": "2", "unit": "liter"}
     refused = rejected(chain, downstream, cb.footprint_entry(DOWNSTREAM, CELL, inputs=[cites]))
     assert refused.message.startswith("composition.inputs[0].unit: ")
-    assert "'kilogram'" in refused.message
+    assert "declared unit of the footprint this input cites" in refused.message
+    assert "'kilogram'" not in refused.message  # the unit of another org's footprint
     _audit_agrees(chain)
 
 

@@ -88,20 +88,23 @@ def _append_one(
     sub = pending.submission
     digest = entry_hash(sub.entry)
     earlier = recorded.get(entry.entryId)
+    if earlier is not None and earlier.entry_hash == digest:
+        return _receipt_of(earlier, duplicate=True)
+    key = identity.named_key(sub.key_id, entry)
+    if pending.verified_with != key.public_key and not verify_signature(
+        key.public_key, sub.signature, sub.entry
+    ):
+        raise SignatureError("signature does not verify with the named key", field="signature")
     if earlier is not None:
-        if earlier.entry_hash == digest:
-            return _receipt_of(earlier, duplicate=True)
-        # The earlier entry may be another org's: its seq is not named.
+        # The submitter holds ``key`` (even if it has ended since, as after a retried
+        # rotation): its org's own earlier entry is placed by its seq; another org's is
+        # told as a conflict and nothing more.
+        at = f" at seq {earlier.seq}" if earlier.org_id == key.org_id else ""
         raise ConflictError(
-            f"entryId {entry.entryId} is already recorded with other content; "
+            f"entryId {entry.entryId} was recorded{at} with other content; "
             "entry ids are unique across the ledger",
             field="entryId",
         )
-    public_key = identity.named_key(sub.key_id, entry)
-    if pending.verified_with != public_key and not verify_signature(
-        public_key, sub.signature, sub.entry
-    ):
-        raise SignatureError("signature does not verify with the named key", field="signature")
     signer = identity.resolve_signer(sub.key_id, entry)
     check_entry(entry, signer, identity, carbon)
     seq = writer.size

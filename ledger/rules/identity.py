@@ -99,17 +99,17 @@ class IdentityState:
             return decode_public_key(entry.publicKey)
         return None
 
-    def named_key(self, kid: bytes, entry: Entry) -> bytes:
-        """The public key a submission's key id names, to verify its signature with
-        before ``resolve_signer`` says anything about the key's org or state: a
-        submitter that does not hold the key learns neither whose it is nor when it
-        ended (that would be an oracle on another org's identity entries)."""
+    def named_key(self, kid: bytes, entry: Entry) -> KeyState:
+        """The key a submission's key id names, active or ended, to verify its
+        signature with before ``resolve_signer`` says anything about the key's org or
+        state: a submitter that does not hold the key learns neither whose it is nor
+        when it ended (that would be an oracle on another org's identity entries)."""
         if self.size == 0:
-            return self._genesis_signer(kid, entry).public_key
+            return self._genesis_signer(kid, entry)
         key = self.keys.get(kid)
         if key is None:
             raise UnknownKeyError(f"key {kid.hex()} is not enrolled on this ledger", field="keyId")
-        return key.public_key
+        return key
 
     def resolve_signer(self, kid: bytes, entry: Entry) -> KeyState:
         """The key state behind a submission's key id, or the reason it cannot sign.

@@ -101,7 +101,12 @@ ATTACKS: list[tuple[str, Attack, grpc.StatusCode, str]] = [
         grpc.StatusCode.PERMISSION_DENIED,
         "verifier",
     ),
-    ("grant by a non-owner", _grant_by_non_owner, grpc.StatusCode.PERMISSION_DENIED, "owner"),
+    (
+        "grant by a non-owner",
+        _grant_by_non_owner,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "only the owner grants",
+    ),
     ("double-retired serial", _double_retired_serial, grpc.StatusCode.ALREADY_EXISTS, "overlap"),
     ("oversized message", _oversized_message, grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
 ]
