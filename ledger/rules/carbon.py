@@ -23,6 +23,7 @@ from __future__ import annotations
 from ledger.entries import Entry
 from ledger.entries.carbon.activity import ActivityBatch
 from ledger.entries.carbon.attestation import Attestation
+from ledger.entries.carbon.common import epoch_us
 from ledger.entries.carbon.factors import FactorsPublish
 from ledger.entries.carbon.footprint import FactorRef, Footprint, FootprintDeprecate, Input
 from ledger.entries.carbon.grants import Grant, GrantRevoke
@@ -118,6 +119,8 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
                 entry.footprintId,
                 entry.productId,
                 entry.level,
+                epoch_us(entry.validFrom) if entry.validFrom else None,
+                epoch_us(entry.validUntil) if entry.validUntil else None,
             )
         )
     elif isinstance(entry, GrantRevoke):

@@ -57,7 +57,17 @@ class GrantFacts:
     footprint_id: str | None
     product_id: str | None
     level: str
+    valid_from_us: int | None = None  # the signed window, as UTC microseconds since the epoch
+    valid_until_us: int | None = None  # exclusive
     revoked_seq: int | None = None
+
+    def live_at(self, at_us: int) -> bool:
+        """Whether the grant is in force at ``at_us`` (not revoked, inside its window)."""
+        return (
+            self.revoked_seq is None
+            and (self.valid_from_us is None or self.valid_from_us <= at_us)
+            and (self.valid_until_us is None or at_us < self.valid_until_us)
+        )
 
 
 class CarbonView(Protocol):

@@ -147,10 +147,12 @@ class SqlCarbonView:
                 _GR.c.footprint_id,
                 _GR.c.product_id,
                 _GR.c.level,
+                _GR.c.valid_from_us,
+                _GR.c.valid_until_us,
                 _GR.c.revoked_seq,
             ).where(_GR.c.entry_id == entry_id)
         ).first()
-        return GrantFacts(*row) if row else None
+        return GrantFacts(**row._mapping) if row else None
 
     def activity_batch_org(self, entry_id: str) -> str | None:
         org: str | None = self._conn.execute(
@@ -245,6 +247,8 @@ class SqlCarbonView:
                 footprint_id=facts.footprint_id,
                 product_id=facts.product_id,
                 level=facts.level,
+                valid_from_us=facts.valid_from_us,
+                valid_until_us=facts.valid_until_us,
             )
         )
 

@@ -128,6 +128,10 @@ class GrantRow(SQLModel, table=True):
     footprint_id: str | None = Field(sa_column=Column(String(36), nullable=True, index=True))
     product_id: str | None = Field(sa_column=Column(String(_URN), nullable=True))
     level: str = Field(sa_column=Column(String(16), nullable=False))
+    # The signed validity window in UTC microseconds since the epoch (until exclusive),
+    # so readers never re-parse the grant entry to apply it.
+    valid_from_us: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+    valid_until_us: int | None = Field(sa_column=Column(BigInteger, nullable=True))
     revoked_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
 
 

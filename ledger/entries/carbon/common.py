@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Hashable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -139,6 +139,12 @@ def instant(value: str) -> datetime:
     model's comparisons).
     """
     return parse_instant(value)
+
+
+def epoch_us(value: str) -> int:
+    """A validated ``Timestamp`` as UTC microseconds since the epoch: the unit of a
+    record's timestamp, so stored windows compare with it directly."""
+    return (instant(value) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def dec(value: str) -> Decimal:
