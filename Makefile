@@ -8,7 +8,7 @@ EXTRAS ?= dev,postgres
 BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CARBONLEDGER_BENCH_POSTGRES_URL ?= $(BENCH_POSTGRES_URL)
 
-.PHONY: setup run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway bench-activity test-reliability soak clean
+.PHONY: setup browser run test lint typecheck unit proto bench bench-ingest bench-footprint bench-audit bench-gateway bench-activity test-reliability soak clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/carbonledger demo $(ARGS)
 
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) browser lint typecheck unit
+
+# The page test's browser: Debian's chromium, installed when missing and allowed (.ci/ensure-chromium).
+browser:
+	.ci/ensure-chromium
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ledger graph gateway clients tests bench
