@@ -25,6 +25,7 @@ from clients.cli_params import split_address
 from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.server import HttpServer, TlsFilesError, check_tls_files
+from ledger.checkpointer import ForeignCheckpointError
 from ledger.server import AddressUnavailableError, LedgerServer, ServerConfig, check_can_listen
 
 
@@ -108,6 +109,13 @@ def _started(
         server.db.dispose()
         if isinstance(exc, AddressUnavailableError):
             raise address_unavailable("--grpc", exc.address, exc.reason) from None
+        if isinstance(exc, ForeignCheckpointError):
+            raise CommandFailed(
+                f"{exc}: every process serving one database needs the same ledger key; "
+                f"copy ledger.key from the data directory of the process that started it "
+                f"to {server.data_dir.ledger_key_path}",
+                ExitCode.USAGE,
+            ) from None
         raise
     return server, http
 

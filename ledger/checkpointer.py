@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from ledger.cosignatures import with_cosignatures
 from ledger.merkle import MerkleError, consistency_nodes, verify_consistency
-from ledger.note import Checkpoint, NoteSigner, sign_checkpoint
+from ledger.note import Checkpoint, NoteError, NoteSigner, open_checkpoint, sign_checkpoint
 from ledger.store.cosignature_table import cosignature_lines
 from ledger.store.log import (
     LogStore,
@@ -31,11 +31,32 @@ class InconsistentCheckpointError(RuntimeError):
     """The store's current tree is not an extension of the last signed checkpoint."""
 
 
+class ForeignCheckpointError(RuntimeError):
+    """The store's checkpoints are signed by another ledger key or for another origin.
+
+    Signing on would serve checkpoints under a second key: every verifier pinned to the
+    first would reject them, and two processes would each vouch for the log alone."""
+
+
 class Checkpointer:
     def __init__(self, store: LogStore, signer: NoteSigner) -> None:
         self.store = store
         self.signer = signer
         self.origin = signer.name
+
+    def check_signer(self) -> None:
+        """Raise ``ForeignCheckpointError`` unless the newest stored checkpoint verifies
+        under this process's key and origin (a new store has none: any key may start it)."""
+        current = self.store.latest_checkpoint()
+        if current is None:
+            return
+        try:
+            open_checkpoint(current.note, self.signer.verifier(), self.origin)
+        except NoteError as exc:
+            raise ForeignCheckpointError(
+                f"checkpoint {current.size} in this database does not verify with this "
+                f"ledger's key {self.signer.vkey} and origin {self.origin!r} ({exc})"
+            ) from None
 
     def latest(self) -> SignedCheckpointRow:
         """The newest checkpoint, signing one first if the log has grown past it."""

@@ -126,7 +126,9 @@ class LedgerServer:
 
     def start(self) -> None:
         """Listen on the gRPC address, then start; nothing is started when the address is
-        unavailable (``AddressUnavailableError``)."""
+        unavailable (``AddressUnavailableError``) or when the store's checkpoints are
+        another ledger key's (``ForeignCheckpointError``)."""
+        self.checkpointer.check_signer()
         self.port = self._listen(self.config.grpc_address)
         self.sequencer.start()
         self._record_genesis()

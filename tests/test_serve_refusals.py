@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_process import closed_port, read_banner, start_cli, wait_until_group_gone
+from tests.cli_process import closed_port, read_banner, serving, start_cli, wait_until_group_gone
 from tests.test_gateway_support import self_signed
 
 USAGE, UNREACHABLE, ADDRESS_UNAVAILABLE = 2, 3, 5
@@ -112,3 +112,22 @@ def test_a_listen_port_out_of_range_is_a_usage_error(
     )
     assert f"Invalid value for '{option}'" in stderr
     assert not data.exists()
+
+
+def test_a_second_ledger_key_on_one_database_is_refused(tmp_path: Path, db_url: str) -> None:
+    """Issue 16, item 5: a process with another ``ledger.key`` (or another ``--origin``)
+    must not sign checkpoints for a database the first key has signed, where verifiers
+    pinned to the first key would reject everything it serves."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    with serving(first, "--db", db_url) as banner:
+        original_vkey = banner["ledger-key"]
+    line = _one_line(_fails_to_start(second, "--db", db_url, code=USAGE))
+    assert "does not verify with this ledger's key" in line
+    assert str(second / "ledger.key") in line
+    line = _one_line(
+        _fails_to_start(first, "--db", db_url, "--origin", "other.example/log", code=USAGE)
+    )
+    assert "origin 'other.example/log'" in line
+    # The right key still serves the database, and nothing was signed by the refused ones.
+    with serving(first, "--db", db_url) as banner:
+        assert banner["ledger-key"] == original_vkey
