@@ -24,6 +24,7 @@ from clients.cli_errors import CommandFailed, ExitCode
 from clients.cli_params import split_address
 from gateway.app import create_app
 from gateway.context import GatewayContext
+from gateway.key_binding import ForeignGatewayKeyError
 from gateway.server import HttpServer, TlsFilesError, check_tls_files
 from ledger.checkpointer import ForeignCheckpointError
 from ledger.server import AddressUnavailableError, LedgerServer, ServerConfig, check_can_listen
@@ -99,6 +100,9 @@ def _started(
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise address_unavailable("--http", http_address, reason) from None
+    except ForeignGatewayKeyError as exc:
+        server.db.dispose()
+        raise CommandFailed(str(exc), ExitCode.USAGE) from None
     except BaseException:
         server.db.dispose()
         raise

@@ -21,11 +21,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import SQLModel
 
 from gateway import computed_api, errors, events, events_api, native, pact_api
-from gateway.auth import authenticate_client, client_org, gateway_key, parse_basic
+from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
 from gateway.errors import ErrorBody, OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
+from gateway.key_binding import check_gateway_key
 from gateway.login_throttle import ChecksBusy, LoginThrottle, ProvenSecrets, SecretChecks
 from gateway.page import page_router
 from gateway.request_guard import BodyLimit, refuse_control_characters
@@ -56,13 +57,15 @@ def create_app(context: GatewayContext) -> FastAPI:
     SQLModel.metadata.create_all(context.db.write_engine)
     from gateway.auth import TokenIssuer
 
+    token_key = gateway_key(context.data_dir)
+    check_gateway_key(context.db, token_key, context.data_dir / KEY_FILE)
     directory = Directory(context.reads, context.identity)
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe
     )
     svc = Services(
         context=context,
-        tokens=TokenIssuer(gateway_key(context.data_dir), context.token_ttl),
+        tokens=TokenIssuer(token_key, context.token_ttl),
         directory=directory,
         footprints=footprints,
         outbox=events.Outbox(context, footprints, directory),

@@ -81,4 +81,21 @@ class CallbackCredentialRow(SQLModel, table=True):
     secret_box: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-TABLES = [ApiClientRow, RevokedClientRow, AsyncRequestRow, CallbackRow, CallbackCredentialRow]
+class GatewayKeyRow(SQLModel, table=True):
+    """Which ``gateway.key`` signs this database's tokens: an HMAC of a fixed label under
+    the key (never the key), written by the first gateway process that starts."""
+
+    __tablename__ = "gw_key"
+
+    slot: int = Field(sa_column=Column(Integer, primary_key=True))
+    key_id: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+TABLES = [
+    ApiClientRow,
+    GatewayKeyRow,
+    RevokedClientRow,
+    AsyncRequestRow,
+    CallbackRow,
+    CallbackCredentialRow,
+]

@@ -12,13 +12,24 @@ start created must be gone again; one that existed keeps its contents.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.cli_process import closed_port, read_banner, serving, start_cli, wait_until_group_gone
+from ledger.datadir import DEFAULT_OPERATOR_ORG as OPERATOR
+from tests.cli_process import (
+    closed_port,
+    read_banner,
+    run_cli,
+    serving,
+    start_cli,
+    wait_until_group_gone,
+)
 from tests.test_gateway_support import self_signed
 
 USAGE, UNREACHABLE, ADDRESS_UNAVAILABLE = 2, 3, 5
@@ -121,6 +132,8 @@ def test_a_second_ledger_key_on_one_database_is_refused(tmp_path: Path, db_url: 
     first, second = tmp_path / "first", tmp_path / "second"
     with serving(first, "--db", db_url) as banner:
         original_vkey = banner["ledger-key"]
+    second.mkdir()
+    shutil.copy(first / "gateway.key", second / "gateway.key")  # only the ledger key differs
     line = _one_line(_fails_to_start(second, "--db", db_url, code=USAGE))
     assert "does not verify with this ledger's key" in line
     assert str(second / "ledger.key") in line
@@ -131,3 +144,33 @@ def test_a_second_ledger_key_on_one_database_is_refused(tmp_path: Path, db_url: 
     # The right key still serves the database, and nothing was signed by the refused ones.
     with serving(first, "--db", db_url) as banner:
         assert banner["ledger-key"] == original_vkey
+
+
+def test_gateway_processes_on_one_database_share_one_token_key(tmp_path: Path, db_url: str) -> None:
+    """Issue 16, item 5: a second process with its own ``gateway.key`` would refuse every
+    token the first issued (and its own tokens would fail everywhere else), so it refuses
+    to start, naming the file to copy; with the key copied, tokens work across both."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    with serving(first, "--db", db_url) as banner_a:
+        second.mkdir()
+        shutil.copy(first / "ledger.key", second / "ledger.key")
+        line = _one_line(_fails_to_start(second, "--db", db_url, code=USAGE))
+        assert f"{second / 'gateway.key'} is not the gateway key" in line
+        shutil.copy(first / "gateway.key", second / "gateway.key")
+        added = run_cli(
+            "clients", "add", "--org", OPERATOR, "--data-dir", str(first), "--db", db_url
+        )
+        assert added.returncode == 0, added.stderr
+        client = json.loads(added.stdout)
+        with serving(second, "--db", db_url) as banner_b:
+            token = httpx.post(
+                f"{banner_a['http']}/auth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(client["clientId"], client["clientSecret"]),
+            ).json()["access_token"]
+            for banner in (banner_a, banner_b):
+                answer = httpx.get(
+                    f"{banner['http']}/3/footprints",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert answer.status_code == 200, answer.text
