@@ -227,7 +227,7 @@ def fetch_entry_documents(
         note = http.get("/v1/checkpoint", headers=bearer)
         note.raise_for_status()
         size = note.text.split("\n")[1]
-        entry = http.get(f"/v1/entries/{seq}", params={"treeSize": size}, headers=bearer)
+        entry = http.get(f"/v1/entries/{seq}", params={"tree_size": size}, headers=bearer)
         entry.raise_for_status()
         document = entry.json()
     if not isinstance(document, dict):

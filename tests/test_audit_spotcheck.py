@@ -1,15 +1,11 @@
-"""Buyers' spot checks (``verify-entry``) on documents built from a real ledger's data.
-
-The gateway's ``GET /v1/entries/{seq}`` is served here by an httpx mock
-transport that returns what the gateway is specified to return, built from
-the real gRPC server's records and proofs.
-"""
+"""Buyers' spot checks (``verify-entry``): documents built from a real ledger's records
+and proofs, altered ones refused, and the fetch through a real gateway proven against
+the checkpoint it fetched first."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +21,9 @@ from ledger.note import NoteVerifier
 from ledger.record import Record, entry_hash
 from ledger.server import LedgerServer
 from ledger.store.database import sqlite_url
-from tests.ledger_fixtures import running_server
+from tests.ledger_fixtures import AUDITOR, SUPPLIER, running_server
 from tests.test_audit_mix import Ledger, populate
+from tests.test_gateway_support import environment
 
 
 def document(client: LedgerClient, seq: int, size: int) -> dict[str, Any]:
@@ -123,36 +120,30 @@ def _resigned(doc: dict[str, Any], private_key: Ed25519PrivateKey) -> dict[str, 
     )
 
 
-def test_fetch_uses_client_credentials_and_the_checkpoint_size(
-    ledger_docs: tuple[LedgerServer, Ledger, str, dict[int, dict[str, Any]]],
-) -> None:
-    server, ledger, note, docs = ledger_docs
-    seen: list[str] = []
+def test_the_entry_is_proven_against_the_checkpoint_fetched_first(tmp_path: Path) -> None:
+    """Issue 16: ``verify-entry`` asked for ``?treeSize=``, which the gateway ignores, so
+    the proof came for the newest tree, not for the checkpoint fetched before it. Here the
+    log grows and a new checkpoint is signed between the two requests (a real gateway;
+    the transport only submits in between), and the proof must still be for the first."""
+    with environment(tmp_path, sqlite_url(tmp_path)) as env:
+        env.footprint(SUPPLIER, "urn:pact:product:cell:lfp-280ah")
+        client_id, secret = env.credentials(AUDITOR)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
-        if request.url.path == "/auth/token":
-            assert request.headers["authorization"].startswith("Basic ")
-            return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer"})
-        assert request.headers["authorization"] == "Bearer t"
-        if request.url.path == "/v1/checkpoint":
-            return httpx.Response(200, text=note)
-        seq = int(request.url.path.rsplit("/", 1)[1])
-        return httpx.Response(200, json=docs[seq])
+        class GrowsAfterCheckpoint(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                answer = super().handle_request(request)
+                if request.url.path == "/v1/checkpoint":
+                    env.footprint(SUPPLIER, "urn:pact:product:cell:lfp-314ah")
+                    env.server.checkpointer.refresh()
+                return answer
 
-    size = note.split("\n")[1]
-    got_note, doc = fetch_entry_documents(
-        "http://gw", "id", "secret", 3, transport=httpx.MockTransport(handler)
-    )
-    assert got_note == note and doc == json.loads(json.dumps(docs[3]))
-    assert seen == [
-        "POST /auth/token?",
-        "GET /v1/checkpoint?",
-        f"GET /v1/entries/3?treeSize={size}",
-    ]
-    assert (
-        verify_entry_document(
-            got_note, doc, NoteVerifier.from_vkey(server.vkey), ledger.operator.public_key
-        ).seq
-        == 3
-    )
+        note, doc = fetch_entry_documents(
+            env.url, client_id, secret, 1, transport=GrowsAfterCheckpoint()
+        )
+        fetched_size = int(note.split("\n")[1])
+        assert env.server.checkpointer.latest().size > fetched_size
+        assert doc["inclusion"]["tree_size"] == fetched_size
+        proven = verify_entry_document(
+            note, doc, NoteVerifier.from_vkey(env.server.vkey), env.operator.public_key
+        )
+        assert proven.seq == 1
