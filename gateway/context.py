@@ -223,7 +223,7 @@ async def caller(
     if not authorization:
         raise access_denied("an access token is required (Authorization: Bearer …)")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() != "bearer":
         raise access_denied("the Authorization header must be a Bearer token")
     try:
         client_id, org = svc.tokens.verify(token.strip())
@@ -235,7 +235,14 @@ async def caller(
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
     except TokenInvalid:
-        raise access_denied("the access token is invalid") from None
+        # PACT (and its conformance suite): a malformed or invalid token is a bad request;
+        # 403 is for a caller without a token or one who may not act.
+        raise PactError(
+            400,
+            "BadRequest",
+            "the access token is malformed or invalid",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
     if client_id in svc.revoked:
         raise access_denied("the client was revoked; its access tokens are no longer accepted")
     roles = svc.directory.roles_of(org)

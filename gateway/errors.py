@@ -79,9 +79,10 @@ def access_denied(message: str) -> PactError:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for PACT errors."""
     descriptions = {
-        400: "BadRequest (or, for /2, NotImplemented)",
+        400: "BadRequest: a malformed parameter or body, or a malformed or invalid access "
+        "token (or, for /2, NotImplemented)",
         401: "TokenExpired",
-        403: "AccessDenied: missing or invalid access token, or not permitted",
+        403: "AccessDenied: no access token, or not permitted",
         404: "NotFound (v3, /v1) or NoSuchFootprint (v2)",
         413: "BadRequest: the request body is larger than the gateway's limit",
         422: "NoPhysicalSolution: the footprint is in or depends on a loop that consumes at "

@@ -70,10 +70,19 @@ def test_token_endpoint_and_openid_discovery(tmp_path: Path, db_url: str) -> Non
 
         bearer = {"Authorization": f"Bearer {body['access_token']}"}
         assert http.get("/3/footprints", headers=bearer).status_code == 200
-        for headers in ({}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic x"}):
-            answer = http.get("/3/footprints", headers=headers)
-            assert answer.status_code == 403
-            assert answer.json()["code"] == "AccessDenied"
+        # PACT: no Bearer token is 403 AccessDenied; a malformed or invalid one 400
+        # BadRequest (the conformance suite's tests 6, 7 and 16), flagged invalid_token.
+        for headers, status, code in (
+            ({}, 403, "AccessDenied"),
+            ({"Authorization": "Basic x"}, 403, "AccessDenied"),
+            ({"Authorization": "Bearer not-a-jwt"}, 400, "BadRequest"),
+            ({"Authorization": "Bearer"}, 400, "BadRequest"),
+        ):
+            for path in ("/3/footprints", f"/3/footprints/{uuid.uuid4()}", "/2/footprints"):
+                answer = http.get(path, headers=headers)
+                assert (answer.status_code, answer.json()["code"]) == (status, code), path
+                if status == 400:
+                    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
         expired = TokenIssuer(gateway_key(env.server.data_dir.path), ttl=-60).issue(
             client_id, BUYER
         )
