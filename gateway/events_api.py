@@ -10,7 +10,8 @@ worker thread.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -70,16 +71,53 @@ class _V2Criteria(BaseModel):
     comment: str | None = None
 
 
-def _filters(event: CloudEvent, v2: bool) -> Filters:
+class _Published(BaseModel):
+    """``data`` of a PublishedEvent: the ids of footprints the sender published."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pfIds: Annotated[list[uuid.UUID], Field(min_length=1)]
+
+
+class _Error(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    code: Annotated[PlainText, Field(min_length=1, max_length=64)]
+    message: str
+
+
+class _Fulfilled(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    requestEventId: Annotated[PlainText, Field(min_length=1, max_length=256)]
+    pfs: list[dict[str, Any]]
+
+
+class _Rejected(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    requestEventId: Annotated[PlainText, Field(min_length=1, max_length=256)]
+    error: _Error
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _data(event: CloudEvent, model: type[_M]) -> _M:
+    """``event.data`` as ``model``; a 400 naming the first member that is wrong."""
     try:
-        if v2:
-            pf = _V2Criteria.model_validate(event.data).pf
-            return Filters(product_ids=pf.productIds or [], company_ids=pf.companyIds or [])
-        c = _V3Criteria.model_validate(event.data)
+        return model.model_validate(event.data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise bad_request(f"data.{where}: {first['msg']}") from None
+
+
+def _filters(event: CloudEvent, v2: bool) -> Filters:
+    if v2:
+        pf = _data(event, _V2Criteria).pf
+        return Filters(product_ids=pf.productIds or [], company_ids=pf.companyIds or [])
+    c = _data(event, _V3Criteria)
     try:
         return Filters(
             product_ids=c.productId or [],
@@ -101,12 +139,11 @@ def _handle(caller: Caller, svc: Services, event: CloudEvent, version: int) -> R
         filters = _filters(event, version == 2)
         svc.outbox.request(caller.org, event.id, version, filters)
     elif event.type == types["published"]:
-        ids = event.data.get("pfIds")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise bad_request("data.pfIds must be a list of footprint ids")
-    elif event.type in (types["fulfilled"], types["rejected"]):
-        if not isinstance(event.data.get("requestEventId"), str):
-            raise bad_request("data.requestEventId is required")
+        _data(event, _Published)
+    elif event.type == types["fulfilled"]:
+        _data(event, _Fulfilled)
+    elif event.type == types["rejected"]:
+        _data(event, _Rejected)
     else:
         raise bad_request(f"unsupported event type {event.type!r} for /{version}/events")
     return Response(status_code=200)

@@ -114,11 +114,33 @@ def test_event_errors_and_other_event_types(tmp_path: Path, db_url: str) -> None
                 "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3", {"validOn": "soon"}
             ),
             "bad pfIds": _event("org.wbcsd.pact.ProductFootprint.PublishedEvent.3", {"pfIds": "x"}),
+            # The conformance suite's test 40: footprint ids are UUIDs.
+            "non-UUID pfIds": _event(
+                "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+                {"pfIds": ["urn:gtin:4712345060507"]},
+            ),
+            "no pfIds": _event("org.wbcsd.pact.ProductFootprint.PublishedEvent.3", {}),
+            "fulfilled without pfs": _event(
+                "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+                {"requestEventId": str(uuid.uuid4())},
+            ),
+            "rejected without error": _event(
+                "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+                {"requestEventId": str(uuid.uuid4())},
+            ),
         }
         for name, body in cases.items():
             answer = other.post("/3/events", json=body, headers=CE)
             assert answer.status_code == 400, name
             assert answer.json()["code"] == "BadRequest", name
+        # And on /2 (the suite's test 21).
+        v2_published = _event(
+            "org.wbcsd.pathfinder.ProductFootprint.Published.v1",
+            {"pfIds": ["urn:gtin:4712345060507"]},
+        )
+        answer = other.post("/2/events", json=v2_published, headers=CE)
+        assert (answer.status_code, answer.json()["code"]) == (400, "BadRequest")
+        assert "data.pfIds.0" in answer.json()["message"]
         missing = {k: v for k, v in _created([PRODUCT]).items() if k != "id"}
         assert other.post("/3/events", json=missing, headers=CE).status_code == 400
         assert env.client().post("/3/events", json=published).json()["code"] == "AccessDenied"
