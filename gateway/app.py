@@ -56,7 +56,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     SQLModel.metadata.create_all(context.db.write_engine)
     from gateway.auth import TokenIssuer
 
-    directory = Directory(context.reads, context.identity)
+    directory = Directory(context.identity)
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe
     )
