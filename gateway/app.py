@@ -59,7 +59,7 @@ def create_app(context: GatewayContext) -> FastAPI:
 
     token_key = gateway_key(context.data_dir)
     check_gateway_key(context.db, token_key, context.data_dir / KEY_FILE)
-    directory = Directory(context.reads, context.identity)
+    directory = Directory(context.identity)
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe
     )

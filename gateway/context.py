@@ -124,6 +124,7 @@ def _statement_timeout(dbapi_conn: Any, _record: Any) -> None:
 @dataclass
 class GatewayContext:
     """The gateway's view of a ledger: its store, database, checkpointer, identity state
+    (``identity()``: the latest committed snapshot, see ``ledger.committed_identity``)
     and data directory (for the gateway key)."""
 
     db: Database
@@ -173,12 +174,11 @@ class GatewayContext:
 
     @classmethod
     def from_server(cls, server: LedgerServer, **options: object) -> GatewayContext:
-        sequencer = server.sequencer
         return cls(
             db=server.db,
             store=server.store,
             checkpointer=server.checkpointer,
-            identity=lambda: sequencer.identity,
+            identity=server.identity.current,
             data_dir=server.data_dir.path,
             verified=server.verified,
             **options,  # type: ignore[arg-type]

@@ -37,12 +37,10 @@ from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog
 from ledger.rules.identity import IdentityState
 from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
-from ledger.store.tables import RecordRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
-_R = RecordRow.__table__  # type: ignore[attr-defined]
 
 READ_ALL_ROLES = frozenset({"auditor", "operator"})
 LEVELS = {"summary": 1, "detail": 2}
@@ -114,26 +112,16 @@ class _Grant:
 
 
 class Directory:
-    """Roles of orgs: the sequencer's identity state, or the log when another process
-    enrolled the org after this one last caught up (roles never change once enrolled)."""
+    """Roles of enrolled orgs, from the committed identity snapshot (which follows
+    enrolments made through other processes within about a second)."""
 
-    def __init__(self, db: Reads, identity: Callable[[], IdentityState]) -> None:
-        self._db = db
+    def __init__(self, identity: Callable[[], IdentityState]) -> None:
         self._identity = identity
-        self._known: dict[str, frozenset[str]] = {}
 
     def roles_of(self, org: str) -> frozenset[str] | None:
-        roles = self._identity().roles_of(org)
-        if roles:
-            return roles
-        if org in self._known:
-            return self._known[org]
-        with self._db.read() as conn:
-            rows = conn.execute(select(_R.c.entry).where(_R.c.entry_type == "org.enroll")).all()
-        for (entry,) in rows:
-            obj = json.loads(entry)
-            self._known[str(obj["orgId"])] = frozenset(obj.get("roles", ()))
-        return self._known.get(org)
+        """The org's roles; None if it is not enrolled."""
+        enrolled = self._identity().orgs.get(org)
+        return enrolled.roles if enrolled else None
 
 
 class FootprintAccess:

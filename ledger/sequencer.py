@@ -10,12 +10,14 @@ after that commit is any submission of the batch acknowledged, so nothing
 acknowledged can be lost. A commit the database refuses for one entry's data is
 retried without that entry (see ``Sequencer._sequence``); any other failed
 commit rejects the whole batch as retryable and nothing of it is written.
+
+The rules run on a fork of the committed identity (``ledger.committed_identity``),
+published only once the commit succeeded and before any submission is answered:
+readers never see the orgs and keys of a batch that may yet roll back.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import queue
 import threading
@@ -30,7 +32,7 @@ from ledger._internal.appending import Pending, apply_batch
 from ledger._internal.appending import Submission as Submission
 from ledger._internal.prevalidate import Item, Prevalidator, Verdict, cost
 from ledger._internal.rate_limited import RateLimitedWarning
-from ledger.entries import parse_entry
+from ledger.committed_identity import CommittedIdentity, advance
 from ledger.entries.identity import IDENTITY_TYPES
 from ledger.errors import (
     EntryRejectedError,
@@ -84,10 +86,15 @@ class _Stats:
 
 
 class Sequencer:
-    def __init__(self, store: LogStore, config: SequencerConfig | None = None) -> None:
+    def __init__(
+        self,
+        store: LogStore,
+        identity: CommittedIdentity,
+        config: SequencerConfig | None = None,
+    ) -> None:
         self.store = store
         self.config = config or SequencerConfig()
-        self.identity = IdentityState()
+        self._identity = identity
         self.stats = _Stats()
         self._inbox: queue.Queue[Pending | None] = queue.Queue()
         # Chunks being checked, in order. Unbounded: the workers' queue bounds how far
@@ -100,7 +107,6 @@ class Sequencer:
             threading.Thread(target=self._check_loop, name="sequencer-check", daemon=True),
             threading.Thread(target=self._commit_loop, name="sequencer-commit", daemon=True),
         ]
-        self._catch_up_identity_initial()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -187,9 +193,10 @@ class Sequencer:
     def _start_checks(self, batch: list[Pending]) -> list[_Checking]:
         todo: list[Pending] = []
         items: list[Item] = []
+        keys = self._identity.current().keys  # a guess only: stage 2 checks the key again
         for pending in batch:
             if pending.early_error is None:
-                key = self.identity.keys.get(pending.submission.key_id)
+                key = keys.get(pending.submission.key_id)
                 pending.verified_with = key.public_key if key else None
                 sub = pending.submission
                 todo.append(pending)
@@ -270,12 +277,12 @@ class Sequencer:
         batch is committed again in halves, down to the one entry at fault, which
         alone is refused; the others are recorded. Any other failure (the database
         unreachable, rows the sequencer did not write) rejects the whole batch as
-        retryable.
+        retryable. A failed commit publishes nothing: the identity its rules changed is
+        dropped with it, and each retry starts again from the committed one.
         """
         try:
             outcomes = self._commit(batch)
         except (DataError, IntegrityError) as exc:
-            self._rebuild_identity()
             if not _entry_at_fault(exc):
                 _fail(batch, exc, "committing")
             elif len(batch) == 1:
@@ -286,7 +293,6 @@ class Sequencer:
                 self._sequence(batch[half:])
             return
         except Exception as exc:
-            self._rebuild_identity()
             _fail(batch, exc, "committing")
             return
         self.stats.batches += 1
@@ -298,39 +304,27 @@ class Sequencer:
                 pending.future.set_exception(outcome)
 
     def _commit(self, batch: list[Pending]) -> list[Receipt | EntryRejectedError]:
+        """Commit ``batch``, then publish the identity it leads to (nothing if it raises)."""
         with self.store.db.write() as conn:
             writer = LogWriter(conn)
-            self._catch_up_identity(writer)
+            identity = self._working_identity(writer)
             started = time.perf_counter()
-            outcomes = apply_batch(batch, writer, SqlCarbonView(conn), self.identity)
+            outcomes = apply_batch(batch, writer, SqlCarbonView(conn), identity)
             self.stats.rule_seconds += time.perf_counter() - started
             started = time.perf_counter()
             writer.flush()
         self.stats.commit_seconds += time.perf_counter() - started
+        self._identity.publish(identity)
         return outcomes
 
-    def _rebuild_identity(self) -> None:
-        """After a rolled-back commit: the batch's identity changes were rolled back
-        with it, so rebuild the identity state from the log (rare; O(identity
-        entries)). If the store is still unreachable, the next batch replays it
-        before applying any rule."""
-        self.identity = IdentityState()
-        with contextlib.suppress(Exception):
-            self._catch_up_identity_initial()
-
-    # -- identity state: replayed from the log's identity entries ------------
-
-    def _catch_up_identity_initial(self) -> None:
-        with self.store.db.write() as conn:
-            self._catch_up_identity(LogWriter(conn))
-
-    def _catch_up_identity(self, writer: LogWriter) -> None:
-        """Apply identity entries that other processes appended since we last looked."""
-        if writer.size == self.identity.size:
-            return
-        for record in writer.records_since(self.identity.size, IDENTITY_TYPES):
-            self.identity.apply(parse_entry(json.loads(record.entry)), record.seq)
-        self.identity.size = writer.size
+    def _working_identity(self, writer: LogWriter) -> IdentityState:
+        """A fork of the committed identity with the identity entries that other
+        processes appended since it was published (the sequencer lock is held, so
+        ``writer.size`` is the whole log)."""
+        committed = self._identity.current()
+        if writer.size == committed.size:
+            return committed.fork()
+        return advance(committed, writer.records_since(committed.size, IDENTITY_TYPES), writer.size)
 
 
 def _cost(batch: Sequence[Pending]) -> int:

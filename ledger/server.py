@@ -23,6 +23,7 @@ from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.canonical import canonicalize
 from ledger.checkpointer import Checkpointer
+from ledger.committed_identity import CommittedIdentity
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
 from ledger.errors import ConflictError, IntegrityError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
@@ -70,7 +71,10 @@ class LedgerServer:
         self.data_dir.ensure()
         self.db = Database(config.db_url or self.data_dir.default_db_url())
         self.store = LogStore(self.db)
-        self.sequencer = Sequencer(self.store, config.sequencer)
+        # The orgs and keys every reader here uses: committed, and following other
+        # processes' entries (``ledger.committed_identity``).
+        self.identity = CommittedIdentity(self.store)
+        self.sequencer = Sequencer(self.store, self.identity, config.sequencer)
         self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
         self.checkpointer = Checkpointer(self.store, self.signer)
         # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
@@ -78,6 +82,7 @@ class LedgerServer:
         self.verified = VerifiedLog(self.store, self.checkpointer)
         self.service = LedgerService(
             self.sequencer,
+            self.identity,
             self.store,
             self.checkpointer,
             verified=self.verified,
@@ -130,6 +135,7 @@ class LedgerServer:
         another ledger key's (``ForeignCheckpointError``)."""
         self.checkpointer.check_signer()
         self.port = self._listen(self.config.grpc_address)
+        self.identity.start()
         self.sequencer.start()
         self._record_genesis()
         self.checkpointer.latest()
@@ -145,6 +151,7 @@ class LedgerServer:
         self._grpc.stop(grace).wait()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self.sequencer.stop()
+        self.identity.stop()
         if self._refresher.is_alive():
             self._refresher.join()
         self.db.dispose()

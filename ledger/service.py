@@ -14,6 +14,7 @@ import grpc
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.checkpointer import Checkpointer
+from ledger.committed_identity import CommittedIdentity
 from ledger.cosignatures import Cosignatures
 from ledger.errors import (
     ConflictError,
@@ -102,6 +103,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     def __init__(
         self,
         sequencer: Sequencer,
+        identity: CommittedIdentity,
         store: LogStore,
         checkpointer: Checkpointer,
         *,
@@ -111,6 +113,8 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         open_witnessing: bool = False,
     ) -> None:
         self.sequencer = sequencer
+        # Authentication and read rules see committed orgs and keys only.
+        self.identity = identity
         self.store = store
         self.checkpointer = checkpointer
         # Entry reads serve only records the signed tree proves (DATA_LOSS otherwise).
@@ -196,7 +200,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> Iterator[pb.EntryRecord]:
         caller = self._authenticate(context, "StreamEntries")
         if WHOLE_LOG_METADATA in context.invocation_metadata() and not (
-            self.sequencer.identity.roles_of(caller.org) & READ_ALL_ROLES
+            self.identity.current().roles_of(caller.org) & READ_ALL_ROLES
         ):
             _abort(
                 context,
@@ -213,7 +217,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
             _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
 
     def _may_read(self, caller: TokenClaims, record: StoredRecord) -> bool:
-        roles = self.sequencer.identity.roles_of(caller.org)
+        roles = self.identity.current().roles_of(caller.org)
         if roles & READ_ALL_ROLES or record.org_id == caller.org:
             return True
         with self.store.db.read() as conn:
@@ -228,7 +232,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
             _abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing request token")
         try:
             kid = unverified_key_id(token)
-            key = self.sequencer.identity.keys.get(kid)
+            key = self.identity.current().keys.get(kid)
             if key is None or not key.active:
                 raise TokenError("request token is signed by an unknown or ended key")
             claims = verify_token(token, key.public_key, f"/{SERVICE_NAME}/{method}", self._replay)

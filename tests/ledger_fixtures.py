@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
+
 from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.keys import encode_public_key, new_private_key
 from ledger.sequencer import SequencerConfig
@@ -66,3 +68,15 @@ def enroll(client: LedgerClient, operator: OrgSigner, org: str, *roles: str) -> 
         )
     )
     return signer
+
+
+def read_status(target: str, signer: OrgSigner) -> grpc.StatusCode:
+    """How the ledger at ``target`` answers a read (entry 0) authenticated by ``signer``'s
+    key: UNAUTHENTICATED when it does not take the key, else OK or NOT_FOUND."""
+    with LedgerClient(target, signer, timeout=10.0) as client:
+        try:
+            client.get_entry(seq=0)
+        except grpc.RpcError as exc:
+            code: grpc.StatusCode = exc.code()
+            return code
+    return grpc.StatusCode.OK

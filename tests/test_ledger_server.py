@@ -339,12 +339,12 @@ def test_a_failed_commit_writes_nothing_and_is_retryable(tmp_path: Path, db_url:
             client.submit(entry)
         assert err.value.code == grpc.StatusCode.UNAVAILABLE
         assert server.store.tree_size() == size
-        assert BUYER not in server.sequencer.identity.orgs
+        assert BUYER not in server.identity.current().orgs
         with server.db.write() as conn:
             conn.execute(text(f"DELETE FROM merkle_node WHERE level = 0 AND idx = {size}"))
         receipt = client.submit(entry)  # the same entry, retried
         assert receipt.seq == size and not receipt.duplicate
-        assert BUYER in server.sequencer.identity.orgs
+        assert BUYER in server.identity.current().orgs
 
 
 def test_a_broken_stream_leaves_no_blocked_thread(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ self-signed ``org.enroll``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
@@ -27,7 +27,7 @@ COLLECTOR = "collector"
 COLLECTED_TYPE = "activity.batch"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class KeyState:
     key_id: bytes
     public_key: bytes
@@ -67,7 +67,7 @@ class KeyState:
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class OrgState:
     org_id: str
     name: str
@@ -79,13 +79,50 @@ class OrgState:
 
 @dataclass
 class IdentityState:
-    """Orgs and keys as of ``size`` applied records."""
+    """Orgs and keys as of ``size`` applied records.
+
+    Readers share one state while the sequencer works on the next (``fork``): key and
+    org states are frozen and replaced, never changed, and a fork copies the maps it
+    shares only when it first changes them, so a batch without identity entries
+    copies nothing and one with them copies three flat maps (not their contents).
+    A ``sealed`` state (published to readers) refuses every change.
+    """
 
     orgs: dict[str, OrgState] = field(default_factory=dict)
     keys: dict[bytes, KeyState] = field(default_factory=dict)
     # company id -> the one org that may declare footprints for it
     company_owners: dict[str, str] = field(default_factory=dict)
     size: int = 0
+    _borrowed: bool = field(default=False, repr=False, compare=False)
+    _sealed: bool = field(default=False, repr=False, compare=False)
+
+    def fork(self) -> IdentityState:
+        """A state equal to this one that can advance without changing it (O(1))."""
+        return IdentityState(self.orgs, self.keys, self.company_owners, self.size, True)
+
+    def seal(self) -> IdentityState:
+        """This state, from now on unchangeable (``apply`` raises); fork it to advance."""
+        self._sealed = True
+        return self
+
+    def advance_to(self, size: int) -> None:
+        """Say that the records up to ``size`` are applied (the rest had no identity
+        entry)."""
+        self._check_unsealed()
+        self.size = size
+
+    def _check_unsealed(self) -> None:
+        if self._sealed:
+            raise RuntimeError("a sealed identity state never changes; fork it")
+
+    def _own_maps(self) -> None:
+        """Copy the maps shared with the state this one was forked from, once."""
+        self._check_unsealed()
+        if self._borrowed:
+            self.orgs = dict(self.orgs)
+            self.keys = dict(self.keys)
+            self.company_owners = dict(self.company_owners)
+            self._borrowed = False
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
         """The public key to verify a signature by ``kid`` with, if one is known.
@@ -217,7 +254,9 @@ class IdentityState:
 
     def apply(self, entry: Entry, seq: int) -> None:
         """Advance the state past ``entry`` (already authorised) at ``seq``."""
+        self._check_unsealed()
         if isinstance(entry, OrgEnroll):
+            self._own_maps()
             public = decode_public_key(entry.publicKey)
             kid = key_id(public)
             self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
@@ -226,27 +265,31 @@ class IdentityState:
             )
             self._bind_companies(entry.orgId, entry.company_ids)
         elif isinstance(entry, OrgCompanies):
+            self._own_maps()
             self._bind_companies(entry.orgId, entry.companyIds)
         elif isinstance(entry, KeyRotate):
+            self._own_maps()
             org = self.orgs[entry.orgId]
             if org.signing_key is not None:
                 self._end_key(org.signing_key, seq, "rotated")
             public = decode_public_key(entry.newPublicKey)
             kid = key_id(public)
             self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
-            org.signing_key = kid
+            self.orgs[entry.orgId] = replace(org, signing_key=kid)
         elif isinstance(entry, KeyAdd):
+            self._own_maps()
             public = decode_public_key(entry.publicKey)
             kid = key_id(public)
             self.keys[kid] = KeyState(
                 kid, public, entry.orgId, added_seq=seq, purpose=entry.purpose
             )
         elif isinstance(entry, KeyRevoke):
+            self._own_maps()
             kid = bytes.fromhex(entry.keyId)
             self._end_key(kid, seq, "revoked")
             org = self.orgs[entry.orgId]
             if org.signing_key == kid:
-                org.signing_key = None
+                self.orgs[entry.orgId] = replace(org, signing_key=None)
                 self._end_collector_keys(entry.orgId, seq)
         self.size = seq + 1
 
@@ -255,7 +298,7 @@ class IdentityState:
         org = self.orgs[org_id]
         for company in org.company_ids:
             del self.company_owners[company]
-        org.company_ids = frozenset(company_ids)
+        self.orgs[org_id] = replace(org, company_ids=frozenset(company_ids))
         for company in company_ids:
             self.company_owners[company] = org_id
 
@@ -264,11 +307,13 @@ class IdentityState:
         have added collector keys of their own; so the org's collector keys end with
         it and the org registers its collectors again under its new key. (A rotation
         is routine and leaves collector keys alone.)"""
-        for key in self.keys.values():
-            if key.org_id == org_id and key.purpose == COLLECTOR and key.active:
-                self._end_key(key.key_id, seq, "revoked with its org's signing key")
+        ending = [
+            key.key_id
+            for key in self.keys.values()
+            if key.org_id == org_id and key.purpose == COLLECTOR and key.active
+        ]
+        for kid in ending:
+            self._end_key(kid, seq, "revoked with its org's signing key")
 
     def _end_key(self, kid: bytes, seq: int, how: str) -> None:
-        key = self.keys[kid]
-        key.ended_seq = seq
-        key.ended_by = how
+        self.keys[kid] = replace(self.keys[kid], ended_seq=seq, ended_by=how)

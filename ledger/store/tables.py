@@ -19,12 +19,17 @@ BIGINT_MAX = 2**63 - 1
 
 class RecordRow(SQLModel, table=True):
     __tablename__ = "record"
-    __table_args__ = (Index("ix_record_leaf_hash", "leaf_hash"),)
+    __table_args__ = (
+        Index("ix_record_leaf_hash", "leaf_hash"),
+        # Entries of some types after a seq (the identity entries a process has not
+        # applied yet: ``ledger.committed_identity``) without reading the others.
+        Index("ix_record_type_seq", "entry_type", "seq"),
+    )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     timestamp_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
-    entry_type: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    entry_type: str = Field(sa_column=Column(String(64), nullable=False))
     org_id: str = Field(sa_column=Column(String(512), nullable=False, index=True))
     key_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
