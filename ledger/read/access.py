@@ -112,7 +112,7 @@ def footprint_access(
     at_us: int,
 ) -> Access:
     """The level at which ``caller`` sees ``owner``'s footprint at ``at_us``, given the
-    caller's unrevoked grants (any superset of those that cover the footprint)."""
+    caller's grants (any superset of those that cover the footprint)."""
     if caller.sees_all_of(owner):
         return _EVERYTHING
     best, changes = 0, math.inf
