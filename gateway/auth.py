@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select
 
 from gateway.tables import ApiClientRow, RevokedClientRow
+from ledger.read import access
 from ledger.store.database import Database
 
 _AC = ApiClientRow.__table__  # type: ignore[attr-defined]
@@ -179,6 +180,11 @@ class Caller:
     client_id: str
     org: str
     roles: frozenset[str]
+
+    @property
+    def reader(self) -> access.Caller:
+        """The caller as the ledger's access policy knows it (its org and roles)."""
+        return access.Caller(self.org, self.roles)
 
 
 class TokenExpired(Exception):

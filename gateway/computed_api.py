@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
-from gateway.footprints import READ_ALL_ROLES
 from graph.errors import NoPhysicalSolutionError
 from ledger.store.carbon_index import active_footprint_id
 from ledger.store.tables import RecordRow
@@ -290,7 +289,7 @@ def progress(
 ) -> ProgressOut:
     """The supplier and auditors see every target for it; a buyer sees the targets it
     set (and, through them, the supplier's inventories)."""
-    sees_all = caller.org == org or bool(caller.roles & READ_ALL_ROLES)
+    sees_all = caller.reader.sees_all_of(org)
     with svc.context.reads.read() as conn:
         # Entries are read through the verified reads: a tampered one is refused, not used.
         target_seqs = conn.execute(

@@ -1,12 +1,9 @@
-"""Footprints as the caller may see them: grants, filters, pagination, documents.
+"""Footprints as the caller may see them: filters, pagination, documents.
 
-Visibility (``docs/gateway.md``): the owner (the org that recorded the
-footprint) and orgs with the ``auditor`` or ``operator`` role see every
-footprint at ``detail`` level; any other org sees a footprint granted to it
-directly (``grant.footprintId``) or through a product-line grant
-(``grant.productId`` by the footprint's owner) that is not revoked and is
-within its validity window, at the highest level granted. Anything else is
-treated exactly as if it did not exist.
+Visibility is the ledger's one access policy (``ledger.read.access``, described in
+``docs/gateway.md``): the owner and read-all roles see a footprint at ``detail``
+level, other orgs through live grants from its owner, at the highest level
+granted. Anything else is treated exactly as if it did not exist.
 
 Serving: the ProductFootprint is the one the supplier signed, except ``status``,
 which is ``Deprecated`` once the ledger recorded a ``footprint.deprecate`` or a
@@ -23,27 +20,32 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, func, or_, select, tuple_
+from sqlalchemy import Connection, func, select
 
-from gateway.filters import Filters, matches, parse_instant
+from gateway.filters import Filters, matches
 from gateway.log_size import LogSizeProbe, log_size
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog
+from ledger.read.access import (
+    Caller,
+    footprint_access,
+    footprint_access_in,
+    grants_to,
+    now_us,
+    product_ids_of,
+    visible_footprints,
+)
 from ledger.rules.identity import IdentityState
-from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
+from ledger.store.index_tables import FootprintProductRow, FootprintRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
-_GR = GrantRow.__table__  # type: ignore[attr-defined]
 
-READ_ALL_ROLES = frozenset({"auditor", "operator"})
-LEVELS = {"summary": 1, "detail": 2}
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
 EXTENSION_DOCS = "https://carbonledger.invalid/docs/gateway.md"
 _FOOTPRINT_COLUMNS = [
@@ -103,14 +105,6 @@ class Visible:
     level: str  # "summary" | "detail"
 
 
-@dataclass(frozen=True, slots=True)
-class _Grant:
-    footprint_id: str | None
-    product_id: str | None
-    grantor: str
-    level: str
-
-
 class Directory:
     """Roles of enrolled orgs, from the committed identity snapshot (which follows
     enrolments made through other processes within about a second)."""
@@ -135,7 +129,6 @@ class FootprintAccess:
         self._db = db
         self._verified = verified
         self._entries = _Lru(20000)
-        self._grant_windows = _Lru(20000)
         # (org, footprint id) -> (log size, Visible | None, valid until): an answer holds
         # while the log has not grown and no grant window it depended on opened or closed.
         self._answers = _Lru(50000)
@@ -158,51 +151,6 @@ class FootprintAccess:
             cached = json.loads(record.entry)
             self._entries.put(seq, cached)
         return cached
-
-    # -- grants -----------------------------------------------------------------
-
-    def _grants(self, conn: Connection, org: str) -> list[_Grant]:
-        rows = conn.execute(
-            select(
-                _GR.c.entry_id,
-                _GR.c.seq,
-                _GR.c.footprint_id,
-                _GR.c.product_id,
-                _GR.c.grantor,
-                _GR.c.level,
-            ).where(_GR.c.grantee == org, _GR.c.revoked_seq.is_(None))
-        ).all()
-        now = datetime.now(UTC)
-        out = []
-        for row in rows:
-            start, end = self._grant_window(conn, row.seq)
-            if (start is None or start <= now) and (end is None or now < end):
-                out.append(_Grant(row.footprint_id, row.product_id, row.grantor, row.level))
-        return out
-
-    def _grant_window(self, conn: Connection, seq: int) -> tuple[datetime | None, datetime | None]:
-        cached: tuple[datetime | None, datetime | None] | None = self._grant_windows.get(seq)
-        if cached is None:
-            entry = self.entry(conn, seq)
-            start, end = entry.get("validFrom"), entry.get("validUntil")
-            cached = (
-                parse_instant(start) if start else None,
-                parse_instant(end) if end else None,
-            )
-            self._grant_windows.put(seq, cached)
-        return cached
-
-    @staticmethod
-    def _level(grants: Iterable[_Grant], ref: FootprintRef, products: Sequence[str]) -> str | None:
-        best = 0
-        for grant in grants:
-            if grant.footprint_id == ref.footprint_id or (
-                grant.product_id is not None
-                and grant.grantor == ref.org_id
-                and grant.product_id in products
-            ):
-                best = max(best, LEVELS[grant.level])
-        return {1: "summary", 2: "detail"}.get(best)
 
     # -- reads ------------------------------------------------------------------
 
@@ -258,46 +206,16 @@ class FootprintAccess:
     def _get(
         self, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
     ) -> tuple[Visible | None, float]:
+        """The answer of the access policy (``ledger.read.access``) and the time (seconds
+        since the epoch) until which it holds unless the log grows."""
         row = conn.execute(
             select(*_FOOTPRINT_COLUMNS).where(_F.c.footprint_id == footprint_id)
         ).first()
         if row is None:
             return None, math.inf
         ref = FootprintRef(*row)
-        if ref.org_id == org or roles & READ_ALL_ROLES:
-            return Visible(ref, "detail"), math.inf
-        products = list(self.entry(conn, ref.seq)["footprint"]["productIds"])
-        rows = conn.execute(
-            select(_GR.c.seq, _GR.c.level).where(
-                _GR.c.grantee == org,
-                _GR.c.revoked_seq.is_(None),
-                or_(
-                    _GR.c.footprint_id == ref.footprint_id,
-                    and_(_GR.c.grantor == ref.org_id, _GR.c.product_id.in_(products)),
-                ),
-            )
-        ).all()
-        now = datetime.now(UTC)
-        best, valid_until = 0, math.inf
-        for seq, level in rows:
-            start, end = self._grant_window(conn, seq)
-            for edge in (start, end):
-                if edge is not None and edge > now:
-                    valid_until = min(valid_until, edge.timestamp())
-            if (start is None or start <= now) and (end is None or now < end):
-                best = max(best, LEVELS[level])
-        if not best:
-            return None, valid_until
-        return Visible(ref, "summary" if best == 1 else "detail"), valid_until
-
-    def visible_seq(self, org: str, roles: frozenset[str], footprint_seq: int) -> str | None:
-        """The level at which ``org`` sees the footprint recorded at ``seq``, if any."""
-        with self._db.read() as conn:
-            fid = conn.execute(select(_F.c.footprint_id).where(_F.c.seq == footprint_seq)).scalar()
-        if fid is None:
-            return None
-        found = self.get(org, roles, fid)
-        return found.level if found else None
+        access = footprint_access_in(conn, Caller(org, roles), ref.org_id, footprint_id, now_us())
+        return (Visible(ref, access.level) if access.level else None), access.changes_at
 
     def list(
         self,
@@ -313,25 +231,13 @@ class FootprintAccess:
         status = (filters.status or "").lower()
         if filters.status is not None and status not in ("active", "deprecated"):
             return [], None
+        caller, at = Caller(org, roles), now_us()
         with self._db.read() as conn:
             query = select(*_FOOTPRINT_COLUMNS)
-            grants: list[_Grant] = []
-            if not roles & READ_ALL_ROLES:
-                grants = self._grants(conn, org)
-                direct = {g.footprint_id for g in grants if g.footprint_id}
-                lines = {(g.grantor, g.product_id) for g in grants if g.product_id}
-                allowed = [_F.c.org_id == org]
-                if direct:
-                    allowed.append(_F.c.footprint_id.in_(sorted(direct)))
-                if lines:
-                    allowed.append(
-                        _F.c.footprint_id.in_(
-                            select(_FP.c.footprint_id).where(
-                                tuple_(_FP.c.org_id, _FP.c.product_id).in_(sorted(lines))
-                            )
-                        )
-                    )
-                query = query.where(or_(*allowed))
+            grants = [] if caller.reads_all else grants_to(conn, caller)
+            allowed = visible_footprints(caller, grants, at)
+            if allowed is not None:
+                query = query.where(allowed)
             if filters.product_ids:
                 query = query.where(
                     _F.c.footprint_id.in_(
@@ -361,21 +267,26 @@ class FootprintAccess:
                 rows = conn.execute(
                     query.where(_F.c.seq > cursor).order_by(_F.c.seq).limit(chunk)
                 ).all()
-                for row in rows:
-                    ref = FootprintRef(*row)
+                refs = [FootprintRef(*row) for row in rows]
+                products = product_ids_of(
+                    conn, [r.footprint_id for r in refs if not caller.sees_all_of(r.org_id)]
+                )
+                for ref in refs:
                     cursor = ref.seq
-                    doc: dict[str, Any] | None = None
-                    if ref.org_id == org or roles & READ_ALL_ROLES:
-                        level: str | None = "detail"
-                    else:
-                        doc = self.entry(conn, ref.seq)["footprint"]
-                        level = self._level(grants, ref, doc["productIds"])
+                    level = footprint_access(
+                        caller,
+                        ref.org_id,
+                        ref.footprint_id,
+                        products.get(ref.footprint_id, ()),
+                        grants,
+                        at,
+                    ).level
                     if level is None:
                         continue
-                    if filters.python_side():
-                        doc = doc or self.entry(conn, ref.seq)["footprint"]
-                        if not matches(doc, filters):
-                            continue
+                    if filters.python_side() and not matches(
+                        self.entry(conn, ref.seq)["footprint"], filters
+                    ):
+                        continue
                     if len(found) == limit:
                         return found, found[-1].ref.seq if found else after_seq
                     found.append(Visible(ref, level))

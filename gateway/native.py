@@ -4,7 +4,6 @@ retirements (per access rules)."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 from typing import Annotated, Any
 
@@ -15,8 +14,8 @@ from sqlalchemy import select
 
 from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
-from gateway.footprints import READ_ALL_ROLES
 from ledger.entries.carbon.instruments import split_serial
+from ledger.read.access import entry_access_in, now_us
 from ledger.store.index_tables import RetirementRow
 
 router = APIRouter(prefix="/v1", tags=["native"])
@@ -123,14 +122,11 @@ def consistency(
 
 
 def _entry_visible(svc: Any, caller: Any, record: Any) -> bool:
-    if record.org_id == caller.org or caller.roles & READ_ALL_ROLES:
-        return True
-    if record.entry_type == "footprint":
-        # The entry bytes carry the composition: detail-level access only.
-        return bool(svc.footprints.visible_seq(caller.org, caller.roles, record.seq) == "detail")
-    if record.entry_type == "grant":
-        return bool(json.loads(record.entry).get("grantee") == caller.org)
-    return False
+    """The one access policy (``ledger.read.access``), as gRPC ``GetEntry`` applies it."""
+    with svc.context.reads.read() as conn:
+        return entry_access_in(
+            conn, caller.reader, record.org_id, record.entry_type, record.entry_id, now_us()
+        )
 
 
 @router.get(
@@ -216,7 +212,7 @@ def instrument(
             )
             .limit(1)
         ).first()
-    if row is None or not (row.org_id == caller.org or caller.roles & READ_ALL_ROLES):
+    if row is None or not caller.reader.sees_all_of(row.org_id):
         raise not_found(request, "retirement")
     record = svc.context.records.record(row.seq)
     return RetirementOut(

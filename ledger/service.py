@@ -34,6 +34,7 @@ from ledger.errors import (
 from ledger.merkle import MerkleError
 from ledger.note import CosignatureVerifier
 from ledger.read import VerifiedLog
+from ledger.read.access import READ_ALL_ROLES, WHOLE_LOG_METADATA, Caller, entry_access_in, now_us
 from ledger.receipt import Receipt
 from ledger.request_token import (
     METADATA_KEY,
@@ -45,7 +46,6 @@ from ledger.request_token import (
 )
 from ledger.sequencer import Sequencer, SequencerUnavailableError, Submission
 from ledger.store.log import LogStore, StoredRecord
-from ledger.store.visibility import READ_ALL_ROLES, WHOLE_LOG_METADATA, may_read
 
 _STATUS: list[tuple[type[LedgerError], grpc.StatusCode]] = [
     (EntryTooLargeError, grpc.StatusCode.RESOURCE_EXHAUSTED),
@@ -191,7 +191,8 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 record = self.verified.record(request.seq)
         except IntegrityError as exc:
             _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
-        if record is None or not self._may_read(caller, record):
+        reader = self._reader(caller)
+        if record is None or not self._may_read(reader, record):
             _abort(context, grpc.StatusCode.NOT_FOUND, "no such entry visible to the caller")
         return _entry_record(record)
 
@@ -199,9 +200,8 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self, request: pb.StreamEntriesRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.EntryRecord]:
         caller = self._authenticate(context, "StreamEntries")
-        if WHOLE_LOG_METADATA in context.invocation_metadata() and not (
-            self.identity.current().roles_of(caller.org) & READ_ALL_ROLES
-        ):
+        reader = self._reader(caller)
+        if WHOLE_LOG_METADATA in context.invocation_metadata() and not reader.reads_all:
             _abort(
                 context,
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -211,17 +211,22 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         stop = request.to_seq or self.store.tree_size()
         try:
             for record in self.verified.records(request.from_seq, stop):
-                if self._may_read(caller, record):
+                if self._may_read(reader, record):
                     yield _entry_record(record)
         except IntegrityError as exc:
             _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
 
-    def _may_read(self, caller: TokenClaims, record: StoredRecord) -> bool:
-        roles = self.identity.current().roles_of(caller.org)
-        if roles & READ_ALL_ROLES or record.org_id == caller.org:
+    def _reader(self, claims: TokenClaims) -> Caller:
+        return Caller(claims.org, self.identity.current().roles_of(claims.org))
+
+    def _may_read(self, reader: Caller, record: StoredRecord) -> bool:
+        """The one access policy (``ledger.read.access``), as HTTP applies it."""
+        if reader.sees_all_of(record.org_id):
             return True
         with self.store.db.read() as conn:
-            return may_read(conn, caller.org, roles, record)
+            return entry_access_in(
+                conn, reader, record.org_id, record.entry_type, record.entry_id, now_us()
+            )
 
     def _authenticate(self, context: grpc.ServicerContext, method: str) -> TokenClaims:
         token = ""

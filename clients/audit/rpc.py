@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from clients.audit.model import AuditError, AuditRecord, ReadRefused
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.read.access import WHOLE_LOG_METADATA
 from ledger.request_token import METADATA_KEY, make_token
-from ledger.store.visibility import WHOLE_LOG_METADATA
 
 SERVICE = "carbonledger.v1.Ledger"
 

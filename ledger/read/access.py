@@ -1,0 +1,251 @@
+"""The one access policy: what a caller may read of the ledger, used by every read path.
+
+gRPC (``GetEntry``, ``StreamEntries``), the PACT v2.3/v3.0 reads and lists, the
+native ``/v1`` routes, computed footprints and asynchronous request fulfilment all
+ask this module, so they cannot disagree. The decision is written once, as pure
+functions over facts (``footprint_access``, ``entry_access``); the SQL-backed
+functions below only gather those facts from the index tables, and
+``visible_footprints`` turns the same rule into a filter for listings.
+
+The rule (``docs/security.md``, "One access policy"):
+
+* the owner of an object and orgs with a read-all role (``READ_ALL_ROLES``) see it
+  at ``detail`` level;
+* any other org sees a footprint through a grant to it, by the footprint's owner,
+  naming the footprint (``footprintId``) or one of its product ids (``productId``,
+  a product-line grant: it covers only footprints its grantor declared), that is
+  not revoked and whose signed window ``[validFrom, validUntil)`` holds now, at
+  the highest level such grants give;
+* a recorded entry's bytes are readable by its signer and read-all roles, for a
+  footprint entry (it carries the composition) at ``detail`` level, and for a
+  grant entry by its grantee; nothing else.
+
+An answer that rests on grants holds until the next edge of one of their windows
+(``Access.changes_at_us``) or until the log grows (a new grant or revocation).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, or_, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from ledger.rules.view import GrantFacts
+from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
+
+_F = FootprintRow.__table__  # type: ignore[attr-defined]
+_FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
+_GR = GrantRow.__table__  # type: ignore[attr-defined]
+
+READ_ALL_ROLES = frozenset({"auditor", "operator"})
+# gRPC metadata by which a reader (the auditor) says it needs every entry: the
+# ledger then refuses a caller without a read-all role with PERMISSION_DENIED
+# instead of streaming the entries it may see, which an audit would take for
+# records the ledger withheld.
+WHOLE_LOG_METADATA = ("carbonledger-read", "whole-log")
+
+SUMMARY = "summary"
+DETAIL = "detail"
+_RANK = {SUMMARY: 1, DETAIL: 2}
+
+
+def now_us() -> int:
+    """The policy's clock: UTC microseconds since the epoch, as grant windows are stored."""
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    org: str
+    roles: frozenset[str]
+
+    @property
+    def reads_all(self) -> bool:
+        return bool(self.roles & READ_ALL_ROLES)
+
+    def sees_all_of(self, owner: str) -> bool:
+        """Whether the caller reads everything ``owner`` records (its own, or a read-all role)."""
+        return self.org == owner or self.reads_all
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    level: str | None  # None: the caller may not see it (answered as if it did not exist)
+    changes_at_us: float = math.inf  # the next window edge after which the answer may differ
+
+    @property
+    def changes_at(self) -> float:
+        """``changes_at_us`` in seconds since the epoch (``time.time()``'s scale)."""
+        return self.changes_at_us / 1_000_000
+
+
+_EVERYTHING = Access(DETAIL)
+_NOTHING = Access(None)
+
+
+# -- the decision (pure) ------------------------------------------------------------
+
+
+def _covers(
+    grant: GrantFacts, caller: Caller, owner: str, footprint_id: str, product_ids: Sequence[str]
+) -> bool:
+    return (
+        grant.grantee == caller.org
+        and grant.grantor == owner
+        and (
+            grant.footprint_id == footprint_id
+            or (grant.product_id is not None and grant.product_id in product_ids)
+        )
+    )
+
+
+def footprint_access(
+    caller: Caller,
+    owner: str,
+    footprint_id: str,
+    product_ids: Sequence[str],
+    grants: Iterable[GrantFacts],
+    at_us: int,
+) -> Access:
+    """The level at which ``caller`` sees ``owner``'s footprint at ``at_us``, given the
+    caller's grants (any superset of those that cover the footprint)."""
+    if caller.sees_all_of(owner):
+        return _EVERYTHING
+    best, changes = 0, math.inf
+    for grant in grants:
+        if not _covers(grant, caller, owner, footprint_id, product_ids):
+            continue
+        for edge in (grant.valid_from_us, grant.valid_until_us):
+            if edge is not None and edge > at_us:
+                changes = min(changes, edge)
+        if grant.live_at(at_us):
+            best = max(best, _RANK[grant.level])
+    level = next((name for name, rank in _RANK.items() if rank == best), None)
+    return Access(level, changes)
+
+
+def entry_access(
+    caller: Caller,
+    signer: str,
+    entry_type: str,
+    *,
+    footprint: Access | None = None,
+    grantee: str | None = None,
+) -> bool:
+    """Whether ``caller`` may read a recorded entry's bytes. ``footprint`` is the
+    caller's access to the footprint a footprint entry declares, ``grantee`` the org a
+    grant entry names."""
+    if caller.sees_all_of(signer):
+        return True
+    if entry_type == "footprint":
+        return footprint is not None and footprint.level == DETAIL  # bytes carry the composition
+    if entry_type == "grant":
+        return grantee == caller.org
+    return False
+
+
+# -- facts from the index tables -------------------------------------------------------
+
+_GRANT_COLUMNS = (
+    _GR.c.entry_id,
+    _GR.c.seq,
+    _GR.c.grantor,
+    _GR.c.grantee,
+    _GR.c.footprint_id,
+    _GR.c.product_id,
+    _GR.c.level,
+    _GR.c.valid_from_us,
+    _GR.c.valid_until_us,
+    _GR.c.revoked_seq,
+)
+
+
+def _grants(conn: Connection, *where: ColumnElement[bool]) -> list[GrantFacts]:
+    rows = conn.execute(select(*_GRANT_COLUMNS).where(_GR.c.revoked_seq.is_(None), *where))
+    return [GrantFacts(**row._asdict()) for row in rows]
+
+
+def grants_to(conn: Connection, caller: Caller) -> list[GrantFacts]:
+    """The caller's unrevoked grants (one probe of the grantee index)."""
+    return _grants(conn, _GR.c.grantee == caller.org)
+
+
+def product_ids_of(conn: Connection, footprint_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The product ids each footprint declares (primary-key probes of ``footprint_product``)."""
+    out: dict[str, list[str]] = {fid: [] for fid in footprint_ids}
+    if footprint_ids:
+        rows = conn.execute(
+            select(_FP.c.footprint_id, _FP.c.product_id)
+            .where(_FP.c.footprint_id.in_(footprint_ids))
+            .distinct()
+        )
+        for fid, product in rows:
+            out[fid].append(product)
+    return out
+
+
+def footprint_access_in(
+    conn: Connection, caller: Caller, owner: str, footprint_id: str, at_us: int
+) -> Access:
+    """``footprint_access`` for one footprint, with only the grants that could cover it."""
+    if caller.sees_all_of(owner):
+        return _EVERYTHING
+    grants = _grants(
+        conn,
+        _GR.c.grantee == caller.org,
+        _GR.c.grantor == owner,
+        or_(
+            _GR.c.footprint_id == footprint_id,
+            _GR.c.product_id.in_(
+                select(_FP.c.product_id).where(_FP.c.footprint_id == footprint_id)
+            ),
+        ),
+    )
+    if not grants:
+        return _NOTHING
+    products = product_ids_of(conn, [footprint_id])[footprint_id]
+    return footprint_access(caller, owner, footprint_id, products, grants, at_us)
+
+
+def entry_access_in(
+    conn: Connection, caller: Caller, signer: str, entry_type: str, entry_id: str, at_us: int
+) -> bool:
+    """``entry_access`` for the recorded entry ``entry_id``, with its facts looked up."""
+    if caller.sees_all_of(signer):
+        return True
+    if entry_type == "footprint":
+        fid = conn.execute(select(_F.c.footprint_id).where(_F.c.entry_id == entry_id)).scalar()
+        found = None if fid is None else footprint_access_in(conn, caller, signer, fid, at_us)
+        return entry_access(caller, signer, entry_type, footprint=found)
+    if entry_type == "grant":
+        grantee = conn.execute(select(_GR.c.grantee).where(_GR.c.entry_id == entry_id)).scalar()
+        return entry_access(caller, signer, entry_type, grantee=grantee)
+    return entry_access(caller, signer, entry_type)
+
+
+def visible_footprints(
+    caller: Caller, grants: Iterable[GrantFacts], at_us: int
+) -> ColumnElement[bool] | None:
+    """A condition on the ``footprint`` table selecting what ``caller`` may see at
+    ``at_us`` (None: everything), from the caller's grants: index-driven (owner index,
+    primary key, ``footprint_product``'s (org, product) index), no per-row Python.
+    The level of each row found is ``footprint_access``'s."""
+    if caller.reads_all:
+        return None
+    live = [g for g in grants if g.grantee == caller.org and g.live_at(at_us)]
+    direct = sorted({(g.grantor, g.footprint_id) for g in live if g.footprint_id})
+    lines = sorted({(g.grantor, g.product_id) for g in live if g.product_id})
+    allowed: list[ColumnElement[bool]] = [_F.c.org_id == caller.org]
+    if direct:
+        allowed.append(tuple_(_F.c.org_id, _F.c.footprint_id).in_(direct))
+    if lines:
+        allowed.append(
+            _F.c.footprint_id.in_(
+                select(_FP.c.footprint_id).where(tuple_(_FP.c.org_id, _FP.c.product_id).in_(lines))
+            )
+        )
+    return or_(*allowed)
