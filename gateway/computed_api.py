@@ -3,6 +3,7 @@ contribution trees, and suppliers' progress against their buyers' targets."""
 
 from __future__ import annotations
 
+import time
 from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import READ_ALL_ROLES
 from graph.errors import NoPhysicalSolutionError
+from ledger.read.inventory_access import inventory_grants, may_read_inventories
 from ledger.store.carbon_index import active_footprint_id
 from ledger.store.tables import RecordRow
 
@@ -288,10 +290,16 @@ def progress(
     svc: ServicesDep,
     org: Annotated[str, Path(max_length=512)],
 ) -> ProgressOut:
-    """The supplier and auditors see every target for it; a buyer sees the targets it
-    set (and, through them, the supplier's inventories)."""
+    """The supplier and auditors see every target for it. Another org sees the
+    supplier's inventories, and progress against the targets it set itself, only while
+    the supplier grants it (``ledger.read.inventory_access``); without that grant the
+    answer is the NotFound of an org that does not exist, whatever targets it set."""
     sees_all = caller.org == org or bool(caller.roles & READ_ALL_ROLES)
+    now_us = time.time_ns() // 1000
     with svc.context.reads.read() as conn:
+        grants = [] if sees_all else inventory_grants(conn, org, caller.org)
+        if not may_read_inventories(caller.org, caller.roles, org, grants, now_us):
+            raise not_found(request, "supplier progress")
         # Entries are read through the verified reads: a tampered one is refused, not used.
         target_seqs = conn.execute(
             select(_R.c.seq)
@@ -300,8 +308,6 @@ def progress(
         ).scalars()
         targets = [(seq, svc.footprints.entry(conn, seq)) for seq in target_seqs.all()]
         targets = [(seq, t) for seq, t in targets if t["supplier"] == org]
-        if not sees_all and not targets:
-            raise not_found(request, "supplier progress")
         inventory_seqs = conn.execute(
             select(_R.c.seq)
             .where(_R.c.entry_type == "inventory", _R.c.org_id == org)
@@ -311,7 +317,7 @@ def progress(
         for seq in inventory_seqs.all():
             inv = svc.footprints.entry(conn, seq)
             inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
-    if sees_all and not targets and not inventories and svc.directory.roles_of(org) is None:
+    if not targets and not inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
     return ProgressOut(
         supplier=org,

@@ -102,3 +102,9 @@ def grant(
 ) -> dict[str, Any]:
     scope = {"footprintId": footprint_id} if footprint_id else {"productId": product_id}
     return new_entry("grant", owner, grantee=grantee, level=level, **scope)
+
+
+def inventory_grant(owner: str, grantee: str, **window: str) -> dict[str, Any]:
+    """``owner`` lets ``grantee`` read its inventories and progress, within ``window``
+    (``validFrom``, ``validUntil``) if given."""
+    return new_entry("grant", owner, grantee=grantee, inventory=True, **window)

@@ -400,12 +400,25 @@ def test_grant_and_revoke_parse() -> None:
         ("productId", ..., "footprintId"),
         ("footprintId", "a3c1e5d7-9b2f-4e60-8a14-c6d8e0f2a4b6", "productId"),
         ("level", "full", "level"),
+        ("level", ..., "level"),
+        ("inventory", True, "inventory"),
+        ("inventory", False, "inventory"),
         ("grantee", RECYCLER, "grantee"),
         ("validUntil", "2025-04-30T00:00:00Z", "validUntil"),
     ],
 )
 def test_grant_rules(path: str, value: Any, field: str) -> None:
     rejects(changed(grant(), path, value), field)
+
+
+def test_an_inventory_grant_names_no_footprint_and_no_level() -> None:
+    inventory = changed(
+        changed(changed(grant(), "productId", ...), "level", ...), "inventory", True
+    )
+    parsed = parse_entry(inventory)
+    assert isinstance(parsed, Grant) and parsed.inventory is True and parsed.level is None
+    rejects(changed(inventory, "level", "summary"), "level")
+    rejects(changed(inventory, "footprintId", "a3c1e5d7-9b2f-4e60-8a14-c6d8e0f2a4b6"), "inventory")
 
 
 # -- activity.batch and key.add --

@@ -107,7 +107,10 @@ class RecordingCarbonView(MemoryCarbonView):
             "footprint_id": facts.footprint_id,
             "product_id": facts.product_id,
             "level": facts.level,
+            "valid_from_us": facts.valid_from_us,
+            "valid_until_us": facts.valid_until_us,
             "revoked_seq": None,
+            "inventory": facts.inventory,
         }
         self._grant_rows[facts.entry_id] = row
         self.rows["access_grant"].append(row)

@@ -375,6 +375,13 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
         )
     )
     for supplier in ("pack", "cell"):
+        # The buyer's target opens nothing: the supplier grants its inventories.
+        steps.append(
+            Step(
+                supplier,
+                _entry(ids, "grant", supplier, {"grantee": buyer, "inventory": True}),
+            )
+        )
         steps.append(
             Step(
                 "buyer",

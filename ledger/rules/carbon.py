@@ -121,6 +121,7 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
                 entry.level,
                 epoch_us(entry.validFrom) if entry.validFrom else None,
                 epoch_us(entry.validUntil) if entry.validUntil else None,
+                inventory=entry.inventory is not None,
             )
         )
     elif isinstance(entry, GrantRevoke):

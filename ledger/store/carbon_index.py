@@ -150,9 +150,10 @@ class SqlCarbonView:
                 _GR.c.valid_from_us,
                 _GR.c.valid_until_us,
                 _GR.c.revoked_seq,
+                _GR.c.inventory,
             ).where(_GR.c.entry_id == entry_id)
         ).first()
-        return GrantFacts(**row._mapping) if row else None
+        return GrantFacts(**{**row._mapping, "inventory": bool(row.inventory)}) if row else None
 
     def activity_batch_org(self, entry_id: str) -> str | None:
         org: str | None = self._conn.execute(
@@ -249,6 +250,7 @@ class SqlCarbonView:
                 level=facts.level,
                 valid_from_us=facts.valid_from_us,
                 valid_until_us=facts.valid_until_us,
+                inventory=facts.inventory,
             )
         )
 
