@@ -31,6 +31,7 @@ from ledger.keys import encode_public_key, new_private_key
 from ledger.note import NoteVerifier
 from ledger.server import LedgerServer
 from ledger.store.database import sqlite_url
+from tests import carbon_builders as cb
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
 
 DATA = Path(__file__).parent / "data" / "entries"
@@ -59,19 +60,8 @@ def footprint(
 
 
 def retirement(org: str, registry: str, kind: str, first: str, last: str) -> dict[str, Any]:
-    count = int(last[-6:]) - int(first[-6:]) + 1
-    members: dict[str, Any] = {
-        "registry": registry,
-        "kind": kind,
-        "serials": {"first": first, "last": last},
-        "quantity": str(count),
-        "unit": "tCO2e" if kind == "CCER" else "MWh",
-        "vintage": 2024,
-        "beneficiary": {"org": org},
-    }
-    if kind == "CCER":
-        members["creditType"] = "avoidance"
-    return new_entry("instrument.retire", org, **members)
+    """``org`` retires from its account (bound with ``cb.registry_account``)."""
+    return cb.retirement(org, registry, first, last, kind=kind)
 
 
 @dataclass
@@ -132,6 +122,8 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     seqs["attestation"] = client.submit(verifier.sign(attestation)).seq
     grant = new_entry("grant", SUPPLIER, grantee=BUYER, productId=PRODUCT_A, level="summary")
     seqs["grant"] = client.submit(supplier.sign(grant)).seq
+    for registry, holder in (("cn-gec", BUYER), ("cn-ccer", SUPPLIER)):
+        client.submit(operator.sign(cb.registry_account(operator.org, registry, holder)))
     gec = retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400001575")
     seqs["gec"] = client.submit(buyer.sign(gec)).seq
     ccer = retirement(SUPPLIER, "cn-ccer", "CCER", "CCER-2024-000001", "CCER-2024-000500")

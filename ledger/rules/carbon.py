@@ -6,7 +6,8 @@ signer; footprint immutability and one active footprint per owner, product,
 company and batch; citations of a product resolved through the company's
 owner; predecessor deprecation; references to footprints, factors and
 activity batches that exist; units that convert; serials retired once;
-retirements that benefit the retiring org's own footprints only; attestations
+retirements from registry accounts the retiring org holds, for its own footprints
+only; attestations
 of existing footprints by an org other than the one that declared them;
 grants by owners only.
 
@@ -55,6 +56,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
                 field="version",
             )
     elif isinstance(entry, InstrumentRetire):
+        _check_account(entry, identity)
         _check_beneficiary_footprints(entry, view)
         if view.overlapping_retirement(_span(entry)) is not None:
             # The earlier retirement may be another org's: its seq is not named.
@@ -135,6 +137,20 @@ def _span(entry: InstrumentRetire) -> SerialSpan:
     first = entry.serials.first[-width:]
     last = entry.serials.last[-width:]
     return SerialSpan(entry.registry, prefix, width, first, last)
+
+
+def _check_account(entry: InstrumentRetire, identity: IdentityState) -> None:
+    """Serials are retired only from a registry account the operator bound to the
+    retiring org, or anyone could retire another holder's serials first and block
+    the holder's own retirement for good. Checked before the serials, so a prober
+    learns nothing about retirements from accounts it does not hold; the refusal is
+    the same whether the account is another org's or nobody's."""
+    if identity.account_holder(entry.registry, entry.accountId) != entry.org:
+        raise PermissionDeniedError(
+            f"{entry.org} holds no account {entry.accountId} at {entry.registry}; an org "
+            "retires serials only from registry accounts the operator bound to it",
+            field="accountId",
+        )
 
 
 def _check_beneficiary_footprints(entry: InstrumentRetire, view: CarbonView) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
-from ledger.entries.identity import OrgCompanies
+from ledger.entries.identity import OrgCompanies, RegistryAccount
 from ledger.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -85,6 +85,8 @@ class IdentityState:
     keys: dict[bytes, KeyState] = field(default_factory=dict)
     # company id -> the one org that may declare footprints for it
     company_owners: dict[str, str] = field(default_factory=dict)
+    # (registry, account id) -> the one org that retires instruments from it
+    account_holders: dict[tuple[str, str], str] = field(default_factory=dict)
     size: int = 0
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
@@ -148,6 +150,11 @@ class IdentityState:
         """The org bound to ``company_id`` (the only one that declares its footprints)."""
         return self.company_owners.get(company_id)
 
+    def account_holder(self, registry: str, account_id: str) -> str | None:
+        """The org the operator bound the registry account to (the only one that
+        retires serials from it)."""
+        return self.account_holders.get((registry, account_id))
+
     def roles_of(self, org_id: str) -> frozenset[str]:
         org = self.orgs.get(org_id)
         return org.roles if org else frozenset()
@@ -168,6 +175,9 @@ class IdentityState:
             if entry.orgId not in self.orgs:
                 raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
             self._check_companies_free(entry.orgId, entry.companyIds, "companyIds")
+        elif isinstance(entry, RegistryAccount):
+            if entry.orgId not in self.orgs:
+                raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
         elif isinstance(entry, KeyAdd):
@@ -227,6 +237,8 @@ class IdentityState:
             self._bind_companies(entry.orgId, entry.company_ids)
         elif isinstance(entry, OrgCompanies):
             self._bind_companies(entry.orgId, entry.companyIds)
+        elif isinstance(entry, RegistryAccount):
+            self.account_holders[(entry.registry, entry.accountId)] = entry.orgId
         elif isinstance(entry, KeyRotate):
             org = self.orgs[entry.orgId]
             if org.signing_key is not None:
