@@ -29,7 +29,6 @@ from ledger.entries.carbon.factors import FactorsPublish
 from ledger.entries.carbon.footprint import FactorRef, Footprint, FootprintDeprecate, Input
 from ledger.entries.carbon.grants import Grant, GrantRevoke
 from ledger.entries.carbon.instruments import InstrumentRetire, split_serial
-from ledger.entries.carbon.targets import Target
 from ledger.errors import (
     ConflictError,
     MalformedEntryError,
@@ -75,9 +74,9 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
             raise _not_owned("grant", entry.grantId, entry.org, "grantId")
         if grant.revoked_seq is not None:
             raise ConflictError(f"grant already revoked at seq {grant.revoked_seq}", "grantId")
-    elif isinstance(entry, Target):
-        if "supplier" not in identity.roles_of(entry.supplier):
-            raise UnknownReferenceError(f"{entry.supplier} is not an enrolled supplier", "supplier")
+    # A ``target`` has no stateful rule: it is the buyer's own statement and opens
+    # nothing of the supplier's (inventories need the supplier's grant), and refusing
+    # one that names no enrolled supplier would tell buyers who is enrolled.
 
 
 def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
@@ -318,25 +317,30 @@ def _factor(ref: FactorRef, view: CarbonView, path: str) -> FactorFacts:
 
 
 def _attested_footprint(entry: Attestation, view: CarbonView) -> FootprintFacts:
+    """The footprint entry the attestation names by leaf hash, entry id or both. One
+    refusal for every way of naming none (a missing hash or id, a record that is no
+    footprint, two fields naming different footprints): which of them it was would
+    tell the verifier what exists under ids it cannot read."""
     by_leaf = (
         view.footprint_by_leaf(bytes.fromhex(entry.footprintLeafHash))
-        if (entry.footprintLeafHash)
+        if entry.footprintLeafHash
         else None
     )
     by_entry = view.footprint_by_entry(entry.footprintEntryId) if entry.footprintEntryId else None
-    if entry.footprintLeafHash and by_leaf is None:
-        raise UnknownReferenceError("no footprint entry has this leaf hash", "footprintLeafHash")
-    if entry.footprintEntryId and by_entry is None:
-        raise UnknownReferenceError(
-            f"no footprint entry {entry.footprintEntryId}", field="footprintEntryId"
-        )
-    if by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id:
-        raise MalformedEntryError(
-            "footprintLeafHash and footprintEntryId name different footprints",
-            field="footprintEntryId",
-        )
     found = by_leaf or by_entry
-    assert found is not None
+    if (
+        found is None
+        or (entry.footprintLeafHash and by_leaf is None)
+        or (entry.footprintEntryId and by_entry is None)
+        or (by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id)
+    ):
+        named = " and ".join(
+            name for name in ("footprintLeafHash", "footprintEntryId") if getattr(entry, name)
+        )
+        raise UnknownReferenceError(
+            f"no footprint entry on the ledger matches the attestation's {named}",
+            field="footprintEntryId" if entry.footprintEntryId else "footprintLeafHash",
+        )
     return found
 
 
