@@ -17,10 +17,12 @@ from gateway.footprints import READ_ALL_ROLES
 from graph.errors import NoPhysicalSolutionError
 from ledger.read.inventory_access import inventory_grants, may_read_inventories
 from ledger.store.carbon_index import active_footprint_id
+from ledger.store.index_tables import TargetRow
 from ledger.store.tables import RecordRow
 
 router = APIRouter(prefix="/v1", tags=["native"])
 _R = RecordRow.__table__  # type: ignore[attr-defined]
+_TG = TargetRow.__table__  # type: ignore[attr-defined]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -302,12 +304,11 @@ def progress(
             raise not_found(request, "supplier progress")
         # Entries are read through the verified reads: a tampered one is refused, not used.
         target_seqs = conn.execute(
-            select(_R.c.seq)
-            .where(_R.c.entry_type == "target", *([] if sees_all else [_R.c.org_id == caller.org]))
-            .order_by(_R.c.seq)
+            select(_TG.c.seq)
+            .where(_TG.c.supplier == org, *([] if sees_all else [_TG.c.buyer == caller.org]))
+            .order_by(_TG.c.seq)
         ).scalars()
         targets = [(seq, svc.footprints.entry(conn, seq)) for seq in target_seqs.all()]
-        targets = [(seq, t) for seq, t in targets if t["supplier"] == org]
         inventory_seqs = conn.execute(
             select(_R.c.seq)
             .where(_R.c.entry_type == "inventory", _R.c.org_id == org)

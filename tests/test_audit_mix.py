@@ -122,6 +122,21 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     seqs["attestation"] = client.submit(verifier.sign(attestation)).seq
     grant = new_entry("grant", SUPPLIER, grantee=BUYER, productId=PRODUCT_A, level="summary")
     seqs["grant"] = client.submit(supplier.sign(grant)).seq
+    # A target and an inventory grant: their index rows must match the audit's too.
+    target = new_entry(
+        "target",
+        BUYER,
+        supplier=SUPPLIER,
+        metric="absolute-tco2e",
+        scopes=["1"],
+        baseYear=2022,
+        baseValue="1000",
+        targetYear=2030,
+        targetValue="600",
+    )
+    client.submit(buyer.sign(target))
+    window = {"validFrom": "2025-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z"}
+    client.submit(supplier.sign(cb.inventory_grant(SUPPLIER, BUYER, **window)))
     for registry, holder in (("cn-gec", BUYER), ("cn-ccer", SUPPLIER)):
         client.submit(operator.sign(cb.registry_account(operator.org, registry, holder)))
     gec = retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400001575")

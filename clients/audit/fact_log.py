@@ -123,6 +123,12 @@ class RecordingCarbonView(MemoryCarbonView):
         super().add_activity_batch(entry_id, org_id, seq)
         self.rows["activity_batch"].append({"entry_id": entry_id, "org_id": org_id, "seq": seq})
 
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
+        super().add_target(entry_id, seq, buyer, supplier)
+        self.rows["target"].append(
+            {"entry_id": entry_id, "seq": seq, "buyer": buyer, "supplier": supplier}
+        )
+
 
 _TABLES = {
     str(cls.__tablename__): cls.__table__  # type: ignore[union-attr]
@@ -135,6 +141,7 @@ _TABLES = {
         t.AttestationRow,
         t.GrantRow,
         t.ActivityBatchRow,
+        t.TargetRow,
     )
 }
 

@@ -29,6 +29,7 @@ from ledger.entries.carbon.factors import FactorsPublish
 from ledger.entries.carbon.footprint import FactorRef, Footprint, FootprintDeprecate, Input
 from ledger.entries.carbon.grants import Grant, GrantRevoke
 from ledger.entries.carbon.instruments import InstrumentRetire, split_serial
+from ledger.entries.carbon.targets import Target
 from ledger.errors import (
     ConflictError,
     MalformedEntryError,
@@ -129,6 +130,8 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
         view.revoke_grant(entry.grantId, seq)
     elif isinstance(entry, ActivityBatch):
         view.add_activity_batch(entry.entryId, entry.org, seq)
+    elif isinstance(entry, Target):
+        view.add_target(entry.entryId, seq, entry.org, entry.supplier)
 
 
 def _span(entry: InstrumentRetire) -> SerialSpan:

@@ -20,6 +20,7 @@ from ledger.store.index_tables import (
     FootprintRow,
     GrantRow,
     RetirementRow,
+    TargetRow,
 )
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -30,6 +31,7 @@ _RT = RetirementRow.__table__  # type: ignore[attr-defined]
 _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
+_TG = TargetRow.__table__  # type: ignore[attr-defined]
 
 _FOOTPRINT_COLUMNS = [
     _F.c.footprint_id,
@@ -259,3 +261,8 @@ class SqlCarbonView:
 
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
         self._conn.execute(insert(_AB).values(entry_id=entry_id, org_id=org_id, seq=seq))
+
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
+        self._conn.execute(
+            insert(_TG).values(entry_id=entry_id, seq=seq, buyer=buyer, supplier=supplier)
+        )

@@ -138,6 +138,19 @@ class GrantRow(SQLModel, table=True):
     revoked_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
 
 
+class TargetRow(SQLModel, table=True):
+    """A buyer's ``target`` by the supplier it names, so a supplier's progress reads
+    the targets for it without parsing every target on the ledger."""
+
+    __tablename__ = "target"
+    __table_args__ = (Index("ix_target_supplier", "supplier", "buyer", "seq"),)
+
+    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    buyer: str = Field(sa_column=Column(String(_URN), nullable=False))
+    supplier: str = Field(sa_column=Column(String(_URN), nullable=False))
+
+
 class ActivityBatchRow(SQLModel, table=True):
     __tablename__ = "activity_batch"
 
