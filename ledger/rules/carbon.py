@@ -5,11 +5,10 @@ is what needs the log so far: a footprint names only company ids bound to its
 signer; footprint immutability and one active footprint per owner, product,
 company and batch; citations of a product resolved through the company's
 owner; predecessor deprecation; references to footprints, factors and
-activity batches that exist; units that convert; serials retired once;
-retirements from registry accounts the retiring org holds, for its own footprints
-only; attestations
-of existing footprints by an org other than the one that declared them;
-grants by owners only.
+activity batches that exist; units that convert; serials retired once, only
+from registry accounts the retiring org holds and for its own footprints only;
+attestations of existing footprints by an org other than the one that declared
+them; grants by owners only.
 
 No rule is an oracle: a refusal that involves another organisation's data says
 that a conflict or a missing permission exists, naming the submitter's own
