@@ -127,6 +127,7 @@ def build(ledger: MemoryLedger, count: int, orgs: list[OrgSigner], start: int) -
                 "instrument.retire",
                 org.org,
                 registry="cn-gec",
+                accountId=f"acct-{index}",
                 kind="GEC",
                 serials={"first": serial, "last": serial},
                 quantity="1",
@@ -158,6 +159,8 @@ def genesis(ledger: MemoryLedger) -> list[OrgSigner]:
                 publicKey=encode_public_key(org.public_key),
             ),
         )
+        account = {"registry": "cn-gec", "accountId": f"acct-{i}", "orgId": org.org}
+        ledger.append(operator, new_entry("registry.account", OPERATOR, **account))
         orgs.append(org)
     return orgs
 

@@ -293,6 +293,27 @@ def org_companies(
     _submit_as_operator("org.companies", members, data_dir, operator_key, operator_org, ledger)
 
 
+@org.command("account")
+@click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
+@click.option("--registry", required=True, help="The registry (slug, e.g. cn-gec).")
+@click.option("--account-id", required=True, help="The org's account id at the registry.")
+@operator_options
+@ledger_option()
+def org_account(
+    org_id: str,
+    registry: str,
+    account_id: str,
+    data_dir: Path,
+    operator_key: Path | None,
+    operator_org: str,
+    ledger: str,
+) -> None:
+    """Bind a registry account to the organisation holding it (signed with the operator
+    key); the org then retires serials from it. Binding an account again moves it."""
+    members = {"registry": registry, "accountId": account_id, "orgId": org_id}
+    _submit_as_operator("registry.account", members, data_dir, operator_key, operator_org, ledger)
+
+
 @main.command()
 @click.option("--key", "key_path", type=click.Path(path_type=Path, exists=True), required=True)
 @click.option("--org", "org_id", required=True)

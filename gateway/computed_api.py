@@ -13,11 +13,14 @@ from sqlalchemy import select
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from graph.errors import NoPhysicalSolutionError
+from ledger.read.access import inventory_access_in, now_us
 from ledger.store.carbon_index import active_footprint_id
+from ledger.store.index_tables import TargetRow
 from ledger.store.tables import RecordRow
 
 router = APIRouter(prefix="/v1", tags=["native"])
 _R = RecordRow.__table__  # type: ignore[attr-defined]
+_TG = TargetRow.__table__  # type: ignore[attr-defined]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -287,20 +290,22 @@ def progress(
     svc: ServicesDep,
     org: Annotated[str, Path(max_length=512)],
 ) -> ProgressOut:
-    """The supplier and auditors see every target for it; a buyer sees the targets it
-    set (and, through them, the supplier's inventories)."""
-    sees_all = caller.reader.sees_all_of(org)
+    """The supplier and auditors see every target for it. Another org sees the
+    supplier's inventories, and progress against the targets it set itself, only while
+    the supplier grants it (``ledger.read.access.inventory_access``); without that grant
+    the answer is the NotFound of an org that does not exist, whatever targets it set."""
+    reader = caller.reader
+    sees_all = reader.sees_all_of(org)
     with svc.context.reads.read() as conn:
+        if inventory_access_in(conn, reader, org, now_us()).level is None:
+            raise not_found(request, "supplier progress")
         # Entries are read through the verified reads: a tampered one is refused, not used.
         target_seqs = conn.execute(
-            select(_R.c.seq)
-            .where(_R.c.entry_type == "target", *([] if sees_all else [_R.c.org_id == caller.org]))
-            .order_by(_R.c.seq)
+            select(_TG.c.seq)
+            .where(_TG.c.supplier == org, *([] if sees_all else [_TG.c.buyer == caller.org]))
+            .order_by(_TG.c.seq)
         ).scalars()
         targets = [(seq, svc.footprints.entry(conn, seq)) for seq in target_seqs.all()]
-        targets = [(seq, t) for seq, t in targets if t["supplier"] == org]
-        if not sees_all and not targets:
-            raise not_found(request, "supplier progress")
         inventory_seqs = conn.execute(
             select(_R.c.seq)
             .where(_R.c.entry_type == "inventory", _R.c.org_id == org)
@@ -310,7 +315,7 @@ def progress(
         for seq in inventory_seqs.all():
             inv = svc.footprints.entry(conn, seq)
             inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
-    if sees_all and not targets and not inventories and svc.directory.roles_of(org) is None:
+    if not targets and not inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
     return ProgressOut(
         supplier=org,

@@ -60,13 +60,39 @@ def grid_electricity(kwh: str) -> dict[str, Any]:
     return {"factor": ref, "amount": kwh, "unit": "kilowatt hour"}
 
 
-def retirement(
-    org: str, registry: str, first: str, last: str, *, kind: str = "GEC"
+def account_of(org: str) -> str:
+    """The registry account id the tests' operator binds to ``org`` (``registry_account``)."""
+    return "acct-" + org.rsplit(":", 1)[-1]
+
+
+def registry_account(
+    operator: str, registry: str, org: str, account: str | None = None
 ) -> dict[str, Any]:
+    """The operator's binding of ``org``'s account (default ``account_of(org)``) at ``registry``."""
+    return new_entry(
+        "registry.account",
+        operator,
+        registry=registry,
+        accountId=account or account_of(org),
+        orgId=org,
+    )
+
+
+def retirement(
+    org: str,
+    registry: str,
+    first: str,
+    last: str,
+    *,
+    kind: str = "GEC",
+    account: str | None = None,
+) -> dict[str, Any]:
+    """``org`` retires ``first..last`` from ``account`` (default ``account_of(org)``)."""
     count = int(last[-6:]) - int(first[-6:]) + 1
     credit = kind in {"CCER", "VCS", "GoldStandard", "forestry"}
     members: dict[str, Any] = {
         "registry": registry,
+        "accountId": account or account_of(org),
         "kind": kind,
         "serials": {"first": first, "last": last},
         "quantity": str(count),
@@ -102,3 +128,9 @@ def grant(
 ) -> dict[str, Any]:
     scope = {"footprintId": footprint_id} if footprint_id else {"productId": product_id}
     return new_entry("grant", owner, grantee=grantee, level=level, **scope)
+
+
+def inventory_grant(owner: str, grantee: str, **window: str) -> dict[str, Any]:
+    """``owner`` lets ``grantee`` read its inventories and progress, within ``window``
+    (``validFrom``, ``validUntil``) if given."""
+    return new_entry("grant", owner, grantee=grantee, inventory=True, **window)

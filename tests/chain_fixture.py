@@ -20,6 +20,9 @@ VERIFIER = "urn:pact:company:customcode:certifier"
 BUYER = "urn:pact:company:customcode:pack-maker"
 LI2CO3 = "urn:pact:product:recycler:li2co3-bg"
 CATHODE = "urn:pact:product:refiner:lfp-cathode"
+# Registries at which the operator binds each supplier's and the buyer's account
+# (``cb.account_of``) when the chain is set up, so tests retire from their own.
+REGISTRIES = ("gec-cn", "cn-gec", "i-rec")
 
 
 @dataclass
@@ -50,6 +53,9 @@ def chain(tmp_path: Path, db_url: str) -> Iterator[Chain]:
             enroll(client, operator, BUYER, "buyer"),
         )
         parties.submit(operator, cb.default_factor_set(operator.org))
+        for registry in REGISTRIES:
+            for org in (RECYCLER, REFINER, BUYER):
+                parties.submit(operator, cb.registry_account(operator.org, registry, org))
         yield parties
 
 

@@ -4,9 +4,17 @@ real servers in ``tests/test_access_policy_paths.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from ledger.read.access import DETAIL, SUMMARY, Caller, entry_access, footprint_access
+from ledger.read.access import (
+    DETAIL,
+    SUMMARY,
+    Caller,
+    entry_access,
+    footprint_access,
+    inventory_access,
+)
 from ledger.rules.view import GrantFacts
 
 OWNER, BUYER, OTHER = "urn:owner", "urn:buyer", "urn:other"
@@ -82,3 +90,25 @@ def test_entry_bytes_need_detail_or_being_the_grantee() -> None:
     assert not entry_access(buyer, OWNER, "grant", grantee=OTHER)
     assert not entry_access(buyer, OWNER, "target")
     assert entry_access(buyer, BUYER, "target")
+
+
+def test_inventories_open_only_through_a_live_inventory_grant() -> None:
+    """A supplier's inventories (and its ``inventory`` entries' bytes): the supplier and
+    read-all roles always; another org only inside a live inventory grant's window; a
+    footprint grant or a revoked inventory grant opens nothing."""
+    buyer = Caller("urn:buyer", frozenset({"buyer"}))
+    window = GrantFacts("g1", 1, "urn:s", "urn:buyer", None, None, None, 100, 200, inventory=True)
+    footprint_grant = GrantFacts("g2", 2, "urn:s", "urn:buyer", "f", None, "detail")
+    revoked = dataclasses.replace(window, valid_from_us=None, valid_until_us=None, revoked_seq=9)
+    assert inventory_access(Caller("urn:s", frozenset()), "urn:s", [], 0).level == "detail"
+    assert inventory_access(Caller("urn:a", frozenset({"auditor"})), "urn:s", [], 0).level
+    assert inventory_access(buyer, "urn:s", [window], 150).level == "detail"
+    assert inventory_access(buyer, "urn:s", [window], 99).level is None
+    assert inventory_access(buyer, "urn:s", [window], 99).changes_at_us == 100
+    assert inventory_access(buyer, "urn:s", [window], 200).level is None
+    assert inventory_access(buyer, "urn:other", [window], 150).level is None
+    assert inventory_access(buyer, "urn:s", [footprint_grant, revoked], 150).level is None
+    opened = inventory_access(buyer, "urn:s", [window], 150)
+    assert entry_access(buyer, "urn:s", "inventory", inventories=opened)
+    closed = inventory_access(buyer, "urn:s", [window], 250)
+    assert not entry_access(buyer, "urn:s", "inventory", inventories=closed)

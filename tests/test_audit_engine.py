@@ -30,6 +30,7 @@ from ledger.keys import encode_public_key, new_private_key
 from ledger.record import GENESIS_CHAIN_HASH, Record, entry_hash
 from ledger.rules import CarbonView, MemoryCarbonView, SerialSpan
 from ledger.store.carbon_index import SqlCarbonView
+from tests import carbon_builders as cb
 from tests.test_audit_mix import retirement
 
 OPERATOR = "urn:carbonledger:org:operator"
@@ -102,6 +103,7 @@ def test_clean_log_passes_and_root_is_the_tree_root() -> None:
 
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
+    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     auditor = replay(log.records)
     assert auditor.failures == []
@@ -114,6 +116,7 @@ def test_clean_log_passes_and_root_is_the_tree_root() -> None:
 def test_serial_retired_twice_is_named() -> None:
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
+    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     twice = log.append(
         buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000005", "GEC202400000007")
@@ -126,6 +129,7 @@ def test_serial_retired_twice_is_named() -> None:
 def test_rotated_key_signs_nothing_after_rotation() -> None:
     log, operator = genesis()
     old = log.enroll(operator, BUYER, "buyer")
+    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
     new = OrgSigner(BUYER, new_private_key())
     log.append(
         old,
@@ -155,6 +159,7 @@ def test_role_and_forged_signature_are_named() -> None:
 def test_state_round_trip_continues_the_same_audit(tmp_path: Path) -> None:
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
+    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     store = AuditStateStore(tmp_path, fresh=True)
     first = replay(log.records, ReplayState(carbon=store.carbon()))

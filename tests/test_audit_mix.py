@@ -31,6 +31,7 @@ from ledger.keys import encode_public_key, new_private_key
 from ledger.note import NoteVerifier
 from ledger.server import LedgerServer
 from ledger.store.database import sqlite_url
+from tests import carbon_builders as cb
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
 
 DATA = Path(__file__).parent / "data" / "entries"
@@ -59,19 +60,8 @@ def footprint(
 
 
 def retirement(org: str, registry: str, kind: str, first: str, last: str) -> dict[str, Any]:
-    count = int(last[-6:]) - int(first[-6:]) + 1
-    members: dict[str, Any] = {
-        "registry": registry,
-        "kind": kind,
-        "serials": {"first": first, "last": last},
-        "quantity": str(count),
-        "unit": "tCO2e" if kind == "CCER" else "MWh",
-        "vintage": 2024,
-        "beneficiary": {"org": org},
-    }
-    if kind == "CCER":
-        members["creditType"] = "avoidance"
-    return new_entry("instrument.retire", org, **members)
+    """``org`` retires from its account (bound with ``cb.registry_account``)."""
+    return cb.retirement(org, registry, first, last, kind=kind)
 
 
 @dataclass
@@ -132,6 +122,23 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     seqs["attestation"] = client.submit(verifier.sign(attestation)).seq
     grant = new_entry("grant", SUPPLIER, grantee=BUYER, productId=PRODUCT_A, level="summary")
     seqs["grant"] = client.submit(supplier.sign(grant)).seq
+    # A target and an inventory grant: their index rows must match the audit's too.
+    target = new_entry(
+        "target",
+        BUYER,
+        supplier=SUPPLIER,
+        metric="absolute-tco2e",
+        scopes=["1"],
+        baseYear=2022,
+        baseValue="1000",
+        targetYear=2030,
+        targetValue="600",
+    )
+    client.submit(buyer.sign(target))
+    window = {"validFrom": "2025-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z"}
+    client.submit(supplier.sign(cb.inventory_grant(SUPPLIER, BUYER, **window)))
+    for registry, holder in (("cn-gec", BUYER), ("cn-ccer", SUPPLIER)):
+        client.submit(operator.sign(cb.registry_account(operator.org, registry, holder)))
     gec = retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400001575")
     seqs["gec"] = client.submit(buyer.sign(gec)).seq
     ccer = retirement(SUPPLIER, "cn-ccer", "CCER", "CCER-2024-000001", "CCER-2024-000500")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -285,23 +284,6 @@ def test_collector_keys_sign_activity_batches_only(chain: Chain) -> None:
     fp2["composition"]["ownEmissions"][0]["activityBatches"] = [batch["entryId"]]
     foreign = rejected(chain, chain.refiner, fp2)
     assert "activityBatches[0]" in foreign.message
-
-
-def test_targets_need_an_enrolled_supplier(chain: Chain) -> None:
-    target: Callable[[str], dict[str, Any]] = lambda supplier: new_entry(  # noqa: E731
-        "target",
-        BUYER,
-        supplier=supplier,
-        metric="absolute-tco2e",
-        scopes=["1", "2"],
-        baseYear=2021,
-        baseValue="1200",
-        targetYear=2025,
-        targetValue="600",
-    )
-    chain.submit(chain.buyer, target(RECYCLER))
-    error = rejected(chain, chain.buyer, target("urn:pact:company:customcode:ghost"))
-    assert error.code == grpc.StatusCode.FAILED_PRECONDITION and "supplier" in error.message
 
 
 def test_entries_read_back_per_grant(chain: Chain) -> None:

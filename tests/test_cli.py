@@ -167,3 +167,10 @@ def test_org_companies_binds_company_ids_as_the_operator(
     assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr and "type" in own.stderr
     receipt = json.loads(_run(*rebind, "--data-dir", data).stdout)
     assert receipt["seq"] == 2
+    # Registry accounts are bound the same way, by the operator only.
+    bind = ("org", "account", "--org", org, "--registry", "cn-gec", "--account-id", "GEC-7")
+    own = _run(
+        *bind, "--ledger", ledger, "--operator-key", str(key), "--operator-org", org, check=False
+    )
+    assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr
+    assert json.loads(_run(*bind, "--ledger", ledger, "--data-dir", data).stdout)["seq"] == 3

@@ -46,6 +46,7 @@ def ccer() -> dict[str, Any]:
         "entryId": "1e3a5c7b-9d0f-4b2a-8c46-e8f0a2b4c6d8",
         "org": RECYCLER,
         "registry": "cn-ccer",
+        "accountId": "CN-CCER-0042",
         "kind": "CCER",
         "serials": {"first": "CCER-2024-000001", "last": "CCER-2024-000500"},
         "quantity": "500",
@@ -68,6 +69,7 @@ def gec() -> dict[str, Any]:
         "entryId": "3b5d7f91-2a4c-4e6b-8d0f-a1c3e5b7d9f2",
         "org": RECYCLER,
         "registry": "cn-gec",
+        "accountId": "recycler/green-1",
         "kind": "GEC",
         "serials": {"first": "GEC202400000001", "last": "GEC202400001575"},
         "quantity": "1575",
@@ -284,6 +286,8 @@ def test_retirements_parse() -> None:
         (ccer, "serials.first", "CCER-2024-", "serials.first"),
         (ccer, "vintage", "2024", "vintage"),
         (ccer, "registry", "CCER Registry", "registry"),
+        (ccer, "accountId", ..., "accountId"),
+        (ccer, "accountId", "account 42", "accountId"),
         (ccer, "beneficiary.org", "recycler", "beneficiary.org"),
         (
             ccer,
@@ -400,12 +404,25 @@ def test_grant_and_revoke_parse() -> None:
         ("productId", ..., "footprintId"),
         ("footprintId", "a3c1e5d7-9b2f-4e60-8a14-c6d8e0f2a4b6", "productId"),
         ("level", "full", "level"),
+        ("level", ..., "level"),
+        ("inventory", True, "inventory"),
+        ("inventory", False, "inventory"),
         ("grantee", RECYCLER, "grantee"),
         ("validUntil", "2025-04-30T00:00:00Z", "validUntil"),
     ],
 )
 def test_grant_rules(path: str, value: Any, field: str) -> None:
     rejects(changed(grant(), path, value), field)
+
+
+def test_an_inventory_grant_names_no_footprint_and_no_level() -> None:
+    inventory = changed(
+        changed(changed(grant(), "productId", ...), "level", ...), "inventory", True
+    )
+    parsed = parse_entry(inventory)
+    assert isinstance(parsed, Grant) and parsed.inventory is True and parsed.level is None
+    rejects(changed(inventory, "level", "summary"), "level")
+    rejects(changed(inventory, "footprintId", "a3c1e5d7-9b2f-4e60-8a14-c6d8e0f2a4b6"), "inventory")
 
 
 # -- activity.batch and key.add --

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clients.sdk import new_entry
+from tests.carbon_builders import inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
 from tests.test_gateway_support import OTHER_BUYER, SUPPLIER_B, environment, footprint_entry
 
@@ -108,6 +109,7 @@ def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:
             targetValue="600",
         )
         env.submit(BUYER, target)
+        env.submit(SUPPLIER, inventory_grant(SUPPLIER, BUYER))
         for year, s1, s2 in ((2022, "700", "300"), (2024, "600", "250"), (2025, "700", "290")):
             env.submit(
                 SUPPLIER,
@@ -170,6 +172,7 @@ def test_progress_of_inventories_at_the_size_limit(tmp_path: Path, db_url: str) 
                 renewableElectricityMWh="20",
             ),
         )
+        env.submit(SUPPLIER, inventory_grant(SUPPLIER, BUYER))
         with env.client(BUYER) as buyer:
             answer = buyer.get(f"/v1/suppliers/{SUPPLIER}/progress")
             assert answer.status_code == 200, answer.text

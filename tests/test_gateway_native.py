@@ -14,6 +14,7 @@ from ledger.merkle.verify import verify_consistency, verify_inclusion
 from ledger.note.checkpoint import open_checkpoint
 from ledger.note.signed_note import NoteVerifier
 from ledger.record import Record
+from tests.carbon_builders import account_of, registry_account
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_support import OTHER_BUYER, environment
 
@@ -25,6 +26,7 @@ def _retire(org: str, first: str, last: str, quantity: str) -> dict[str, Any]:
         "instrument.retire",
         org,
         registry="cn-gec",
+        accountId=account_of(org),
         kind="GEC",
         serials={"first": first, "last": last},
         quantity=quantity,
@@ -155,6 +157,7 @@ def test_entries_carry_exact_bytes_and_follow_access(tmp_path: Path, db_url: str
 
 def test_instrument_retirements(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:
+        env.ledger.submit(env.operator.sign(registry_account(env.operator.org, "cn-gec", SUPPLIER)))
         entry = _retire(SUPPLIER, "GEC202400000001", "GEC202400001575", "1575")
         receipt = env.submit(SUPPLIER, entry)
         with (

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,7 +23,19 @@ import grpc
 from clients.sdk import OrgSigner, Rejected, collector_key_entry, new_entry
 from ledger.keys import new_private_key
 from tests import carbon_builders as cb
-from tests.chain_fixture import CATHODE, LI2CO3, RECYCLER, REFINER, Chain, chain, rejected
+from tests.chain_fixture import (
+    BUYER,
+    CATHODE,
+    LI2CO3,
+    RECYCLER,
+    REFINER,
+    VERIFIER,
+    Chain,
+    chain,
+    rejected,
+)
+from tests.ledger_fixtures import SUPPLIER
+from tests.test_gateway_support import OTHER_BUYER, environment
 
 __all__ = ["chain"]  # the fixture, imported for pytest
 
@@ -203,3 +216,122 @@ def test_naming_another_orgs_key_tells_neither_its_owner_nor_its_end(chain: Chai
     assert active.code == revoked.code == grpc.StatusCode.UNAUTHENTICATED
     assert active.message == revoked.message
     _tells_nothing_of(revoked.message, "revoked")
+
+
+def test_an_attestation_tells_nothing_of_what_its_ids_name(chain: Chain) -> None:
+    """Every way an attestation can name no footprint (an unknown entry id or leaf
+    hash, a record that is no footprint, a leaf hash and an entry id of two different
+    footprints) gets one refusal, made of the verifier's own values."""
+    theirs, seq = _theirs(chain)
+    other = cb.footprint_entry(RECYCLER, "urn:pact:product:recycler:nickel")
+    chain.submit(chain.recycler, other)
+    grant = cb.grant(RECYCLER, BUYER, footprint_id=theirs["footprint"]["id"])
+    grant_seq = chain.submit(chain.recycler, grant).seq
+
+    def leaf(at: int) -> str:
+        return next(chain.server.store.records(at, at + 1)).leaf_hash.hex()
+
+    def attest(leaf_hash: str, entry_id: str) -> Rejected:
+        entry = {**cb.attestation(VERIFIER, entry_id), "footprintLeafHash": leaf_hash}
+        return rejected(chain, chain.verifier, entry)
+
+    missing_id = str(uuid.uuid4())
+    refusals = {
+        "mismatch": attest(leaf(seq), other["entryId"]),
+        "missing id": attest(leaf(seq), missing_id),
+        "not a footprint": attest(leaf(grant_seq), other["entryId"]),
+        "missing hash": attest("ab" * 32, other["entryId"]),
+    }
+    read = {
+        (r.code, r.message.replace(other["entryId"], "<id>").replace(missing_id, "<id>"))
+        for r in refusals.values()
+    }
+    assert len(read) == 1, refusals
+    ((code, message),) = read
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert message.startswith("footprintEntryId: ")
+    _tells_nothing_of(message, str(seq), str(grant_seq))
+    alone = rejected(chain, chain.verifier, cb.attestation(VERIFIER, missing_id))
+    assert alone.message.startswith("footprintEntryId: ")
+    _tells_nothing_of(alone.message)
+
+
+def test_a_target_tells_nothing_of_who_is_enrolled(chain: Chain) -> None:
+    """A buyer's target is its own statement: naming an enrolled supplier, an org of
+    another role and nobody are all recorded alike (it opens nothing: the supplier's
+    inventories need its grant, tests/test_inventory_consent.py)."""
+    for named in (RECYCLER, VERIFIER, "urn:pact:company:customcode:ghost"):
+        target = new_entry(
+            "target",
+            BUYER,
+            supplier=named,
+            metric="absolute-tco2e",
+            scopes=["1", "2"],
+            baseYear=2021,
+            baseValue="1200",
+            targetYear=2025,
+            targetValue="600",
+        )
+        assert chain.submit(chain.buyer, target).seq > 0
+
+
+def test_gateway_refusals_read_the_same_for_hidden_and_missing(tmp_path: Path, db_url: str) -> None:
+    """Every HTTP route that takes an id of another org's object answers a reader who
+    may not see it exactly as it answers for an id that does not exist."""
+    with environment(tmp_path, db_url) as env:
+        product = "urn:pact:product:supplier:cell"
+        footprint_id, receipt = env.footprint(SUPPLIER, product)
+        env.ledger.submit(
+            env.operator.sign(cb.registry_account(env.operator.org, "gec-cn", SUPPLIER))
+        )
+        env.submit(
+            SUPPLIER, cb.retirement(SUPPLIER, "gec-cn", "GEC-2024-000001", "GEC-2024-000010")
+        )
+        target = new_entry(
+            "target",
+            OTHER_BUYER,
+            supplier=SUPPLIER,
+            metric="absolute-tco2e",
+            scopes=["1"],
+            baseYear=2022,
+            baseValue="1000",
+            targetYear=2030,
+            targetValue="600",
+        )
+        env.submit(OTHER_BUYER, target)
+        size = env.server.store.tree_size()
+        missing_fp = str(uuid.uuid4())
+        pairs = {
+            "footprint v3": (f"/3/footprints/{footprint_id}", f"/3/footprints/{missing_fp}"),
+            "footprint v2": (f"/2/footprints/{footprint_id}", f"/2/footprints/{missing_fp}"),
+            "computed": (
+                f"/v1/footprints/{footprint_id}/computed",
+                f"/v1/footprints/{missing_fp}/computed",
+            ),
+            "contributions": (
+                f"/v1/footprints/{footprint_id}/contributions",
+                f"/v1/footprints/{missing_fp}/contributions",
+            ),
+            "product": (
+                f"/v1/products/{product}/footprint?companyId={SUPPLIER}",
+                f"/v1/products/{product}:missing/footprint?companyId={SUPPLIER}",
+            ),
+            "entry": (f"/v1/entries/{receipt.seq}", f"/v1/entries/{size + 5}"),
+            "instrument": (
+                "/v1/instruments/gec-cn/GEC-2024-000005",
+                "/v1/instruments/gec-cn/GEC-2024-000500",
+            ),
+            "progress": (
+                f"/v1/suppliers/{SUPPLIER}/progress",
+                "/v1/suppliers/urn:pact:company:customcode:nobody/progress",
+            ),
+        }
+        with env.client(OTHER_BUYER) as reader:
+            for route, (hidden_url, missing_url) in pairs.items():
+                hidden, missing = reader.get(hidden_url), reader.get(missing_url)
+                assert hidden.status_code == 404, (route, hidden.text)
+                assert (hidden.status_code, hidden.json()) == (
+                    missing.status_code,
+                    missing.json(),
+                ), route
+                assert SUPPLIER not in hidden.text and footprint_id not in hidden.text, route

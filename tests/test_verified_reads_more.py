@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2
 
 from clients.sdk import LedgerClient, new_entry
 from ledger.merkle import NodeID, consistency_nodes, inclusion_nodes
-from tests.carbon_builders import default_factor_set, grid_electricity
+from tests.carbon_builders import default_factor_set, grid_electricity, inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_support import Env, environment, footprint_entry, gateway
 from tests.test_verified_reads import (
@@ -121,6 +121,7 @@ def test_an_edited_inventory_is_refused_by_progress(tmp_path: Path, db_url: str)
             targetValue="600",
         )
         target_seq = env.submit(BUYER, target).seq
+        env.submit(SUPPLIER, inventory_grant(SUPPLIER, BUYER))
         inventory = new_entry(
             "inventory",
             SUPPLIER,

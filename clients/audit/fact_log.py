@@ -107,7 +107,10 @@ class RecordingCarbonView(MemoryCarbonView):
             "footprint_id": facts.footprint_id,
             "product_id": facts.product_id,
             "level": facts.level,
+            "valid_from_us": facts.valid_from_us,
+            "valid_until_us": facts.valid_until_us,
             "revoked_seq": None,
+            "inventory": facts.inventory,
         }
         self._grant_rows[facts.entry_id] = row
         self.rows["access_grant"].append(row)
@@ -119,6 +122,12 @@ class RecordingCarbonView(MemoryCarbonView):
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
         super().add_activity_batch(entry_id, org_id, seq)
         self.rows["activity_batch"].append({"entry_id": entry_id, "org_id": org_id, "seq": seq})
+
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
+        super().add_target(entry_id, seq, buyer, supplier)
+        self.rows["target"].append(
+            {"entry_id": entry_id, "seq": seq, "buyer": buyer, "supplier": supplier}
+        )
 
 
 _TABLES = {
@@ -132,6 +141,7 @@ _TABLES = {
         t.AttestationRow,
         t.GrantRow,
         t.ActivityBatchRow,
+        t.TargetRow,
     )
 }
 

@@ -1,8 +1,9 @@
 """The replayed identity state as plain JSON, for incremental audits.
 
-An incremental audit checks new entries against the orgs and keys as of the
-saved checkpoint, so they are saved with it. JSON (never pickle): a state
-directory is data another tool may read, and loading it must not run code.
+An incremental audit checks new entries against the orgs, keys, company ids and
+registry accounts as of the saved checkpoint, so they are saved with it. JSON
+(never pickle): a state directory is data another tool may read, and loading it
+must not run code.
 Bytes are hex. (The carbon facts live in the state database's index tables.)
 """
 
@@ -25,8 +26,13 @@ def identity_to_json(state: IdentityState) -> Json:
                 "roles": sorted(o.roles),
                 "enrolled_seq": o.enrolled_seq,
                 "signing_key": o.signing_key.hex() if o.signing_key else None,
+                "company_ids": sorted(o.company_ids),
             }
             for o in state.orgs.values()
+        ],
+        "accounts": [
+            {"registry": registry, "account_id": account, "org_id": org}
+            for (registry, account), org in sorted(state.account_holders.items())
         ],
         "keys": [
             {
@@ -53,7 +59,12 @@ def identity_from_json(data: Json) -> IdentityState:
             frozenset(o["roles"]),
             int(o["enrolled_seq"]),
             bytes.fromhex(key) if key else None,
+            frozenset(o["company_ids"]),
         )
+        for company in o["company_ids"]:
+            state.company_owners[company] = o["org_id"]
+    for a in data["accounts"]:
+        state.account_holders[(a["registry"], a["account_id"])] = a["org_id"]
     for k in data["keys"]:
         kid = bytes.fromhex(k["key_id"])
         state.keys[kid] = KeyState(

@@ -43,7 +43,7 @@ from ledger.merkle import CompactRange, MerkleError
 from ledger.store.carbon_index import SqlCarbonView
 
 STATE_FILE = "audit-state.sqlite3"
-FORMAT = 2
+FORMAT = 3  # 3: the identity snapshot keeps company ids and registry accounts
 
 # A metadata of its own: never registered with the ledger's tables.
 _META = MetaData()

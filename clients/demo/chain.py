@@ -294,6 +294,21 @@ def _entry(ids: DemoIds, entry_type: str, signer: str, members: dict[str, Any]) 
     return {"type": entry_type, "entryId": ids.uuid4(), "org": org, **members}
 
 
+def _account(org: str) -> str:
+    """The demo org's account at the green certificate registry."""
+    return f"GEC-ACCT-{org.upper()}"
+
+
+def _bind_account(ids: DemoIds, org: str) -> dict[str, Any]:
+    """The operator binds ``org``'s registry account, so it may retire from it."""
+    return _entry(
+        ids,
+        "registry.account",
+        "operator",
+        {"registry": "cn-gec", "accountId": _account(org), "orgId": BY_KEY[org].org_id},
+    )
+
+
 def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
     return _entry(
         ids,
@@ -301,6 +316,7 @@ def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
         org,
         {
             "registry": "cn-gec",
+            "accountId": _account(org),
             "kind": "GEC",
             "serials": {"first": f"GEC-2024-{first:06d}", "last": f"GEC-2024-{last:06d}"},
             "quantity": str(last - first + 1),
@@ -333,6 +349,8 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
                 ),
             )
         )
+    for org in ("cell", "pack"):
+        steps.append(Step("operator", _bind_account(ids, org)))
     steps.append(Step("cell", _retire(ids, "cell", 1, 500)))
     steps.append(Step("pack", _retire(ids, "pack", 501, 800)))
     steps.append(
@@ -375,6 +393,13 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
         )
     )
     for supplier in ("pack", "cell"):
+        # The buyer's target opens nothing: the supplier grants its inventories.
+        steps.append(
+            Step(
+                supplier,
+                _entry(ids, "grant", supplier, {"grantee": buyer, "inventory": True}),
+            )
+        )
         steps.append(
             Step(
                 "buyer",

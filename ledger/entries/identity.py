@@ -1,8 +1,10 @@
-"""Identity entries: enrolment, company ids, key rotation, key revocation.
+"""Identity entries: enrolment, company ids, registry accounts, key rotation, key
+revocation.
 
-The key valid for any entry, and the company ids each organisation may declare
-footprints for, are a function of these entries alone, so an auditor replaying
-the log derives exactly the key set and company bindings the ledger used.
+The key valid for any entry, the company ids each organisation may declare
+footprints for and the registry accounts it retires instruments from are a
+function of these entries alone, so an auditor replaying the log derives exactly
+the key set and bindings the ledger used.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ledger.entries.base import (
     Urn,
     entry_type,
 )
-from ledger.entries.carbon.common import check_unique
+from ledger.entries.carbon.common import Ident, Slug, check_unique
 
 # The company ids (PACT ``companyIds``) an organisation declares footprints for.
 CompanyIds = Annotated[list[Urn], Field(min_length=1, max_length=100)]
@@ -64,6 +66,21 @@ class OrgCompanies(Entry):
         return self
 
 
+@entry_type("registry.account", signer_roles={"operator"})
+class RegistryAccount(Entry):
+    """The operator binds an account at a certificate or credit registry to the
+    enrolled organisation that holds it there; serials are retired only from an
+    account the retiring org holds. A later binding of the same account replaces the
+    earlier one, so an account belongs to one organisation at most, and only the
+    operator (who checks the registry's records) moves it: an org binding accounts
+    itself could claim another holder's serials."""
+
+    type: Literal["registry.account"]
+    registry: Slug
+    accountId: Ident
+    orgId: Urn
+
+
 @entry_type("key.rotate", signer_roles=set())
 class KeyRotate(Entry):
     """Replace an org's signing key. Signed by its current key, or by the operator
@@ -86,5 +103,5 @@ class KeyRevoke(Entry):
 
 # Entry types that change the identity state (replayed at start-up and catch-up).
 IDENTITY_TYPES: frozenset[str] = frozenset(
-    {"org.enroll", "org.companies", "key.rotate", "key.revoke", "key.add"}
+    {"org.enroll", "org.companies", "registry.account", "key.rotate", "key.revoke", "key.add"}
 )

@@ -16,9 +16,13 @@ The rule (``docs/security.md``, "One access policy"):
   a product-line grant: it covers only footprints its grantor declared), that is
   not revoked and whose signed window ``[validFrom, validUntil)`` holds now, at
   the highest level such grants give;
+* a supplier's yearly inventories and its progress against targets are seen by
+  another org only through a live inventory grant from the supplier (``grant`` with
+  ``inventory: true``); a buyer's ``target`` naming the supplier opens nothing;
 * a recorded entry's bytes are readable by its signer and read-all roles, for a
-  footprint entry (it carries the composition) at ``detail`` level, and for a
-  grant entry by its grantee; nothing else.
+  footprint entry (it carries the composition) at ``detail`` level, for an
+  ``inventory`` entry through a live inventory grant, and for a grant entry by its
+  grantee; nothing else.
 
 An answer that rests on grants holds until the next edge of one of their windows
 (``Access.changes_at_us``) or until the log grows (a new grant or revocation).
@@ -122,10 +126,28 @@ def footprint_access(
         for edge in (grant.valid_from_us, grant.valid_until_us):
             if edge is not None and edge > at_us:
                 changes = min(changes, edge)
-        if grant.live_at(at_us):
+        if grant.live_at(at_us) and grant.level is not None:
             best = max(best, _RANK[grant.level])
     level = next((name for name, rank in _RANK.items() if rank == best), None)
     return Access(level, changes)
+
+
+def inventory_access(
+    caller: Caller, supplier: str, grants: Iterable[GrantFacts], at_us: int
+) -> Access:
+    """Whether ``caller`` sees ``supplier``'s inventories and progress at ``at_us``
+    (level ``detail`` or nothing), given the caller's grants."""
+    if caller.sees_all_of(supplier):
+        return _EVERYTHING
+    seen, changes = False, math.inf
+    for grant in grants:
+        if not (grant.inventory and grant.grantor == supplier and grant.grantee == caller.org):
+            continue
+        for edge in (grant.valid_from_us, grant.valid_until_us):
+            if edge is not None and edge > at_us:
+                changes = min(changes, edge)
+        seen = seen or grant.live_at(at_us)
+    return Access(DETAIL if seen else None, changes)
 
 
 def entry_access(
@@ -134,15 +156,18 @@ def entry_access(
     entry_type: str,
     *,
     footprint: Access | None = None,
+    inventories: Access | None = None,
     grantee: str | None = None,
 ) -> bool:
     """Whether ``caller`` may read a recorded entry's bytes. ``footprint`` is the
-    caller's access to the footprint a footprint entry declares, ``grantee`` the org a
-    grant entry names."""
+    caller's access to the footprint a footprint entry declares, ``inventories`` its
+    access to the signer's inventories, ``grantee`` the org a grant entry names."""
     if caller.sees_all_of(signer):
         return True
     if entry_type == "footprint":
         return footprint is not None and footprint.level == DETAIL  # bytes carry the composition
+    if entry_type == "inventory":
+        return inventories is not None and inventories.level is not None
     if entry_type == "grant":
         return grantee == caller.org
     return False
@@ -161,6 +186,7 @@ _GRANT_COLUMNS = (
     _GR.c.valid_from_us,
     _GR.c.valid_until_us,
     _GR.c.revoked_seq,
+    _GR.c.inventory,
 )
 
 
@@ -211,6 +237,15 @@ def footprint_access_in(
     return footprint_access(caller, owner, footprint_id, products, grants, at_us)
 
 
+def inventory_access_in(conn: Connection, caller: Caller, supplier: str, at_us: int) -> Access:
+    """``inventory_access`` with the caller's inventory grants from ``supplier`` looked up
+    (one probe of ``ix_access_grant_pair``)."""
+    if caller.sees_all_of(supplier):
+        return _EVERYTHING
+    grants = _grants(conn, _GR.c.grantor == supplier, _GR.c.grantee == caller.org, _GR.c.inventory)
+    return inventory_access(caller, supplier, grants, at_us)
+
+
 def entry_access_in(
     conn: Connection, caller: Caller, signer: str, entry_type: str, entry_id: str, at_us: int
 ) -> bool:
@@ -221,6 +256,9 @@ def entry_access_in(
         fid = conn.execute(select(_F.c.footprint_id).where(_F.c.entry_id == entry_id)).scalar()
         found = None if fid is None else footprint_access_in(conn, caller, signer, fid, at_us)
         return entry_access(caller, signer, entry_type, footprint=found)
+    if entry_type == "inventory":
+        inventories = inventory_access_in(conn, caller, signer, at_us)
+        return entry_access(caller, signer, entry_type, inventories=inventories)
     if entry_type == "grant":
         grantee = conn.execute(select(_GR.c.grantee).where(_GR.c.entry_id == entry_id)).scalar()
         return entry_access(caller, signer, entry_type, grantee=grantee)

@@ -5,10 +5,10 @@ is what needs the log so far: a footprint names only company ids bound to its
 signer; footprint immutability and one active footprint per owner, product,
 company and batch; citations of a product resolved through the company's
 owner; predecessor deprecation; references to footprints, factors and
-activity batches that exist; units that convert; serials retired once;
-retirements that benefit the retiring org's own footprints only; attestations
-of existing footprints by an org other than the one that declared them;
-grants by owners only.
+activity batches that exist; units that convert; serials retired once, only
+from registry accounts the retiring org holds and for its own footprints only;
+attestations of existing footprints by an org other than the one that declared
+them; grants by owners only.
 
 No rule is an oracle: a refusal that involves another organisation's data says
 that a conflict or a missing permission exists, naming the submitter's own
@@ -55,6 +55,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
                 field="version",
             )
     elif isinstance(entry, InstrumentRetire):
+        _check_account(entry, identity)
         _check_beneficiary_footprints(entry, view)
         if view.overlapping_retirement(_span(entry)) is not None:
             # The earlier retirement may be another org's: its seq is not named.
@@ -73,9 +74,9 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> Non
             raise _not_owned("grant", entry.grantId, entry.org, "grantId")
         if grant.revoked_seq is not None:
             raise ConflictError(f"grant already revoked at seq {grant.revoked_seq}", "grantId")
-    elif isinstance(entry, Target):
-        if "supplier" not in identity.roles_of(entry.supplier):
-            raise UnknownReferenceError(f"{entry.supplier} is not an enrolled supplier", "supplier")
+    # A ``target`` has no stateful rule: it is the buyer's own statement and opens
+    # nothing of the supplier's (inventories need the supplier's grant), and refusing
+    # one that names no enrolled supplier would tell buyers who is enrolled.
 
 
 def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
@@ -121,12 +122,15 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
                 entry.level,
                 epoch_us(entry.validFrom) if entry.validFrom else None,
                 epoch_us(entry.validUntil) if entry.validUntil else None,
+                inventory=entry.inventory is not None,
             )
         )
     elif isinstance(entry, GrantRevoke):
         view.revoke_grant(entry.grantId, seq)
     elif isinstance(entry, ActivityBatch):
         view.add_activity_batch(entry.entryId, entry.org, seq)
+    elif isinstance(entry, Target):
+        view.add_target(entry.entryId, seq, entry.org, entry.supplier)
 
 
 def _span(entry: InstrumentRetire) -> SerialSpan:
@@ -134,6 +138,20 @@ def _span(entry: InstrumentRetire) -> SerialSpan:
     first = entry.serials.first[-width:]
     last = entry.serials.last[-width:]
     return SerialSpan(entry.registry, prefix, width, first, last)
+
+
+def _check_account(entry: InstrumentRetire, identity: IdentityState) -> None:
+    """Serials are retired only from a registry account the operator bound to the
+    retiring org, or anyone could retire another holder's serials first and block
+    the holder's own retirement for good. Checked before the serials, so a prober
+    learns nothing about retirements from accounts it does not hold; the refusal is
+    the same whether the account is another org's or nobody's."""
+    if identity.account_holder(entry.registry, entry.accountId) != entry.org:
+        raise PermissionDeniedError(
+            f"{entry.org} holds no account {entry.accountId} at {entry.registry}; an org "
+            "retires serials only from registry accounts the operator bound to it",
+            field="accountId",
+        )
 
 
 def _check_beneficiary_footprints(entry: InstrumentRetire, view: CarbonView) -> None:
@@ -301,25 +319,30 @@ def _factor(ref: FactorRef, view: CarbonView, path: str) -> FactorFacts:
 
 
 def _attested_footprint(entry: Attestation, view: CarbonView) -> FootprintFacts:
+    """The footprint entry the attestation names by leaf hash, entry id or both. One
+    refusal for every way of naming none (a missing hash or id, a record that is no
+    footprint, two fields naming different footprints): which of them it was would
+    tell the verifier what exists under ids it cannot read."""
     by_leaf = (
         view.footprint_by_leaf(bytes.fromhex(entry.footprintLeafHash))
-        if (entry.footprintLeafHash)
+        if entry.footprintLeafHash
         else None
     )
     by_entry = view.footprint_by_entry(entry.footprintEntryId) if entry.footprintEntryId else None
-    if entry.footprintLeafHash and by_leaf is None:
-        raise UnknownReferenceError("no footprint entry has this leaf hash", "footprintLeafHash")
-    if entry.footprintEntryId and by_entry is None:
-        raise UnknownReferenceError(
-            f"no footprint entry {entry.footprintEntryId}", field="footprintEntryId"
-        )
-    if by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id:
-        raise MalformedEntryError(
-            "footprintLeafHash and footprintEntryId name different footprints",
-            field="footprintEntryId",
-        )
     found = by_leaf or by_entry
-    assert found is not None
+    if (
+        found is None
+        or (entry.footprintLeafHash and by_leaf is None)
+        or (entry.footprintEntryId and by_entry is None)
+        or (by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id)
+    ):
+        named = " and ".join(
+            name for name in ("footprintLeafHash", "footprintEntryId") if getattr(entry, name)
+        )
+        raise UnknownReferenceError(
+            f"no footprint entry on the ledger matches the attestation's {named}",
+            field="footprintEntryId" if entry.footprintEntryId else "footprintLeafHash",
+        )
     return found
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
-from ledger.entries.identity import OrgCompanies
+from ledger.entries.identity import OrgCompanies, RegistryAccount
 from ledger.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -84,7 +84,7 @@ class IdentityState:
     Readers share one state while the sequencer works on the next (``fork``): key and
     org states are frozen and replaced, never changed, and a fork copies the maps it
     shares only when it first changes them, so a batch without identity entries
-    copies nothing and one with them copies three flat maps (not their contents).
+    copies nothing and one with them copies four flat maps (not their contents).
     A ``sealed`` state (published to readers) refuses every change.
     """
 
@@ -92,13 +92,22 @@ class IdentityState:
     keys: dict[bytes, KeyState] = field(default_factory=dict)
     # company id -> the one org that may declare footprints for it
     company_owners: dict[str, str] = field(default_factory=dict)
+    # (registry, account id) -> the one org that retires instruments from it
+    account_holders: dict[tuple[str, str], str] = field(default_factory=dict)
     size: int = 0
     _borrowed: bool = field(default=False, repr=False, compare=False)
     _sealed: bool = field(default=False, repr=False, compare=False)
 
     def fork(self) -> IdentityState:
         """A state equal to this one that can advance without changing it (O(1))."""
-        return IdentityState(self.orgs, self.keys, self.company_owners, self.size, True)
+        return IdentityState(
+            self.orgs,
+            self.keys,
+            self.company_owners,
+            self.account_holders,
+            self.size,
+            _borrowed=True,
+        )
 
     def seal(self) -> IdentityState:
         """This state, from now on unchangeable (``apply`` raises); fork it to advance."""
@@ -122,6 +131,7 @@ class IdentityState:
             self.orgs = dict(self.orgs)
             self.keys = dict(self.keys)
             self.company_owners = dict(self.company_owners)
+            self.account_holders = dict(self.account_holders)
             self._borrowed = False
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
@@ -185,6 +195,11 @@ class IdentityState:
         """The org bound to ``company_id`` (the only one that declares its footprints)."""
         return self.company_owners.get(company_id)
 
+    def account_holder(self, registry: str, account_id: str) -> str | None:
+        """The org the operator bound the registry account to (the only one that
+        retires serials from it)."""
+        return self.account_holders.get((registry, account_id))
+
     def roles_of(self, org_id: str) -> frozenset[str]:
         org = self.orgs.get(org_id)
         return org.roles if org else frozenset()
@@ -205,6 +220,9 @@ class IdentityState:
             if entry.orgId not in self.orgs:
                 raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
             self._check_companies_free(entry.orgId, entry.companyIds, "companyIds")
+        elif isinstance(entry, RegistryAccount):
+            if entry.orgId not in self.orgs:
+                raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
         elif isinstance(entry, KeyAdd):
@@ -267,6 +285,8 @@ class IdentityState:
         elif isinstance(entry, OrgCompanies):
             self._own_maps()
             self._bind_companies(entry.orgId, entry.companyIds)
+        elif isinstance(entry, RegistryAccount):
+            self.account_holders[(entry.registry, entry.accountId)] = entry.orgId
         elif isinstance(entry, KeyRotate):
             self._own_maps()
             org = self.orgs[entry.orgId]

@@ -108,3 +108,7 @@ class MemoryCarbonView:
 
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
         self._batches[entry_id] = org_id
+
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
+        """No rule reads targets (the index serves the gateway's progress reads), so the
+        replay keeps nothing of them."""

@@ -56,10 +56,11 @@ class GrantFacts:
     grantee: str
     footprint_id: str | None
     product_id: str | None
-    level: str
+    level: str | None  # None for an inventory grant
     valid_from_us: int | None = None  # the signed window, as UTC microseconds since the epoch
     valid_until_us: int | None = None  # exclusive
     revoked_seq: int | None = None
+    inventory: bool = False  # the grantor's inventories and progress, not a footprint
 
     def live_at(self, at_us: int) -> bool:
         """Whether the grant is in force at ``at_us`` (not revoked, inside its window)."""
@@ -100,3 +101,4 @@ class CarbonView(Protocol):
     def add_grant(self, facts: GrantFacts) -> None: ...
     def revoke_grant(self, entry_id: str, seq: int) -> None: ...
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None: ...
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None: ...

@@ -20,6 +20,7 @@ from ledger.store.index_tables import (
     FootprintRow,
     GrantRow,
     RetirementRow,
+    TargetRow,
 )
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -30,6 +31,7 @@ _RT = RetirementRow.__table__  # type: ignore[attr-defined]
 _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
+_TG = TargetRow.__table__  # type: ignore[attr-defined]
 
 _FOOTPRINT_COLUMNS = [
     _F.c.footprint_id,
@@ -150,9 +152,10 @@ class SqlCarbonView:
                 _GR.c.valid_from_us,
                 _GR.c.valid_until_us,
                 _GR.c.revoked_seq,
+                _GR.c.inventory,
             ).where(_GR.c.entry_id == entry_id)
         ).first()
-        return GrantFacts(**row._mapping) if row else None
+        return GrantFacts(**{**row._mapping, "inventory": bool(row.inventory)}) if row else None
 
     def activity_batch_org(self, entry_id: str) -> str | None:
         org: str | None = self._conn.execute(
@@ -249,6 +252,7 @@ class SqlCarbonView:
                 level=facts.level,
                 valid_from_us=facts.valid_from_us,
                 valid_until_us=facts.valid_until_us,
+                inventory=facts.inventory,
             )
         )
 
@@ -257,3 +261,8 @@ class SqlCarbonView:
 
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
         self._conn.execute(insert(_AB).values(entry_id=entry_id, org_id=org_id, seq=seq))
+
+    def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
+        self._conn.execute(
+            insert(_TG).values(entry_id=entry_id, seq=seq, buyer=buyer, supplier=supplier)
+        )

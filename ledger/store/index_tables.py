@@ -120,6 +120,8 @@ class AttestationRow(SQLModel, table=True):
 
 class GrantRow(SQLModel, table=True):
     __tablename__ = "access_grant"
+    # The inventory grants from a supplier to a reader: one probe per progress request.
+    __table_args__ = (Index("ix_access_grant_pair", "grantor", "grantee", "inventory"),)
 
     entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -127,12 +129,26 @@ class GrantRow(SQLModel, table=True):
     grantee: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
     footprint_id: str | None = Field(sa_column=Column(String(36), nullable=True, index=True))
     product_id: str | None = Field(sa_column=Column(String(_URN), nullable=True))
-    level: str = Field(sa_column=Column(String(16), nullable=False))
+    level: str | None = Field(sa_column=Column(String(16), nullable=True))  # None: inventory
+    inventory: bool = Field(sa_column=Column(Boolean, nullable=False))
     # The signed validity window in UTC microseconds since the epoch (until exclusive),
     # so readers never re-parse the grant entry to apply it.
     valid_from_us: int | None = Field(sa_column=Column(BigInteger, nullable=True))
     valid_until_us: int | None = Field(sa_column=Column(BigInteger, nullable=True))
     revoked_seq: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+
+
+class TargetRow(SQLModel, table=True):
+    """A buyer's ``target`` by the supplier it names, so a supplier's progress reads
+    the targets for it without parsing every target on the ledger."""
+
+    __tablename__ = "target"
+    __table_args__ = (Index("ix_target_supplier", "supplier", "buyer", "seq"),)
+
+    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    buyer: str = Field(sa_column=Column(String(_URN), nullable=False))
+    supplier: str = Field(sa_column=Column(String(_URN), nullable=False))
 
 
 class ActivityBatchRow(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""``grant`` and ``grant.revoke``: a supplier lets another org read its footprint data."""
+"""``grant`` and ``grant.revoke``: a supplier lets another org read its footprint data
+or its corporate inventories."""
 
 from __future__ import annotations
 
@@ -12,23 +13,39 @@ from ledger.entries.carbon.common import Timestamp, Uuid, fail, instant
 
 @entry_type("grant", signer_roles={"supplier"})
 class Grant(Entry):
-    """Access for ``grantee`` to one footprint or to a product line (every footprint of
-    ``productId`` declared by the signing supplier), at ``summary`` or ``detail`` level."""
+    """Access for ``grantee`` to exactly one of: one footprint (``footprintId``), a
+    product line (``productId``: every footprint of it declared by the signing
+    supplier), both at ``summary`` or ``detail`` level; or the supplier's yearly
+    inventories and its progress against targets (``inventory: true``, no level:
+    a buyer's ``target`` alone opens nothing)."""
 
     type: Literal["grant"]
     grantee: Urn
     footprintId: Uuid | None = None
     productId: Urn | None = None
-    level: Literal["summary", "detail"]
+    inventory: Literal[True] | None = None
+    level: Literal["summary", "detail"] | None = None
     validFrom: Timestamp | None = None
     validUntil: Timestamp | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
-        if self.footprintId is None and self.productId is None:
-            raise fail(("footprintId",), "exactly one of footprintId or productId is required")
-        if self.footprintId is not None and self.productId is not None:
-            raise fail(("productId",), "not allowed together with footprintId", self.productId)
+        named = [
+            name
+            for name in ("footprintId", "productId", "inventory")
+            if getattr(self, name) is not None
+        ]
+        if not named:
+            raise fail(
+                ("footprintId",), "exactly one of footprintId, productId or inventory is required"
+            )
+        if len(named) > 1:
+            extra = named[1]
+            raise fail((extra,), f"not allowed together with {named[0]}", getattr(self, extra))
+        if self.inventory is None and self.level is None:
+            raise fail(("level",), "required for a footprint or product grant")
+        if self.inventory is not None and self.level is not None:
+            raise fail(("level",), "not allowed for an inventory grant", self.level)
         if self.grantee == self.org:
             raise fail(("grantee",), "an org cannot grant access to itself", self.grantee)
         if (

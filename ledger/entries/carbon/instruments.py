@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ledger.entries.base import Entry, Urn, entry_type
 from ledger.entries.carbon.common import (
+    Ident,
     PositiveDecimal,
     Slug,
     Strict,
@@ -121,10 +122,13 @@ def serial_ranges_overlap(a: RetiredRange, b: RetiredRange) -> bool:
 
 @entry_type("instrument.retire", signer_roles={"supplier", "buyer"})
 class InstrumentRetire(Entry):
-    """An org records that it retired a range of certificates or credits."""
+    """An org records that it retired a range of certificates or credits from its
+    account ``accountId`` at ``registry`` (bound to it by the operator's
+    ``registry.account``)."""
 
     type: Literal["instrument.retire"]
     registry: Slug
+    accountId: Ident
     kind: Kind
     serials: SerialRange
     quantity: PositiveDecimal
