@@ -120,6 +120,8 @@ class AttestationRow(SQLModel, table=True):
 
 class GrantRow(SQLModel, table=True):
     __tablename__ = "access_grant"
+    # Whether a citing org holds a live grant from a cited product's owner (ledger.rules).
+    __table_args__ = (Index("ix_access_grant_pair", "grantee", "grantor"),)
 
     entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
