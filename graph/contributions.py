@@ -20,7 +20,7 @@ import networkx as nx
 
 from graph.supply_graph import NodeBuild
 
-Kind = Literal["footprint", "own", "factor", "recycling", "cycle", "other"]
+Kind = Literal["footprint", "own", "factor", "recycling", "cycle", "other", "undisclosed"]
 
 
 @dataclass(frozen=True, slots=True)
