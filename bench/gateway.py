@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 
-from clients.sdk import LedgerClient, OrgSigner, new_entry
+from clients.sdk import LedgerClient, OrgSigner, SignedEntry, new_entry
 from gateway.app import create_app
 from gateway.auth import TokenIssuer, add_client, gateway_key
 from gateway.context import GatewayContext
@@ -235,27 +235,30 @@ def _populate(server: LedgerServer, count: int) -> list[str]:
         supplier = _enroll(client, operator, SUPPLIER, "supplier")
         upstream = _enroll(client, operator, UPSTREAM, "supplier")
         _enroll(client, operator, BUYER, "buyer")
-        entries = []
         ids = []
+        # Four rounds, each free of dependencies inside it: the upstream footprints, the
+        # upstream's product-line grants that let the supplier cite them (citing needs
+        # consent), the supplier's footprints citing them, the buyer's grants.
+        rounds: list[list[SignedEntry]] = [[], [], [], []]
         for i in range(count):
             up = f"urn:pact:product:bench-upstream:material-{i}"
             product = f"urn:pact:product:bench:part-{i}"
-            entries.append(upstream.sign(_footprint(UPSTREAM, up, [])))
+            rounds[0].append(upstream.sign(_footprint(UPSTREAM, up, [])))
+            consent = new_entry("grant", UPSTREAM, grantee=SUPPLIER, productId=up, level="summary")
+            rounds[1].append(upstream.sign(consent))
             main = _footprint(
                 SUPPLIER,
                 product,
                 [{"productId": up, "companyId": UPSTREAM, "amount": "2", "unit": "kilogram"}],
             )
             ids.append(main["footprint"]["id"])
-            entries.append(supplier.sign(main))
-            entries.append(
+            rounds[2].append(supplier.sign(main))
+            rounds[3].append(
                 supplier.sign(
                     new_entry("grant", SUPPLIER, grantee=BUYER, productId=product, level="detail")
                 )
             )
-        ordered = [e for i in range(count) for e in entries[3 * i : 3 * i + 2]]
-        grants = [entries[3 * i + 2] for i in range(count)]
-        for batch in (ordered, grants):
+        for batch in rounds:
             for result in client.submit_stream(batch):
                 if not hasattr(result, "seq"):
                     raise SystemExit(f"setup failed: {result}")

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from gateway.footprints import FootprintAccess, Reads
 from gateway.log_size import log_size
 from graph.contributions import ContributionNode
+from graph.cut import Disclosure, disclosed_result, disclosed_tree
 from graph.engine import FootprintEngine
 from graph.errors import FootprintEngineError, NoPhysicalSolutionError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
@@ -154,17 +155,11 @@ class ComputedFootprints:
                     )
         return _Snapshot(size, engine, attestations, retirements)
 
-    def result(self, footprint_id: str, *, detail: bool) -> dict[str, Any] | None:
-        """The computed footprint as served, or None if the engine does not hold it.
-
-        Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
-        that has no physical solution.
-        """
-        snap = self._current()
+    def _full(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint | None:
+        """The uncut result, cached in the snapshot (call with the lock held)."""
         if footprint_id not in snap.results:
             try:
-                with self._lock:
-                    snap.results[footprint_id] = snap.engine.result(footprint_id)
+                snap.results[footprint_id] = snap.engine.result(footprint_id)
             except NoPhysicalSolutionError as e:
                 snap.results[footprint_id] = e
             except FootprintEngineError:
@@ -172,6 +167,30 @@ class ComputedFootprints:
         found = snap.results[footprint_id]
         if isinstance(found, NoPhysicalSolutionError):  # a fresh error: no growing traceback
             raise NoPhysicalSolutionError(found.cycle, footprint_id=found.footprint_id)
+        return found
+
+    def _leaf(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint:
+        found = self._full(snap, footprint_id)
+        assert found is not None, "a leaf of the supply graph is in the engine"
+        return found
+
+    def result(self, footprint_id: str, level_of: Disclosure) -> dict[str, Any] | None:
+        """The computed footprint as served to a viewer with access ``level_of`` (the root
+        visible to it), or None if the engine does not hold it. With detail access the
+        breakdowns are cut at the edge of the viewer's access (``graph.cut``); with
+        summary access there is no supplier breakdown.
+
+        Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
+        that has no physical solution.
+        """
+        snap = self._current()
+        detail = level_of(footprint_id) == "detail"
+        with self._lock:
+            found = self._full(snap, footprint_id)
+            if found is not None and detail:
+                found = disclosed_result(
+                    snap.engine, found, level_of, lambda fid: self._leaf(snap, fid)
+                )
         if found is None:
             return None
         return {
@@ -200,10 +219,11 @@ class ComputedFootprints:
         }
 
     def contributions(
-        self, footprint_id: str, *, depth: int, cutoff: float
+        self, footprint_id: str, level_of: Disclosure, *, depth: int, cutoff: float
     ) -> dict[str, Any] | None:
-        """The contribution tree, or None if the engine does not hold the footprint; raises
-        :class:`NoPhysicalSolutionError` as :meth:`result` does."""
+        """The contribution tree of a footprint the viewer has detail access to, cut at the
+        edge of its access (``graph.cut``), or None if the engine does not hold the
+        footprint; raises :class:`NoPhysicalSolutionError` as :meth:`result` does."""
         snap = self._current()
         try:
             with self._lock:
@@ -212,7 +232,7 @@ class ComputedFootprints:
             raise
         except FootprintEngineError:
             return None
-        return _node(tree)
+        return _node(disclosed_tree(tree, level_of))
 
 
 def _node(node: ContributionNode) -> dict[str, Any]:

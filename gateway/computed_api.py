@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
+from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError
 from ledger.read.access import inventory_access_in, now_us
 from ledger.store.carbon_index import active_footprint_id
@@ -50,7 +51,10 @@ class Retired(BaseModel):
 
 class ComputedOut(BaseModel):
     """Cradle-to-gate result, kgCO2e per 1 declared unit, as decimal strings.
-    ``bySupplier`` is null below ``detail`` access."""
+    ``bySupplier`` is null below ``detail`` access. With detail access the breakdowns are
+    cut at the edge of the caller's access: a supplier footprint it may see only at
+    summary level counts whole under its company (split by stage and scope as its own
+    summary is); one it may not see counts under ``undisclosed`` in each breakdown."""
 
     footprintId: str
     companyId: str
@@ -97,12 +101,26 @@ def no_physical_solution(error: NoPhysicalSolutionError) -> PactError:
     )
 
 
+def access_of(svc: Any, caller: Any) -> Disclosure:
+    """The caller's access level to each footprint id, as the gateway's access policy
+    answers it (asked once per id per request): what ``graph.cut`` cuts the graph by."""
+    levels: dict[str, Level | None] = {}
+
+    def level_of(footprint_id: str) -> Level | None:
+        if footprint_id not in levels:
+            visible = svc.footprints.get(caller.org, caller.roles, footprint_id)
+            levels[footprint_id] = None if visible is None else visible.level
+        return levels[footprint_id]
+
+    return level_of
+
+
 def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
     visible = svc.footprints.get(caller.org, caller.roles, footprint_id.lower())
     result = None
     if visible is not None:
         try:
-            result = svc.computed.result(visible.ref.footprint_id, detail=visible.level == "detail")
+            result = svc.computed.result(visible.ref.footprint_id, access_of(svc, caller))
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
     if result is None:
@@ -167,7 +185,9 @@ def contributions(
     tree = None
     if visible is not None and visible.level == "detail":
         try:
-            tree = svc.computed.contributions(visible.ref.footprint_id, depth=depth, cutoff=cutoff)
+            tree = svc.computed.contributions(
+                visible.ref.footprint_id, access_of(svc, caller), depth=depth, cutoff=cutoff
+            )
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
     if tree is None:

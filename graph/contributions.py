@@ -7,7 +7,7 @@ children its direct items (``m·item``) and its inputs (``m·w·x_p``). Because 
 path from the root (a loop) is shown once, as a ``cycle`` leaf with its full loop-inclusive
 value, and not expanded again. Children below ``cutoff`` of the root total, beyond
 ``max_children`` or below ``max_depth`` are folded into one ``other`` node, so shares still
-add up to 100 %.
+add up to 100 %. (``undisclosed`` nodes appear only in a tree cut for a viewer: ``graph.cut``.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import networkx as nx
 
 from graph.supply_graph import NodeBuild
 
-Kind = Literal["footprint", "own", "factor", "recycling", "cycle", "other"]
+Kind = Literal["footprint", "own", "factor", "recycling", "cycle", "other", "undisclosed"]
 
 
 @dataclass(frozen=True, slots=True)

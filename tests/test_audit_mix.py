@@ -106,6 +106,11 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     )
     seqs["rotation"] = client.submit(supplier_old.sign(rotation)).seq
     upstream = {"footprintId": fp_a["footprint"]["id"], "amount": "0.4", "unit": "kilowatt hour"}
+    # Citing another org's footprint needs its owner's grant.
+    consent = new_entry(
+        "grant", SUPPLIER, grantee=SUPPLIER_B, footprintId=fp_a["footprint"]["id"], level="summary"
+    )
+    seqs["consent"] = client.submit(supplier.sign(consent)).seq
     seqs["footprint_b"] = client.submit(
         supplier_b.sign(footprint(SUPPLIER_B, PRODUCT_B, [upstream]))
     ).seq

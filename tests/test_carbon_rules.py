@@ -26,7 +26,11 @@ __all__ = ["chain"]  # the fixture, imported for pytest
 
 
 def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
-    # The refiner's cathode uses recovered Li2CO3 that is not declared yet: a loop may close later.
+    # A loop across orgs closes with each owner's consent: the recycler's first batch, the
+    # refiner's cathode citing the product under the recycler's product-line grant, then a
+    # batch citing the cathode under the refiner's grant.
+    chain.submit(chain.recycler, cb.footprint_entry(RECYCLER, LI2CO3, batch="2025-03-B018"))
+    chain.submit(chain.recycler, cb.grant(RECYCLER, REFINER, product_id=LI2CO3))
     cathode = cb.footprint_entry(
         REFINER,
         CATHODE,
@@ -37,6 +41,9 @@ def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
         pcf="14.2",
     )
     chain.submit(chain.refiner, cathode)
+    chain.submit(
+        chain.refiner, cb.grant(REFINER, RECYCLER, footprint_id=cathode["footprint"]["id"])
+    )
     batch = cb.footprint_entry(
         RECYCLER,
         LI2CO3,
@@ -47,8 +54,6 @@ def test_recycling_loop_records_and_supersedes(chain: Chain) -> None:
         ],
     )
     chain.submit(chain.recycler, batch)
-    # Another batch of the same product is its own active footprint.
-    chain.submit(chain.recycler, cb.footprint_entry(RECYCLER, LI2CO3, batch="2025-03-B018"))
     # A restatement supersedes the first batch footprint.
     restated = cb.footprint_entry(
         RECYCLER, LI2CO3, batch="2025-03-B017", preceding=[batch["footprint"]["id"]], pcf="3.05"
@@ -68,6 +73,7 @@ def test_footprint_rules(chain: Chain) -> None:
     first = cb.footprint_entry(RECYCLER, LI2CO3)
     chain.submit(chain.recycler, first)
     fid = first["footprint"]["id"]
+    chain.submit(chain.recycler, cb.grant(RECYCLER, REFINER, footprint_id=fid))  # may cite it
     cases: list[tuple[OrgSigner, dict[str, Any], grpc.StatusCode, str, str]] = [
         # a second active footprint for the same product, company and batch
         (

@@ -69,6 +69,7 @@ def test_a_footprint_names_only_its_signers_company_ids(chain: Chain) -> None:
     # citing (product, victim) cites the victim's footprint (its unit is checked).
     chain.submit(chain.recycler, cb.footprint_entry(RECYCLER, LI2CO3))
     downstream = enroll(chain.client, chain.operator, DOWNSTREAM, "supplier")
+    chain.submit(chain.recycler, cb.grant(RECYCLER, DOWNSTREAM, product_id=LI2CO3))
     cites = {"productId": LI2CO3, "companyId": RECYCLER, "amount": "2", "unit": "liter"}
     refused = rejected(chain, downstream, cb.footprint_entry(DOWNSTREAM, CELL, inputs=[cites]))
     assert refused.message.startswith("composition.inputs[0].unit: ")
@@ -145,6 +146,7 @@ def test_nothing_another_org_recorded_blocks_an_orgs_own_product(chain: Chain) -
     restate["footprint"]["companyIds"] = [BRAND]
     assert rejected(chain, chain.refiner, restate).message.startswith("footprint.companyIds[0]: ")
     downstream = enroll(chain.client, chain.operator, DOWNSTREAM, "supplier")
+    chain.submit(chain.recycler, cb.grant(RECYCLER, DOWNSTREAM, product_id=LI2CO3))
     cites = {"productId": LI2CO3, "companyId": BRAND, "amount": "2", "unit": "liter"}
     refused = rejected(chain, downstream, cb.footprint_entry(DOWNSTREAM, CELL, inputs=[cites]))
     assert refused.message.startswith("composition.inputs[0].unit: ")
@@ -177,6 +179,7 @@ def test_computed_footprints_cite_the_companys_current_owner(tmp_path: Path, db_
         stale["footprint"]["created"] = "2025-06-01T00:00:00Z"  # newer than the owner's
         stale["composition"]["ownEmissions"][0]["kgCO2e"] = "999"
         env.submit(SUPPLIER_B, stale)
+        env.grant(SUPPLIER_B, SUPPLIER, productId=LI2CO3)  # citing needs the owner's consent
         cites = {"productId": LI2CO3, "companyId": BRAND, "amount": "2", "unit": "kilogram"}
         cell = cb.footprint_entry(SUPPLIER, CELL, inputs=[cites])
         env.submit(SUPPLIER, cell)

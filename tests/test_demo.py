@@ -125,7 +125,8 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
         listed = httpx.get(
             f"{http}/3/footprints", headers={"Authorization": f"Bearer {token['access_token']}"}
         ).json()
-        assert len(listed["data"]) == 2  # the pack (detail grant) and the cell (summary)
+        # The pack and the cell (detail grants) and the cathode (summary).
+        assert len(listed["data"]) == 3
         # A buyer's spot check of the pack's entry through the real gateway.
         vkey = next(line.split()[1] for line in lines if line.strip().startswith("ledger-key"))
         store = LogStore(Database(sqlite_url(tmp_path / "demo")))

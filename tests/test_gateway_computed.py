@@ -35,6 +35,7 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
             {"stage": "raw-material-acquisition", "scope": "3", "kgCO2e": "10"}
         ]
         env.submit(SUPPLIER_B, cathode)
+        env.grant(SUPPLIER_B, SUPPLIER, productId=CATHODE)  # citing needs the owner's consent
         cell = _cell_entry()
         env.submit(SUPPLIER, cell)
         cell_id = cell["footprint"]["id"]
@@ -80,7 +81,9 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
             ).json()
             assert tree["kgCO2e"] == "25" and tree["share"] == "1"
             assert sum(float(c["kgCO2e"]) for c in tree["children"]) == 25
-            assert {c["kind"] for c in tree["children"]} == {"own", "footprint"}
+            # The cathode is not shared with the buyer: one undisclosed line (graph.cut).
+            assert {c["kind"] for c in tree["children"]} == {"own", "undisclosed"}
+            assert cathode["footprint"]["id"] not in str(tree)
 
             for path in (
                 f"/v1/footprints/{cell_id}/computed",

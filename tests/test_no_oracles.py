@@ -127,6 +127,8 @@ def test_a_unit_mismatch_names_the_cited_footprint_only_when_it_is_the_citers_ow
     theirs, _ = _theirs(chain)
     their_id = theirs["footprint"]["id"]
     by_product = {"productId": LI2CO3, "companyId": RECYCLER}
+    # The recycler lets the refiner cite its product (citing needs consent).
+    chain.submit(chain.recycler, cb.grant(RECYCLER, REFINER, product_id=LI2CO3))
     for index, citation in enumerate(({"footprintId": their_id}, by_product)):
         entry = cb.footprint_entry(
             REFINER, CATHODE, inputs=[{**citation, "amount": "2", "unit": "kilowatt hour"}]

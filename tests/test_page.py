@@ -99,6 +99,12 @@ def _api(site: DemoSite) -> dict[str, Any]:
     return {"record": record, "computed": computed, "tree": tree}
 
 
+def _footprint_ids(node: dict[str, Any]) -> set[str]:
+    """The footprint ids a contribution tree names."""
+    own = {node["footprintId"]} if node["footprintId"] else set()
+    return own.union(*(_footprint_ids(child) for child in node["children"]))
+
+
 def _log_in(page: Page, site: DemoSite, secret: str) -> None:
     page.goto(site.url + "/")
     page.wait_for_selector("body[data-ready=true]")
@@ -115,12 +121,13 @@ def test_buyer_sees_the_pack_footprint_with_verified_proofs(
     size = site.server.store.tree_size()
 
     _log_in(page, site, site.client_secret)
-    # The product list: what is shared with the buyer (the pack in detail, the cell summary).
+    # The product list: what is shared with the buyer (the pack and the cell in detail, the
+    # cathode at summary level).
     rows = page.locator("#product-list tr.product-row")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(page.locator("#product-list")).to_contain_text("LFP battery pack 60 kWh")
     expect(page.locator("#product-list")).to_contain_text("LFP prismatic cell 280 Ah")
-    expect(page.locator("#products-status")).to_contain_text("2 footprints shared")
+    expect(page.locator("#products-status")).to_contain_text("3 footprints shared")
     page.screenshot(path=str(tmp_path / "list.png"))
 
     page.click("a.product-link:has-text('LFP battery pack 60 kWh')")
@@ -145,7 +152,12 @@ def test_buyer_sees_the_pack_footprint_with_verified_proofs(
             "end-of-life-recycling",
         )
     ]
-    assert shown == expected and abs(sum(shown) - 100) < 0.3
+    # Suppliers beyond what is shared with the buyer count as one undisclosed share.
+    hidden = page.locator(".undisclosed-share")
+    expect(hidden).to_have_count(1)
+    hidden_share = float(hidden.inner_text().replace("%", "").strip())
+    assert hidden_share == round(float(computed["byStage"]["undisclosed"]) / total * 100, 1)
+    assert shown == expected and abs(sum(shown) + hidden_share - 100) < 0.3
 
     pds = float(computed["primaryDataShare"])
     expect(page.locator("#primary-data-share")).to_have_text(f"{pds:.1f}%")
@@ -181,13 +193,21 @@ def test_buyer_sees_the_pack_footprint_with_verified_proofs(
     detail = page.locator("#node-detail")
     expect(detail.locator("#node-title")).to_have_text("LFP prismatic cell 280 Ah — LFP Cell Works")
     expect(detail.locator(".proof-status")).to_contain_text(", verified")
-    # Keyboard: Enter on a focused node with contributors opens it too.
-    deeper = page.locator("#chart g.node[data-depth='2'][data-has-children=true]").first
-    deeper.focus()
+    # The cut: the cathode (summary) is named and has no contributors shown; the cell's
+    # other suppliers, and the pack's tray maker, are one undisclosed line each.
+    cathode = page.locator("#chart g.node[data-depth='2']", has_text="LFP cathode active material")
+    expect(cathode).to_have_attribute("data-has-children", "false")
+    undisclosed = page.locator("#chart g.node", has_text="Undisclosed upstream suppliers")
+    expect(undisclosed).to_have_count(2)
+    hidden_ids = set(site.demo.chain.footprint_ids.values()) - _footprint_ids(truth["tree"])
+    assert hidden_ids and not any(fid[:8] in page.content() for fid in hidden_ids)
+    # Keyboard: Enter on a focused node with contributors closes and opens it.
+    cell.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#chart g.node[data-depth='3']").first).to_be_visible()
-    # A supplier footprint not shared with the buyer still shows in the tree, unnamed.
-    expect(page.locator("#chart")).to_contain_text("(not shared)")
+    expect(cell).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(cell).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#chart g.node[data-depth='2']").first).to_be_visible()
 
     shot = tmp_path / "pack.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -232,7 +232,7 @@ class Auditor:
             state.identity.size = seq + 1
             return
         try:
-            check_entry(entry, signer, state.identity, state.carbon)
+            check_entry(entry, signer, state.identity, state.carbon, record.timestamp_us)
         except EntryRejectedError as exc:
             self.fail(Check.AUTHORITY, f"{entry.type} breaks a rule: {exc}", seq)
             state.identity.size = seq + 1

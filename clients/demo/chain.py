@@ -3,10 +3,16 @@
 A recycler recovers copper, aluminium, battery-grade Li2CO3 (one footprint per
 batch) and nickel sulphate from retired packs; a refiner and a cathode maker
 buy the recovered lithium, and the cathode maker's production scrap goes back
-to the recycler (the closed loop); a cell maker, an auto-parts supplier making
-aluminium battery trays from recovered aluminium, and a pack maker complete
-the chain. Grid electricity and natural gas come from the ``cn-default``
-factor set (FIGURES.md). Amounts are per declared unit.
+to the recycler from batch B018 on (the closed loop: the older batch B017 was
+recorded before the cathode maker consented to being cited); a cell maker, an
+auto-parts supplier making aluminium battery trays from recovered aluminium,
+and a pack maker complete the chain. Grid electricity and natural gas come from
+the ``cn-default`` factor set (FIGURES.md). Amounts are per declared unit.
+
+Citing another org's product needs that owner's grant (``ledger.rules.carbon``), so
+each supplier grants its product line to the suppliers that cite it, at summary level,
+before they declare; the order of ``PRODUCTS`` puts every cited product before its
+first citation.
 """
 
 from __future__ import annotations
@@ -80,7 +86,8 @@ def _factor(key: str, amount: str, unit: str) -> dict[str, Any]:
     }
 
 
-def _li2co3_batch(batch: str, kwh: str, created: str) -> ProductSpec:
+def _li2co3_batch(batch: str, kwh: str, created: str, *, scrap: bool) -> ProductSpec:
+    scrap_input = (_from("cathode", "lfp-cathode", "0.04"),) if scrap else ()
     return ProductSpec(
         f"li2co3-{batch}",
         "recycler",
@@ -92,16 +99,16 @@ def _li2co3_batch(batch: str, kwh: str, created: str) -> ProductSpec:
         (
             _factor(GRID, kwh, "kilowatt hour"),
             _factor(GAS, "0.2", "cubic meter"),
-            _from("cathode", "lfp-cathode", "0.04"),
-        ),  # cathode production scrap: the loop
+            *scrap_input,  # cathode production scrap: the loop
+        ),
         batch=batch,
+        created=created,
         primary_share="78",
     )
 
 
 PRODUCTS: tuple[ProductSpec, ...] = (
-    _li2co3_batch("2025-03-B017", "3.0", "2025-04-01T00:00:00Z"),
-    _li2co3_batch("2025-03-B018", "2.8", "2025-04-02T00:00:00Z"),  # the newest batch
+    _li2co3_batch("2025-03-B017", "3.0", "2025-04-01T00:00:00Z", scrap=False),
     ProductSpec(
         "copper",
         "recycler",
@@ -199,6 +206,8 @@ PRODUCTS: tuple[ProductSpec, ...] = (
         ),
         primary_share="85",
     ),
+    # The newest batch, which citations of the product resolve to: it closes the loop.
+    _li2co3_batch("2025-03-B018", "2.8", "2025-04-02T00:00:00Z", scrap=True),
 )
 
 
@@ -267,7 +276,10 @@ def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> Demo
             _entry(ids, "factors.publish", operator, copy.deepcopy(load_default_factors())),
         )
     )
+    granted: set[tuple[str, str, str]] = set()
     for spec in PRODUCTS:
+        for line in spec.inputs:
+            chain.steps.extend(_consent(ids, spec.org, line, granted))
         footprint_id = ids.uuid4()
         chain.footprint_ids[spec.key] = footprint_id
         composition: dict[str, Any] = {
@@ -287,6 +299,19 @@ def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> Demo
         chain.steps.append(Step(spec.org, entry))
     _add_programme(chain, ids)
     return chain
+
+
+def _consent(
+    ids: DemoIds, citing: str, line: Mapping[str, Any], granted: set[tuple[str, str, str]]
+) -> list[Step]:
+    """The owner's product-line grant that lets ``citing`` cite the product ``line`` names,
+    unless it is ``citing``'s own product or was granted already."""
+    owner = next((o.key for o in BY_KEY.values() if o.org_id == line.get("companyId")), None)
+    if owner is None or owner == citing or (owner, line["productId"], citing) in granted:
+        return []
+    granted.add((owner, line["productId"], citing))
+    members = {"grantee": BY_KEY[citing].org_id, "productId": line["productId"], "level": "summary"}
+    return [Step(owner, _entry(ids, "grant", owner, members))]
 
 
 def _entry(ids: DemoIds, entry_type: str, signer: str, members: dict[str, Any]) -> dict[str, Any]:
@@ -361,37 +386,16 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
             note="the same green certificates claimed twice",
         )
     )
+    # The buyer sees the pack and the cell in detail and the cathode at summary level;
+    # the rest of the chain reaches it only as "undisclosed upstream" (graph.cut).
     buyer = BY_KEY["buyer"].org_id
-    steps.append(
-        Step(
-            "pack",
-            _entry(
-                ids,
-                "grant",
-                "pack",
-                {
-                    "grantee": buyer,
-                    "productId": product_id("pack", "lfp-pack-60kwh"),
-                    "level": "detail",
-                },
-            ),
-        )
-    )
-    steps.append(
-        Step(
-            "cell",
-            _entry(
-                ids,
-                "grant",
-                "cell",
-                {
-                    "grantee": buyer,
-                    "productId": product_id("cell", "lfp-cell-280ah"),
-                    "level": "summary",
-                },
-            ),
-        )
-    )
+    for owner, slug, level in (
+        ("pack", "lfp-pack-60kwh", "detail"),
+        ("cell", "lfp-cell-280ah", "detail"),
+        ("cathode", "lfp-cathode", "summary"),
+    ):
+        members = {"grantee": buyer, "productId": product_id(owner, slug), "level": level}
+        steps.append(Step(owner, _entry(ids, "grant", owner, members)))
     for supplier in ("pack", "cell"):
         # The buyer's target opens nothing: the supplier grants its inventories.
         steps.append(

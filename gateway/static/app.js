@@ -10,6 +10,7 @@ const STAGES = [
   ["end-of-life-recycling", "End of life and recycling"],
 ];
 const STAGE_COLOUR = ["var(--s0)", "var(--s1)", "var(--s2)", "var(--s3)"];
+const UNDISCLOSED_COLOUR = "#5b5f66";
 const UNITS = {
   "kilowatt hour": "kWh", kilogram: "kg", liter: "L", "cubic meter": "m³", megajoule: "MJ",
   "ton kilometer": "t·km", "square meter": "m²", piece: "piece", hour: "h",
@@ -358,6 +359,16 @@ function figures(fp, c, unit) {
       el("div", { class: "sub kg" }, `${num(kg, 3)} kgCO2e/${unit}`),
     ];
   });
+  // Upstream suppliers beyond what is shared with this buyer: their contribution only.
+  const hidden = Number(c.byStage.undisclosed || 0);
+  if (hidden) {
+    stageRows.push([
+      el("div", { class: "stage-name" }, "Undisclosed upstream (not shared with you)"),
+      el("div", { class: "bar" }, el("span", { style: `width:${((hidden / total) * 100).toFixed(2)}%;background:${UNDISCLOSED_COLOUR}` })),
+      el("div", { class: "share undisclosed-share" }, pct(hidden / total)),
+      el("div", { class: "sub kg" }, `${num(hidden, 3)} kgCO2e/${unit}`),
+    ]);
+  }
   const scopes = Object.entries(c.byScope).map(([s, v]) => `scope ${s}: ${num(v)}`).join(" · ");
   const pds = c.primaryDataShare === null ? null : Number(c.primaryDataShare);
   return el("div", {},
@@ -419,6 +430,7 @@ function nodeLabel(node) {
     const fp = state.footprints.get(node.footprintId);
     return fp ? `${productName(fp)} — ${fp.companyName}` : `Supplier footprint ${shortId(node.footprintId)} (not shared)`;
   }
+  if (node.kind === "undisclosed") return "Undisclosed upstream suppliers (not shared)";
   if (node.kind === "own") return `Own emissions: ${node.label.replace(/-/g, " ")}`;
   if (node.kind === "factor") {
     const m = /^factor (.+)\/([^/]+)$/.exec(node.label);
@@ -442,7 +454,7 @@ function treeSection(tree, unit, computed, problem) {
   const expand = el("button", { type: "button", id: "expand-all" }, "Expand all");
   section.append(
     el("p", { class: "legend" }, Object.entries(ContributionChart.KIND_COLOUR).map(([k, c]) =>
-      el("span", {}, el("i", { style: `background:${c}` }), { footprint: "supplier footprint", own: "own emissions", factor: "emission factor", other: "other" }[k])),
+      el("span", {}, el("i", { style: `background:${c}` }), { footprint: "supplier footprint", own: "own emissions", factor: "emission factor", undisclosed: "undisclosed upstream", other: "other" }[k])),
     " ", expand),
     el("div", { class: "chart-wrap" }, chart, detail));
   // Names for the footprints in the tree, then draw.
@@ -470,6 +482,7 @@ function showNode(detail, node, unit) {
       node.footprintId ? [el("dt", {}, "Footprint"), el("dd", { class: "mono" }, node.footprintId)] : null,
       fp ? [el("dt", {}, "Supplier"), el("dd", {}, fp.companyName)] : null),
     node.footprintId && !fp ? el("p", { class: "sub" }, "This supplier footprint is not shared with you; its contribution is computed by the ledger.") : null,
+    node.kind === "undisclosed" ? el("p", { class: "sub" }, "Suppliers beyond what is shared with you: only the amount they contribute is shown.") : null,
     proof);
   if (fp) proveFootprint(fp).then((r) => proof.replaceChildren(proofView(r)));
 }

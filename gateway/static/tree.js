@@ -6,7 +6,7 @@
 const ContributionChart = (() => {
   const SVG = "http://www.w3.org/2000/svg";
   const ROW = 34, INDENT = 26, BOX_W = 540, BOX_H = 26, PAD = 12;
-  const KIND_COLOUR = { footprint: "#2e6f95", own: "#3f9a6b", factor: "#d08a2c", other: "#9aa7a2" };
+  const KIND_COLOUR = { footprint: "#2e6f95", own: "#3f9a6b", factor: "#d08a2c", undisclosed: "#5b5f66", other: "#9aa7a2" };
 
   function svgEl(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);

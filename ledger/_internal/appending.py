@@ -106,7 +106,7 @@ def _append_one(
             field="entryId",
         )
     signer = identity.resolve_signer(sub.key_id, entry)
-    check_entry(entry, signer, identity, carbon)
+    check_entry(entry, signer, identity, carbon, timestamp_us)
     seq = writer.size
     record = Record(seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature)
     leaf = record.leaf_hash()

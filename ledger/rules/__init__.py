@@ -1,7 +1,7 @@
 """The rules an entry must pass to be recorded, shared by the sequencer and the auditor.
 
 signer = identity.resolve_signer(key_id, entry)   # known, active, the org's, right purpose
-check_entry(entry, signer, identity, carbon)      # roles, identity and carbon rules
+check_entry(entry, signer, identity, carbon, timestamp_us)  # roles, identity, carbon rules
 ... append the record ...
 apply_entry(entry, seq, leaf_hash, identity, carbon)
 """
@@ -16,11 +16,12 @@ from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFact
 
 
 def check_entry(
-    entry: Entry, signer: KeyState, identity: IdentityState, carbon: CarbonView
+    entry: Entry, signer: KeyState, identity: IdentityState, carbon: CarbonView, timestamp_us: int
 ) -> None:
-    """Raise an ``EntryRejectedError`` unless ``signer`` may record ``entry`` now."""
+    """Raise an ``EntryRejectedError`` unless ``signer`` may record ``entry`` now, in a record
+    stamped ``timestamp_us`` (grants are judged live at that signed time, so a replay agrees)."""
     identity.authorize(entry, signer)
-    check_carbon(entry, identity, carbon)
+    check_carbon(entry, identity, carbon, timestamp_us)
 
 
 def apply_entry(

@@ -4,7 +4,8 @@ Stateless rules (shapes, PACT v3 field rules) live in the entry models. Here
 is what needs the log so far: a footprint names only company ids bound to its
 signer; footprint immutability and one active footprint per owner, product,
 company and batch; citations of a product resolved through the company's
-owner; predecessor deprecation; references to footprints, factors and
+owner; citing another org's product or footprint only under its owner's live
+grant; predecessor deprecation; references to footprints, factors and
 activity batches that exist; units that convert; serials retired once, only
 from registry accounts the retiring org holds and for its own footprints only;
 attestations of existing footprints by an org other than the one that declared
@@ -40,10 +41,11 @@ from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFact
 from ledger.units import convertible
 
 
-def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView) -> None:
-    """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded now."""
+def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us: int) -> None:
+    """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded in a
+    record stamped ``at_us`` (UTC microseconds, signed into the leaf)."""
     if isinstance(entry, Footprint):
-        _check_footprint(entry, identity, view)
+        _check_footprint(entry, identity, view, at_us)
     elif isinstance(entry, FootprintDeprecate):
         _owned_active_footprint(entry.footprintId, entry.org, view, "footprintId")
     elif isinstance(entry, FactorsPublish):
@@ -219,7 +221,9 @@ def _check_companies(entry: Footprint, identity: IdentityState) -> None:
             )
 
 
-def _check_footprint(entry: Footprint, identity: IdentityState, view: CarbonView) -> None:
+def _check_footprint(
+    entry: Footprint, identity: IdentityState, view: CarbonView, at_us: int
+) -> None:
     fp = entry.footprint
     _check_companies(entry, identity)
     existing = view.footprint(fp.id)
@@ -252,7 +256,7 @@ def _check_footprint(entry: Footprint, identity: IdentityState, view: CarbonView
                     field=f"footprint.productIds[{index}]",
                 )
     for index, item in enumerate(entry.composition.inputs):
-        _check_input(item, entry.org, identity, view, f"composition.inputs[{index}]")
+        _check_input(item, entry.org, identity, view, at_us, f"composition.inputs[{index}]")
     for index, own in enumerate(entry.composition.ownEmissions):
         for f_index, ref in enumerate(own.factors or ()):
             _factor(ref, view, f"composition.ownEmissions[{index}].factors[{f_index}]")
@@ -277,20 +281,16 @@ def cited_footprint(
 
 
 def _check_input(
-    item: Input, org: str, identity: IdentityState, view: CarbonView, path: str
+    item: Input, org: str, identity: IdentityState, view: CarbonView, at_us: int, path: str
 ) -> None:
-    """Inputs may name footprints not recorded yet (that is how recycling loops close);
-    when the referenced footprint is recorded, its unit must convert. The refusal names
-    the cited footprint's id and unit only when it is the citing org's own."""
+    """An input citing a product or footprint must have the owner's consent (see
+    ``_cited_with_consent``); when the cited footprint is recorded, its unit must convert.
+    The refusal names the cited footprint's id and unit only when it is the citing org's own."""
     if item.factor is not None:
         factor = _factor(item.factor, view, f"{path}.factor")
         target_unit, what = factor.unit, f"{factor.unit!r}, the unit of factor {factor.key}"
     else:
-        if item.footprintId is not None:
-            upstream = view.footprint(item.footprintId)
-        else:
-            assert item.productId is not None and item.companyId is not None
-            upstream = cited_footprint(item.productId, item.companyId, identity, view)
+        upstream = _cited_with_consent(item, org, identity, view, at_us, path)
         if upstream is None:
             return
         target_unit = upstream.declared_unit
@@ -303,6 +303,41 @@ def _check_input(
         raise MalformedEntryError(
             f"unit {item.unit!r} cannot be converted to {what}", field=f"{path}.unit"
         )
+
+
+def _cited_with_consent(
+    item: Input, org: str, identity: IdentityState, view: CarbonView, at_us: int, path: str
+) -> FootprintFacts | None:
+    """The footprint ``item`` cites now (None if not recorded yet), once citing it is allowed.
+
+    Citing puts the cited footprint, its total and its upstream into the citing org's
+    computed footprints, so another org's product or footprint is cited only while its
+    owner's grant (footprint or product line, any level) is live at ``at_us``, the
+    record's signed timestamp. An org's own products may be cited before they are
+    recorded (that is how recycling loops close); a ``footprintId`` not recorded yet has
+    no owner to consent. Every refusal is one message made of the submitter's values, so
+    it tells nothing about whether the footprint, product or company exists, or whose."""
+    if item.footprintId is not None:
+        cited = view.footprint(item.footprintId)
+        owner = cited.org_id if cited is not None else None
+        products = cited.product_ids if cited is not None else ()
+        subject = f"footprint {item.footprintId}"
+    else:
+        assert item.productId is not None and item.companyId is not None
+        owner = identity.company_owner(item.companyId)
+        cited = cited_footprint(item.productId, item.companyId, identity, view)
+        products = (item.productId,)
+        subject = f"product {item.productId} of company {item.companyId}"
+    if owner == org:
+        return cited
+    footprint_id = cited.footprint_id if cited is not None else None
+    if owner is None or view.live_grant(org, owner, footprint_id, products, at_us) is None:
+        raise PermissionDeniedError(
+            f"{org} holds no live grant covering {subject}; an org cites its own products, "
+            "or another org's under that owner's grant",
+            field=path,
+        )
+    return cited
 
 
 def _factor(ref: FactorRef, view: CarbonView, path: str) -> FactorFacts:

@@ -24,6 +24,7 @@ class MemoryCarbonView:
         )
         self.attestations: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
         self.grants: dict[str, GrantFacts] = {}
+        self._grants_by_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._batches: dict[str, str] = {}
 
     def footprint(self, footprint_id: str) -> FootprintFacts | None:
@@ -61,6 +62,23 @@ class MemoryCarbonView:
 
     def grant(self, entry_id: str) -> GrantFacts | None:
         return self.grants.get(entry_id)
+
+    def live_grant(
+        self,
+        grantee: str,
+        grantor: str,
+        footprint_id: str | None,
+        product_ids: tuple[str, ...],
+        at_us: int,
+    ) -> GrantFacts | None:
+        for entry_id in self._grants_by_pair[(grantee, grantor)]:
+            facts = self.grants[entry_id]
+            covers = (footprint_id is not None and facts.footprint_id == footprint_id) or (
+                facts.product_id is not None and facts.product_id in product_ids
+            )
+            if covers and facts.live_at(at_us):
+                return facts
+        return None
 
     def activity_batch_org(self, entry_id: str) -> str | None:
         return self._batches.get(entry_id)
@@ -102,6 +120,7 @@ class MemoryCarbonView:
 
     def add_grant(self, facts: GrantFacts) -> None:
         self.grants[facts.entry_id] = facts
+        self._grants_by_pair[(facts.grantee, facts.grantor)].append(facts.entry_id)
 
     def revoke_grant(self, entry_id: str, seq: int) -> None:
         self.grants[entry_id] = dataclasses.replace(self.grants[entry_id], revoked_seq=seq)

@@ -88,6 +88,19 @@ class CarbonView(Protocol):
     def factor(self, set_id: str, version: str, key: str) -> FactorFacts | None: ...
     def overlapping_retirement(self, span: SerialSpan) -> int | None: ...
     def grant(self, entry_id: str) -> GrantFacts | None: ...
+    def live_grant(
+        self,
+        grantee: str,
+        grantor: str,
+        footprint_id: str | None,
+        product_ids: tuple[str, ...],
+        at_us: int,
+    ) -> GrantFacts | None:
+        """A grant by ``grantor`` to ``grantee``, live at ``at_us`` (``GrantFacts.live_at``),
+        for ``footprint_id`` or a product line among ``product_ids``; None if there is none.
+        Citing another org's product or footprint needs one (``ledger.rules.carbon``)."""
+        ...
+
     def activity_batch_org(self, entry_id: str) -> str | None: ...
 
     # -- updates (called only after every rule for the entry has passed) ------

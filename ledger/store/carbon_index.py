@@ -7,7 +7,7 @@ them together with the records.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, false, insert, or_, select, update
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.store.index_tables import (
@@ -32,6 +32,20 @@ _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
+
+_GRANT_COLUMNS = [
+    _GR.c.entry_id,
+    _GR.c.seq,
+    _GR.c.grantor,
+    _GR.c.grantee,
+    _GR.c.footprint_id,
+    _GR.c.product_id,
+    _GR.c.level,
+    _GR.c.valid_from_us,
+    _GR.c.valid_until_us,
+    _GR.c.revoked_seq,
+    _GR.c.inventory,
+]
 
 _FOOTPRINT_COLUMNS = [
     _F.c.footprint_id,
@@ -140,22 +154,35 @@ class SqlCarbonView:
         return int(row.seq) if row is not None and row.last >= span.first else None
 
     def grant(self, entry_id: str) -> GrantFacts | None:
+        row = self._conn.execute(select(*_GRANT_COLUMNS).where(_GR.c.entry_id == entry_id)).first()
+        return GrantFacts(**row._mapping) if row else None
+
+    def live_grant(
+        self,
+        grantee: str,
+        grantor: str,
+        footprint_id: str | None,
+        product_ids: tuple[str, ...],
+        at_us: int,
+    ) -> GrantFacts | None:
+        """One probe of ``ix_access_grant_pair`` (grantee, grantor); the window is the same
+        test as ``GrantFacts.live_at``."""
         row = self._conn.execute(
-            select(
-                _GR.c.entry_id,
-                _GR.c.seq,
-                _GR.c.grantor,
-                _GR.c.grantee,
-                _GR.c.footprint_id,
-                _GR.c.product_id,
-                _GR.c.level,
-                _GR.c.valid_from_us,
-                _GR.c.valid_until_us,
-                _GR.c.revoked_seq,
-                _GR.c.inventory,
-            ).where(_GR.c.entry_id == entry_id)
+            select(*_GRANT_COLUMNS)
+            .where(
+                _GR.c.grantee == grantee,
+                _GR.c.grantor == grantor,
+                _GR.c.revoked_seq.is_(None),
+                or_(
+                    _GR.c.footprint_id == footprint_id if footprint_id is not None else false(),
+                    _GR.c.product_id.in_(product_ids) if product_ids else false(),
+                ),
+                or_(_GR.c.valid_from_us.is_(None), _GR.c.valid_from_us <= at_us),
+                or_(_GR.c.valid_until_us.is_(None), _GR.c.valid_until_us > at_us),
+            )
+            .limit(1)
         ).first()
-        return GrantFacts(**{**row._mapping, "inventory": bool(row.inventory)}) if row else None
+        return GrantFacts(**row._mapping) if row else None
 
     def activity_batch_org(self, entry_id: str) -> str | None:
         org: str | None = self._conn.execute(

@@ -120,8 +120,9 @@ class AttestationRow(SQLModel, table=True):
 
 class GrantRow(SQLModel, table=True):
     __tablename__ = "access_grant"
-    # The inventory grants from a supplier to a reader: one probe per progress request.
-    __table_args__ = (Index("ix_access_grant_pair", "grantor", "grantee", "inventory"),)
+    # One probe for "which grants did this grantor give this grantee": citation consent
+    # (ledger.rules) and inventory consent (ledger.read.access).
+    __table_args__ = (Index("ix_access_grant_pair", "grantee", "grantor", "inventory"),)
 
     entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
