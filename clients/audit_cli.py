@@ -40,6 +40,7 @@ from clients.cli_errors import (
 from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
 from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
+from ledger.store.database import Database
 
 
 def _ledger_verifier(value: str) -> NoteVerifier:
@@ -70,6 +71,12 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--from-scratch", is_flag=True, help="Re-read the whole log, ignore saved state.")
 @click.option("--workers", type=int, default=None, help="Verifier processes (default: cores).")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Already-audited records an incremental audit re-checks (default: all up to 256).",
+)
 def audit(
     target: str | None,
     db_url: str | None,
@@ -80,16 +87,19 @@ def audit(
     as_json: bool,
     from_scratch: bool,
     workers: int | None,
+    sample: int | None,
 ) -> None:
     """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
     verifier = _ledger_verifier(ledger_key)
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
     source: RecordSource
+    stored: Database | None = None
     try:
         if db_url is not None:
             require_existing_store(db_url)
             source = DbSource(db_url)
+            stored = source.db
         else:
             if key_file is None or org is None:
                 raise click.UsageError("--ledger needs --key and --org (an auditor org)")
@@ -102,6 +112,8 @@ def audit(
                 from_scratch=from_scratch,
                 progress=sys.stderr.isatty() and not as_json,
                 workers=workers,
+                stored=stored,
+                sample=sample,
             )
         finally:
             source.close()
