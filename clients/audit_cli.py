@@ -18,6 +18,7 @@ import click
 import httpx
 
 from clients.audit.db_source import DbSource
+from clients.audit.gateway_source import served_footprints
 from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import AuditError
 from clients.audit.rpc import LedgerRpc
@@ -77,6 +78,9 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
     default=None,
     help="Already-audited records an incremental audit re-checks (default: all up to 256).",
 )
+@click.option("--gateway", type=GATEWAY_URL, help="Also compare the PACT view it serves.")
+@click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", help="Gateway client (auditor org).")
+@click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", help="Its secret.")
 def audit(
     target: str | None,
     db_url: str | None,
@@ -88,11 +92,19 @@ def audit(
     from_scratch: bool,
     workers: int | None,
     sample: int | None,
+    gateway: str | None,
+    client_id: str | None,
+    client_secret: str | None,
 ) -> None:
     """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
     verifier = _ledger_verifier(ledger_key)
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
+    served = None
+    if gateway is not None:
+        if client_id is None or client_secret is None:
+            raise click.UsageError("--gateway needs --client-id and --client-secret")
+        served = served_footprints(gateway, client_id, client_secret)
     source: RecordSource
     stored: Database | None = None
     try:
@@ -114,9 +126,12 @@ def audit(
                 workers=workers,
                 stored=stored,
                 sample=sample,
+                served=served,
             )
         finally:
             source.close()
+    except httpx.HTTPError as exc:
+        raise _fail(exc, gateway) from None
     except (AuditError, OSError, ValueError) as exc:
         raise _fail(exc, target) from None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())

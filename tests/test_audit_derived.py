@@ -4,7 +4,8 @@ Each test populates a real server (SQLite file and PostgreSQL), audits it,
 stops it, changes stored data with SQL as an insider with database access
 could, and runs the commands as a user would (click's runner, real databases):
 derived tables (check 9), Merkle nodes (check 9), already-audited records
-re-checked by an incremental audit (check 10).
+re-checked by an incremental audit (check 10), and the PACT view a running
+gateway serves (check 11).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from sqlalchemy import text
 
 from clients.audit_cli import audit
 from clients.fsck_cli import fsck_command
+from ledger.keys import save_private_key
+from tests.ledger_fixtures import AUDITOR, SUPPLIER
 from tests.test_audit_mix import index_rows
 from tests.test_audit_tamper import audited_ledger, engine
+from tests.test_gateway_support import SUPPLIER_B, environment
 
 
 def run_audit(*args: str) -> Result:
@@ -141,3 +145,32 @@ def test_incremental_audit_samples_swapped_entries(tmp_path: Path, db_url: str) 
     assert report.exit_code == 1, report.output
     failures = json.loads(report.output)["failures"]
     assert sorted((f["check"], f["seq"]) for f in failures) == [("sample", a), ("sample", b)]
+
+
+def test_gateway_view_altered_while_it_runs(tmp_path: Path, db_url: str) -> None:
+    key_file = tmp_path / "auditor.key"
+    with environment(tmp_path, db_url) as env:
+        shown, _ = env.footprint(SUPPLIER, "urn:pact:product:audit:shown")
+        hidden, _ = env.footprint(SUPPLIER, "urn:pact:product:audit:hidden")
+        env.footprint(SUPPLIER_B, "urn:pact:product:audit:other")
+        save_private_key(env.orgs[AUDITOR].private_key, key_file)
+        client_id, secret = env.credentials(AUDITOR)
+        args = [
+            *("--ledger", env.server.grpc_target, "--ledger-key", env.server.vkey),
+            *("--key", str(key_file), "--org", AUDITOR, "--gateway", env.url),
+            *("--client-id", client_id, "--client-secret", secret, "--json"),
+        ]
+        honest = run_audit(*args)
+        assert honest.exit_code == 0, honest.output
+
+        sql(db_url, "UPDATE footprint SET active = false WHERE footprint_id = :f", f=shown)
+        sql(db_url, "DELETE FROM footprint WHERE footprint_id = :f", f=hidden)
+        report = run_audit(*args)
+    assert report.exit_code == 1, report.output
+    reasons = sorted(f["reason"] for f in json.loads(report.output)["failures"])
+    assert reasons == [
+        f"footprint {hidden} is not served to the auditor",
+        f'footprint {shown} is served altered: field status: served "Deprecated", log gives '
+        '"Active"; field extensions[0].data.ledgerStatus: served "Deprecated", log gives '
+        '"Active"',
+    ], reasons

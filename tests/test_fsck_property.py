@@ -9,6 +9,7 @@ compares.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,10 +73,9 @@ class Party:
         self.grants: list[str] = []
 
     def submit(self, signer: OrgSigner, entry: dict[str, Any]) -> None:
-        try:
+        # Refused entries write nothing, and must leave no derived row either.
+        with contextlib.suppress(Rejected):
             self.client.submit(signer.sign(entry))
-        except Rejected:
-            pass  # refused entries write nothing, and must leave no derived row either
 
     def pick(self, items: list[Any], index: int) -> Any:
         return items[index % len(items)] if items else None

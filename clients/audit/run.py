@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 from tqdm import tqdm
@@ -35,6 +36,7 @@ from clients.audit.parallel import VerifierPool
 from clients.audit.replica import ReplicaCarbonView, ScratchReplica
 from clients.audit.report import INCREMENTAL_FOOTPRINTS, AuditReport
 from clients.audit.sample import check_sample, draw
+from clients.audit.served import compare_served, expected_documents
 from clients.audit.source import RecordSource
 from clients.audit.state import AuditStateStore, SavedCheckpoint, has_state, load_checkpoint
 from clients.audit.store_checks import StoreFindings, check_store
@@ -55,12 +57,15 @@ def run_audit(
     workers: int | None = None,
     stored: Database | None = None,
     sample: int | None = None,
+    served: Iterable[dict[str, Any]] | None = None,
 ) -> AuditReport:
     """Audit the ledger behind ``source``; raises ``AuditError`` only if it cannot be done.
 
     ``stored``: the database behind ``source`` (offline audits), whose derived tables
     and Merkle nodes are compared with the replay. ``sample``: how many already-audited
     records an incremental audit re-checks (default: all up to 256, then 256).
+    ``served``: the footprint documents a gateway serves the auditor, compared with
+    the replay (check 11).
     """
     started = time.perf_counter()
     report = AuditReport()
@@ -106,7 +111,7 @@ def run_audit(
         if state_dir is not None and store is None:
             store = AuditStateStore(state_dir, fresh=True)
             replay = ReplayState(carbon=ReplicaCarbonView(store.carbon()))
-        elif store is None and stored is not None:
+        elif store is None and (stored is not None or served is not None):
             scratch = ScratchReplica()
             replay = ReplayState(carbon=scratch.view())
         start = CompactRange(replay.size, replay.compact.hashes)
@@ -114,8 +119,8 @@ def run_audit(
         failures.extend(auditor.failures)
         failures.extend(_root_failures(source, checkpoint, auditor, saved_cp))
         extra = auditor.failure_count - len(auditor.failures)
+        replica = store.conn if store is not None else scratch.conn if scratch else None
         if stored is not None:
-            replica = store.conn if store is not None else scratch.conn if scratch else None
             found = _store_failures(stored, replica, start, auditor, checkpoint, report)
             failures.extend(found.failures())
             extra += found.count - len(found.rows) - len(found.nodes)
@@ -123,6 +128,9 @@ def run_audit(
             sampled = check_sample(source, checkpoint, draw(saved_cp.size, sample))
             report.sampled = sampled.seqs
             failures.extend(sampled.failures)
+        if served is not None and replica is not None:
+            expected = expected_documents(replica, source, checkpoint.size)
+            failures.extend(compare_served(expected, served, checkpoint.size))
     except BaseException:
         if store is not None:
             store.abort()
