@@ -167,10 +167,10 @@ def test_gateway_view_altered_while_it_runs(tmp_path: Path, db_url: str) -> None
         sql(db_url, "DELETE FROM footprint WHERE footprint_id = :f", f=hidden)
         report = run_audit(*args)
     assert report.exit_code == 1, report.output
-    reasons = sorted(f["reason"] for f in json.loads(report.output)["failures"])
-    assert reasons == [
+    reasons = [f["reason"] for f in json.loads(report.output)["failures"]]
+    assert len(reasons) == 2 and set(reasons) == {
         f"footprint {hidden} is not served to the auditor",
         f'footprint {shown} is served altered: field status: served "Deprecated", log gives '
         '"Active"; field extensions[0].data.ledgerStatus: served "Deprecated", log gives '
         '"Active"',
-    ], reasons
+    }, reasons

@@ -5,12 +5,13 @@ flipped node would make it serve proofs that fail for honest clients (or, with
 other changes, hide an edit from a spot check) while an audit that computes
 roots from the leaves alone passes. Here every node the leaves read complete is
 recomputed (``CompactRange`` reports each as it completes) and compared with
-the stored one, a batch of look-ups at a time; stored nodes beyond the tree
-are reported too.
+the stored one, a batch at a time; stored nodes beyond the tree are reported
+too.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -18,7 +19,6 @@ from sqlalchemy import BigInteger, func, literal, select
 
 from ledger.merkle import CompactRange, NodeID
 from ledger.store.database import Database
-from ledger.store.log import NodeReader
 from ledger.store.tables import MerkleNodeRow
 
 BATCH = 4096
@@ -55,10 +55,20 @@ def node_differences(
 
 
 def _check(db: Database, computed: dict[NodeID, bytes]) -> Iterator[NodeDifference]:
-    if not computed:
-        return
+    """One range scan per level: the nodes a run of appended leaves completes are
+    consecutive at each level."""
+    levels: defaultdict[int, list[int]] = defaultdict(list)
+    for node in computed:
+        levels[node.level].append(node.index)
+    stored: dict[NodeID, bytes] = {}
     with db.read() as conn:
-        stored = NodeReader(conn).found(computed)
+        for level, indexes in levels.items():
+            rows = conn.execute(
+                select(_N.c.idx, _N.c.hash).where(
+                    _N.c.level == level, _N.c.idx.between(min(indexes), max(indexes))
+                )
+            )
+            stored.update((NodeID(level, idx), bytes(digest)) for idx, digest in rows)
     for node, digest in sorted(computed.items()):
         if stored.get(node) != digest:
             yield NodeDifference(node, stored.get(node), digest)
