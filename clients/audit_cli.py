@@ -23,6 +23,7 @@ from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import AuditError
 from clients.audit.rpc import LedgerRpc
 from clients.audit.run import run_audit
+from clients.audit.served import served_check
 from clients.audit.source import RecordSource
 from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
 from clients.audit.witness import (
@@ -104,7 +105,7 @@ def audit(
     if gateway is not None:
         if client_id is None or client_secret is None:
             raise click.UsageError("--gateway needs --client-id and --client-secret")
-        served = served_footprints(gateway, client_id, client_secret)
+        served = served_check(served_footprints(gateway, client_id, client_secret))
     source: RecordSource
     stored: Database | None = None
     try:

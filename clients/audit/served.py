@@ -16,7 +16,7 @@ Where the documents come from (HTTP, paginated) is ``clients.audit.gateway_sourc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,17 @@ def expected_documents(replica: Connection, source: RecordSource, size: int) -> 
             if record.leaf_hash() == ref.leaf_hash:
                 document = build_document(json.loads(r.entry), ref, "detail")
         yield Expected(ref.seq, ref.footprint_id, document)
+
+
+def served_check(
+    documents: Iterable[dict[str, Any]],
+) -> Callable[[Connection, RecordSource, int], Iterator[Failure]]:
+    """Check 11 over ``documents`` (as served), for ``run_audit``'s ``served``."""
+
+    def check(replica: Connection, source: RecordSource, size: int) -> Iterator[Failure]:
+        return compare_served(expected_documents(replica, source, size), documents, size)
+
+    return check
 
 
 def _served_seq(doc: dict[str, Any]) -> int:
