@@ -18,10 +18,12 @@ import click
 import httpx
 
 from clients.audit.db_source import DbSource
+from clients.audit.gateway_source import served_footprints
 from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import AuditError
 from clients.audit.rpc import LedgerRpc
 from clients.audit.run import run_audit
+from clients.audit.served import served_check
 from clients.audit.source import RecordSource
 from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
 from clients.audit.witness import (
@@ -40,6 +42,7 @@ from clients.cli_errors import (
 from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
 from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
+from ledger.store.database import Database
 
 
 def _ledger_verifier(value: str) -> NoteVerifier:
@@ -70,6 +73,15 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--from-scratch", is_flag=True, help="Re-read the whole log, ignore saved state.")
 @click.option("--workers", type=int, default=None, help="Verifier processes (default: cores).")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Already-audited records an incremental audit re-checks (default: all up to 256).",
+)
+@click.option("--gateway", type=GATEWAY_URL, help="Also compare the PACT view it serves.")
+@click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", help="Gateway client (auditor org).")
+@click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", help="Its secret.")
 def audit(
     target: str | None,
     db_url: str | None,
@@ -80,16 +92,27 @@ def audit(
     as_json: bool,
     from_scratch: bool,
     workers: int | None,
+    sample: int | None,
+    gateway: str | None,
+    client_id: str | None,
+    client_secret: str | None,
 ) -> None:
     """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
     verifier = _ledger_verifier(ledger_key)
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
+    served = None
+    if gateway is not None:
+        if client_id is None or client_secret is None:
+            raise click.UsageError("--gateway needs --client-id and --client-secret")
+        served = served_check(served_footprints(gateway, client_id, client_secret))
     source: RecordSource
+    stored: Database | None = None
     try:
         if db_url is not None:
             require_existing_store(db_url)
             source = DbSource(db_url)
+            stored = source.db
         else:
             if key_file is None or org is None:
                 raise click.UsageError("--ledger needs --key and --org (an auditor org)")
@@ -102,9 +125,14 @@ def audit(
                 from_scratch=from_scratch,
                 progress=sys.stderr.isatty() and not as_json,
                 workers=workers,
+                stored=stored,
+                sample=sample,
+                served=served,
             )
         finally:
             source.close()
+    except httpx.HTTPError as exc:
+        raise _fail(exc, gateway) from None
     except (AuditError, OSError, ValueError) as exc:
         raise _fail(exc, target) from None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())

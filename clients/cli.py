@@ -378,8 +378,9 @@ def checkpoint(ledger: str) -> None:
 def _register_commands() -> None:
     from clients.audit_cli import audit, verify_entry, witness
     from clients.clients_cli import clients
+    from clients.fsck_cli import fsck_command
 
-    for command in (audit, witness, verify_entry, clients):
+    for command in (audit, witness, verify_entry, clients, fsck_command):
         main.add_command(command)
 
 

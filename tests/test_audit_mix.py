@@ -24,13 +24,13 @@ from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import ReadRefused
 from clients.audit.report import AuditReport
 from clients.audit.run import run_audit
-from clients.audit.state import INDEX_TABLES
 from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.entries.carbon import load_default_factors
 from ledger.keys import encode_public_key, new_private_key
 from ledger.note import NoteVerifier
 from ledger.server import LedgerServer
 from ledger.store.database import sqlite_url
+from ledger.store.derived import derived_tables
 from tests import carbon_builders as cb
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
 
@@ -189,7 +189,7 @@ def index_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url)
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
-        for table in INDEX_TABLES:
+        for table in derived_tables():
             rows = conn.execute(select(table)).all()
             out[table.name] = sorted(
                 (tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows),

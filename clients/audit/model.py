@@ -36,6 +36,10 @@ class Check(StrEnum):
     MERKLE_ROOT = "merkle-root"  # 5
     CONSISTENCY = "consistency"  # 6
     STATE = "state"  # the saved state itself is unusable
+    DERIVED = "derived-table"  # 9: a derived table differs from its replay
+    MERKLE_NODE = "merkle-node"  # 9: a stored Merkle node differs from its recomputation
+    SAMPLE = "sample"  # 10: an already-audited record no longer proves in the new tree
+    SERVED = "served-view"  # 11: the gateway serves a footprint other than the log gives
 
 
 @dataclass(frozen=True, slots=True)

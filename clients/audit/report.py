@@ -29,6 +29,7 @@ class AuditReport:
     state_saved: bool = False
     notes: list[str] = field(default_factory=list)
     footprints: list[FootprintFinding] | None = None
+    sampled: list[int] | None = None  # already-audited seqs re-checked (incremental)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +53,13 @@ class AuditReport:
             "failures": [f.to_json() for f in self.failures],
             "seconds": round(self.seconds, 3),
             "stateSaved": self.state_saved,
+            "sampled": None
+            if self.sampled is None
+            else {
+                "count": len(self.sampled),
+                "firstSeq": min(self.sampled, default=None),
+                "lastSeq": max(self.sampled, default=None),
+            },
             "notes": self.notes,
             "footprints": None
             if self.footprints is None
@@ -66,6 +74,11 @@ class AuditReport:
         ]
         if self.previous_size is not None:
             lines.append(f"previous audited checkpoint: size {self.previous_size}")
+        if self.sampled is not None:
+            lines.append(
+                f"re-checked {len(self.sampled)} already-audited record(s) by inclusion proof"
+                + (f", seqs {min(self.sampled)}..{max(self.sampled)}" if self.sampled else "")
+            )
         if self.ok:
             lines.append("OK: every check holds")
         else:

@@ -12,8 +12,9 @@
   the sequencer's own index tables, read through its own ``SqlCarbonView``:
   new entries are checked against the facts as of the saved checkpoint while
   touching only the rows they need, O(new · log n), not the whole state.
-  (A full audit keeps the facts in memory and writes them in bulk at the end:
-  ``fact_log``.)
+  (A full audit answers the rules from memory and writes the tables through
+  the same ``SqlCarbonView``: ``replica``.) These tables are the replay an
+  offline audit compares the database's derived tables with.
 
 All of it changes in one SQLite transaction, committed only when the audit
 found nothing wrong. A full audit builds a new file next to the old one and
@@ -32,12 +33,10 @@ from typing import Any
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, create_engine, event
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import SQLModel
 
-import ledger.store.index_tables as index_tables
 from clients.audit.engine import ReplayState
-from clients.audit.fact_log import RecordingCarbonView, dump_facts
 from clients.audit.model import StateError
+from clients.audit.replica import create_derived_tables
 from clients.audit.snapshot import identity_from_json, identity_to_json
 from ledger.merkle import CompactRange, MerkleError
 from ledger.store.carbon_index import SqlCarbonView
@@ -48,14 +47,6 @@ FORMAT = 3  # 3: the identity snapshot keeps company ids and registry accounts
 # A metadata of its own: never registered with the ledger's tables.
 _META = MetaData()
 _AUDIT = Table("audit_state", _META, Column("id", Integer, primary_key=True), Column("data", Text))
-INDEX_TABLES = [
-    cls.__table__
-    for cls in vars(index_tables).values()
-    if isinstance(cls, type)
-    and issubclass(cls, SQLModel)
-    and cls.__module__ == index_tables.__name__
-    and hasattr(cls, "__table__")
-]
 
 
 @dataclass
@@ -114,7 +105,7 @@ class AuditStateStore:
             self.conn.begin()
             if fresh:
                 _META.create_all(self.conn)
-                SQLModel.metadata.create_all(self.conn, tables=INDEX_TABLES)
+                create_derived_tables(self.conn)
         except SQLAlchemyError as exc:
             self._engine.dispose()
             raise StateError(f"cannot open {self.path}: {exc}") from None
@@ -166,8 +157,6 @@ class AuditStateStore:
             "last_timestamp_us": replay.last_timestamp_us,
             "identity": identity_to_json(replay.identity),
         }
-        if isinstance(replay.carbon, RecordingCarbonView):
-            dump_facts(replay.carbon, self.conn)
         self.conn.execute(_AUDIT.delete())
         self.conn.execute(_AUDIT.insert().values(id=1, data=json.dumps(data)))
         self.conn.commit()
