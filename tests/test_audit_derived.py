@@ -90,8 +90,8 @@ def test_extra_derived_row_is_named_and_removed(tmp_path: Path, db_url: str) -> 
     before = index_rows(db_url)
     sql(
         db_url,
-        "INSERT INTO access_grant (entry_id, seq, grantor, grantee, level) "
-        "VALUES ('00000000-0000-4000-8000-000000000000', 1, :g, :e, 'full')",
+        "INSERT INTO access_grant (entry_id, seq, grantor, grantee, level, inventory) "
+        "VALUES ('00000000-0000-4000-8000-000000000000', 1, :g, :e, 'detail', false)",
         g=ledger.supplier.org,
         e=ledger.buyer.org,
     )

@@ -25,8 +25,13 @@ from clients.audit.model import Check
 from clients.audit.state import load_checkpoint
 from clients.sdk import LedgerClient
 from ledger.canonical import canonicalize
+from ledger.checkpointer import Checkpointer
+from ledger.datadir import DEFAULT_ORIGIN
 from ledger.keys import new_private_key, save_private_key
+from ledger.note import NoteSigner
 from ledger.record import Record, entry_hash
+from ledger.store.database import Database
+from ledger.store.log import LogStore
 from tests.ledger_fixtures import enroll, operator_of, running_server
 from tests.test_audit_mix import Ledger, db_audit, grpc_audit, populate
 
@@ -188,11 +193,25 @@ def test_truncated_and_reappended_log_is_an_inconsistent_checkpoint(
 
 
 def test_replaced_checkpoint_key_is_refused(tmp_path: Path, db_url: str) -> None:
+    """An insider re-signs the newest checkpoint with a key of their own (a ledger with
+    another key than the one that signed the newest checkpoint refuses to start, so a
+    plain key swap is not enough) and runs the ledger with it. Audits pinned to the
+    original key, over gRPC and offline, name the signature."""
     ledger, vkey, state = audited_ledger(tmp_path, db_url)
+    insider_key = new_private_key()
+    eng = create_engine(db_url)
+    with eng.begin() as conn:
+        conn.execute(text("DELETE FROM checkpoint WHERE size = (SELECT MAX(size) FROM checkpoint)"))
+    eng.dispose()
+    db = Database(db_url)
+    try:
+        Checkpointer(LogStore(db), NoteSigner(DEFAULT_ORIGIN, insider_key)).refresh()
+    finally:
+        db.dispose()
     key_path = tmp_path / "data" / "ledger.key"
     key_path.unlink()
     Path(f"{key_path}.pub").unlink()
-    save_private_key(new_private_key(), key_path)
+    save_private_key(insider_key, key_path)
     with (
         running_server(tmp_path / "data", db_url) as server,
         LedgerClient(server.grpc_target) as client,
