@@ -32,6 +32,11 @@ class SignatureError(EntryRejectedError):
     """The signature does not verify under the named key."""
 
 
+# The one refusal for "no such key" and "the key does not verify this signature": which
+# of the two it was would tell anyone whether a key id is enrolled.
+UNVERIFIED_SIGNATURE = "no enrolled key with this keyId verifies the signature"
+
+
 class UnknownKeyError(EntryRejectedError):
     """The key id names no key the log has enrolled."""
 

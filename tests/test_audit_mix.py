@@ -114,6 +114,11 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     seqs["footprint_b"] = client.submit(
         supplier_b.sign(footprint(SUPPLIER_B, PRODUCT_B, [upstream]))
     ).seq
+    # A verifier attests what it may read in detail.
+    to_verifier = new_entry(
+        "grant", SUPPLIER, grantee=VERIFIER, footprintId=fp_a["footprint"]["id"], level="detail"
+    )
+    seqs["verifier_grant"] = client.submit(supplier.sign(to_verifier)).seq
     attestation = new_entry(
         "attestation",
         VERIFIER,

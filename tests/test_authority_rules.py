@@ -220,10 +220,16 @@ def test_a_verifier_cannot_attest_its_own_organisations_footprint(chain: Chain) 
     assert refused.code == grpc.StatusCode.PERMISSION_DENIED
     assert refused.message.startswith("footprintLeafHash: ")
     # Another org's footprint it may attest, and an independent verifier may attest its own.
+    # (each under the owner's detail grant: a verifier attests what it has read).
     other = cb.footprint_entry(RECYCLER, LI2CO3)
     chain.submit(chain.recycler, other)
+    other_id = other["footprint"]["id"]
+    chain.submit(chain.recycler, cb.grant(RECYCLER, DUAL, footprint_id=other_id, level="detail"))
     chain.submit(dual, cb.attestation(DUAL, other["entryId"]))
-    chain.submit(chain.verifier, cb.attestation(chain.verifier.org, own["entryId"]))
+    own_id = own["footprint"]["id"]
+    verifier = chain.verifier.org
+    chain.submit(dual, cb.grant(DUAL, verifier, footprint_id=own_id, level="detail"))
+    chain.submit(chain.verifier, cb.attestation(verifier, own["entryId"]))
     _audit_agrees(chain)
 
 

@@ -110,6 +110,10 @@ class Party:
             serials = (f"GEC2024{first:08d}", f"GEC2024{last:08d}")
             self.submit(self.supplier, cb.retirement(SUPPLIER, "cn-gec", *serials))
         elif kind == "attest" and (fp := self.pick(self.footprints, op[1])) is not None:
+            fid = fp["footprint"]["id"]  # a verifier attests what it may read in detail
+            self.submit(
+                self.supplier, cb.grant(SUPPLIER, VERIFIER, footprint_id=fid, level="detail")
+            )
             self.submit(self.verifier, cb.attestation(VERIFIER, fp["entryId"]))
 
 

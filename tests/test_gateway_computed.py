@@ -40,6 +40,7 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
         env.submit(SUPPLIER, cell)
         cell_id = cell["footprint"]["id"]
         env.orgs[VERIFIER] = enroll(env.ledger, env.operator, VERIFIER, "verifier")
+        env.grant(SUPPLIER, VERIFIER, "detail", footprintId=cell_id)  # attests what it read
         attestation = new_entry(
             "attestation",
             VERIFIER,

@@ -92,7 +92,8 @@ def _raw_submit(client: LedgerClient, entry: bytes, key_id: bytes, signature: by
 REJECTIONS = [
     # (name, expected status, text the message must contain)
     ("bad signature", grpc.StatusCode.UNAUTHENTICATED, "signature"),
-    ("unknown key", grpc.StatusCode.UNAUTHENTICATED, "not enrolled"),
+    # Like a bad signature under an enrolled key: no oracle on which key ids are enrolled.
+    ("unknown key", grpc.StatusCode.UNAUTHENTICATED, "no enrolled key with this keyId"),
     ("malformed json", grpc.StatusCode.INVALID_ARGUMENT, "not valid JSON"),
     ("non-canonical bytes", grpc.StatusCode.INVALID_ARGUMENT, "canonical"),
     ("float quantity", grpc.StatusCode.INVALID_ARGUMENT, "z.qty: JSON numbers"),

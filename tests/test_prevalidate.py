@@ -18,6 +18,7 @@ from clients.sdk.entries import SignedEntry
 from ledger._internal import prevalidate
 from ledger._internal.prevalidate import Item, Prevalidator, _chunks, check_items
 from ledger.entries.carbon.activity import ActivityBatch
+from ledger.errors import UNVERIFIED_SIGNATURE
 from ledger.keys import encode_public_key, new_private_key
 from ledger.sequencer import SequencerUnavailableError, Submission
 from ledger.store.database import sqlite_url
@@ -71,7 +72,7 @@ def test_each_item_gets_a_verdict_in_order() -> None:
     assert not isinstance(verdicts[2], ActivityBatch)
     message, _, is_signature = verdicts[2]
     assert "canonical" in message and not is_signature
-    assert verdicts[3] == ("signature does not verify with the named key", "signature", True)
+    assert verdicts[3] == (UNVERIFIED_SIGNATURE, "signature", True)
     assert not isinstance(verdicts[4], ActivityBatch)
     message, field, is_signature = verdicts[4]
     assert field == "readings[2].intervalStart" and "overlaps" in message and not is_signature

@@ -354,7 +354,15 @@ def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
 
 def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
     steps = chain.steps
+    owners = {spec.key: spec.org for spec in PRODUCTS}
     for key in ("li2co3-2025-03-B017", "lfp-cell"):
+        # A verifier attests what it has read: the owner grants it detail access first.
+        members = {
+            "grantee": BY_KEY["verifier"].org_id,
+            "footprintId": chain.footprint_ids[key],
+            "level": "detail",
+        }
+        steps.append(Step(owners[key], _entry(ids, "grant", owners[key], members)))
         steps.append(
             Step(
                 "verifier",

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from ledger._internal.prevalidate import Verdict
 from ledger.entries import Entry
-from ledger.errors import ConflictError, EntryRejectedError, MalformedEntryError, SignatureError
+from ledger.errors import (
+    UNVERIFIED_SIGNATURE,
+    ConflictError,
+    EntryRejectedError,
+    MalformedEntryError,
+    SignatureError,
+)
 from ledger.keys import verify_signature
 from ledger.receipt import Receipt
 from ledger.record import Record, entry_hash
@@ -94,7 +100,7 @@ def _append_one(
     if pending.verified_with != key.public_key and not verify_signature(
         key.public_key, sub.signature, sub.entry
     ):
-        raise SignatureError("signature does not verify with the named key", field="signature")
+        raise SignatureError(UNVERIFIED_SIGNATURE, field="signature")
     if earlier is not None:
         # The submitter holds ``key`` (even if it has ended since, as after a retried
         # rotation): its org's own earlier entry is placed by its seq; another org's is

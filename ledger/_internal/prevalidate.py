@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ledger._internal.rate_limited import RateLimitedWarning
 from ledger.canonical import parse_canonical
 from ledger.entries import Entry, parse_entry
-from ledger.errors import EntryRejectedError
+from ledger.errors import UNVERIFIED_SIGNATURE, EntryRejectedError
 from ledger.keys import verify_signature
 from ledger.process import leave_interrupts_to_the_parent, worker_pool
 
@@ -72,7 +72,7 @@ def check_items(items: Sequence[Item]) -> list[Verdict]:
 def _check_item(entry: bytes, public_key: bytes | None, signature: bytes) -> Verdict:
     obj = parse_canonical(entry)
     if public_key is not None and not verify_signature(public_key, signature, entry):
-        return ("signature does not verify with the named key", "signature", True)
+        return (UNVERIFIED_SIGNATURE, "signature", True)
     return parse_entry(obj).for_rules()
 
 

@@ -67,9 +67,11 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us:
                 field="serials",
             )
     elif isinstance(entry, Attestation):
-        _check_independent(entry, _attested_footprint(entry, view))
+        attested = _attested_footprint(entry, view)
+        _check_independent(entry, attested)
+        _check_attestation_access(entry, attested, view, at_us)
     elif isinstance(entry, Grant):
-        _check_grant(entry, identity, view)
+        _check_grant(entry, view)
     elif isinstance(entry, GrantRevoke):
         grant = view.grant(entry.grantId)
         if grant is None or grant.grantor != entry.org:
@@ -371,19 +373,37 @@ def _attested_footprint(entry: Attestation, view: CarbonView) -> FootprintFacts:
         or (entry.footprintEntryId and by_entry is None)
         or (by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id)
     ):
-        named = " and ".join(
-            name for name in ("footprintLeafHash", "footprintEntryId") if getattr(entry, name)
-        )
-        raise UnknownReferenceError(
-            f"no footprint entry on the ledger matches the attestation's {named}",
-            field="footprintEntryId" if entry.footprintEntryId else "footprintLeafHash",
-        )
+        raise _no_attestable_footprint(entry)
     return found
 
 
-def _check_grant(entry: Grant, identity: IdentityState, view: CarbonView) -> None:
-    if entry.grantee not in identity.orgs:
-        raise UnknownReferenceError(f"{entry.grantee} is not enrolled", field="grantee")
+def _check_attestation_access(
+    entry: Attestation, attested: FootprintFacts, view: CarbonView, at_us: int
+) -> None:
+    """A verifier attests what it has read: it needs the owner's live ``detail`` grant for
+    the footprint (or its product line) at the record's timestamp. Without one the
+    refusal is the one for a footprint that does not exist, so an attestation is no
+    oracle on which leaf hashes and entry ids name footprints."""
+    grant = view.live_grant(
+        entry.org, attested.org_id, attested.footprint_id, attested.product_ids, at_us, detail=True
+    )
+    if grant is None:
+        raise _no_attestable_footprint(entry)
+
+
+def _no_attestable_footprint(entry: Attestation) -> UnknownReferenceError:
+    named = " and ".join(
+        name for name in ("footprintLeafHash", "footprintEntryId") if getattr(entry, name)
+    )
+    return UnknownReferenceError(
+        f"no footprint entry that {entry.org} may read in detail matches the attestation's {named}",
+        field="footprintEntryId" if entry.footprintEntryId else "footprintLeafHash",
+    )
+
+
+def _check_grant(entry: Grant, view: CarbonView) -> None:
+    """The grantee need not be enrolled (yet): the grant opens nothing until it is, and
+    refusing one would tell the grantor who is enrolled."""
     if entry.footprintId is not None:
         found = view.footprint(entry.footprintId)
         if found is None or found.org_id != entry.org:

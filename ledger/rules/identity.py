@@ -15,9 +15,11 @@ from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
 from ledger.entries.identity import OrgCompanies, RegistryAccount
 from ledger.errors import (
+    UNVERIFIED_SIGNATURE,
     ConflictError,
     PermissionDeniedError,
     RevokedKeyError,
+    SignatureError,
     UnknownKeyError,
     UnknownReferenceError,
 )
@@ -155,7 +157,7 @@ class IdentityState:
             return self._genesis_signer(kid, entry)
         key = self.keys.get(kid)
         if key is None:
-            raise UnknownKeyError(f"key {kid.hex()} is not enrolled on this ledger", field="keyId")
+            raise SignatureError(UNVERIFIED_SIGNATURE, field="signature")
         return key
 
     def resolve_signer(self, kid: bytes, entry: Entry) -> KeyState:

@@ -70,13 +70,15 @@ class MemoryCarbonView:
         footprint_id: str | None,
         product_ids: tuple[str, ...],
         at_us: int,
+        *,
+        detail: bool = False,
     ) -> GrantFacts | None:
         for entry_id in self._grants_by_pair[(grantee, grantor)]:
             facts = self.grants[entry_id]
             covers = (footprint_id is not None and facts.footprint_id == footprint_id) or (
                 facts.product_id is not None and facts.product_id in product_ids
             )
-            if covers and facts.live_at(at_us):
+            if covers and facts.live_at(at_us) and (not detail or facts.level == "detail"):
                 return facts
         return None
 

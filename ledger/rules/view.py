@@ -95,10 +95,13 @@ class CarbonView(Protocol):
         footprint_id: str | None,
         product_ids: tuple[str, ...],
         at_us: int,
+        *,
+        detail: bool = False,
     ) -> GrantFacts | None:
         """A grant by ``grantor`` to ``grantee``, live at ``at_us`` (``GrantFacts.live_at``),
-        for ``footprint_id`` or a product line among ``product_ids``; None if there is none.
-        Citing another org's product or footprint needs one (``ledger.rules.carbon``)."""
+        for ``footprint_id`` or a product line among ``product_ids`` (at ``detail`` level
+        if ``detail``); None if there is none. Citing another org's product or footprint
+        needs one, attesting it one at ``detail`` (``ledger.rules.carbon``)."""
         ...
 
     def activity_batch_org(self, entry_id: str) -> str | None: ...

@@ -167,6 +167,8 @@ class SqlCarbonView:
         footprint_id: str | None,
         product_ids: tuple[str, ...],
         at_us: int,
+        *,
+        detail: bool = False,
     ) -> GrantFacts | None:
         """One probe of ``ix_access_grant_pair`` (grantee, grantor); the window is the same
         test as ``GrantFacts.live_at``."""
@@ -182,6 +184,7 @@ class SqlCarbonView:
                 ),
                 or_(_GR.c.valid_from_us.is_(None), _GR.c.valid_from_us <= at_us),
                 or_(_GR.c.valid_until_us.is_(None), _GR.c.valid_until_us > at_us),
+                *([_GR.c.level == "detail"] if detail else []),
             )
             .limit(1)
         ).first()
