@@ -178,7 +178,7 @@ class ComputedFootprints:
         """The computed footprint as served to a viewer with access ``level_of`` (the root
         visible to it), or None if the engine does not hold it. With detail access the
         breakdowns are cut at the edge of the viewer's access (``graph.cut``); with
-        summary access there is no supplier breakdown.
+        summary access there is no supplier breakdown, and no attestations or retirements.
 
         Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
         that has no physical solution.
@@ -214,8 +214,10 @@ class ComputedFootprints:
             "complete": found.complete,
             "gaps": len(found.gaps),
             "inputErrors": len(found.errors),
-            "attestations": snap.attestations.get(footprint_id, []),
-            "retirements": snap.retirements.get(footprint_id, []),
+            # Who attested it and which instruments were retired for it belong to the
+            # footprint's inner detail, like its suppliers.
+            "attestations": snap.attestations.get(footprint_id, []) if detail else [],
+            "retirements": snap.retirements.get(footprint_id, []) if detail else [],
         }
 
     def contributions(

@@ -75,6 +75,7 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
 
             summary = buyer.get(f"/v1/footprints/{cell_id}/computed").json()
             assert summary["total"] == "25" and summary["bySupplier"] is None
+            assert summary["attestations"] == [] and summary["retirements"] == []
             assert buyer.get(f"/v1/footprints/{cell_id}/contributions").status_code == 404
             env.grant(SUPPLIER, BUYER, "detail", footprintId=cell_id)
             tree = buyer.get(
