@@ -40,6 +40,7 @@ from clients.cli_errors import (
     read_private_key,
 )
 from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
+from clients.gateway_session import gateway_session
 from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
 from ledger.store.database import Database
@@ -240,22 +241,12 @@ def fetch_entry_documents(
     seq: int,
     transport: httpx.BaseTransport | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The checkpoint note, then the entry document proven against that checkpoint's size.
-
-    OAuth2 client credentials (RFC 6749 §4.4, HTTP Basic) give the bearer token.
-    """
-    with httpx.Client(base_url=gateway.rstrip("/"), timeout=30.0, transport=transport) as http:
-        token = http.post(
-            "/auth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, client_secret),
-        )
-        token.raise_for_status()
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        note = http.get("/v1/checkpoint", headers=bearer)
+    """The checkpoint note, then the entry document proven against that checkpoint's size."""
+    with gateway_session(gateway, client_id, client_secret, transport=transport) as http:
+        note = http.get("/v1/checkpoint")
         note.raise_for_status()
         size = note.text.split("\n")[1]
-        entry = http.get(f"/v1/entries/{seq}", params={"tree_size": size}, headers=bearer)
+        entry = http.get(f"/v1/entries/{seq}", params={"tree_size": size})
         entry.raise_for_status()
         document = entry.json()
     if not isinstance(document, dict):

@@ -48,7 +48,8 @@ _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
 EXTENSION_DOCS = "https://carbonledger.invalid/docs/gateway.md"
-_FOOTPRINT_COLUMNS = [
+# The columns of a ``FootprintRef``, in its order: ``FootprintRef(*row)``.
+FOOTPRINT_COLUMNS = [
     _F.c.footprint_id,
     _F.c.entry_id,
     _F.c.seq,
@@ -209,7 +210,7 @@ class FootprintAccess:
         """The answer of the access policy (``ledger.read.access``) and the time (seconds
         since the epoch) until which it holds unless the log grows."""
         row = conn.execute(
-            select(*_FOOTPRINT_COLUMNS).where(_F.c.footprint_id == footprint_id)
+            select(*FOOTPRINT_COLUMNS).where(_F.c.footprint_id == footprint_id)
         ).first()
         if row is None:
             return None, math.inf
@@ -233,7 +234,7 @@ class FootprintAccess:
             return [], None
         caller, at = Caller(org, roles), now_us()
         with self._db.read() as conn:
-            query = select(*_FOOTPRINT_COLUMNS)
+            query = select(*FOOTPRINT_COLUMNS)
             grants = [] if caller.reads_all else grants_to(conn, caller)
             allowed = visible_footprints(caller, grants, at)
             if allowed is not None:

@@ -130,6 +130,20 @@ def grant(
     return new_entry("grant", owner, grantee=grantee, level=level, **scope)
 
 
+def target(buyer: str, supplier: str, **overrides: Any) -> dict[str, Any]:
+    """A buyer's target for a supplier: scopes 1 and 2 from 1000 t in 2022 to 600 t in 2030."""
+    members: dict[str, Any] = {
+        "supplier": supplier,
+        "metric": "absolute-tco2e",
+        "scopes": ["1", "2"],
+        "baseYear": 2022,
+        "baseValue": "1000",
+        "targetYear": 2030,
+        "targetValue": "600",
+    }
+    return new_entry("target", buyer, **{**members, **overrides})
+
+
 def inventory_grant(owner: str, grantee: str, **window: str) -> dict[str, Any]:
     """``owner`` lets ``grantee`` read its inventories and progress, within ``window``
     (``validFrom``, ``validUntil``) if given."""

@@ -133,17 +133,7 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     grant = new_entry("grant", SUPPLIER, grantee=BUYER, productId=PRODUCT_A, level="summary")
     seqs["grant"] = client.submit(supplier.sign(grant)).seq
     # A target and an inventory grant: their index rows must match the audit's too.
-    target = new_entry(
-        "target",
-        BUYER,
-        supplier=SUPPLIER,
-        metric="absolute-tco2e",
-        scopes=["1"],
-        baseYear=2022,
-        baseValue="1000",
-        targetYear=2030,
-        targetValue="600",
-    )
+    target = cb.target(BUYER, SUPPLIER, scopes=["1"])
     client.submit(buyer.sign(target))
     window = {"validFrom": "2025-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z"}
     client.submit(supplier.sign(cb.inventory_grant(SUPPLIER, BUYER, **window)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clients.sdk import new_entry
+from tests import carbon_builders as cb
 from tests.carbon_builders import inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
 from tests.test_gateway_support import OTHER_BUYER, SUPPLIER_B, environment, footprint_entry
@@ -102,17 +103,7 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
 
 def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:
-        target = new_entry(
-            "target",
-            BUYER,
-            supplier=SUPPLIER,
-            metric="absolute-tco2e",
-            scopes=["1", "2"],
-            baseYear=2022,
-            baseValue="1000",
-            targetYear=2030,
-            targetValue="600",
-        )
+        target = cb.target(BUYER, SUPPLIER)
         env.submit(BUYER, target)
         env.submit(SUPPLIER, inventory_grant(SUPPLIER, BUYER))
         for year, s1, s2 in ((2022, "700", "300"), (2024, "600", "250"), (2025, "700", "290")):
@@ -153,17 +144,7 @@ def test_progress_of_inventories_at_the_size_limit(tmp_path: Path, db_url: str) 
     with environment(tmp_path, db_url) as env:
         env.submit(
             BUYER,
-            new_entry(
-                "target",
-                BUYER,
-                supplier=SUPPLIER,
-                metric="absolute-tco2e",
-                scopes=["1"],
-                baseYear=2022,
-                baseValue="1000",
-                targetYear=2030,
-                targetValue="600",
-            ),
+            cb.target(BUYER, SUPPLIER, scopes=["1"]),
         )
         env.submit(
             SUPPLIER,

@@ -15,25 +15,11 @@ from typing import Any
 import httpx
 
 from clients.sdk import new_entry
-from tests.carbon_builders import inventory_grant
+from tests.carbon_builders import inventory_grant, target
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_support import OTHER_BUYER, SUPPLIER_B, Env, environment
 
 NOBODY = "urn:pact:company:customcode:nobody"
-
-
-def _target(buyer: str, supplier: str) -> dict[str, Any]:
-    return new_entry(
-        "target",
-        buyer,
-        supplier=supplier,
-        metric="absolute-tco2e",
-        scopes=["1", "2"],
-        baseYear=2022,
-        baseValue="1000",
-        targetYear=2030,
-        targetValue="600",
-    )
 
 
 def _inventory(year: int) -> dict[str, Any]:
@@ -65,10 +51,10 @@ def _hidden(client: httpx.Client) -> None:
 
 
 def _setup(env: Env) -> str:
-    target = _target(BUYER, SUPPLIER)
-    env.submit(BUYER, target)
+    goal = target(BUYER, SUPPLIER)
+    env.submit(BUYER, goal)
     env.submit(SUPPLIER, _inventory(2024))
-    return str(target["entryId"])
+    return str(goal["entryId"])
 
 
 def test_a_target_alone_opens_no_inventory(tmp_path: Path, db_url: str) -> None:

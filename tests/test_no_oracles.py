@@ -263,17 +263,7 @@ def test_a_target_tells_nothing_of_who_is_enrolled(chain: Chain) -> None:
     another role and nobody are all recorded alike (it opens nothing: the supplier's
     inventories need its grant, tests/test_inventory_consent.py)."""
     for named in (RECYCLER, VERIFIER, "urn:pact:company:customcode:ghost"):
-        target = new_entry(
-            "target",
-            BUYER,
-            supplier=named,
-            metric="absolute-tco2e",
-            scopes=["1", "2"],
-            baseYear=2021,
-            baseValue="1200",
-            targetYear=2025,
-            targetValue="600",
-        )
+        target = cb.target(BUYER, named, baseYear=2021, baseValue="1200", targetYear=2025)
         assert chain.submit(chain.buyer, target).seq > 0
 
 
@@ -289,17 +279,7 @@ def test_gateway_refusals_read_the_same_for_hidden_and_missing(tmp_path: Path, d
         env.submit(
             SUPPLIER, cb.retirement(SUPPLIER, "gec-cn", "GEC-2024-000001", "GEC-2024-000010")
         )
-        target = new_entry(
-            "target",
-            OTHER_BUYER,
-            supplier=SUPPLIER,
-            metric="absolute-tco2e",
-            scopes=["1"],
-            baseYear=2022,
-            baseValue="1000",
-            targetYear=2030,
-            targetValue="600",
-        )
+        target = cb.target(OTHER_BUYER, SUPPLIER, scopes=["1"])
         env.submit(OTHER_BUYER, target)
         size = env.server.store.tree_size()
         missing_fp = str(uuid.uuid4())

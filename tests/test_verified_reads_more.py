@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2
 
 from clients.sdk import LedgerClient, new_entry
 from ledger.merkle import NodeID, consistency_nodes, inclusion_nodes
+from tests import carbon_builders as cb
 from tests.carbon_builders import default_factor_set, grid_electricity, inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_support import Env, environment, footprint_entry, gateway
@@ -109,17 +110,7 @@ def test_an_edited_entry_is_never_taken_by_an_engine_update(tmp_path: Path, db_u
 
 def test_an_edited_inventory_is_refused_by_progress(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:
-        target = new_entry(
-            "target",
-            BUYER,
-            supplier=SUPPLIER,
-            metric="absolute-tco2e",
-            scopes=["1", "2"],
-            baseYear=2022,
-            baseValue="1000",
-            targetYear=2030,
-            targetValue="600",
-        )
+        target = cb.target(BUYER, SUPPLIER)
         target_seq = env.submit(BUYER, target).seq
         env.submit(SUPPLIER, inventory_grant(SUPPLIER, BUYER))
         inventory = new_entry(

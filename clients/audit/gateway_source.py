@@ -1,7 +1,7 @@
 """The PACT footprints a gateway serves, fetched page by page (transport only).
 
-OAuth2 client credentials (RFC 6749 §4.4, HTTP Basic) give the bearer token;
-``GET /3/footprints`` is followed through its ``Link: rel="next"`` headers.
+Logged in through ``clients.gateway_session``; ``GET /3/footprints`` is followed
+through its ``Link: rel="next"`` headers.
 Nothing here judges what is served: ``clients.audit.served`` does.
 """
 
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+
+from clients.gateway_session import gateway_session
 
 PAGE = 1000
 
@@ -22,17 +24,12 @@ def served_footprints(
     transport: httpx.BaseTransport | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every footprint document the gateway lists for these credentials, in its order."""
-    with httpx.Client(base_url=gateway.rstrip("/"), timeout=60.0, transport=transport) as http:
-        token = http.post(
-            "/auth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, client_secret),
-        )
-        token.raise_for_status()
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    with gateway_session(
+        gateway, client_id, client_secret, timeout=60.0, transport=transport
+    ) as http:
         url: str | None = f"/3/footprints?limit={PAGE}"
         while url is not None:
-            page = http.get(url, headers=bearer)
+            page = http.get(url)
             page.raise_for_status()
             body = page.json()
             data = body.get("data") if isinstance(body, dict) else None

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 
 from clients.audit.model import Check, Failure
 from clients.audit.source import RecordSource
-from gateway.footprints import FootprintRef, build_document
+from gateway.footprints import FOOTPRINT_COLUMNS, FootprintRef, build_document
 from ledger.record import Record, entry_hash
 from ledger.store.index_tables import FootprintRow
 
@@ -41,15 +41,7 @@ class Expected:
 
 def expected_documents(replica: Connection, source: RecordSource, size: int) -> Iterator[Expected]:
     """The replay's footprints below ``size`` in seq order, each rendered from its record."""
-    query = select(
-        _F.c.footprint_id,
-        _F.c.entry_id,
-        _F.c.seq,
-        _F.c.leaf_hash,
-        _F.c.org_id,
-        _F.c.active,
-        _F.c.deprecated_seq,
-    ).where(_F.c.seq < size)
+    query = select(*FOOTPRINT_COLUMNS).where(_F.c.seq < size)
     for row in replica.execute(query.order_by(_F.c.seq)).all():
         ref = FootprintRef(*row)
         found = [r for batch in source.batches(ref.seq, ref.seq + 1) for r in batch]

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.rules.view import GrantFacts
+from ledger.store.carbon_index import GRANT_COLUMNS
 from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -175,23 +176,9 @@ def entry_access(
 
 # -- facts from the index tables -------------------------------------------------------
 
-_GRANT_COLUMNS = (
-    _GR.c.entry_id,
-    _GR.c.seq,
-    _GR.c.grantor,
-    _GR.c.grantee,
-    _GR.c.footprint_id,
-    _GR.c.product_id,
-    _GR.c.level,
-    _GR.c.valid_from_us,
-    _GR.c.valid_until_us,
-    _GR.c.revoked_seq,
-    _GR.c.inventory,
-)
-
 
 def _grants(conn: Connection, *where: ColumnElement[bool]) -> list[GrantFacts]:
-    rows = conn.execute(select(*_GRANT_COLUMNS).where(_GR.c.revoked_seq.is_(None), *where))
+    rows = conn.execute(select(*GRANT_COLUMNS).where(_GR.c.revoked_seq.is_(None), *where))
     return [GrantFacts(**row._asdict()) for row in rows]
 
 

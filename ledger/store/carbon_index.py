@@ -36,7 +36,8 @@ _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
 
-_GRANT_COLUMNS = [
+# A grant row as ``GrantFacts`` (same names): ``GrantFacts(**row._mapping)``.
+GRANT_COLUMNS = [
     _GR.c.entry_id,
     _GR.c.seq,
     _GR.c.grantor,
@@ -157,7 +158,7 @@ class SqlCarbonView:
         return int(row.seq) if row is not None and row.last >= span.first else None
 
     def grant(self, entry_id: str) -> GrantFacts | None:
-        row = self._conn.execute(select(*_GRANT_COLUMNS).where(_GR.c.entry_id == entry_id)).first()
+        row = self._conn.execute(select(*GRANT_COLUMNS).where(_GR.c.entry_id == entry_id)).first()
         return GrantFacts(**row._mapping) if row else None
 
     def live_grant(
@@ -173,7 +174,7 @@ class SqlCarbonView:
         """One probe of ``ix_access_grant_pair`` (grantee, grantor); the window is the same
         test as ``GrantFacts.live_at``."""
         row = self._conn.execute(
-            select(*_GRANT_COLUMNS)
+            select(*GRANT_COLUMNS)
             .where(
                 _GR.c.grantee == grantee,
                 _GR.c.grantor == grantor,
