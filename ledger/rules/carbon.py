@@ -36,6 +36,7 @@ from ledger.errors import (
     PermissionDeniedError,
     UnknownReferenceError,
 )
+from ledger.rules.attestation import attested_footprint, check_attestation
 from ledger.rules.identity import IdentityState
 from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.units import convertible
@@ -67,9 +68,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us:
                 field="serials",
             )
     elif isinstance(entry, Attestation):
-        attested = _attested_footprint(entry, view)
-        _check_independent(entry, attested)
-        _check_attestation_access(entry, attested, view, at_us)
+        check_attestation(entry, view, at_us)
     elif isinstance(entry, Grant):
         _check_grant(entry, view)
     elif isinstance(entry, GrantRevoke):
@@ -112,7 +111,7 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
     elif isinstance(entry, InstrumentRetire):
         view.add_retirement(_span(entry), seq, entry.org)
     elif isinstance(entry, Attestation):
-        target = _attested_footprint(entry, view)
+        target = attested_footprint(entry, view)
         view.add_attestation(entry.entryId, target.footprint_id, seq, entry.org)
     elif isinstance(entry, Grant):
         view.add_grant(
@@ -172,18 +171,6 @@ def _check_beneficiary_footprints(entry: InstrumentRetire, view: CarbonView) -> 
                 f"beneficiary.footprintIds[{index}]",
                 "a retirement names footprints of the retiring org only",
             )
-
-
-def _check_independent(entry: Attestation, attested: FootprintFacts) -> None:
-    """An attestation is a third party's word; an org holding both the supplier and
-    the verifier role must not vouch for its own footprint."""
-    if attested.org_id == entry.org:
-        field = "footprintEntryId" if entry.footprintEntryId else "footprintLeafHash"
-        raise PermissionDeniedError(
-            f"{entry.org} declared this footprint; a verifier cannot attest footprints of "
-            "its own organisation",
-            field=field,
-        )
 
 
 def _not_owned(
@@ -353,52 +340,6 @@ def _factor(ref: FactorRef, view: CarbonView, path: str) -> FactorFacts:
             f"factor set {ref.setId} {ref.version} has no factor {ref.key!r}", field=f"{path}.key"
         )
     return factor
-
-
-def _attested_footprint(entry: Attestation, view: CarbonView) -> FootprintFacts:
-    """The footprint entry the attestation names by leaf hash, entry id or both. One
-    refusal for every way of naming none (a missing hash or id, a record that is no
-    footprint, two fields naming different footprints): which of them it was would
-    tell the verifier what exists under ids it cannot read."""
-    by_leaf = (
-        view.footprint_by_leaf(bytes.fromhex(entry.footprintLeafHash))
-        if entry.footprintLeafHash
-        else None
-    )
-    by_entry = view.footprint_by_entry(entry.footprintEntryId) if entry.footprintEntryId else None
-    found = by_leaf or by_entry
-    if (
-        found is None
-        or (entry.footprintLeafHash and by_leaf is None)
-        or (entry.footprintEntryId and by_entry is None)
-        or (by_leaf and by_entry and by_leaf.footprint_id != by_entry.footprint_id)
-    ):
-        raise _no_attestable_footprint(entry)
-    return found
-
-
-def _check_attestation_access(
-    entry: Attestation, attested: FootprintFacts, view: CarbonView, at_us: int
-) -> None:
-    """A verifier attests what it has read: it needs the owner's live ``detail`` grant for
-    the footprint (or its product line) at the record's timestamp. Without one the
-    refusal is the one for a footprint that does not exist, so an attestation is no
-    oracle on which leaf hashes and entry ids name footprints."""
-    grant = view.live_grant(
-        entry.org, attested.org_id, attested.footprint_id, attested.product_ids, at_us, detail=True
-    )
-    if grant is None:
-        raise _no_attestable_footprint(entry)
-
-
-def _no_attestable_footprint(entry: Attestation) -> UnknownReferenceError:
-    named = " and ".join(
-        name for name in ("footprintLeafHash", "footprintEntryId") if getattr(entry, name)
-    )
-    return UnknownReferenceError(
-        f"no footprint entry that {entry.org} may read in detail matches the attestation's {named}",
-        field="footprintEntryId" if entry.footprintEntryId else "footprintLeafHash",
-    )
 
 
 def _check_grant(entry: Grant, view: CarbonView) -> None:
