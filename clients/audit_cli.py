@@ -143,9 +143,21 @@ def audit(
 @click.command()
 @ledger_option(param_decls=("--ledger", "target"), default=None, required=True)
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
-@click.option("--key", "key_file", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The witness's Ed25519 private key file (created if missing).",
+)
 @click.option("--name", default="witness", show_default=True, help="The witness key's name.")
-@click.option("--state", "state_dir", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--state",
+    "state_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory keeping the last checkpoint this witness cosigned.",
+)
 @click.option("--interval", type=float, default=0.0, help="Repeat every N seconds (0: once).")
 def witness(
     target: str, ledger_key: str, key_file: Path, name: str, state_dir: Path, interval: float
@@ -192,10 +204,20 @@ def _witness_once(
 @click.command("verify-entry")
 @click.option("--gateway", required=True, type=GATEWAY_URL, help="Base URL of the gateway.")
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
-@click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", required=True)
-@click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", required=True)
+@click.option(
+    "--client-id",
+    envvar="CARBONLEDGER_CLIENT_ID",
+    required=True,
+    help="The gateway API client (env CARBONLEDGER_CLIENT_ID).",
+)
+@click.option(
+    "--client-secret",
+    envvar="CARBONLEDGER_CLIENT_SECRET",
+    required=True,
+    help="Its secret (env CARBONLEDGER_CLIENT_SECRET).",
+)
 @click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.argument("seq", type=int)
 def verify_entry(
     gateway: str,

@@ -199,7 +199,12 @@ def operator_options(command: Callable[..., None]) -> Callable[..., None]:
                 type=click.Path(path_type=Path, exists=True),
                 help="The operator key file (instead of --data-dir).",
             ),
-            click.option("--operator-org", default=DEFAULT_OPERATOR_ORG, show_default=True),
+            click.option(
+                "--operator-org",
+                default=DEFAULT_OPERATOR_ORG,
+                show_default=True,
+                help="The operator organisation's URN.",
+            ),
         )
     ):
         command = option(command)
@@ -224,13 +229,14 @@ def _submit_as_operator(
 
 @org.command("enroll")
 @click.option("--org", "org_id", required=True, help="The new organisation's URN.")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="The organisation's display name.")
 @click.option(
     "--role",
     "roles",
     multiple=True,
     required=True,
     type=click.Choice(["supplier", "buyer", "verifier", "auditor", "publisher", "operator"]),
+    help="A role of the organisation; repeat for several.",
 )
 @click.option("--public-key", required=True, help="Base64 public key or a .pub file.")
 @click.option(
@@ -315,8 +321,14 @@ def org_account(
 
 
 @main.command()
-@click.option("--key", "key_path", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--org", "org_id", required=True)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="The signing organisation's Ed25519 private key file.",
+)
+@click.option("--org", "org_id", required=True, help="The signing organisation's URN.")
 @ledger_option()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) -> None:

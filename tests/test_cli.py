@@ -174,3 +174,26 @@ def test_org_companies_binds_company_ids_as_the_operator(
     )
     assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr
     assert json.loads(_run(*bind, "--ledger", ledger, "--data-dir", data).stdout)["seq"] == 3
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    """Issue 16: ``--help`` explains every option (and says which ones repeat)."""
+    import click
+
+    from clients.cli import main
+
+    missing: list[str] = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+            return
+        missing.extend(
+            f"{path} {'/'.join(p.opts)}"
+            for p in command.params
+            if isinstance(p, click.Option) and not p.hidden and not p.help
+        )
+
+    walk(main, "carbonledger")
+    assert missing == []
