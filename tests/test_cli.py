@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import grpc
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from clients.cli import main as carbonledger_cli
 from ledger.note import NoteVerifier, open_checkpoint
 
 CLI = [sys.executable, "-m", "clients.cli"]
@@ -178,10 +180,6 @@ def test_org_companies_binds_company_ids_as_the_operator(
 
 def test_every_option_of_every_command_has_help_text() -> None:
     """Issue 16: ``--help`` explains every option (and says which ones repeat)."""
-    import click
-
-    from clients.cli import main
-
     missing: list[str] = []
 
     def walk(command: click.Command, path: str) -> None:
@@ -195,5 +193,5 @@ def test_every_option_of_every_command_has_help_text() -> None:
             if isinstance(p, click.Option) and not p.hidden and not p.help
         )
 
-    walk(main, "carbonledger")
+    walk(carbonledger_cli, "carbonledger")
     assert missing == []
