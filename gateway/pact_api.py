@@ -83,13 +83,18 @@ def _page(limit: int | None) -> int:
 
 Limit = Annotated[
     int | None,
-    Query(ge=0, le=2**31, description="At most this many footprints (the host may return fewer)"),
+    Query(
+        ge=1,
+        le=2**31,
+        description="At most this many footprints, a positive integer (the host may return "
+        "fewer)",
+    ),
 ]
 After = Annotated[
     int | None,
     Query(
         alias=CURSOR,
-        ge=-1,
+        ge=0,
         le=MAX_SEQ,
         description="Pagination cursor set by the Link header; not for direct use",
     ),

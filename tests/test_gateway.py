@@ -314,6 +314,11 @@ def test_malformed_requests_get_pact_error_bodies(tmp_path: Path, db_url: str) -
         cases = [
             ("GET", "/3/footprints?limit=ten", 400, "BadRequest"),
             ("GET", "/3/footprints?limit=-1", 400, "BadRequest"),
+            # PACT: a positive integer. limit=0 used to answer an empty page whose Link
+            # named the same page again, so a client following it looped for ever.
+            ("GET", "/3/footprints?limit=0", 400, "BadRequest"),
+            ("GET", "/2/footprints?limit=0", 400, "BadRequest"),
+            ("GET", "/3/footprints?x-carbonledger-after=-1", 400, "BadRequest"),
             ("GET", "/3/footprints/not-a-uuid", 400, "BadRequest"),
             ("GET", "/3/nothing-here", 404, "NotFound"),
             ("GET", "/2/nothing-here", 404, "NoSuchFootprint"),
