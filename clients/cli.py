@@ -90,6 +90,14 @@ def main() -> None:
     "cosignatures of other keys are refused).",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="IP",
+    help="A reverse proxy whose X-Forwarded-For names the client (repeatable; by default "
+    "no proxy is trusted and the peer address is the client's).",
+)
+@click.option(
     "--open-witnessing",
     is_flag=True,
     help="Also keep well-formed cosignatures of unconfigured keys, unverified, at most 4 "
@@ -104,6 +112,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     witnesses: tuple[str, ...],
+    trusted_proxies: tuple[str, ...],
     open_witnessing: bool,
 ) -> None:
     """Run the ledger (gRPC) and the gateway (HTTP) until interrupted (Ctrl-C: exit 0)."""
@@ -129,10 +138,13 @@ def serve(
     if origin:
         config.origin = origin
     stop = stop_on_signals()
-    with ledger_and_gateway(config, http_address, tls_cert=tls_cert, tls_key=tls_key) as (
-        server,
-        http,
-    ):
+    with ledger_and_gateway(
+        config,
+        http_address,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted_proxies=trusted_proxies,
+    ) as (server, http):
         settle_heap_after_startup()
         click.echo(f"grpc: {server.grpc_target}")
         click.echo(f"http: {http.url}")

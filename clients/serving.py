@@ -45,6 +45,7 @@ def ledger_and_gateway(
     *,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> Iterator[tuple[LedgerServer, HttpServer]]:
     """A started ledger and gateway; ``CommandFailed`` (exit 5) if an address is taken,
     (exit 2) if the TLS files are unusable. A data directory this call created is
@@ -64,7 +65,7 @@ def ledger_and_gateway(
             raise CommandFailed(str(exc), ExitCode.USAGE) from None
     created = _first_missing(config.data_dir)
     try:
-        server, http = _started(config, http_address, tls_cert, tls_key)
+        server, http = _started(config, http_address, tls_cert, tls_key, trusted_proxies)
     except BaseException:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
@@ -88,7 +89,11 @@ def _first_missing(path: Path) -> Path | None:
 
 
 def _started(
-    config: ServerConfig, http_address: str, tls_cert: Path | None, tls_key: Path | None
+    config: ServerConfig,
+    http_address: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    trusted_proxies: tuple[str, ...],
 ) -> tuple[LedgerServer, HttpServer]:
     """The ledger started and the gateway's socket bound; on failure, nothing running."""
     host, port = split_address(http_address)
@@ -96,7 +101,14 @@ def _started(
     try:
         app = create_app(GatewayContext.from_server(server))
         try:
-            http = HttpServer(app, host, port, tls_cert=tls_cert, tls_key=tls_key)
+            http = HttpServer(
+                app,
+                host,
+                port,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                trusted_proxies=trusted_proxies,
+            )
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise address_unavailable("--http", http_address, reason) from None

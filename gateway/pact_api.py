@@ -86,8 +86,7 @@ Limit = Annotated[
     Query(
         ge=1,
         le=2**31,
-        description="At most this many footprints, a positive integer (the host may return "
-        "fewer)",
+        description="At most this many footprints, a positive integer (the host may return fewer)",
     ),
 ]
 After = Annotated[

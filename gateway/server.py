@@ -58,7 +58,11 @@ class HttpServer:
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
         backlog: int = 2048,
+        trusted_proxies: tuple[str, ...] = (),
     ) -> None:
+        """``trusted_proxies``: addresses whose ``X-Forwarded-For``/``-Proto`` headers name
+        the client. None by default: otherwise any local process could pose as any address
+        and slip past (or turn against a victim) the per-address login throttle."""
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
         if tls_cert is not None and tls_key is not None:
@@ -74,6 +78,8 @@ class HttpServer:
             timeout_keep_alive=30,
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
         )
         self.tls = tls_cert is not None
         self._server = uvicorn.Server(config)

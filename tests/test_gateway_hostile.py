@@ -289,6 +289,25 @@ def test_nobody_can_lock_a_client_out_of_logging_in(tmp_path: Path, db_url: str)
         assert _login_from(env, "127.0.0.4", (client_id, secret)).status_code == 401
 
 
+def test_a_forwarded_for_header_is_no_new_address(tmp_path: Path, db_url: str) -> None:
+    """Red team (F6): uvicorn trusted X-Forwarded-For from 127.0.0.1, so a local client
+    naming a new address in each request was never throttled (and could throttle a
+    victim's address). No proxy is trusted unless ``serve --trusted-proxy`` names it."""
+    with environment(tmp_path, db_url, login_failures_per_minute=10) as env:
+        answers = []
+        for n in range(12):
+            with httpx.Client(base_url=env.url, timeout=30) as http:
+                answers.append(
+                    http.post(
+                        "/auth/token",
+                        data={"grant_type": "client_credentials"},
+                        auth=(f"nobody-{n}", "wrong"),
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                    ).status_code
+                )
+        assert answers.count(429) >= 2, answers
+
+
 def test_requests_that_never_match_do_not_starve_newer_ones(tmp_path: Path, db_url: str) -> None:
     receiver = Receiver()
     receiver.http.start()
