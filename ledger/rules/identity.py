@@ -273,7 +273,7 @@ class IdentityState:
         for index, serials in enumerate(entry.serialRanges):
             key, first, last = block_of(entry.registry, serials)
             blocks = self.issued.get(key)
-            if blocks is not None and blocks.without(entry.accountId).overlaps(first, last):
+            if blocks is not None and blocks.overlaps_other(entry.accountId, first, last):
                 raise ConflictError(
                     f"serials {serials.first}..{serials.last} of {entry.registry} overlap "
                     "serials issued to another account; a registry issues a serial once",

@@ -30,10 +30,16 @@ class IssuedBlocks:
     lasts: tuple[int, ...] = ()
     accounts: tuple[str, ...] = ()
 
-    def overlaps(self, first: int, last: int) -> bool:
-        """Whether any block shares a number with ``first..last``."""
+    def overlaps_other(self, account: str, first: int, last: int) -> bool:
+        """Whether a block of an account other than ``account`` shares a number with
+        ``first..last`` (the blocks that do are the run ending at the last one that
+        starts by ``last``)."""
         index = bisect_right(self.firsts, last) - 1
-        return index >= 0 and self.lasts[index] >= first
+        while index >= 0 and self.lasts[index] >= first:
+            if self.accounts[index] != account:
+                return True
+            index -= 1
+        return False
 
     def covers(self, account: str, first: int, last: int) -> bool:
         """Whether every number of ``first..last`` lies in blocks issued to ``account``
@@ -53,7 +59,8 @@ class IssuedBlocks:
         return IssuedBlocks.of(b for b in self.items() if b[2] != account)
 
     def plus(self, account: str, blocks: Iterable[tuple[int, int]]) -> IssuedBlocks:
-        """These blocks and ``blocks`` issued to ``account`` (checked disjoint)."""
+        """These blocks and ``blocks`` issued to ``account`` (which
+        ``IdentityState.authorize`` checked are disjoint from the others)."""
         added = [(first, last, account) for first, last in blocks]
         return IssuedBlocks.of([*self.items(), *added])
 
@@ -65,6 +72,7 @@ class IssuedBlocks:
         )
 
     def items(self) -> Iterable[tuple[int, int, str]]:
+        """``(first, last, account)`` of each block, in order."""
         return zip(self.firsts, self.lasts, self.accounts, strict=True)
 
 
