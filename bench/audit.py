@@ -120,7 +120,7 @@ def build(ledger: MemoryLedger, count: int, orgs: list[OrgSigner], start: int) -
             ledger.append(org, new_entry("key.rotate", org.org, orgId=org.org, newPublicKey=key))
             orgs[index] = new
             continue
-        serial = f"GEC{i:012d}"
+        serial = f"GEC-{index}-{i:012d}"
         ledger.append(
             org,
             new_entry(
@@ -159,7 +159,13 @@ def genesis(ledger: MemoryLedger) -> list[OrgSigner]:
                 publicKey=encode_public_key(org.public_key),
             ),
         )
-        account = {"registry": "cn-gec", "accountId": f"acct-{i}", "orgId": org.org}
+        issued = {"first": f"GEC-{i}-{0:012d}", "last": f"GEC-{i}-{10**12 - 1}"}
+        account = {
+            "registry": "cn-gec",
+            "accountId": f"acct-{i}",
+            "orgId": org.org,
+            "serialRanges": [issued],
+        }
         ledger.append(operator, new_entry("registry.account", OPERATOR, **account))
         orgs.append(org)
     return orgs

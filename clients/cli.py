@@ -315,20 +315,35 @@ def org_companies(
 @click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
 @click.option("--registry", required=True, help="The registry (slug, e.g. cn-gec).")
 @click.option("--account-id", required=True, help="The org's account id at the registry.")
+@click.option(
+    "--serials",
+    "serial_ranges",
+    nargs=2,
+    multiple=True,
+    metavar="FIRST LAST",
+    help="A serial range the registry issued to the account; repeatable. Replaces its ranges.",
+)
 @operator_options
 @ledger_option()
 def org_account(
     org_id: str,
     registry: str,
     account_id: str,
+    serial_ranges: tuple[tuple[str, str], ...],
     data_dir: Path,
     operator_key: Path | None,
     operator_org: str,
     ledger: str,
 ) -> None:
-    """Bind a registry account to the organisation holding it (signed with the operator
-    key); the org then retires serials from it. Binding an account again moves it."""
-    members = {"registry": registry, "accountId": account_id, "orgId": org_id}
+    """Bind a registry account, with the serials the registry issued to it, to the
+    organisation holding it (signed with the operator key); the org then retires those
+    serials from it. Binding an account again moves it and replaces its serials."""
+    members = {
+        "registry": registry,
+        "accountId": account_id,
+        "orgId": org_id,
+        "serialRanges": [{"first": first, "last": last} for first, last in serial_ranges],
+    }
     _submit_as_operator("registry.account", members, data_dir, operator_key, operator_org, ledger)
 
 

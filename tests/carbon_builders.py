@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,21 @@ def account_of(org: str) -> str:
 
 
 def registry_account(
-    operator: str, registry: str, org: str, account: str | None = None
+    operator: str,
+    registry: str,
+    org: str,
+    account: str | None = None,
+    serials: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The operator's binding of ``org``'s account (default ``account_of(org)``) at ``registry``."""
+    """The operator's binding of ``org``'s account (default ``account_of(org)``) at
+    ``registry``, with the ``(first, last)`` serial ranges the registry issued to it."""
     return new_entry(
         "registry.account",
         operator,
         registry=registry,
         accountId=account or account_of(org),
         orgId=org,
+        serialRanges=[{"first": first, "last": last} for first, last in serials],
     )
 
 

@@ -23,6 +23,12 @@ CATHODE = "urn:pact:product:refiner:lfp-cathode"
 # Registries at which the operator binds each supplier's and the buyer's account
 # (``cb.account_of``) when the chain is set up, so tests retire from their own.
 REGISTRIES = ("gec-cn", "cn-gec", "i-rec")
+# The serial ranges each registry issued to those accounts (the same at each one).
+ISSUED: dict[str, tuple[tuple[str, str], ...]] = {
+    RECYCLER: (("GEC-2024-000001", "GEC-2024-000499"), ("GEC-2025-000001", "GEC-2025-000499")),
+    REFINER: (("GEC-2024-000500", "GEC-2024-000999"),),
+    BUYER: (("GEC-2024-001000", "GEC-2024-001999"),),
+}
 
 
 @dataclass
@@ -55,7 +61,8 @@ def chain(tmp_path: Path, db_url: str) -> Iterator[Chain]:
         parties.submit(operator, cb.default_factor_set(operator.org))
         for registry in REGISTRIES:
             for org in (RECYCLER, REFINER, BUYER):
-                parties.submit(operator, cb.registry_account(operator.org, registry, org))
+                issued = cb.registry_account(operator.org, registry, org, serials=ISSUED[org])
+                parties.submit(operator, issued)
         yield parties
 
 

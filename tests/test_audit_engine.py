@@ -98,12 +98,18 @@ def replay(records: list[AuditRecord], state: ReplayState | None = None) -> Audi
     return auditor
 
 
+def buyer_account(operator: str) -> dict[str, Any]:
+    """The buyer's account at cn-gec, issued the serials these tests retire."""
+    issued = [("GEC202400000001", "GEC202400009999")]
+    return cb.registry_account(operator, "cn-gec", BUYER, serials=issued)
+
+
 def test_clean_log_passes_and_root_is_the_tree_root() -> None:
     from ledger.merkle import MerkleTree
 
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
-    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
+    log.append(operator, buyer_account(operator.org))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     auditor = replay(log.records)
     assert auditor.failures == []
@@ -116,7 +122,7 @@ def test_clean_log_passes_and_root_is_the_tree_root() -> None:
 def test_serial_retired_twice_is_named() -> None:
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
-    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
+    log.append(operator, buyer_account(operator.org))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     twice = log.append(
         buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000005", "GEC202400000007")
@@ -129,7 +135,7 @@ def test_serial_retired_twice_is_named() -> None:
 def test_rotated_key_signs_nothing_after_rotation() -> None:
     log, operator = genesis()
     old = log.enroll(operator, BUYER, "buyer")
-    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
+    log.append(operator, buyer_account(operator.org))
     new = OrgSigner(BUYER, new_private_key())
     log.append(
         old,
@@ -159,7 +165,7 @@ def test_role_and_forged_signature_are_named() -> None:
 def test_state_round_trip_continues_the_same_audit(tmp_path: Path) -> None:
     log, operator = genesis()
     buyer = log.enroll(operator, BUYER, "buyer")
-    log.append(operator, cb.registry_account(operator.org, "cn-gec", BUYER))
+    log.append(operator, buyer_account(operator.org))
     log.append(buyer, retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400000010"))
     store = AuditStateStore(tmp_path, fresh=True)
     first = replay(log.records, ReplayState(carbon=store.carbon()))

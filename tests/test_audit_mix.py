@@ -137,8 +137,12 @@ def populate(client: LedgerClient, server: LedgerServer) -> Ledger:
     client.submit(buyer.sign(target))
     window = {"validFrom": "2025-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z"}
     client.submit(supplier.sign(cb.inventory_grant(SUPPLIER, BUYER, **window)))
-    for registry, holder in (("cn-gec", BUYER), ("cn-ccer", SUPPLIER)):
-        client.submit(operator.sign(cb.registry_account(operator.org, registry, holder)))
+    for registry, holder, issued in (
+        ("cn-gec", BUYER, ("GEC202400000001", "GEC202400009999")),
+        ("cn-ccer", SUPPLIER, ("CCER-2024-000001", "CCER-2024-000999")),
+    ):
+        account = cb.registry_account(operator.org, registry, holder, serials=[issued])
+        client.submit(operator.sign(account))
     gec = retirement(BUYER, "cn-gec", "GEC", "GEC202400000001", "GEC202400001575")
     seqs["gec"] = client.submit(buyer.sign(gec)).seq
     ccer = retirement(SUPPLIER, "cn-ccer", "CCER", "CCER-2024-000001", "CCER-2024-000500")

@@ -165,14 +165,14 @@ def test_a_retirement_names_footprints_of_the_retiring_org_only(chain: Chain) ->
         chain,
         chain.refiner,
         _retire_for(
-            REFINER, "GEC-2024-000101", "GEC-2024-000110", ours["footprint"]["id"], their_id
+            REFINER, "GEC-2024-000501", "GEC-2024-000510", ours["footprint"]["id"], their_id
         ),
     )
     assert foreign.code == grpc.StatusCode.FAILED_PRECONDITION
     assert foreign.message.startswith("beneficiary.footprintIds[1]: ")
     # No oracle: naming a footprint that does not exist reads exactly the same.
     missing = rejected(
-        chain, chain.refiner, _retire_for(REFINER, "GEC-2024-000101", "GEC-2024-000110", missing_id)
+        chain, chain.refiner, _retire_for(REFINER, "GEC-2024-000501", "GEC-2024-000510", missing_id)
     )
     assert missing.code == foreign.code
     assert missing.message.startswith("beneficiary.footprintIds[0]: ")
@@ -182,7 +182,7 @@ def test_a_retirement_names_footprints_of_the_retiring_org_only(chain: Chain) ->
     assert RECYCLER not in foreign.message
 
     # The claim a retirement carries is the retiring org's own.
-    claimed = _retire_for(REFINER, "GEC-2024-000101", "GEC-2024-000110", ours["footprint"]["id"])
+    claimed = _retire_for(REFINER, "GEC-2024-000501", "GEC-2024-000510", ours["footprint"]["id"])
     claimed["beneficiary"]["org"] = RECYCLER
     misnamed = rejected(chain, chain.refiner, claimed)
     assert misnamed.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -191,7 +191,7 @@ def test_a_retirement_names_footprints_of_the_retiring_org_only(chain: Chain) ->
     # Its own footprint, and the same serials the refused attempts named, are fine.
     chain.submit(
         chain.refiner,
-        _retire_for(REFINER, "GEC-2024-000101", "GEC-2024-000110", ours["footprint"]["id"]),
+        _retire_for(REFINER, "GEC-2024-000501", "GEC-2024-000510", ours["footprint"]["id"]),
     )
     _audit_agrees(chain)
 
@@ -243,7 +243,8 @@ def test_an_audit_names_what_a_compromised_ledger_recorded_against_these_rules()
     recycler = log.enroll(operator, RECYCLER, "supplier")
     refiner = log.enroll(operator, REFINER, "supplier")
     dual = log.enroll(operator, DUAL, "supplier", "verifier")
-    log.append(operator, cb.registry_account(operator.org, "gec-cn", REFINER))
+    issued = [("GEC-2024-000501", "GEC-2024-000510")]
+    log.append(operator, cb.registry_account(operator.org, "gec-cn", REFINER, serials=issued))
     theirs = cb.footprint_entry(RECYCLER, LI2CO3)
     log.append(recycler, theirs)
     own = cb.footprint_entry(DUAL, DUAL_PRODUCT)
@@ -251,7 +252,7 @@ def test_an_audit_names_what_a_compromised_ledger_recorded_against_these_rules()
     self_attested = log.append(dual, cb.attestation(DUAL, own["entryId"]))
     foreign_beneficiary = log.append(
         refiner,
-        _retire_for(REFINER, "GEC-2024-000101", "GEC-2024-000110", theirs["footprint"]["id"]),
+        _retire_for(REFINER, "GEC-2024-000501", "GEC-2024-000510", theirs["footprint"]["id"]),
     )
     collector = OrgSigner(RECYCLER, new_private_key())
     log.append(recycler, collector_key_entry(RECYCLER, collector.public_key))

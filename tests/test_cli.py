@@ -169,13 +169,19 @@ def test_org_companies_binds_company_ids_as_the_operator(
     assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr and "type" in own.stderr
     receipt = json.loads(_run(*rebind, "--data-dir", data).stdout)
     assert receipt["seq"] == 2
-    # Registry accounts are bound the same way, by the operator only.
-    bind = ("org", "account", "--org", org, "--registry", "cn-gec", "--account-id", "GEC-7")
-    own = _run(
-        *bind, "--ledger", ledger, "--operator-key", str(key), "--operator-org", org, check=False
-    )
+    # Registry accounts are bound the same way, by the operator only, with their serials.
+    account = ("org", "account", "--org", org, "--registry", "cn-gec", "--ledger", ledger)
+    bind = (*account, "--account-id", "GEC-7", "--serials", "G-000001", "G-000010")
+    own = _run(*bind, "--operator-key", str(key), "--operator-org", org, check=False)
     assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr
-    assert json.loads(_run(*bind, "--ledger", ledger, "--data-dir", data).stdout)["seq"] == 3
+    assert json.loads(_run(*bind, "--data-dir", data).stdout)["seq"] == 3
+    # The serials went with it: another account cannot be issued them too.
+    overlap = ("--account-id", "GEC-8", "--serials", "G-000020", "G-000030")
+    again = _run(
+        *account, *overlap, "--serials", "G-000010", "G-000010", "--data-dir", data, check=False
+    )
+    assert again.returncode == 1 and "ALREADY_EXISTS" in again.stderr
+    assert "serialRanges[1]" in again.stderr and "GEC-7" not in again.stderr
 
 
 def test_every_option_of_every_command_has_help_text() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.committed_identity import CommittedIdentity
 from ledger.entries import parse_entry
+from ledger.entries.carbon.instruments import SerialRange
 from ledger.keys import encode_public_key, key_id, new_private_key
 from ledger.rules import IdentityState
 from ledger.store.database import Database
@@ -59,6 +60,28 @@ def test_a_fork_advances_without_changing_the_snapshot_it_came_from() -> None:
     assert snapshot.orgs[ORG].signing_key == old and snapshot.size == 2
     with pytest.raises(RuntimeError, match="sealed"):
         snapshot.apply(_enroll_entry(ORG + "-2", rotated), 3)
+
+
+def test_a_forks_registry_account_leaves_the_snapshot_its_accounts_and_serials() -> None:
+    snapshot = IdentityState()
+    snapshot.apply(_enroll_entry(ORG, OrgSigner(ORG, new_private_key())), 1)
+    snapshot.seal()
+    fork = snapshot.fork()
+    issued = {"first": "GEC-000001", "last": "GEC-000010"}
+    account = new_entry(
+        "registry.account",
+        "urn:carbonledger:org:operator",
+        registry="cn-gec",
+        accountId="acct-cow",
+        orgId=ORG,
+        serialRanges=[issued],
+    )
+    fork.apply(parse_entry(account), 2)
+    serials = SerialRange(**issued)
+    assert fork.account_holder("cn-gec", "acct-cow") == ORG
+    assert fork.issued_to("cn-gec", "acct-cow", serials)
+    assert snapshot.account_holder("cn-gec", "acct-cow") is None
+    assert not snapshot.issued_to("cn-gec", "acct-cow", serials)
 
 
 def test_the_follower_reads_only_the_entries_after_its_last_applied_seq(

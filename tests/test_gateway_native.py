@@ -157,7 +157,9 @@ def test_entries_carry_exact_bytes_and_follow_access(tmp_path: Path, db_url: str
 
 def test_instrument_retirements(tmp_path: Path, db_url: str) -> None:
     with environment(tmp_path, db_url) as env:
-        env.ledger.submit(env.operator.sign(registry_account(env.operator.org, "cn-gec", SUPPLIER)))
+        issued = [("GEC202400000001", "GEC202400009999")]
+        account = registry_account(env.operator.org, "cn-gec", SUPPLIER, serials=issued)
+        env.ledger.submit(env.operator.sign(account))
         entry = _retire(SUPPLIER, "GEC202400000001", "GEC202400001575", "1575")
         receipt = env.submit(SUPPLIER, entry)
         with (

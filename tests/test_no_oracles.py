@@ -177,15 +177,15 @@ def test_conflicts_with_another_orgs_data_name_no_seq_and_no_owner(chain: Chain)
     assert entry_id.message.startswith("entryId: ")
     _tells_nothing_of(entry_id.message)
 
-    # A serial is retired once; the earlier retirement's seq is not named.
-    serials = rejected(
-        chain,
-        chain.refiner,
-        cb.retirement(REFINER, "cn-gec", "GEC-2024-000100", "GEC-2024-000100"),
-    )
-    assert serials.code == grpc.StatusCode.ALREADY_EXISTS
+    # Another account's serials, retired or not, read like serials nobody was issued.
+    retired = "GEC-2024-000100"
+    serials = rejected(chain, chain.refiner, cb.retirement(REFINER, "cn-gec", retired, retired))
+    assert serials.code == grpc.StatusCode.PERMISSION_DENIED
     assert serials.message.startswith("serials: ")
-    _tells_nothing_of(serials.message)
+    _tells_nothing_of(serials.message, "overlap")
+    never = "GEC-2024-900100"
+    unissued = rejected(chain, chain.refiner, cb.retirement(REFINER, "cn-gec", never, never))
+    assert unissued.message.replace(never, "<s>") == serials.message.replace(retired, "<s>")
 
     # The supplier's own footprint id conflict keeps its seq: that is its own data.
     ours = cb.footprint_entry(REFINER, CATHODE)
@@ -274,7 +274,14 @@ def test_gateway_refusals_read_the_same_for_hidden_and_missing(tmp_path: Path, d
         product = "urn:pact:product:supplier:cell"
         footprint_id, receipt = env.footprint(SUPPLIER, product)
         env.ledger.submit(
-            env.operator.sign(cb.registry_account(env.operator.org, "gec-cn", SUPPLIER))
+            env.operator.sign(
+                cb.registry_account(
+                    env.operator.org,
+                    "gec-cn",
+                    SUPPLIER,
+                    serials=[("GEC-2024-000001", "GEC-2024-000010")],
+                )
+            )
         )
         env.submit(
             SUPPLIER, cb.retirement(SUPPLIER, "gec-cn", "GEC-2024-000001", "GEC-2024-000010")

@@ -1,9 +1,9 @@
 """The replayed identity state as plain JSON, for incremental audits.
 
-An incremental audit checks new entries against the orgs, keys, company ids and
-registry accounts as of the saved checkpoint, so they are saved with it. JSON
-(never pickle): a state directory is data another tool may read, and loading it
-must not run code.
+An incremental audit checks new entries against the orgs, keys, company ids,
+registry accounts and the serials issued to them as of the saved checkpoint, so
+they are saved with it. JSON (never pickle): a state directory is data another
+tool may read, and loading it must not run code.
 Bytes are hex. (The carbon facts live in the state database's index tables.)
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.rules import IdentityState, KeyState, OrgState
+from ledger.rules.issuance import IssuedBlocks
 
 Json = dict[str, Any]
 
@@ -33,6 +34,10 @@ def identity_to_json(state: IdentityState) -> Json:
         "accounts": [
             {"registry": registry, "account_id": account, "org_id": org}
             for (registry, account), org in sorted(state.account_holders.items())
+        ],
+        "issued": [
+            {"registry": registry, "prefix": prefix, "width": width, "blocks": list(blocks.items())}
+            for (registry, prefix, width), blocks in sorted(state.issued.items())
         ],
         "keys": [
             {
@@ -65,6 +70,9 @@ def identity_from_json(data: Json) -> IdentityState:
             state.company_owners[company] = o["org_id"]
     for a in data["accounts"]:
         state.account_holders[(a["registry"], a["account_id"])] = a["org_id"]
+    for i in data["issued"]:
+        key = (i["registry"], i["prefix"], int(i["width"]))
+        state.issued[key] = IssuedBlocks.of((int(f), int(la), a) for f, la, a in i["blocks"])
     for k in data["keys"]:
         kid = bytes.fromhex(k["key_id"])
         state.keys[kid] = KeyState(

@@ -42,7 +42,7 @@ from ledger.merkle import CompactRange, MerkleError
 from ledger.store.carbon_index import SqlCarbonView
 
 STATE_FILE = "audit-state.sqlite3"
-FORMAT = 3  # 3: the identity snapshot keeps company ids and registry accounts
+FORMAT = 4  # 4: the identity snapshot keeps the serials issued to registry accounts
 
 # A metadata of its own: never registered with the ledger's tables.
 _META = MetaData()

@@ -324,14 +324,24 @@ def _account(org: str) -> str:
     return f"GEC-ACCT-{org.upper()}"
 
 
+# The green certificates the registry issued to each demo org's account.
+_ISSUED = {"cell": (1, 500), "pack": (501, 1000)}
+
+
+def _serials(first: int, last: int) -> dict[str, str]:
+    return {"first": f"GEC-2024-{first:06d}", "last": f"GEC-2024-{last:06d}"}
+
+
 def _bind_account(ids: DemoIds, org: str) -> dict[str, Any]:
-    """The operator binds ``org``'s registry account, so it may retire from it."""
-    return _entry(
-        ids,
-        "registry.account",
-        "operator",
-        {"registry": "cn-gec", "accountId": _account(org), "orgId": BY_KEY[org].org_id},
-    )
+    """The operator binds ``org``'s registry account and the serials the registry
+    issued to it, so it may retire them."""
+    members = {
+        "registry": "cn-gec",
+        "accountId": _account(org),
+        "orgId": BY_KEY[org].org_id,
+        "serialRanges": [_serials(*_ISSUED[org])],
+    }
+    return _entry(ids, "registry.account", "operator", members)
 
 
 def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
@@ -343,7 +353,7 @@ def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
             "registry": "cn-gec",
             "accountId": _account(org),
             "kind": "GEC",
-            "serials": {"first": f"GEC-2024-{first:06d}", "last": f"GEC-2024-{last:06d}"},
+            "serials": _serials(first, last),
             "quantity": str(last - first + 1),
             "unit": "MWh",
             "vintage": 2024,
@@ -389,7 +399,7 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
     steps.append(
         Step(
             "pack",
-            _retire(ids, "pack", 450, 460),
+            _retire(ids, "pack", 791, 800),
             expect_rejection=True,
             note="the same green certificates claimed twice",
         )

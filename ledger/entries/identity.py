@@ -9,6 +9,7 @@ the key set and bindings the ledger used.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
@@ -22,7 +23,8 @@ from ledger.entries.base import (
     Urn,
     entry_type,
 )
-from ledger.entries.carbon.common import Ident, Slug, check_unique
+from ledger.entries.carbon.common import Ident, Slug, check_unique, fail
+from ledger.entries.carbon.instruments import SerialRange, split_serial
 
 # The company ids (PACT ``companyIds``) an organisation declares footprints for.
 CompanyIds = Annotated[list[Urn], Field(min_length=1, max_length=100)]
@@ -73,12 +75,37 @@ class RegistryAccount(Entry):
     account the retiring org holds. A later binding of the same account replaces the
     earlier one, so an account belongs to one organisation at most, and only the
     operator (who checks the registry's records) moves it: an org binding accounts
-    itself could claim another holder's serials."""
+    itself could claim another holder's serials.
+
+    ``serialRanges`` are the serial blocks the registry issued to the account (as its
+    own records show); the account's serials are retired only from it, so another
+    account's holder cannot retire them first. A binding states all of them: a later
+    binding replaces the ranges too. Ranges of one registry never overlap, within an
+    entry or across accounts (``IdentityState``), as a registry issues a serial once."""
 
     type: Literal["registry.account"]
     registry: Slug
     accountId: Ident
     orgId: Urn
+    serialRanges: Annotated[list[SerialRange], Field(max_length=1000)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Self:
+        """Sorted by (prefix, width, first number), a range overlapping any other
+        overlaps its predecessor in that order, so one pass finds it."""
+        keyed = sorted(
+            (split_serial(r.first), split_serial(r.last)[1], index)
+            for index, r in enumerate(self.serialRanges)
+        )
+        for before, after in pairwise(keyed):
+            (prefix, _, width), last, _ = before
+            (next_prefix, next_first, next_width), _, index = after
+            if (prefix, width) == (next_prefix, next_width) and next_first <= last:
+                raise fail(
+                    ("serialRanges", index),
+                    "overlaps another range of this binding; a registry issues a serial once",
+                )
+        return self
 
 
 @entry_type("key.rotate", signer_roles=set())

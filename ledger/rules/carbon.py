@@ -7,7 +7,8 @@ company and batch; citations of a product resolved through the company's
 owner; citing another org's product or footprint only under its owner's live
 grant; predecessor deprecation; references to footprints, factors and
 activity batches that exist; units that convert; serials retired once, only
-from registry accounts the retiring org holds and for its own footprints only;
+from registry accounts the retiring org holds, only those the registry issued
+to that account, and for its own footprints only;
 attestations of existing footprints by an org other than the one that declared
 them; grants by owners only.
 
@@ -146,14 +147,24 @@ def _span(entry: InstrumentRetire) -> SerialSpan:
 def _check_account(entry: InstrumentRetire, identity: IdentityState) -> None:
     """Serials are retired only from a registry account the operator bound to the
     retiring org, or anyone could retire another holder's serials first and block
-    the holder's own retirement for good. Checked before the serials, so a prober
-    learns nothing about retirements from accounts it does not hold; the refusal is
-    the same whether the account is another org's or nobody's."""
+    the holder's own retirement for good; and only serials the registry issued to
+    that account (``registry.account`` ``serialRanges``), or an org could retire
+    another holder's serials from its own account. Checked before the retirements,
+    so a prober learns nothing about retirements of serials it does not hold; each
+    refusal is the same whether the account or serials are another's or nobody's."""
     if identity.account_holder(entry.registry, entry.accountId) != entry.org:
         raise PermissionDeniedError(
             f"{entry.org} holds no account {entry.accountId} at {entry.registry}; an org "
             "retires serials only from registry accounts the operator bound to it",
             field="accountId",
+        )
+    if not identity.issued_to(entry.registry, entry.accountId, entry.serials):
+        # One message whether the serials are another account's or nobody's.
+        raise PermissionDeniedError(
+            f"serials {entry.serials.first}..{entry.serials.last} were not all issued to "
+            f"account {entry.accountId} at {entry.registry}; an org retires only serials "
+            "the registry issued to its own account",
+            field="serials",
         )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
+from ledger.entries.carbon.instruments import SerialRange
 from ledger.entries.identity import OrgCompanies, RegistryAccount
 from ledger.errors import (
     UNVERIFIED_SIGNATURE,
@@ -24,6 +25,7 @@ from ledger.errors import (
     UnknownReferenceError,
 )
 from ledger.keys import decode_public_key, key_id
+from ledger.rules.issuance import BlockKey, IssuedBlocks, block_of
 
 COLLECTOR = "collector"
 COLLECTED_TYPE = "activity.batch"
@@ -86,7 +88,7 @@ class IdentityState:
     Readers share one state while the sequencer works on the next (``fork``): key and
     org states are frozen and replaced, never changed, and a fork copies the maps it
     shares only when it first changes them, so a batch without identity entries
-    copies nothing and one with them copies four flat maps (not their contents).
+    copies nothing and one with them copies five flat maps (not their contents).
     A ``sealed`` state (published to readers) refuses every change.
     """
 
@@ -96,6 +98,8 @@ class IdentityState:
     company_owners: dict[str, str] = field(default_factory=dict)
     # (registry, account id) -> the one org that retires instruments from it
     account_holders: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (registry, prefix, width) -> the serial blocks the registry issued, by account
+    issued: dict[BlockKey, IssuedBlocks] = field(default_factory=dict)
     size: int = 0
     _borrowed: bool = field(default=False, repr=False, compare=False)
     _sealed: bool = field(default=False, repr=False, compare=False)
@@ -107,6 +111,7 @@ class IdentityState:
             self.keys,
             self.company_owners,
             self.account_holders,
+            self.issued,
             self.size,
             _borrowed=True,
         )
@@ -134,6 +139,7 @@ class IdentityState:
             self.keys = dict(self.keys)
             self.company_owners = dict(self.company_owners)
             self.account_holders = dict(self.account_holders)
+            self.issued = dict(self.issued)
             self._borrowed = False
 
     def public_key_for(self, kid: bytes, entry: Entry | None = None) -> bytes | None:
@@ -202,6 +208,12 @@ class IdentityState:
         retires serials from it)."""
         return self.account_holders.get((registry, account_id))
 
+    def issued_to(self, registry: str, account_id: str, serials: SerialRange) -> bool:
+        """Whether the registry issued every serial of ``serials`` to the account."""
+        key, first, last = block_of(registry, serials)
+        blocks = self.issued.get(key)
+        return blocks is not None and blocks.covers(account_id, first, last)
+
     def roles_of(self, org_id: str) -> frozenset[str]:
         org = self.orgs.get(org_id)
         return org.roles if org else frozenset()
@@ -225,6 +237,7 @@ class IdentityState:
         elif isinstance(entry, RegistryAccount):
             if entry.orgId not in self.orgs:
                 raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
+            self._check_serials_free(entry)
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
         elif isinstance(entry, KeyAdd):
@@ -252,6 +265,32 @@ class IdentityState:
                     "a company id belongs to one organisation at most",
                     field=where,
                 )
+
+    def _check_serials_free(self, entry: RegistryAccount) -> None:
+        """A serial is issued to one account at most, or two holders could retire it
+        (the first would block the other for good). The account's own earlier ranges
+        are replaced, so they do not conflict; the refusal names no other account."""
+        for index, serials in enumerate(entry.serialRanges):
+            key, first, last = block_of(entry.registry, serials)
+            blocks = self.issued.get(key)
+            if blocks is not None and blocks.overlaps_other(entry.accountId, first, last):
+                raise ConflictError(
+                    f"serials {serials.first}..{serials.last} of {entry.registry} overlap "
+                    "serials issued to another account; a registry issues a serial once",
+                    field=f"serialRanges[{index}]",
+                )
+
+    def _issue(self, entry: RegistryAccount) -> None:
+        """Make ``entry.serialRanges`` the account's blocks, replacing the ones it had."""
+        for key, blocks in list(self.issued.items()):
+            if key[0] == entry.registry and entry.accountId in blocks.accounts:
+                self.issued[key] = blocks.without(entry.accountId)
+        added: dict[BlockKey, list[tuple[int, int]]] = {}
+        for serials in entry.serialRanges:
+            key, first, last = block_of(entry.registry, serials)
+            added.setdefault(key, []).append((first, last))
+        for key, numbers in added.items():
+            self.issued[key] = self.issued.get(key, IssuedBlocks()).plus(entry.accountId, numbers)
 
     def _check_key_change(self, entry: KeyRotate | KeyRevoke, roles: frozenset[str]) -> None:
         if entry.orgId != entry.org and "operator" not in roles:
@@ -288,7 +327,9 @@ class IdentityState:
             self._own_maps()
             self._bind_companies(entry.orgId, entry.companyIds)
         elif isinstance(entry, RegistryAccount):
+            self._own_maps()
             self.account_holders[(entry.registry, entry.accountId)] = entry.orgId
+            self._issue(entry)
         elif isinstance(entry, KeyRotate):
             self._own_maps()
             org = self.orgs[entry.orgId]

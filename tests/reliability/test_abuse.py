@@ -71,7 +71,7 @@ def _grant_by_non_owner(c: Chain) -> Any:
 def _double_retired_serial(c: Chain) -> Any:
     c.submit(c.recycler, cb.retirement(RECYCLER, "cn-gec", "GEC-2024-000001", "GEC-2024-000100"))
     return c.submit(
-        c.refiner, cb.retirement(REFINER, "cn-gec", "GEC-2024-000100", "GEC-2024-000100")
+        c.recycler, cb.retirement(RECYCLER, "cn-gec", "GEC-2024-000100", "GEC-2024-000100")
     )
 
 
