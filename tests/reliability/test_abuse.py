@@ -81,7 +81,7 @@ def _oversized_message(c: Chain) -> Any:
 
 
 ATTACKS: list[tuple[str, Attack, grpc.StatusCode, str]] = [
-    ("wrong key", _wrong_key, grpc.StatusCode.UNAUTHENTICATED, "not enrolled"),
+    ("wrong key", _wrong_key, grpc.StatusCode.UNAUTHENTICATED, "no enrolled key with this keyId"),
     ("revoked key", _revoked_key, grpc.StatusCode.PERMISSION_DENIED, "revoked"),
     (
         "replayed entryId, other bytes",
