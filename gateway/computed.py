@@ -87,20 +87,23 @@ class ComputedFootprints:
                 self._snapshot = snap
             return snap
 
-    def _engine_entries(self, start: int, stop: int) -> list[Entry]:
-        """The engine-relevant entries recorded in [start, stop). The engine takes only
-        entries the signed tree proves (``IntegrityError`` otherwise); all of them are
-        read before any is applied, so a record that fails leaves the active set and the
-        engine as they were."""
+    def _engine_entries(self, start: int, stop: int) -> list[tuple[Entry, int]]:
+        """The engine-relevant entries recorded in [start, stop), with their record
+        timestamps. The engine takes only entries the signed tree proves
+        (``IntegrityError`` otherwise); all of them are read before any is applied, so a
+        record that fails leaves the active set and the engine as they were."""
         records = self._verified.records(start, stop, types=ENGINE_ENTRY_TYPES)
-        return [parse_entry(json.loads(r.entry)) for r in records]
+        return [(parse_entry(json.loads(r.entry)), r.timestamp_us) for r in records]
 
     def _engine(self, size: int, previous: _Snapshot | None) -> FootprintEngine:
         """The engine over the log's first ``size`` entries: ``previous``'s engine brought up
         to date, or a new one from the whole log (also when an update fails half-way: the
         active set and the engine would disagree from then on)."""
         if previous is not None:
-            changes = [self._active.apply(e) for e in self._engine_entries(previous.size, size)]
+            changes = [
+                self._active.apply(entry, at_us)
+                for entry, at_us in self._engine_entries(previous.size, size)
+            ]
             try:
                 for change in changes:
                     previous.engine.add_factors(change.factors)

@@ -24,6 +24,7 @@ from graph.contributions import ContributionNode, contribution_tree
 from graph.errors import InvalidParameterError, NoPhysicalSolutionError, UnknownFootprintError
 from graph.model import EmissionFactor, FootprintDeclaration
 from graph.results import ComputedFootprint, assemble, declared_comparison
+from graph.sharing import Sharing
 from graph.solve import FloatArray, IntArray, SolvePlan, build_contained_plan, build_plan
 from graph.store import RowStore
 from graph.supply_graph import (
@@ -42,7 +43,8 @@ class FootprintEngine:
 
     ``tolerance`` is the relative difference between declared and computed totals beyond
     which a footprint is flagged (default 5 %). ``company_owners`` binds company ids to
-    organisations for reference resolution (see :class:`Registry`).
+    organisations for reference resolution and ``sharing`` says which other orgs'
+    footprints a citation may follow (see :class:`Registry`).
     """
 
     def __init__(
@@ -53,12 +55,13 @@ class FootprintEngine:
         recycling: RecyclingMethod = "cut-off",
         tolerance: float = 0.05,
         company_owners: Mapping[str, str] | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         if tolerance < 0:
             raise InvalidParameterError("tolerance must be ≥ 0")
         self.recycling: RecyclingMethod = recycling
         self.tolerance = tolerance
-        self._registry = Registry(factors, company_owners)
+        self._registry = Registry(factors, company_owners, sharing)
         decls = list(declarations)
         for decl in decls:
             self._registry.add(decl)
@@ -191,7 +194,7 @@ class FootprintEngine:
             touched.add(decl.id)
         for decl in new:
             touched |= self._registry.referrers(decl)
-        touched -= removed_set
+        touched -= removed_set - set(new_ids)  # a re-applied footprint is built anew
         self._reserve(len(self._ids))
         added_ids = set(new_ids)
         changed: list[str] = []

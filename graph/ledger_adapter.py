@@ -1,12 +1,14 @@
 """The narrow interface between the ledger and the engine.
 
 Replays the entries that shape the supply graph (``factors.publish``,
-``footprint``, ``footprint.deprecate``, and ``org.enroll``/``org.companies``,
-which bind company ids to organisations) in log order and turns each into the
-engine's input model: which declarations become active, which stop being
+``footprint``, ``footprint.deprecate``, ``org.enroll``/``org.companies``,
+which bind company ids to organisations, and ``grant``/``grant.revoke``, which
+decide whose footprints a citation may follow) in log order and turns each into
+the engine's input model: which declarations become active, which stop being
 active (a successor names them in ``precedingPfIds``, or a deprecation), which
-factors exist, and which org owns each company id (a ``(productId, companyId)``
-input resolves to that org's footprint, as the ledger's rules resolve it). The
+factors exist, which org owns each company id (a ``(productId, companyId)``
+input resolves to that org's footprint, as the ledger's rules resolve it) and
+which footprints each org's citations may follow (``graph.sharing``). The
 gateway, the auditor and the demo all build their engines through here, so they
 compute over the same active set.
 """
@@ -20,6 +22,7 @@ from decimal import Decimal
 
 from graph.engine import FootprintEngine
 from graph.model import (
+    CitedRef,
     DataQuality,
     EmissionFactor,
     FactorRef,
@@ -30,14 +33,24 @@ from graph.model import (
     ProductRef,
     RecycledContent,
 )
+from graph.sharing import Sharing
 from ledger.entries import Entry, OrgEnroll
 from ledger.entries.carbon.factors import FactorsPublish
 from ledger.entries.carbon.footprint import Footprint, FootprintDeprecate, Input
+from ledger.entries.carbon.grants import Grant, GrantRevoke
 from ledger.entries.identity import OrgCompanies
 
 #: The entry types that change what the engine computes over.
 ENGINE_ENTRY_TYPES: frozenset[str] = frozenset(
-    {"factors.publish", "footprint", "footprint.deprecate", "org.enroll", "org.companies"}
+    {
+        "factors.publish",
+        "footprint",
+        "footprint.deprecate",
+        "org.enroll",
+        "org.companies",
+        "grant",
+        "grant.revoke",
+    }
 )
 
 
@@ -121,11 +134,19 @@ class ActiveFootprints:
         self.factors: list[EmissionFactor] = []
         # company id -> org, shared with the engines built here (read live by resolution)
         self.company_owners: dict[str, str] = {}
+        # which other orgs' footprints each org's citations follow (read live by resolution)
+        self.sharing = Sharing()
         self._companies_of: dict[str, tuple[str, ...]] = {}
         # company id -> ids of the active declarations naming it (what a rebinding touches)
         self._naming: dict[str, set[str]] = {}
+        # (org, product id) -> ids of the org's active declarations of it (what a grant covers)
+        self._owned: dict[tuple[str | None, str], set[str]] = {}
+        # org -> ids of its active declarations citing footprints (what a new share touches)
+        self._citing: dict[str | None, set[str]] = {}
 
-    def apply(self, entry: Entry) -> FootprintChange:
+    def apply(self, entry: Entry, at_us: int | None = None) -> FootprintChange:
+        """Apply one entry the ledger accepted, recorded at ``at_us`` (the record's signed
+        timestamp; None replays a draft without records, with grant windows not applied)."""
         change = FootprintChange()
         if isinstance(entry, FactorsPublish):
             change.factors = factors_from_entry(entry)
@@ -134,9 +155,12 @@ class ActiveFootprints:
             for predecessor in entry.footprint.precedingPfIds or ():
                 self._remove(predecessor, change)
             declaration = declaration_from_entry(entry)
-            self.declarations[declaration.id] = declaration
-            for company in declaration.company_ids:
-                self._naming.setdefault(company, set()).add(declaration.id)
+            # the rules accepted its citations under live grants: what they name now is shared
+            for line in declaration.inputs:
+                if isinstance(line.ref, FootprintRef | ProductRef):
+                    self.sharing.share(entry.org, self._cited(line.ref))
+            self._add(declaration)
+            self.sharing.footprint_recorded(declaration, at_us)
             change.added.append(declaration)
         elif isinstance(entry, FootprintDeprecate):
             self._remove(entry.footprintId, change)
@@ -144,13 +168,43 @@ class ActiveFootprints:
             self._bind(entry.orgId, entry.company_ids, change)
         elif isinstance(entry, OrgCompanies):
             self._bind(entry.orgId, tuple(entry.companyIds), change)
+        elif isinstance(entry, Grant):
+            covered = self._covered(entry.org, entry.footprintId, entry.productId)
+            if self.sharing.grant_recorded(entry, at_us, covered):
+                self._reapply(self._citing.get(entry.grantee, set()), change)
+        elif isinstance(entry, GrantRevoke):
+            self.sharing.grant_revoked(entry)
         return change
+
+    def _cited(self, ref: CitedRef) -> list[FootprintDeclaration]:
+        """The active footprints a citation may resolve to now (any owner)."""
+        if isinstance(ref, FootprintRef):
+            found = self.declarations.get(ref.footprint_id)
+            return [] if found is None else [found]
+        owner = self.company_owners.get(ref.company_id)
+        if owner is None:
+            return []
+        return [
+            fp
+            for fp in self._covered(owner, None, ref.product_id)
+            if ref.company_id in fp.company_ids
+        ]
+
+    def _covered(
+        self, org: str, footprint_id: str | None, product_id: str | None
+    ) -> list[FootprintDeclaration]:
+        """``org``'s active footprints with this id or of this product."""
+        if footprint_id is not None:
+            found = self.declarations.get(footprint_id)
+            return [] if found is None or found.org_id != org else [found]
+        ids = self._owned.get((org, product_id or ""), set())
+        return [self.declarations[i] for i in sorted(ids)]
 
     def _bind(self, org_id: str, company_ids: tuple[str, ...], change: FootprintChange) -> None:
         """Rebind ``org_id``'s company ids. Active declarations naming a company whose
-        owner changed are re-applied (removed and added again), so the engine
-        re-resolves the inputs that cite them. Only entries the ledger's rules accepted
-        come here, so no id is bound to two orgs."""
+        owner changed are re-applied, so the engine re-resolves the inputs that cite
+        them. Only entries the ledger's rules accepted come here, so no id is bound to
+        two orgs."""
         previous = self._companies_of.get(org_id, ())
         for company in previous:
             del self.company_owners[company]
@@ -160,9 +214,22 @@ class ActiveFootprints:
         touched: set[str] = set()
         for company in set(previous).symmetric_difference(company_ids):
             touched |= self._naming.get(company, set())
-        for footprint_id in sorted(touched):
+        self._reapply(touched, change)
+
+    def _reapply(self, footprint_ids: set[str], change: FootprintChange) -> None:
+        """Remove and add again (the engine then resolves their inputs anew)."""
+        for footprint_id in sorted(footprint_ids):
             change.removed.append(footprint_id)
             change.added.append(self.declarations[footprint_id])
+
+    def _add(self, declaration: FootprintDeclaration) -> None:
+        self.declarations[declaration.id] = declaration
+        for company in declaration.company_ids:
+            self._naming.setdefault(company, set()).add(declaration.id)
+        for product in declaration.product_ids:
+            self._owned.setdefault((declaration.org_id, product), set()).add(declaration.id)
+        if any(not isinstance(line.ref, FactorRef) for line in declaration.inputs):
+            self._citing.setdefault(declaration.org_id, set()).add(declaration.id)
 
     def _remove(self, footprint_id: str, change: FootprintChange) -> None:
         declaration = self.declarations.pop(footprint_id, None)
@@ -170,11 +237,15 @@ class ActiveFootprints:
             return
         for company in declaration.company_ids:
             self._naming[company].discard(footprint_id)
+        for product in declaration.product_ids:
+            self._owned[(declaration.org_id, product)].discard(footprint_id)
+        self._citing.get(declaration.org_id, set()).discard(footprint_id)
         change.removed.append(footprint_id)
 
-    def apply_all(self, entries: Iterable[Entry]) -> None:
-        for entry in entries:
-            self.apply(entry)
+    def apply_all(self, recorded: Iterable[tuple[Entry, int | None]]) -> None:
+        """Apply ``(entry, record timestamp)`` pairs in log order."""
+        for entry, at_us in recorded:
+            self.apply(entry, at_us)
 
     def engine(self, *, tolerance: float = 0.05) -> FootprintEngine:
         """A computed engine over the current active set."""
@@ -183,6 +254,7 @@ class ActiveFootprints:
             self.factors,
             tolerance=tolerance,
             company_owners=self.company_owners,
+            sharing=self.sharing,
         )
         engine.compute()
         return engine

@@ -70,6 +70,8 @@ class FactorRef:
     key: str
 
 
+#: What an input cites when it is not a factor: another footprint, by id or by product.
+CitedRef = FootprintRef | ProductRef
 InputRef = FootprintRef | ProductRef | FactorRef
 
 

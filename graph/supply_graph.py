@@ -22,6 +22,7 @@ import networkx as nx
 from graph.circular import cff, cut_off
 from graph.errors import InvalidParameterError, UnitConversionError
 from graph.model import (
+    CitedRef,
     DataQuality,
     EmissionFactor,
     FactorRef,
@@ -33,10 +34,10 @@ from graph.model import (
     Scope,
     Stage,
 )
+from graph.sharing import Sharing
 from graph.units import conversion_factor
 
 RecyclingMethod = Literal["cut-off", "cff"]
-FootprintKey = FootprintRef | ProductRef
 _EPOCH = datetime.min
 
 
@@ -90,20 +91,24 @@ class Registry:
     ``company_owners`` (company id → org), when given, is the ledger's binding of company
     ids to organisations: a ``(productId, companyId)`` reference then resolves only to
     footprints declared by the company's owner (``ledger.rules.carbon.cited_footprint``),
-    and to nothing for an unbound id. The mapping is read live, so its keeper updates it
-    in place and re-applies the affected footprints.
+    and to nothing for an unbound id. ``sharing``, when given, says which other orgs'
+    footprints a citing org may follow (``graph.sharing``); one it may not is treated
+    as not active. Both are read live, so their keeper updates them in place and
+    re-applies the affected footprints.
     """
 
     def __init__(
         self,
         factors: Iterable[EmissionFactor] = (),
         company_owners: Mapping[str, str] | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         self.company_owners = company_owners
+        self.sharing = sharing
         self.footprints: dict[str, FootprintDeclaration] = {}
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
         self._by_product: dict[tuple[str, str], set[str]] = {}
-        self._referrers: dict[FootprintKey, set[str]] = {}
+        self._referrers: dict[CitedRef, set[str]] = {}
 
     @staticmethod
     def _product_keys(decl: FootprintDeclaration) -> list[tuple[str, str]]:
@@ -137,20 +142,27 @@ class Registry:
             out |= self._referrers.get(ProductRef(p, c), set())
         return out
 
-    def resolve(self, ref: FootprintKey) -> FootprintDeclaration | None:
-        """The footprint a reference names now (newest ``created`` wins a product tie)."""
+    def resolve(self, ref: CitedRef, citer_org: str | None) -> FootprintDeclaration | None:
+        """The footprint a reference of ``citer_org`` names now (newest ``created`` wins a
+        product tie)."""
         if isinstance(ref, FootprintRef):
-            return self.footprints.get(ref.footprint_id)
+            found = self.footprints.get(ref.footprint_id)
+            return found if found is not None and self._follows(citer_org, found) else None
         candidates = self._by_product.get((ref.product_id, ref.company_id))
         if candidates and self.company_owners is not None:
             owner = self.company_owners.get(ref.company_id)
             candidates = {i for i in candidates if self.footprints[i].org_id == owner}
-        if not candidates:
+        decls = [
+            self.footprints[i]
+            for i in candidates or ()
+            if self._follows(citer_org, self.footprints[i])
+        ]
+        if not decls:
             return None
-        if len(candidates) == 1:
-            return self.footprints[next(iter(candidates))]
-        decls = [self.footprints[i] for i in candidates]
         return max(decls, key=lambda d: (d.created or _EPOCH, d.id))
+
+    def _follows(self, citer_org: str | None, decl: FootprintDeclaration) -> bool:
+        return self.sharing is None or self.sharing.follows(citer_org, decl)
 
 
 def _recycling(line: InputLine, method: RecyclingMethod) -> tuple[float, float]:
@@ -206,7 +218,7 @@ def build_node(
             label = f"factor {ref.set_id}/{ref.version}/{ref.key}"
             direct.append(DirectItem("factor", label, line.stage, line.scope, value, factor.dqr))
         else:
-            upstream = registry.resolve(ref)
+            upstream = registry.resolve(ref, decl.org_id)
             if upstream is None:
                 reason = "no active footprint for product/company"
                 if isinstance(ref, FootprintRef):

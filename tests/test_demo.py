@@ -62,7 +62,7 @@ def test_demo_loads_and_walkthrough_figures_hold(tmp_path: Path) -> None:
     active = ActiveFootprints()
     for record in records:
         if record.entry_type in ENGINE_ENTRY_TYPES:
-            active.apply(parse_entry(json.loads(record.entry)))
+            active.apply(parse_entry(json.loads(record.entry)), record.timestamp_us)
     figures = demo_figures(loaded, active.engine())
 
     total, by_stage = _independent_pack_result()

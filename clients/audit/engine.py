@@ -78,7 +78,7 @@ class Auditor:
         pool: VerifierPool,
         *,
         watch_sizes: Iterable[int] = (),
-        on_applied: Callable[[Entry, int], None] | None = None,
+        on_applied: Callable[[Entry, int, int], None] | None = None,
     ) -> None:
         self.state = state
         self.pool = pool
@@ -239,4 +239,4 @@ class Auditor:
             return
         apply_entry(entry, seq, leaf, state.identity, state.carbon)
         if self._on_applied is not None:
-            self._on_applied(entry, seq)
+            self._on_applied(entry, seq, record.timestamp_us)

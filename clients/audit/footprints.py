@@ -65,10 +65,10 @@ class FootprintRecompute:
         self.active = ActiveFootprints()
         self.seq_of: dict[str, int] = {}
 
-    def applied(self, entry: Entry, seq: int) -> None:
+    def applied(self, entry: Entry, seq: int, timestamp_us: int) -> None:
         """Called for every entry the replay applied (it passed checks 2-4 and 7)."""
         if entry.type in ENGINE_ENTRY_TYPES:
-            change = self.active.apply(entry)
+            change = self.active.apply(entry, timestamp_us)
             for declaration in change.added:
                 # a rebinding re-applies footprints recorded earlier: keep their own seq
                 self.seq_of.setdefault(declaration.id, seq)

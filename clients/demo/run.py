@@ -67,7 +67,7 @@ def _run(
         active = ActiveFootprints()
         for record in server.store.records(0, server.store.tree_size()):
             if record.entry_type in ENGINE_ENTRY_TYPES:
-                active.apply(parse_entry(json.loads(record.entry)))
+                active.apply(parse_entry(json.loads(record.entry)), record.timestamp_us)
         figures = demo_figures(loaded, active.engine())
         echo(f"data directory: {directory}")
         echo(

@@ -115,26 +115,29 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
         target = attested_footprint(entry, view)
         view.add_attestation(entry.entryId, target.footprint_id, seq, entry.org)
     elif isinstance(entry, Grant):
-        view.add_grant(
-            GrantFacts(
-                entry.entryId,
-                seq,
-                entry.org,
-                entry.grantee,
-                entry.footprintId,
-                entry.productId,
-                entry.level,
-                epoch_us(entry.validFrom) if entry.validFrom else None,
-                epoch_us(entry.validUntil) if entry.validUntil else None,
-                inventory=entry.inventory is not None,
-            )
-        )
+        view.add_grant(grant_facts(entry, seq))
     elif isinstance(entry, GrantRevoke):
         view.revoke_grant(entry.grantId, seq)
     elif isinstance(entry, ActivityBatch):
         view.add_activity_batch(entry.entryId, entry.org, seq)
     elif isinstance(entry, Target):
         view.add_target(entry.entryId, seq, entry.org, entry.supplier)
+
+
+def grant_facts(entry: Grant, seq: int) -> GrantFacts:
+    """What the rules and readers keep of a ``grant`` recorded at ``seq``."""
+    return GrantFacts(
+        entry.entryId,
+        seq,
+        entry.org,
+        entry.grantee,
+        entry.footprintId,
+        entry.productId,
+        entry.level,
+        epoch_us(entry.validFrom) if entry.validFrom else None,
+        epoch_us(entry.validUntil) if entry.validUntil else None,
+        inventory=entry.inventory is not None,
+    )
 
 
 def _span(entry: InstrumentRetire) -> SerialSpan:
