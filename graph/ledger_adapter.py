@@ -141,8 +141,9 @@ class ActiveFootprints:
         self._naming: dict[str, set[str]] = {}
         # (org, product id) -> ids of the org's active declarations of it (what a grant covers)
         self._owned: dict[tuple[str | None, str], set[str]] = {}
-        # org -> ids of its active declarations citing footprints (what a new share touches)
-        self._citing: dict[str | None, set[str]] = {}
+        # (citing org, cited company id or footprint id) -> ids of its active declarations
+        # citing it (what a new share touches)
+        self._citing: dict[tuple[str | None, str], set[str]] = {}
 
     def apply(self, entry: Entry, at_us: int | None = None) -> FootprintChange:
         """Apply one entry the ledger accepted, recorded at ``at_us`` (the record's signed
@@ -171,7 +172,11 @@ class ActiveFootprints:
         elif isinstance(entry, Grant):
             covered = self._covered(entry.org, entry.footprintId, entry.productId)
             if self.sharing.grant_recorded(entry, at_us, covered):
-                self._reapply(self._citing.get(entry.grantee, set()), change)
+                citing: set[str] = set()
+                for footprint in covered:
+                    for key in (footprint.id, *footprint.company_ids):
+                        citing |= self._citing.get((entry.grantee, key), set())
+                self._reapply(citing, change)
         elif isinstance(entry, GrantRevoke):
             self.sharing.grant_revoked(entry)
         return change
@@ -228,8 +233,8 @@ class ActiveFootprints:
             self._naming.setdefault(company, set()).add(declaration.id)
         for product in declaration.product_ids:
             self._owned.setdefault((declaration.org_id, product), set()).add(declaration.id)
-        if any(not isinstance(line.ref, FactorRef) for line in declaration.inputs):
-            self._citing.setdefault(declaration.org_id, set()).add(declaration.id)
+        for key in _cited_keys(declaration):
+            self._citing.setdefault(key, set()).add(declaration.id)
 
     def _remove(self, footprint_id: str, change: FootprintChange) -> None:
         declaration = self.declarations.pop(footprint_id, None)
@@ -239,7 +244,8 @@ class ActiveFootprints:
             self._naming[company].discard(footprint_id)
         for product in declaration.product_ids:
             self._owned[(declaration.org_id, product)].discard(footprint_id)
-        self._citing.get(declaration.org_id, set()).discard(footprint_id)
+        for key in _cited_keys(declaration):
+            self._citing[key].discard(footprint_id)
         change.removed.append(footprint_id)
 
     def apply_all(self, recorded: Iterable[tuple[Entry, int | None]]) -> None:
@@ -258,3 +264,14 @@ class ActiveFootprints:
         )
         engine.compute()
         return engine
+
+
+def _cited_keys(declaration: FootprintDeclaration) -> set[tuple[str | None, str]]:
+    """(citing org, company id or footprint id) for each footprint ``declaration`` cites."""
+    keys: set[tuple[str | None, str]] = set()
+    for line in declaration.inputs:
+        if isinstance(line.ref, FootprintRef):
+            keys.add((declaration.org_id, line.ref.footprint_id))
+        elif isinstance(line.ref, ProductRef):
+            keys.add((declaration.org_id, line.ref.company_id))
+    return keys
