@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from gateway.footprints import FootprintAccess, Reads
-from gateway.log_size import log_size
 from graph.contributions import ContributionNode
 from graph.cut import Disclosure, disclosed_result, disclosed_tree
 from graph.engine import FootprintEngine
@@ -35,14 +32,9 @@ from graph.errors import FootprintEngineError, NoPhysicalSolutionError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from graph.results import ComputedFootprint
 from ledger.entries import Entry, parse_entry
-from ledger.read import VerifiedLog
-from ledger.store.index_tables import AttestationRow, FactorRow, FootprintRow
-from ledger.store.tables import RecordRow
+from ledger.read import VerifiedLog, log_size
+from ledger.read.evidence import attestation_seqs, retirement_seqs
 
-_F = FootprintRow.__table__  # type: ignore[attr-defined]
-_FA = FactorRow.__table__  # type: ignore[attr-defined]
-_AT = AttestationRow.__table__  # type: ignore[attr-defined]
-_R = RecordRow.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger(__name__)
 
 
@@ -54,15 +46,20 @@ def dec_str(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    attestations: list[dict[str, Any]]
+    retirements: list[dict[str, Any]]
+
+
 @dataclass
 class _Snapshot:
     size: int
     engine: FootprintEngine
-    attestations: dict[str, list[dict[str, Any]]]
-    retirements: dict[str, list[dict[str, Any]]]
     results: dict[str, ComputedFootprint | NoPhysicalSolutionError | None] = field(
         default_factory=dict
     )
+    evidence: dict[str, _Evidence] = field(default_factory=dict)
 
 
 class ComputedFootprints:
@@ -119,44 +116,26 @@ class ComputedFootprints:
         return self._active.engine()
 
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
-        engine = self._engine(size, previous)
+        return _Snapshot(size, self._engine(size, previous))
+
+    def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:
+        """Who attested the footprint and what was retired for it, as of the snapshot: one
+        index probe each (``ledger.read.evidence``), entries read verified; cached in the
+        snapshot (call with the lock held)."""
+        found = snap.evidence.get(footprint_id)
+        if found is not None:
+            return found
         with self._db.read() as conn:
-            attestations: dict[str, list[dict[str, Any]]] = {}
-            for row in conn.execute(select(_AT).where(_AT.c.seq < size)).all():
-                att = self._access.entry(conn, row.seq)
-                attestations.setdefault(row.footprint_id, []).append(
-                    {
-                        "entryId": row.entry_id,
-                        "seq": row.seq,
-                        "verifier": row.org_id,
-                        "standard": att.get("standard"),
-                        "assuranceLevel": att.get("assuranceLevel"),
-                        "boundary": att.get("boundary"),
-                        "validFrom": att.get("validFrom"),
-                        "validUntil": att.get("validUntil"),
-                    }
-                )
-            retirements: dict[str, list[dict[str, Any]]] = {}
-            seqs = conn.execute(
-                select(_R.c.seq).where(_R.c.entry_type == "instrument.retire", _R.c.seq < size)
-            ).scalars()
-            for seq in seqs.all():
-                ret = self._access.entry(conn, seq)
-                for fid in (ret.get("beneficiary") or {}).get("footprintIds") or ():
-                    retirements.setdefault(fid, []).append(
-                        {
-                            "entryId": ret["entryId"],
-                            "seq": seq,
-                            "org": ret["org"],
-                            "registry": ret["registry"],
-                            "kind": ret["kind"],
-                            "serials": ret["serials"],
-                            "quantity": ret["quantity"],
-                            "unit": ret["unit"],
-                            "vintage": ret["vintage"],
-                        }
-                    )
-        return _Snapshot(size, engine, attestations, retirements)
+            attested = [
+                _attested(self._access.entry(conn, seq), seq)
+                for seq in attestation_seqs(conn, footprint_id, snap.size)
+            ]
+            retired = [
+                _retired(self._access.entry(conn, seq), seq)
+                for seq in retirement_seqs(conn, footprint_id, snap.size)
+            ]
+        found = snap.evidence[footprint_id] = _Evidence(attested, retired)
+        return found
 
     def _full(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint | None:
         """The uncut result, cached in the snapshot (call with the lock held)."""
@@ -190,10 +169,12 @@ class ComputedFootprints:
         detail = level_of(footprint_id) == "detail"
         with self._lock:
             found = self._full(snap, footprint_id)
+            evidence = None
             if found is not None and detail:
                 found = disclosed_result(
                     snap.engine, found, level_of, lambda fid: self._leaf(snap, fid)
                 )
+                evidence = self._evidence(snap, footprint_id)
         if found is None:
             return None
         return {
@@ -219,8 +200,8 @@ class ComputedFootprints:
             "inputErrors": len(found.errors),
             # Who attested it and which instruments were retired for it belong to the
             # footprint's inner detail, like its suppliers.
-            "attestations": snap.attestations.get(footprint_id, []) if detail else [],
-            "retirements": snap.retirements.get(footprint_id, []) if detail else [],
+            "attestations": evidence.attestations if evidence else [],
+            "retirements": evidence.retirements if evidence else [],
         }
 
     def contributions(
@@ -249,4 +230,31 @@ def _node(node: ContributionNode) -> dict[str, Any]:
         "kgCO2e": dec_str(node.kg_co2e),
         "share": dec_str(node.share),
         "children": [_node(c) for c in node.children],
+    }
+
+
+def _attested(att: dict[str, Any], seq: int) -> dict[str, Any]:
+    return {
+        "entryId": att["entryId"],
+        "seq": seq,
+        "verifier": att["org"],
+        "standard": att.get("standard"),
+        "assuranceLevel": att.get("assuranceLevel"),
+        "boundary": att.get("boundary"),
+        "validFrom": att.get("validFrom"),
+        "validUntil": att.get("validUntil"),
+    }
+
+
+def _retired(ret: dict[str, Any], seq: int) -> dict[str, Any]:
+    return {
+        "entryId": ret["entryId"],
+        "seq": seq,
+        "org": ret["org"],
+        "registry": ret["registry"],
+        "kind": ret["kind"],
+        "serials": ret["serials"],
+        "quantity": ret["quantity"],
+        "unit": ret["unit"],
+        "vintage": ret["vintage"],
     }

@@ -8,20 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError
 from ledger.read.access import inventory_access_in, now_us
-from ledger.store.carbon_index import active_footprint_id
-from ledger.store.index_tables import TargetRow
-from ledger.store.tables import RecordRow
+from ledger.read.evidence import inventory_seqs, target_seqs
+from ledger.read.footprints import active_footprint_id
 
 router = APIRouter(prefix="/v1", tags=["native"])
-_R = RecordRow.__table__  # type: ignore[attr-defined]
-_TG = TargetRow.__table__  # type: ignore[attr-defined]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -320,19 +316,12 @@ def progress(
         if inventory_access_in(conn, reader, org, now_us()).level is None:
             raise not_found(request, "supplier progress")
         # Entries are read through the verified reads: a tampered one is refused, not used.
-        target_seqs = conn.execute(
-            select(_TG.c.seq)
-            .where(_TG.c.supplier == org, *([] if sees_all else [_TG.c.buyer == caller.org]))
-            .order_by(_TG.c.seq)
-        ).scalars()
-        targets = [(seq, svc.footprints.entry(conn, seq)) for seq in target_seqs.all()]
-        inventory_seqs = conn.execute(
-            select(_R.c.seq)
-            .where(_R.c.entry_type == "inventory", _R.c.org_id == org)
-            .order_by(_R.c.seq)
-        ).scalars()
+        targets = [
+            (seq, svc.footprints.entry(conn, seq))
+            for seq in target_seqs(conn, org, None if sees_all else caller.org)
+        ]
         inventories: dict[int, dict[str, Any]] = {}
-        for seq in inventory_seqs.all():
+        for seq in inventory_seqs(conn, org):
             inv = svc.footprints.entry(conn, seq)
             inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     if not targets and not inventories and svc.directory.roles_of(org) is None:

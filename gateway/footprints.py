@@ -25,12 +25,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from gateway.filters import Filters, matches
-from gateway.log_size import LogSizeProbe, log_size
+from gateway.log_size import LogSizeProbe
 from ledger.errors import IntegrityError
-from ledger.read import VerifiedLog
+from ledger.read import VerifiedLog, log_size
 from ledger.read.access import (
     Caller,
     footprint_access,
@@ -40,24 +40,11 @@ from ledger.read.access import (
     product_ids_of,
     visible_footprints,
 )
+from ledger.read.footprints import FootprintListing, FootprintRef, footprint_ref
 from ledger.rules.identity import IdentityState
-from ledger.store.index_tables import FootprintProductRow, FootprintRow
-
-_F = FootprintRow.__table__  # type: ignore[attr-defined]
-_FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
 EXTENSION_DOCS = "https://carbonledger.invalid/docs/gateway.md"
-# The columns of a ``FootprintRef``, in its order: ``FootprintRef(*row)``.
-FOOTPRINT_COLUMNS = [
-    _F.c.footprint_id,
-    _F.c.entry_id,
-    _F.c.seq,
-    _F.c.leaf_hash,
-    _F.c.org_id,
-    _F.c.active,
-    _F.c.deprecated_seq,
-]
 
 
 class Reads(Protocol):
@@ -87,17 +74,6 @@ class _Lru:
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-
-
-@dataclass(frozen=True, slots=True)
-class FootprintRef:
-    footprint_id: str
-    entry_id: str
-    seq: int
-    leaf_hash: bytes
-    org_id: str
-    active: bool
-    deprecated_seq: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,12 +185,9 @@ class FootprintAccess:
     ) -> tuple[Visible | None, float]:
         """The answer of the access policy (``ledger.read.access``) and the time (seconds
         since the epoch) until which it holds unless the log grows."""
-        row = conn.execute(
-            select(*FOOTPRINT_COLUMNS).where(_F.c.footprint_id == footprint_id)
-        ).first()
-        if row is None:
+        ref = footprint_ref(conn, footprint_id)
+        if ref is None:
             return None, math.inf
-        ref = FootprintRef(*row)
         access = footprint_access_in(conn, Caller(org, roles), ref.org_id, footprint_id, now_us())
         return (Visible(ref, access.level) if access.level else None), access.changes_at
 
@@ -234,41 +207,18 @@ class FootprintAccess:
             return [], None
         caller, at = Caller(org, roles), now_us()
         with self._db.read() as conn:
-            query = select(*FOOTPRINT_COLUMNS)
             grants = [] if caller.reads_all else grants_to(conn, caller)
-            allowed = visible_footprints(caller, grants, at)
-            if allowed is not None:
-                query = query.where(allowed)
-            if filters.product_ids:
-                query = query.where(
-                    _F.c.footprint_id.in_(
-                        select(_FP.c.footprint_id).where(
-                            func.lower(_FP.c.product_id).in_(
-                                [p.lower() for p in filters.product_ids]
-                            )
-                        )
-                    )
-                )
-            if filters.company_ids:
-                query = query.where(
-                    _F.c.footprint_id.in_(
-                        select(_FP.c.footprint_id).where(
-                            func.lower(_FP.c.company_id).in_(
-                                [c.lower() for c in filters.company_ids]
-                            )
-                        )
-                    )
-                )
-            if status:
-                query = query.where(_F.c.active.is_(status == "active"))
+            listing = FootprintListing(
+                visible=visible_footprints(caller, grants, at),
+                product_ids=filters.product_ids or (),
+                company_ids=filters.company_ids or (),
+                active=(status == "active") if status else None,
+            )
             found: list[Visible] = []
             cursor = after_seq
             chunk = max(min(limit + 1, 1001), 50)
             while True:
-                rows = conn.execute(
-                    query.where(_F.c.seq > cursor).order_by(_F.c.seq).limit(chunk)
-                ).all()
-                refs = [FootprintRef(*row) for row in rows]
+                refs = listing.page(conn, after_seq=cursor, limit=chunk)
                 products = product_ids_of(
                     conn, [r.footprint_id for r in refs if not caller.sees_all_of(r.org_id)]
                 )
@@ -291,7 +241,7 @@ class FootprintAccess:
                     if len(found) == limit:
                         return found, found[-1].ref.seq if found else after_seq
                     found.append(Visible(ref, level))
-                if len(rows) < chunk:
+                if len(refs) < chunk:
                     return found, None
 
     # -- documents ----------------------------------------------------------------

@@ -22,12 +22,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection
 
-_LOG_SIZE = "SELECT COALESCE(MAX(seq) + 1, 0) FROM record"
-
-
-def log_size(conn: Connection) -> int:
-    """The number of records, as ``conn`` sees them now."""
-    return int(conn.exec_driver_sql(_LOG_SIZE).scalar_one())
+from ledger.read import log_size
 
 
 class LogSizeProbe:

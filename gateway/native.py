@@ -10,16 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
 from ledger.entries.carbon.instruments import split_serial
 from ledger.read.access import entry_access_in, now_us
-from ledger.store.index_tables import RetirementRow
+from ledger.read.evidence import retirement_covering
 
 router = APIRouter(prefix="/v1", tags=["native"])
-_RT = RetirementRow.__table__  # type: ignore[attr-defined]
 _HEX32 = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_SIZE = 2**62
 
@@ -201,17 +199,7 @@ def instrument(
         raise bad_request("the numeric part of a serial has at most 30 digits")
     digits = str(number).zfill(width)
     with svc.context.reads.read() as conn:
-        row = conn.execute(
-            select(_RT.c.seq, _RT.c.org_id, _RT.c.first, _RT.c.last)
-            .where(
-                _RT.c.registry == registry,
-                _RT.c.prefix == prefix,
-                _RT.c.width == width,
-                _RT.c.first <= digits,
-                _RT.c.last >= digits,
-            )
-            .limit(1)
-        ).first()
+        row = retirement_covering(conn, registry, prefix, width, digits)
     if row is None or not caller.reader.sees_all_of(row.org_id):
         raise not_found(request, "retirement")
     record = svc.context.records.record(row.seq)

@@ -44,9 +44,11 @@ class ReplicaCarbonView(MemoryCarbonView):
         super().add_factor_set(set_id, version, seq, factors)
         self.sql.add_factor_set(set_id, version, seq, factors)
 
-    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
-        super().add_retirement(span, seq, org_id)
-        self.sql.add_retirement(span, seq, org_id)
+    def add_retirement(
+        self, span: SerialSpan, seq: int, org_id: str, beneficiaries: tuple[str, ...] = ()
+    ) -> None:
+        super().add_retirement(span, seq, org_id, beneficiaries)
+        self.sql.add_retirement(span, seq, org_id, beneficiaries)
 
     def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None:
         super().add_attestation(entry_id, footprint_id, seq, org_id)

@@ -20,16 +20,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from clients.audit.model import Check, Failure
 from clients.audit.source import RecordSource
-from gateway.footprints import FOOTPRINT_COLUMNS, FootprintRef, build_document
+from gateway.footprints import build_document
+from ledger.read.footprints import FootprintListing, FootprintRef
 from ledger.record import Record, entry_hash
-from ledger.store.index_tables import FootprintRow
 
 MAX_FIELDS = 5
-_F = FootprintRow.__table__  # type: ignore[attr-defined]
+_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,7 @@ class Expected:
 
 def expected_documents(replica: Connection, source: RecordSource, size: int) -> Iterator[Expected]:
     """The replay's footprints below ``size`` in seq order, each rendered from its record."""
-    query = select(*FOOTPRINT_COLUMNS).where(_F.c.seq < size)
-    for row in replica.execute(query.order_by(_F.c.seq)).all():
-        ref = FootprintRef(*row)
+    for ref in _footprints_below(replica, size):
         found = [r for batch in source.batches(ref.seq, ref.seq + 1) for r in batch]
         document = None
         if len(found) == 1:
@@ -54,6 +52,19 @@ def expected_documents(replica: Connection, source: RecordSource, size: int) -> 
             if record.leaf_hash() == ref.leaf_hash:
                 document = build_document(json.loads(r.entry), ref, "detail")
         yield Expected(ref.seq, ref.footprint_id, document)
+
+
+def _footprints_below(replica: Connection, size: int) -> Iterator[FootprintRef]:
+    listing, after = FootprintListing(), -1
+    while True:
+        page = listing.page(replica, after_seq=after, limit=_PAGE)
+        for ref in page:
+            if ref.seq >= size:
+                return
+            yield ref
+        if len(page) < _PAGE:
+            return
+        after = page[-1].seq
 
 
 def served_check(

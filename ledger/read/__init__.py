@@ -3,5 +3,6 @@ proves is served (``ledger.read.verified``), and only to whom the one access pol
 allows (``ledger.read.access``)."""
 
 from ledger.read.verified import IntegrityMonitor, VerifiedLog
+from ledger.store.log import log_size
 
-__all__ = ["IntegrityMonitor", "VerifiedLog"]
+__all__ = ["IntegrityMonitor", "VerifiedLog", "log_size"]

@@ -110,7 +110,9 @@ def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> 
         ]
         view.add_factor_set(entry.setId, entry.version, seq, factors)
     elif isinstance(entry, InstrumentRetire):
-        view.add_retirement(_span(entry), seq, entry.org)
+        view.add_retirement(
+            _span(entry), seq, entry.org, tuple(entry.beneficiary.footprintIds or ())
+        )
     elif isinstance(entry, Attestation):
         target = attested_footprint(entry, view)
         view.add_attestation(entry.entryId, target.footprint_id, seq, entry.org)

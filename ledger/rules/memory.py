@@ -111,7 +111,9 @@ class MemoryCarbonView:
         for factor in factors:
             self._factors[(set_id, version, factor.key)] = factor
 
-    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
+    def add_retirement(
+        self, span: SerialSpan, seq: int, org_id: str, beneficiaries: tuple[str, ...] = ()
+    ) -> None:
         insort(
             self._retirements[(span.registry, span.prefix, span.width)],
             (span.first, span.last, seq),

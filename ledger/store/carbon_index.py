@@ -22,6 +22,7 @@ from ledger.store.index_tables import (
     FootprintProductRow,
     FootprintRow,
     GrantRow,
+    RetirementBeneficiaryRow,
     RetirementRow,
     TargetRow,
 )
@@ -31,6 +32,7 @@ _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 _FS = FactorSetRow.__table__  # type: ignore[attr-defined]
 _FA = FactorRow.__table__  # type: ignore[attr-defined]
 _RT = RetirementRow.__table__  # type: ignore[attr-defined]
+_RB = RetirementBeneficiaryRow.__table__  # type: ignore[attr-defined]
 _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
@@ -257,7 +259,13 @@ class SqlCarbonView:
             ],
         )
 
-    def add_retirement(self, span: SerialSpan, seq: int, org_id: str) -> None:
+    def add_retirement(
+        self, span: SerialSpan, seq: int, org_id: str, beneficiaries: tuple[str, ...] = ()
+    ) -> None:
+        if beneficiaries:
+            self._conn.execute(
+                insert(_RB), [{"footprint_id": fid, "seq": seq} for fid in beneficiaries]
+            )
         self._conn.execute(
             insert(_RT),
             {

@@ -109,6 +109,16 @@ class RetirementRow(SQLModel, table=True):
     org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
 
 
+class RetirementBeneficiaryRow(SQLModel, table=True):
+    """A footprint a retirement names as beneficiary, so a footprint's retirements are
+    found by one index probe instead of reading every retirement."""
+
+    __tablename__ = "retirement_beneficiary"
+
+    footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
 class AttestationRow(SQLModel, table=True):
     __tablename__ = "attestation"
 

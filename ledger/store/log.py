@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, func, insert, select, tuple_
+from sqlalchemy import Connection, insert, select, tuple_
 
 from ledger.entries.base import EntryId
 from ledger.merkle import (
@@ -85,13 +85,22 @@ class NodeReader:
         return {NodeID(level, idx): h for level, idx, h in rows}
 
 
+_LOG_SIZE = "SELECT COALESCE(MAX(seq) + 1, 0) FROM record"
+
+
+def log_size(conn: Connection) -> int:
+    """The number of records, as ``conn`` sees them now (seqs are dense from 0). The one
+    log-size query: every index table is written in the same transaction as its
+    records, so this number names the state of all of them."""
+    return int(conn.exec_driver_sql(_LOG_SIZE).scalar_one())
+
+
 class LogWriter:
     """The log's head inside one write transaction (the sequencer lock is held)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        size = conn.execute(select(func.coalesce(func.max(_R.c.seq) + 1, 0))).scalar_one()
-        self.size: int = int(size)
+        self.size: int = log_size(conn)
         self.compact = CompactRange(self.size, NodeReader(conn).get(root_nodes(self.size)))
         if self.size:
             head = conn.execute(
@@ -148,8 +157,7 @@ class LogStore:
 
     def tree_size(self) -> int:
         with self.db.read() as conn:
-            size = conn.execute(select(func.coalesce(func.max(_R.c.seq) + 1, 0))).scalar_one()
-        return int(size)
+            return log_size(conn)
 
     def record(self, seq: int) -> StoredRecord | None:
         with self.db.read() as conn:
