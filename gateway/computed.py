@@ -34,6 +34,7 @@ from graph.results import ComputedFootprint
 from ledger.entries import Entry, parse_entry
 from ledger.read import VerifiedLog, log_size
 from ledger.read.evidence import attestation_seqs, retirement_seqs
+from ledger.read.footprints import footprint_ref
 
 _log = logging.getLogger(__name__)
 
@@ -125,13 +126,28 @@ class ComputedFootprints:
         found = snap.evidence.get(footprint_id)
         if found is not None:
             return found
+        entries = self._access.indexed_entry
         with self._db.read() as conn:
+            ref = footprint_ref(conn, footprint_id)
+            named = (ref.entry_id, ref.leaf_hash.hex()) if ref is not None else (None, None)
+
+            def attests(e: dict[str, Any]) -> bool:
+                claims = (e.get("footprintEntryId"), e.get("footprintLeafHash"))
+                return e.get("type") == "attestation" and all(
+                    claim is None or claim.lower() == mine
+                    for claim, mine in zip(claims, named, strict=True)
+                )
+
+            def benefits(e: dict[str, Any]) -> bool:
+                named = (e.get("beneficiary") or {}).get("footprintIds") or ()
+                return e.get("type") == "instrument.retire" and footprint_id in named
+
             attested = [
-                _attested(self._access.entry(conn, seq), seq)
+                _attested(entries(conn, seq, "attestation", attests), seq)
                 for seq in attestation_seqs(conn, footprint_id, snap.size)
             ]
             retired = [
-                _retired(self._access.entry(conn, seq), seq)
+                _retired(entries(conn, seq, "retirement beneficiary", benefits), seq)
                 for seq in retirement_seqs(conn, footprint_id, snap.size)
             ]
         found = snap.evidence[footprint_id] = _Evidence(attested, retired)

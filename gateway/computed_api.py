@@ -3,6 +3,7 @@ contribution trees, and suppliers' progress against their buyers' targets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any
 
@@ -316,13 +317,14 @@ def progress(
         if inventory_access_in(conn, reader, org, now_us()).level is None:
             raise not_found(request, "supplier progress")
         # Entries are read through the verified reads: a tampered one is refused, not used.
+        buyer = None if sees_all else caller.org
         targets = [
-            (seq, svc.footprints.entry(conn, seq))
-            for seq in target_seqs(conn, org, None if sees_all else caller.org)
+            (seq, svc.footprints.indexed_entry(conn, seq, "target", _target_of(buyer, org)))
+            for seq in target_seqs(conn, org, buyer)
         ]
         inventories: dict[int, dict[str, Any]] = {}
         for seq in inventory_seqs(conn, org):
-            inv = svc.footprints.entry(conn, seq)
+            inv = svc.footprints.indexed_entry(conn, seq, "inventory", _inventory_of(org))
             inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     if not targets and not inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
@@ -349,3 +351,16 @@ def progress(
             for seq, t in targets
         ],
     )
+
+
+def _target_of(buyer: str | None, supplier: str) -> Callable[[dict[str, Any]], bool]:
+    """A target for ``supplier`` (set by ``buyer``, when given): what the index claims."""
+    return lambda e: (
+        e.get("type") == "target"
+        and e.get("supplier") == supplier
+        and buyer in (None, e.get("org"))
+    )
+
+
+def _inventory_of(org: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e.get("type") == "inventory" and e.get("org") == org

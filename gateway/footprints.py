@@ -129,6 +129,29 @@ class FootprintAccess:
             self._entries.put(seq, cached)
         return cached
 
+    def indexed_entry(
+        self, conn: Connection, seq: int, index: str, agrees: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        """The verified entry at ``seq``, which the derived ``index`` named for a reason
+        ``agrees`` checks against the entry itself. The derived tables are not signed: an
+        insider could point an index row at another genuine record (another org's
+        footprint, someone else's retirement); such a record is refused like a tampered
+        one rather than served under the wrong name."""
+        return self._agreed(seq, index, agrees, self.entry(conn, seq))
+
+    def _agreed(
+        self, seq: int, index: str, agrees: Callable[[dict[str, Any]], bool], entry: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not agrees(entry):
+            mismatch = IntegrityError(seq, f"the {index} index does not match the record it names")
+            self._verified.monitor.report(mismatch)
+            raise mismatch
+        return entry
+
+    def footprint_entry(self, conn: Connection, ref: FootprintRef) -> dict[str, Any]:
+        """The footprint entry ``ref`` names, checked to be that org's footprint of that id."""
+        return self.indexed_entry(conn, ref.seq, "footprint", _declares(ref))
+
     # -- reads ------------------------------------------------------------------
 
     def get(self, org: str, roles: frozenset[str], footprint_id: str) -> Visible | None:
@@ -173,7 +196,7 @@ class FootprintAccess:
             key = (ref.seq, found.level, ref.active, ref.deprecated_seq, render)
             cached: bytes | None = self._bodies.get(key)
             if cached is None:
-                cached = render(build_document(self.entry(conn, ref.seq), ref, found.level))
+                cached = render(build_document(self.footprint_entry(conn, ref), ref, found.level))
                 self._bodies.put(key, cached)
             return cached
 
@@ -235,7 +258,7 @@ class FootprintAccess:
                     if level is None:
                         continue
                     if filters.python_side() and not matches(
-                        self.entry(conn, ref.seq)["footprint"], filters
+                        self.footprint_entry(conn, ref)["footprint"], filters
                     ):
                         continue
                     if len(found) == limit:
@@ -252,8 +275,19 @@ class FootprintAccess:
         entry: dict[str, Any] | None = self._entries.get(ref.seq)
         if entry is None:
             with self._db.read() as conn:
-                entry = self.entry(conn, ref.seq)
+                entry = self.footprint_entry(conn, ref)
+        else:
+            self._agreed(ref.seq, "footprint", _declares(ref), entry)
         return build_document(entry, ref, visible.level)
+
+
+def _declares(ref: FootprintRef) -> Callable[[dict[str, Any]], bool]:
+    """Whether an entry is ``ref``'s org's footprint of ``ref``'s id, as the index claims."""
+    return lambda e: (
+        e.get("type") == "footprint"
+        and e.get("org") == ref.org_id
+        and str(e["footprint"].get("id", "")).lower() == ref.footprint_id.lower()
+    )
 
 
 def build_document(entry: dict[str, Any], ref: FootprintRef, level: str) -> dict[str, Any]:
