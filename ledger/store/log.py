@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, and_, insert, or_, select
 
 from ledger.entries.base import EntryId
 from ledger.merkle import (
@@ -74,12 +74,22 @@ class NodeReader:
 
     def found(self, ids: Iterable[NodeID]) -> dict[NodeID, bytes]:
         """The stored ones of ``ids`` (absent ones are left out)."""
-        keys = {(n.level, n.index) for n in ids}
-        if not keys:
+        by_level: dict[int, set[int]] = {}
+        for n in ids:
+            by_level.setdefault(n.level, set()).add(n.index)
+        if not by_level:
             return {}
+        # One equality on the level and a list of indexes per level: both backends probe
+        # the primary key for each (a row-value ``(level, idx) IN (…)`` list of more than
+        # one pair made SQLite scan the whole table).
         rows = self._conn.execute(
             select(_N.c.level, _N.c.idx, _N.c.hash).where(
-                tuple_(_N.c.level, _N.c.idx).in_(sorted(keys))
+                or_(
+                    *(
+                        and_(_N.c.level == level, _N.c.idx.in_(sorted(indexes)))
+                        for level, indexes in sorted(by_level.items())
+                    )
+                )
             )
         ).all()
         return {NodeID(level, idx): h for level, idx, h in rows}
