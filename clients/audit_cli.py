@@ -39,7 +39,13 @@ from clients.cli_errors import (
     failure_of,
     read_private_key,
 )
-from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
+from clients.cli_params import (
+    GATEWAY_URL,
+    STORE_URL,
+    gateway_client_options,
+    ledger_option,
+    require_existing_store,
+)
 from clients.gateway_session import gateway_session
 from ledger.keys import read_public_key_argument
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
@@ -202,20 +208,8 @@ def _witness_once(
 
 
 @click.command("verify-entry")
-@click.option("--gateway", required=True, type=GATEWAY_URL, help="Base URL of the gateway.")
+@gateway_client_options
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
-@click.option(
-    "--client-id",
-    envvar="CARBONLEDGER_CLIENT_ID",
-    required=True,
-    help="The gateway API client (env CARBONLEDGER_CLIENT_ID).",
-)
-@click.option(
-    "--client-secret",
-    envvar="CARBONLEDGER_CLIENT_SECRET",
-    required=True,
-    help="Its secret (env CARBONLEDGER_CLIENT_SECRET).",
-)
 @click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.argument("seq", type=int)

@@ -417,9 +417,10 @@ def checkpoint(ledger: str) -> None:
 def _register_commands() -> None:
     from clients.audit_cli import audit, verify_entry, witness
     from clients.clients_cli import clients
+    from clients.export_cli import export
     from clients.fsck_cli import fsck_command
 
-    for command in (audit, witness, verify_entry, clients, fsck_command):
+    for command in (audit, witness, verify_entry, clients, export, fsck_command):
         main.add_command(command)
 
 

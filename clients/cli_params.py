@@ -135,3 +135,34 @@ def require_existing_store(url: str) -> None:
             "only serve and demo create a store)",
             ExitCode.USAGE,
         )
+
+
+def gateway_client_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--gateway``, ``--client-id`` and ``--client-secret``: the gateway and the API
+    client a command that reads through the gateway logs in as
+    (``clients.gateway_session``)."""
+    for option in reversed(
+        (
+            click.option(
+                "--gateway",
+                required=True,
+                type=GATEWAY_URL,
+                callback=_remember_server,
+                help="Base URL of the gateway.",
+            ),
+            click.option(
+                "--client-id",
+                envvar="CARBONLEDGER_CLIENT_ID",
+                required=True,
+                help="The gateway API client (env CARBONLEDGER_CLIENT_ID).",
+            ),
+            click.option(
+                "--client-secret",
+                envvar="CARBONLEDGER_CLIENT_SECRET",
+                required=True,
+                help="Its secret (env CARBONLEDGER_CLIENT_SECRET).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command

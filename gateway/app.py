@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import SQLModel
 
-from gateway import computed_api, errors, events, events_api, native, pact_api
+from gateway import computed_api, errors, events, events_api, exports_api, native, pact_api
 from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
@@ -176,6 +176,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(events_api.router)
     app.include_router(native.router)
     app.include_router(computed_api.router)
+    app.include_router(exports_api.router)
     app.include_router(page_router())
     return app
 

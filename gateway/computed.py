@@ -172,6 +172,22 @@ class ComputedFootprints:
         assert found is not None, "a leaf of the supply graph is in the engine"
         return found
 
+    def _disclosed(
+        self, snap: _Snapshot, footprint_id: str, level_of: Disclosure
+    ) -> ComputedFootprint | None:
+        with self._lock:
+            found = self._full(snap, footprint_id)
+            if found is not None and level_of(footprint_id) == "detail":
+                found = disclosed_result(
+                    snap.engine, found, level_of, lambda fid: self._leaf(snap, fid)
+                )
+        return found
+
+    def footprint(self, footprint_id: str, level_of: Disclosure) -> ComputedFootprint | None:
+        """The computed footprint :meth:`result` serves, as the engine's numbers (for the
+        exports that derive from it); raises as :meth:`result` does."""
+        return self._disclosed(self._current(), footprint_id, level_of)
+
     def result(self, footprint_id: str, level_of: Disclosure) -> dict[str, Any] | None:
         """The computed footprint as served to a viewer with access ``level_of`` (the root
         visible to it), or None if the engine does not hold it. With detail access the
@@ -183,16 +199,13 @@ class ComputedFootprints:
         """
         snap = self._current()
         detail = level_of(footprint_id) == "detail"
-        with self._lock:
-            found = self._full(snap, footprint_id)
-            evidence = None
-            if found is not None and detail:
-                found = disclosed_result(
-                    snap.engine, found, level_of, lambda fid: self._leaf(snap, fid)
-                )
-                evidence = self._evidence(snap, footprint_id)
+        found = self._disclosed(snap, footprint_id, level_of)
         if found is None:
             return None
+        evidence = None
+        if detail:
+            with self._lock:
+                evidence = self._evidence(snap, footprint_id)
         return {
             "footprintId": found.footprint_id,
             "companyId": found.company_id,

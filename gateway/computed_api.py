@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
+from gateway.footprints import Visible
 from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError
 from ledger.read.access import inventory_access_in, now_us
@@ -19,6 +20,8 @@ from ledger.read.evidence import inventory_seqs, target_seqs
 from ledger.read.footprints import active_footprint_id
 
 router = APIRouter(prefix="/v1", tags=["native"])
+
+T = TypeVar("T")
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -112,17 +115,30 @@ def access_of(svc: Any, caller: Any) -> Disclosure:
     return level_of
 
 
-def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
+def visible_computed(
+    request: Request,
+    svc: Any,
+    caller: Any,
+    footprint_id: str,
+    compute: Callable[[str, Disclosure], T | None],
+) -> tuple[Visible, T]:
+    """The footprint as the caller may see it and ``compute`` of it (one of
+    ``ComputedFootprints``' views) cut to the caller's access; the one NotFound for a
+    footprint that is missing, hidden from the caller or not computed."""
     visible = svc.footprints.get(caller.org, caller.roles, footprint_id.lower())
     result = None
     if visible is not None:
         try:
-            result = svc.computed.result(visible.ref.footprint_id, access_of(svc, caller))
+            result = compute(visible.ref.footprint_id, access_of(svc, caller))
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
-    if result is None:
+    if visible is None or result is None:
         raise not_found(request, "computed footprint")
-    return dict(result)
+    return visible, result
+
+
+def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
+    return dict(visible_computed(request, svc, caller, footprint_id, svc.computed.result)[1])
 
 
 @router.get(

@@ -5,6 +5,8 @@ total energy provided by the battery over its expected service life, split into 
 cycle stages: raw material acquisition and pre-processing, main product production,
 distribution, end of life and recycling. The engine's stages map one to one onto these
 (PACT stage names); the use stage is excluded by the Regulation and does not exist here.
+``battery_declaration`` applies the functional unit to one battery (its usable energy,
+full equivalent cycles per year and years of service).
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ class BatteryFootprint:
     stage_shares: dict[str, float]
 
 
+def _kwh_per_declared_unit(result: ComputedFootprint) -> float:
+    """The energy (kWh) of one declared unit, which must be an energy unit."""
+    try:
+        return conversion_factor(result.declared_unit, "kilowatt hour")
+    except UnitConversionError as e:
+        raise InvalidParameterError(
+            f"{result.footprint_id}: declared unit {result.declared_unit!r} is not an energy "
+            "unit; pass energy_kwh_per_declared_unit"
+        ) from e
+
+
 def battery_footprint(
     result: ComputedFootprint, energy_kwh_per_declared_unit: float | None = None
 ) -> BatteryFootprint:
@@ -45,13 +58,7 @@ def battery_footprint(
     omitted, the declared unit itself must be an energy unit (``kilowatt hour``, ``megajoule``).
     """
     if energy_kwh_per_declared_unit is None:
-        try:
-            energy = conversion_factor(result.declared_unit, "kilowatt hour")
-        except UnitConversionError as e:
-            raise InvalidParameterError(
-                f"{result.footprint_id}: declared unit {result.declared_unit!r} is not an energy "
-                "unit; pass energy_kwh_per_declared_unit"
-            ) from e
+        energy = _kwh_per_declared_unit(result)
     else:
         energy = energy_kwh_per_declared_unit
     if energy <= 0:
@@ -60,3 +67,38 @@ def battery_footprint(
     stage = {REGULATION_STAGES[s]: result.by_stage.get(s, 0.0) / energy for s in STAGES}
     shares = {k: (v / per_kwh if per_kwh != 0.0 else 0.0) for k, v in stage.items()}
     return BatteryFootprint(result.footprint_id, per_kwh, stage, shares)
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryDeclaration:
+    """The Regulation's functional unit applied to one battery's computed footprint."""
+
+    per_kwh: BatteryFootprint
+    kg_co2e_per_battery: float
+    service_life_energy_kwh: float  # of one battery
+
+
+def battery_declaration(
+    result: ComputedFootprint,
+    usable_energy_kwh: float,
+    cycles_per_year: float,
+    years_of_service: float,
+) -> BatteryDeclaration:
+    """kgCO2e per kWh of the total energy a battery provides over its service life (usable
+    energy at beginning of life × full equivalent cycles per year × years of service).
+
+    The declared unit is one battery (``piece``) or an energy unit, read as that much
+    usable energy at beginning of life (e.g. a footprint per kWh of capacity).
+    """
+    if min(usable_energy_kwh, cycles_per_year, years_of_service) <= 0:
+        raise InvalidParameterError("usable energy, cycles per year and years must be > 0")
+    if result.declared_unit == "piece":
+        usable_per_unit = usable_energy_kwh
+    else:
+        usable_per_unit = _kwh_per_declared_unit(result)
+    lifetime = cycles_per_year * years_of_service
+    return BatteryDeclaration(
+        battery_footprint(result, usable_per_unit * lifetime),
+        result.total * usable_energy_kwh / usable_per_unit,
+        usable_energy_kwh * lifetime,
+    )

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.battery import REGULATION_STAGES, battery_footprint
+from graph.battery import REGULATION_STAGES, battery_declaration, battery_footprint
 from graph.contributions import ContributionNode
 from graph.engine import FootprintEngine
 from graph.errors import InvalidParameterError
@@ -213,3 +213,24 @@ def test_battery_per_kwh_and_regulation_stage_shares() -> None:
     with pytest.raises(InvalidParameterError):
         battery_footprint(engine.result("module"))
     assert np.isclose(battery_footprint(engine.result("pack"), 2.0).kg_co2e_per_kwh, 50.0)
+
+
+def test_battery_declaration_per_kwh_of_service_life_energy() -> None:
+    engine = FootprintEngine(
+        [
+            decl("pack", unit="piece", own=(("main-production", "1", "4800"),)),
+            decl("per-kwh", unit="megajoule", own=(("raw-material-acquisition", "3", "36"),)),
+        ]
+    )
+    # 4800 kgCO2e per battery / (80 kWh × 60 cycles × 10 years) = 0.1 kgCO2e per kWh.
+    piece = battery_declaration(engine.result("pack"), 80.0, 60.0, 10.0)
+    assert piece.per_kwh.kg_co2e_per_kwh == pytest.approx(0.1)
+    assert piece.kg_co2e_per_battery == pytest.approx(4800.0)
+    assert piece.service_life_energy_kwh == pytest.approx(48000.0)
+    # Per MJ of usable energy: 36 kgCO2e/MJ = 129.6 kgCO2e per kWh of capacity, over 2000
+    # cycles; the 50 kWh battery as a whole is 50 × 129.6 kgCO2e.
+    energy = battery_declaration(engine.result("per-kwh"), 50.0, 250.0, 8.0)
+    assert energy.per_kwh.kg_co2e_per_kwh == pytest.approx(129.6 / 2000)
+    assert energy.kg_co2e_per_battery == pytest.approx(50 * 129.6)
+    with pytest.raises(InvalidParameterError):
+        battery_declaration(engine.result("pack"), 80.0, 0.0, 10.0)

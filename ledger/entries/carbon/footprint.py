@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from ledger.entries.base import Entry, EntryId, Text, Urn, entry_type
+from ledger.entries.carbon.battery import BatteryFacts
 from ledger.entries.carbon.common import (
     DecimalString,
     Ident,
@@ -54,6 +55,8 @@ Stage = Literal[
     "distribution",
     "end-of-life-recycling",
 ]
+# Declared units a battery footprint can be expressed in: one battery, or its usable energy.
+BATTERY_DECLARED_UNITS = frozenset({"piece", "kilowatt hour", "megajoule"})
 FactorVersion = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")]
 
 
@@ -149,10 +152,19 @@ class Footprint(Entry):
     type: Literal["footprint"]
     footprint: ProductFootprint
     composition: Composition
+    # The EU Battery Regulation declaration's facts, for a battery's footprint.
+    battery: BatteryFacts | None = None
 
     @model_validator(mode="after")
     def _ledger_rules(self) -> Self:
         fp = self.footprint
+        unit = fp.pcf.declaredUnitOfMeasurement
+        if self.battery is not None and unit not in BATTERY_DECLARED_UNITS:
+            raise fail(
+                ("battery",),
+                "battery facts need the declared unit piece (one battery) or an energy unit "
+                f"(of usable energy), not {unit}",
+            )
         # Which company ids the signer may name is a stateful rule: the operator binds
         # them (ledger.rules.carbon). A new declaration is active; deprecation is a
         # footprint.deprecate entry.
