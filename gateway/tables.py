@@ -39,7 +39,11 @@ class AsyncRequestRow(SQLModel, table=True):
     """A PACT ``RequestCreatedEvent`` received from a requester."""
 
     __tablename__ = "gw_async_request"
-    __table_args__ = (Index("ix_gw_async_request_requester", "requester", "event_id"),)
+    __table_args__ = (
+        Index("ix_gw_async_request_requester", "requester", "event_id"),
+        # The fulfilment worker pages through open requests in creation order.
+        Index("ix_gw_async_request_open", "state", "created_us", "request_id"),
+    )
 
     request_id: str = Field(sa_column=Column(String(64), primary_key=True))
     event_id: str = Field(sa_column=Column(String(256), nullable=False))

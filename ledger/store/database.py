@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import SQLModel
 
 import ledger.store.cosignature_table  # noqa: F401  (registers the table)
@@ -51,6 +52,7 @@ class Database:
             self.write_engine = self.read_engine
         try:
             SQLModel.metadata.create_all(self.write_engine)
+            _create_missing_indexes(self.write_engine)
         except OperationalError as exc:
             raise DatabaseUnavailableError(
                 f"cannot open the database at {_redacted(url)}: {exc.orig}"
@@ -99,3 +101,12 @@ def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _create_missing_indexes(engine: Engine) -> None:
+    """Indexes added to an existing table by a later release (``create_all`` creates only
+    the indexes of tables it creates): additive upgrades need no migration step."""
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                conn.execute(CreateIndex(index, if_not_exists=True))

@@ -28,12 +28,15 @@ _URN = 512
 
 class FootprintRow(SQLModel, table=True):
     __tablename__ = "footprint"
+    # An org's own footprints in log order: a supplier's listing pages through the
+    # index instead of sorting all its footprints for every page.
+    __table_args__ = (Index("ix_footprint_org_seq", "org_id", "seq"),)
 
     footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
     entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, index=True))
-    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
     batch_id: str | None = Field(sa_column=Column(String(128), nullable=True))
     declared_unit: str = Field(sa_column=Column(String(64), nullable=False))
     active: bool = Field(sa_column=Column(Boolean, nullable=False))
@@ -68,6 +71,9 @@ class FootprintProductRow(SQLModel, table=True):
             postgresql_where=text("active"),
         ),
         Index("ix_footprint_product_org", "org_id", "product_id"),
+        # PACT's productId/companyId filters compare case-insensitively.
+        Index("ix_footprint_product_product_ci", text("lower(product_id)")),
+        Index("ix_footprint_product_company_ci", text("lower(company_id)")),
     )
 
     footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
