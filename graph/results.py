@@ -12,8 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from graph.circular import CffParameters, EndOfLifeMethod
 from graph.model import DQR_FIELDS, STAGES, FootprintDeclaration
 from graph.supply_graph import Gap, InputError, NodeBuild
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfLife:
+    """The recycled-content and end-of-life method the footprint's own declaration states,
+    and the CFF parameters of its input lines by line index (what a report shows with the
+    total; upstream footprints state their own)."""
+
+    method: EndOfLifeMethod
+    cff: tuple[tuple[int, CffParameters], ...] = ()
+
+    @classmethod
+    def of(cls, decl: FootprintDeclaration) -> EndOfLife:
+        lines = tuple((n, line.cff) for n, line in enumerate(decl.inputs) if line.cff)
+        return cls(decl.end_of_life, lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +40,7 @@ class ComputedFootprint:
     own direct term); the last key ``"<max>+"`` holds the rest (deep chains and loop
     iterations). ``primary_data_share`` is in percent. ``dqr`` holds contribution-weighted
     ratings for the dimensions that have data. ``gaps``/``errors`` include upstream ones.
+    ``relative_difference`` is a fraction (the gateway serves it as a percent).
     """
 
     footprint_id: str
@@ -41,6 +58,7 @@ class ComputedFootprint:
     flagged: bool
     gaps: tuple[Gap, ...]
     errors: tuple[InputError, ...]
+    end_of_life: EndOfLife
 
     @property
     def complete(self) -> bool:
@@ -116,4 +134,5 @@ def assemble(
         flagged=flagged,
         gaps=tuple(gaps),
         errors=tuple(errors),
+        end_of_life=EndOfLife.of(decl),
     )
