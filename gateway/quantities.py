@@ -40,12 +40,13 @@ def percent(fraction: float) -> str:
     return quantity(Decimal(fraction) * 100)
 
 
-def number(signed: str) -> float:
-    """A signed decimal string as the JSON number PACT v2.3 requires (its
-    ``primaryDataShare``, ``exemptedEmissionsPercent`` and DQRs are numbers, not strings).
+def number(value: float | Decimal | str) -> float:
+    """A quantity as a JSON number, for the data models that want numbers, not strings:
+    PACT v2.3 (``primaryDataShare``, ``exemptedEmissionsPercent``, DQRs: a signed decimal
+    string) and the exports (``gateway.exports``: computed floats).
 
     Written through :func:`quantity`, so the number's shortest representation — what the
-    JSON encoder writes — is the signed decimal itself whenever that has at most 12
-    significant digits, and never carries binary noise.
+    JSON encoder writes — is the value to 12 significant digits (a signed decimal itself
+    whenever it has no more), and never carries binary noise.
     """
-    return float(quantity(Decimal(signed)))
+    return float(quantity(Decimal(value) if isinstance(value, str) else value))

@@ -23,6 +23,7 @@ from graph.circular import CffParameters, EndOfLifeMethod, EnergyRecovery
 from graph.engine import FootprintEngine
 from graph.model import FootprintDeclaration, FootprintRef, InputLine, OwnEmission, RecycledContent
 from tests.ledger_fixtures import BUYER, SUPPLIER
+from tests.test_battery_declaration import BATTERYPASS, _declaration, battery_entry
 from tests.test_gateway_support import SUPPLIER_B, Env, environment, footprint_entry
 
 VIRGIN = "urn:pact:product:cathode-b:virgin-aluminium"
@@ -186,6 +187,30 @@ def test_a_cff_footprint_is_computed_and_shown_with_its_parameters(
             summary = buyer.get(f"/v1/footprints/{fid}/computed").json()
             assert summary["total"] == "4.86"
             assert summary["endOfLife"] == {"method": "cff", "inputs": None}
+
+
+def test_the_battery_declaration_has_the_end_of_life_terms_in_recycling(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A battery pack (own emissions 4650 kgCO2e, 50 of them end of life) with 100 kg of the
+    reference material under the CFF at A = 0.5: 800 more in raw materials, 314 less in
+    end of life (100 × (−3.15 + 0.01)), per 75 kWh × 60 cycles × 10 years."""
+    with environment(tmp_path, db_url) as env:
+        _virgin(env)
+        pack = battery_entry()
+        pack["composition"]["endOfLife"] = {"method": "cff"}
+        line = _part({**REFERENCE, "A": "0.5"})["composition"]["inputs"][0]
+        pack["composition"]["inputs"] = [{**line, "amount": "100"}]
+        env.submit(SUPPLIER, pack)
+        declared = _declaration(env, SUPPLIER, pack["footprint"]["id"], BATTERYPASS)
+    energy = 75 * 60 * 10
+    stages = {
+        s["lifecycleStage"]: s["carbonFootprint"]
+        for s in declared["carbonFootprintPerLifecycleStage"]
+    }
+    assert stages["RawMaterialExtraction"] == pytest.approx((3000 + 800) / energy, rel=1e-11)
+    assert stages["Recycling"] == pytest.approx((50 - 314) / energy, rel=1e-11)
+    assert declared["batteryCarbonFootprint"] == pytest.approx((4650 + 486) / energy, rel=1e-11)
 
 
 def test_a_cut_off_footprint_says_so(tmp_path: Path, db_url: str) -> None:
