@@ -21,30 +21,22 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from gateway.footprints import FootprintAccess, Reads
+from gateway.quantities import percent, quantity
 from graph.contributions import ContributionNode
 from graph.cut import Disclosure, disclosed_result, disclosed_tree
 from graph.engine import FootprintEngine
 from graph.errors import FootprintEngineError, NoPhysicalSolutionError
-from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
-from graph.results import ComputedFootprint
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, cff_fields
+from graph.results import ComputedFootprint, EndOfLife
 from ledger.entries import Entry, parse_entry
 from ledger.read import VerifiedLog, log_size
 from ledger.read.evidence import attestation_seqs, retirement_seqs
 from ledger.read.footprints import footprint_ref
 
 _log = logging.getLogger(__name__)
-
-
-def dec_str(value: float) -> str:
-    """A float as a plain decimal string (no exponent), as PACT writes quantities."""
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,20 +202,24 @@ class ComputedFootprints:
             "footprintId": found.footprint_id,
             "companyId": found.company_id,
             "declaredUnitOfMeasurement": found.declared_unit,
-            "total": dec_str(found.total),
-            "byStage": {k: dec_str(v) for k, v in found.by_stage.items()},
-            "byScope": {k: dec_str(v) for k, v in found.by_scope.items()},
+            "total": quantity(found.total),
+            "byStage": {k: quantity(v) for k, v in found.by_stage.items()},
+            "byScope": {k: quantity(v) for k, v in found.by_scope.items()},
             # Which suppliers stand behind the total is composition-level data.
-            "bySupplier": {k: dec_str(v) for k, v in found.by_supplier.items()} if detail else None,
+            "bySupplier": {k: quantity(v) for k, v in found.by_supplier.items()}
+            if detail
+            else None,
             "primaryDataShare": None
             if found.primary_data_share is None
-            else dec_str(found.primary_data_share),
-            "declared": None if found.declared is None else dec_str(found.declared),
+            else quantity(found.primary_data_share),
+            # signed by the supplier: served as signed, not rounded
+            "declared": None if found.declared is None else str(found.declared),
             "relativeDifference": None
             if found.relative_difference is None
-            else dec_str(found.relative_difference),
+            else percent(found.relative_difference),
             "flagged": found.flagged,
-            "dqr": {k: dec_str(v) for k, v in found.dqr.items()},
+            "dqr": {k: quantity(v) for k, v in found.dqr.items()},
+            "endOfLife": _end_of_life(found.end_of_life, detail),
             "complete": found.complete,
             "gaps": len(found.gaps),
             "inputErrors": len(found.errors),
@@ -238,7 +234,8 @@ class ComputedFootprints:
     ) -> dict[str, Any] | None:
         """The contribution tree of a footprint the viewer has detail access to, cut at the
         edge of its access (``graph.cut``), or None if the engine does not hold the
-        footprint; raises :class:`NoPhysicalSolutionError` as :meth:`result` does."""
+        footprint; raises :class:`NoPhysicalSolutionError` as :meth:`result` does.
+        ``cutoff`` is a fraction of the total (the API takes a percent)."""
         snap = self._current()
         try:
             with self._lock:
@@ -250,14 +247,23 @@ class ComputedFootprints:
         return _node(disclosed_tree(tree, level_of))
 
 
+def _end_of_life(end_of_life: EndOfLife, detail: bool) -> dict[str, Any]:
+    """The declared method, and with detail access (the lines are composition-level data)
+    each CFF line's parameters as the entry states them."""
+    lines = None
+    if detail:
+        lines = [{"line": n, "cff": cff_fields(p)} for n, p in end_of_life.cff]
+    return {"method": end_of_life.method, "inputs": lines}
+
+
 def _node(node: ContributionNode) -> dict[str, Any]:
     return {
         "label": node.label,
         "kind": node.kind,
         "footprintId": node.footprint_id,
-        "amount": dec_str(node.amount),
-        "kgCO2e": dec_str(node.kg_co2e),
-        "share": dec_str(node.share),
+        "amount": quantity(node.amount),
+        "kgCO2e": quantity(node.kg_co2e),
+        "share": percent(node.share),
         "children": [_node(c) for c in node.children],
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Context, Decimal, localcontext
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
@@ -13,8 +13,10 @@ from pydantic import BaseModel
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import Visible
+from gateway.quantities import quantity
 from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError
+from ledger.entries.carbon.footprint import Cff
 from ledger.read.access import inventory_access_in, now_us
 from ledger.read.evidence import inventory_seqs, target_seqs
 from ledger.read.footprints import active_footprint_id
@@ -49,12 +51,31 @@ class Retired(BaseModel):
     vintage: int
 
 
+class CffLine(BaseModel):
+    """One input line's Circular Footprint Formula parameters, as its supplier signed them
+    (``B``, ``R3``, ``Erecycled`` written out as 0 when not stated; ``Ev`` null: the cited
+    footprint's or factor's intensity)."""
+
+    line: int
+    cff: Cff
+
+
+class EndOfLifeOut(BaseModel):
+    """The recycled-content and end-of-life method the footprint's entry declares.
+    ``inputs`` (null below detail access) lists the input lines that use the CFF."""
+
+    method: Literal["cut-off", "cff"]
+    inputs: list[CffLine] | None
+
+
 class ComputedOut(BaseModel):
     """Cradle-to-gate result, kgCO2e per 1 declared unit, as decimal strings.
     ``bySupplier`` is null below ``detail`` access. With detail access the breakdowns are
     cut at the edge of the caller's access: a supplier footprint it may see only at
     summary level counts whole under its company (split by stage and scope as its own
-    summary is); one it may not see counts under ``undisclosed`` in each breakdown."""
+    summary is); one it may not see counts under ``undisclosed`` in each breakdown.
+    Quantities have at most 12 significant digits; ``primaryDataShare`` and
+    ``relativeDifference`` are percentages (``gateway.quantities``)."""
 
     footprintId: str
     companyId: str
@@ -68,6 +89,7 @@ class ComputedOut(BaseModel):
     relativeDifference: str | None
     flagged: bool
     dqr: dict[str, str]
+    endOfLife: EndOfLifeOut
     complete: bool
     gaps: int
     inputErrors: int
@@ -76,6 +98,9 @@ class ComputedOut(BaseModel):
 
 
 class ContributionOut(BaseModel):
+    """A contributor: ``amount`` in its declared unit and ``kgCO2e`` per declared unit of
+    the root, ``share`` the percentage of the root's total."""
+
     label: str
     kind: str
     footprintId: str | None
@@ -192,14 +217,18 @@ def contributions(
     svc: ServicesDep,
     id: Annotated[str, Path(pattern=UUID_PATTERN)],
     depth: Annotated[int, Query(ge=1, le=10)] = 4,
-    cutoff: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False)] = 0.01,
+    cutoff: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 1,
 ) -> dict[str, Any]:
+    """Children below ``cutoff`` percent of the total are folded into one ``other`` node."""
     visible = svc.footprints.get(caller.org, caller.roles, id.lower())
     tree = None
     if visible is not None and visible.level == "detail":
         try:
             tree = svc.computed.contributions(
-                visible.ref.footprint_id, access_of(svc, caller), depth=depth, cutoff=cutoff
+                visible.ref.footprint_id,
+                access_of(svc, caller),
+                depth=depth,
+                cutoff=cutoff / 100,
             )
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
@@ -241,14 +270,8 @@ class ProgressOut(BaseModel):
 
 # Inventory figures hold up to 64 digits before the point (ledger's decimal strings):
 # progress is computed in a context wide enough that sums are exact and quotients
-# carry more digits than the four places served (the default 28 would round a sum,
-# and make ``quantize`` raise).
+# carry more digits than served (the default 28 would round a sum before the edge).
 _WIDE = Context(prec=96)
-_STEP = Decimal("0.0001")
-
-
-def _q(value: Decimal) -> str:
-    return format(value.quantize(_STEP).normalize(), "f")
 
 
 def _metric(target: dict[str, Any], inv: dict[str, Any]) -> Decimal | None:
@@ -302,9 +325,9 @@ def _progress_exactly(
         out.append(
             YearProgress(
                 year=year,
-                value=None if value is None else _q(value),
-                expected=_q(expected),
-                changeFromBase=None if change is None else _q(change),
+                value=None if value is None else quantity(value),
+                expected=quantity(expected),
+                changeFromBase=None if change is None else quantity(change),
                 onTrack=on_track,
             )
         )

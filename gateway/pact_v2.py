@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.quantities import number
+
 V2_UNITS = frozenset(
     {
         "liter",
@@ -188,7 +190,7 @@ def to_v2(v3: dict[str, Any]) -> dict[str, Any]:
         "boundaryProcessesDescription": p.get("boundaryProcessesDescription") or "",
         "referencePeriodStart": p["referencePeriodStart"],
         "referencePeriodEnd": p["referencePeriodEnd"],
-        "exemptedEmissionsPercent": float(p["exemptedEmissionsPercent"]),
+        "exemptedEmissionsPercent": number(p["exemptedEmissionsPercent"]),
         "exemptedEmissionsDescription": p.get("exemptedEmissionsDescription") or "",
         "packagingEmissionsIncluded": bool(p.get("packagingEmissionsIncluded")),
     }
@@ -207,9 +209,9 @@ def to_v2(v3: dict[str, Any]) -> dict[str, Any]:
         if p.get(v3_name) is not None:
             pcf[v2_name] = p[v3_name]
     if p.get("primaryDataShare") is not None:
-        pcf["primaryDataShare"] = float(p["primaryDataShare"])
+        pcf["primaryDataShare"] = number(p["primaryDataShare"])
     if p.get("dqi"):
-        pcf["dqi"] = {k: float(v) for k, v in p["dqi"].items()}
+        pcf["dqi"] = {k: number(v) for k, v in p["dqi"].items()}
     verification = p.get("verification")
     if verification:
         assurance: dict[str, Any] = {"assurance": True}

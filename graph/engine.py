@@ -31,7 +31,6 @@ from graph.supply_graph import (
     Gap,
     InputError,
     NodeBuild,
-    RecyclingMethod,
     Registry,
     build_node,
     set_node,
@@ -52,14 +51,12 @@ class FootprintEngine:
         declarations: Iterable[FootprintDeclaration] = (),
         factors: Iterable[EmissionFactor] = (),
         *,
-        recycling: RecyclingMethod = "cut-off",
         tolerance: float = 0.05,
         company_owners: Mapping[str, str] | None = None,
         sharing: Sharing | None = None,
     ) -> None:
         if tolerance < 0:
             raise InvalidParameterError("tolerance must be ≥ 0")
-        self.recycling: RecyclingMethod = recycling
         self.tolerance = tolerance
         self._registry = Registry(factors, company_owners, sharing)
         decls = list(declarations)
@@ -67,7 +64,7 @@ class FootprintEngine:
             self._registry.add(decl)
         self._ids: list[str] = [d.id for d in decls]
         self._index: dict[str, int] = {fid: i for i, fid in enumerate(self._ids)}
-        builds = [build_node(d, self._registry, recycling) for d in decls]
+        builds = [build_node(d, self._registry) for d in decls]
         self._graph = nx.DiGraph()
         self._graph.add_nodes_from((d.id, {"build": b}) for d, b in zip(decls, builds, strict=True))
         self._graph.add_edges_from(
@@ -199,7 +196,7 @@ class FootprintEngine:
         added_ids = set(new_ids)
         changed: list[str] = []
         for fid in touched:
-            build = build_node(self._registry.footprints[fid], self._registry, self.recycling)
+            build = build_node(self._registry.footprints[fid], self._registry)
             previous = self._graph.nodes[fid].get("build")
             if previous == build and fid not in added_ids:
                 continue  # a referrer whose reference still resolves to the same footprint

@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from graph.circular import CffParameters, EnergyRecovery
 from graph.engine import FootprintEngine
 from graph.model import (
     CitedRef,
@@ -36,7 +38,7 @@ from graph.model import (
 from graph.sharing import Sharing
 from ledger.entries import Entry, OrgEnroll
 from ledger.entries.carbon.factors import FactorsPublish
-from ledger.entries.carbon.footprint import Footprint, FootprintDeprecate, Input
+from ledger.entries.carbon.footprint import Cff, Footprint, FootprintDeprecate, Input
 from ledger.entries.carbon.grants import Grant, GrantRevoke
 from ledger.entries.identity import OrgCompanies
 
@@ -82,6 +84,7 @@ def declaration_from_entry(entry: Footprint) -> FootprintDeclaration:
         if dqi is not None
         else DataQuality(),
         created=datetime.fromisoformat(fp.created.replace("Z", "+00:00")),
+        end_of_life=entry.composition.method,
     )
 
 
@@ -107,7 +110,68 @@ def _input_line(item: Input) -> InputLine:
         else RecycledContent(
             Decimal(recycled.share), Decimal(recycled.recyclingBurdenKgCO2ePerUnit)
         ),
+        cff=None if item.cff is None else cff_parameters(item.cff),
     )
+
+
+def cff_parameters(c: Cff) -> CffParameters:
+    """The engine's CFF parameters of an input line's ``cff`` (defaults as the entry states
+    them: B, R3 and Erecycled 0, Ev the cited intensity)."""
+    er = c.energyRecovery
+    return CffParameters(
+        a=Decimal(c.A),
+        b=Decimal(c.B or 0),
+        r1=Decimal(c.R1),
+        r2=Decimal(c.R2),
+        r3=Decimal(c.R3 or 0),
+        qsin_qp=Decimal(c.QsinQp),
+        qsout_qp=Decimal(c.QsoutQp),
+        e_recycled=Decimal(c.Erecycled or 0),
+        e_recycling_eol=Decimal(c.ErecyclingEoL),
+        ev_star=Decimal(c.EvStar),
+        ev=None if c.Ev is None else Decimal(c.Ev),
+        ed=Decimal(c.ED),
+        energy_recovery=None
+        if er is None
+        else EnergyRecovery(
+            e_er=Decimal(er.EER),
+            lhv=Decimal(er.LHV),
+            x_er_heat=Decimal(er.XERheat),
+            x_er_elec=Decimal(er.XERelec),
+            e_se_heat=Decimal(er.ESEheat),
+            e_se_elec=Decimal(er.ESEelec),
+        ),
+    )
+
+
+def cff_fields(p: CffParameters) -> dict[str, Any]:
+    """An input line's ``cff`` as the entry states it (the inverse of :func:`cff_parameters`,
+    with the defaults written out): what a report shows next to the computed total."""
+    er = p.energy_recovery
+    return {
+        "A": str(p.a),
+        "B": str(p.b),
+        "R1": str(p.r1),
+        "R2": str(p.r2),
+        "R3": str(p.r3),
+        "QsinQp": str(p.qsin_qp),
+        "QsoutQp": str(p.qsout_qp),
+        "Erecycled": str(p.e_recycled),
+        "ErecyclingEoL": str(p.e_recycling_eol),
+        "EvStar": str(p.ev_star),
+        "Ev": None if p.ev is None else str(p.ev),
+        "ED": str(p.ed),
+        "energyRecovery": None
+        if er is None
+        else {
+            "EER": str(er.e_er),
+            "LHV": str(er.lhv),
+            "XERheat": str(er.x_er_heat),
+            "XERelec": str(er.x_er_elec),
+            "ESEheat": str(er.e_se_heat),
+            "ESEelec": str(er.e_se_elec),
+        },
+    }
 
 
 def factors_from_entry(entry: FactorsPublish) -> list[EmissionFactor]:

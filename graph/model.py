@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from graph.circular import CffParameters
+from graph.circular import CffParameters, EndOfLifeMethod
 from graph.errors import InvalidParameterError
 
 Stage = Literal[
@@ -95,8 +95,9 @@ class InputLine:
 
     ``stage``/``scope`` classify only the emissions this line adds *directly* to the product
     (a factor value or a recycling burden); emissions of an upstream footprint keep the stage
-    and scope their own supplier declared. ``cff`` is used only when the engine runs with
-    ``recycling="cff"``; otherwise recycled content follows the cut-off approach.
+    and scope their own supplier declared. A line with ``cff`` parameters follows the
+    Circular Footprint Formula (its R1 and E_recycled state the recycled content, so it has
+    no ``recycled_content``); any other recycled content follows the cut-off approach.
     """
 
     ref: InputRef
@@ -110,6 +111,8 @@ class InputLine:
     def __post_init__(self) -> None:
         if self.amount < 0:
             raise InvalidParameterError(f"input amount {self.amount} must be ≥ 0")
+        if self.cff is not None and self.recycled_content is not None:
+            raise InvalidParameterError("a CFF line states its recycled content as R1/E_recycled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +143,9 @@ class FootprintDeclaration:
     company id is the one used for the by-supplier breakdown. ``created`` breaks ties when
     several active footprints match a :class:`ProductRef` (the newest wins). ``org_id`` is
     the declaring organisation: when the engine knows which org each company id is bound
-    to, a :class:`ProductRef` resolves only to that org's footprints.
+    to, a :class:`ProductRef` resolves only to that org's footprints. ``end_of_life`` is the
+    method the declaration states for recycled content and end of life: under ``cut-off``
+    no line may carry CFF parameters; under ``cff`` lines with parameters use the formula.
     """
 
     id: str
@@ -155,8 +160,11 @@ class FootprintDeclaration:
     dqr: DataQuality = field(default_factory=DataQuality)
     created: datetime | None = None
     org_id: str | None = None
+    end_of_life: EndOfLifeMethod = "cut-off"
 
     def __post_init__(self) -> None:
+        if self.end_of_life == "cut-off" and any(line.cff for line in self.inputs):
+            raise InvalidParameterError(f"{self.id}: CFF parameters under the cut-off method")
         if self.declared_unit_amount <= 0:
             raise InvalidParameterError(
                 f"{self.id}: declaredUnitAmount {self.declared_unit_amount} must be > 0"

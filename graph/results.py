@@ -11,9 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
+from graph.circular import CffParameters, EndOfLifeMethod
 from graph.model import DQR_FIELDS, STAGES, FootprintDeclaration
 from graph.supply_graph import Gap, InputError, NodeBuild
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfLife:
+    """The recycled-content and end-of-life method the footprint's own declaration states,
+    and the CFF parameters of its input lines by line index (what a report shows with the
+    total; upstream footprints state their own)."""
+
+    method: EndOfLifeMethod
+    cff: tuple[tuple[int, CffParameters], ...] = ()
+
+    @classmethod
+    def of(cls, decl: FootprintDeclaration) -> EndOfLife:
+        lines = tuple((n, line.cff) for n, line in enumerate(decl.inputs) if line.cff)
+        return cls(decl.end_of_life, lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +41,8 @@ class ComputedFootprint:
     own direct term); the last key ``"<max>+"`` holds the rest (deep chains and loop
     iterations). ``primary_data_share`` is in percent. ``dqr`` holds contribution-weighted
     ratings for the dimensions that have data. ``gaps``/``errors`` include upstream ones.
+    ``declared`` is the supplier's signed ``pcfExcludingBiogenicUptake``, exactly;
+    ``relative_difference`` is a fraction (the gateway serves it as a percent).
     """
 
     footprint_id: str
@@ -36,11 +55,12 @@ class ComputedFootprint:
     by_tier: dict[str, float]
     primary_data_share: float | None
     dqr: dict[str, float]
-    declared: float | None
+    declared: Decimal | None
     relative_difference: float | None
     flagged: bool
     gaps: tuple[Gap, ...]
     errors: tuple[InputError, ...]
+    end_of_life: EndOfLife
 
     @property
     def complete(self) -> bool:
@@ -98,7 +118,7 @@ def assemble(
             by_supplier[d.company_id] = by_supplier.get(d.company_id, 0.0) + supplier_sum
     by_tier = {str(t): v for t, v in enumerate(tiers)}
     by_tier[f"{len(tiers)}+"] = total - sum(tiers)
-    declared = float(decl.declared_pcf) if decl.declared_pcf is not None else None
+    declared = None if decl.declared_pcf is None else float(decl.declared_pcf)
     rel, flagged = declared_comparison(declared, total, tolerance)
     return ComputedFootprint(
         footprint_id=decl.id,
@@ -111,9 +131,10 @@ def assemble(
         by_tier=by_tier,
         primary_data_share=100.0 * primary / total if total != 0.0 else None,
         dqr={k: dqr_num[k] / dqr_den[k] for k in DQR_FIELDS if dqr_den[k] > 0.0},
-        declared=declared,
+        declared=decl.declared_pcf,
         relative_difference=rel,
         flagged=flagged,
         gaps=tuple(gaps),
         errors=tuple(errors),
+        end_of_life=EndOfLife.of(decl),
     )

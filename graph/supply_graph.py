@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple
 
 import networkx as nx
 
-from graph.circular import cff, cut_off
+from graph.circular import CffTerms, cff, cut_off
 from graph.errors import InvalidParameterError, UnitConversionError
 from graph.model import (
     CitedRef,
@@ -37,7 +37,6 @@ from graph.model import (
 from graph.sharing import Sharing
 from graph.units import conversion_factor
 
-RecyclingMethod = Literal["cut-off", "cff"]
 _EPOCH = datetime.min
 
 
@@ -45,7 +44,8 @@ class DirectItem(NamedTuple):
     """One term of a footprint's direct emissions, kgCO2e per 1 declared unit.
 
     ``kind`` is ``own`` (declared by the company: primary data), ``factor`` (secondary emission
-    factor) or ``recycling`` (recycling burden / CFF constant of a recycled-content input).
+    factor) or ``recycling`` (recycling burden of a recycled-content input, or the constant
+    of a CFF line: recycled content, end-of-life credits, energy recovery and disposal).
     """
 
     kind: Literal["own", "factor", "recycling"]
@@ -165,21 +165,19 @@ class Registry:
         return self.sharing is None or self.sharing.follows(citer_org, decl)
 
 
-def _recycling(line: InputLine, method: RecyclingMethod) -> tuple[float, float]:
-    """(coefficient on the virgin intensity, direct constant) per unit of the line."""
+def _recycling(line: InputLine) -> CffTerms:
+    """The line's coefficient on the virgin intensity and its direct constants per unit,
+    by the method its declaration states (:class:`FootprintDeclaration` ``end_of_life``):
+    cut-off is a coefficient and a constant, the CFF adds end-of-life terms."""
+    if line.cff is not None:
+        return cff(line.cff)
     rc = line.recycled_content
-    share = float(rc.share) if rc else None
-    burden = float(rc.recycling_burden_kgco2e_per_unit) if rc else None
-    if method == "cff" and line.cff is not None:
-        return cff(line.cff, share, burden)
-    if share is None or burden is None:
-        return 1.0, 0.0
-    return cut_off(share, burden)
+    if rc is None:
+        return CffTerms(1.0, 0.0, 0.0)
+    return CffTerms(*cut_off(float(rc.share), float(rc.recycling_burden_kgco2e_per_unit)), 0.0)
 
 
-def build_node(
-    decl: FootprintDeclaration, registry: Registry, recycling: RecyclingMethod = "cut-off"
-) -> NodeBuild:
+def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
     """Resolve, convert and normalise one declaration to 1 declared unit."""
     per_unit = 1.0 / float(decl.declared_unit_amount)
     inputs: dict[str, float] = {}
@@ -198,11 +196,7 @@ def build_node(
     errors: list[InputError] = []
     for n, line in enumerate(decl.inputs):
         amount = float(line.amount) * per_unit
-        try:
-            coefficient, constant = _recycling(line, recycling)
-        except InvalidParameterError as e:
-            errors.append(InputError(decl.id, n, str(e)))
-            continue
+        coefficient, constant, end_of_life = _recycling(line)
         ref = line.ref
         if isinstance(ref, FactorRef):
             factor = registry.factors.get(ref)
@@ -232,17 +226,15 @@ def build_node(
                 continue
             weight = amount * conv * coefficient
             inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
-        if constant != 0.0:
-            direct.append(
-                DirectItem(
-                    "recycling",
-                    f"recycled content of input {n}",
-                    line.stage,
-                    line.scope,
-                    amount * constant,
-                    decl.dqr,
-                )
-            )
+        terms: tuple[tuple[str, Stage, float], ...] = (
+            (f"recycled content of input {n}", line.stage, constant),
+            (f"end of life (CFF) of input {n}", "end-of-life-recycling", end_of_life),
+        )
+        direct.extend(
+            DirectItem("recycling", label, stage, line.scope, amount * value, decl.dqr)
+            for label, stage, value in terms
+            if value != 0.0
+        )
     total = float(sum(item.kg_co2e for item in direct))
     return NodeBuild(inputs, tuple(direct), total, tuple(gaps), tuple(errors))
 
@@ -258,7 +250,6 @@ def set_node(graph: nx.DiGraph, footprint_id: str, build: NodeBuild) -> None:
 def build_supply_graph(
     declarations: Iterable[FootprintDeclaration],
     factors: Iterable[EmissionFactor] = (),
-    recycling: RecyclingMethod = "cut-off",
 ) -> nx.DiGraph:
     """The networkx model of a set of active footprints: node per footprint, edge input → product.
 
@@ -272,5 +263,5 @@ def build_supply_graph(
     graph = nx.DiGraph()
     graph.add_nodes_from(d.id for d in decls)
     for decl in decls:
-        set_node(graph, decl.id, build_node(decl, registry, recycling))
+        set_node(graph, decl.id, build_node(decl, registry))
     return graph

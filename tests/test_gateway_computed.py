@@ -66,6 +66,8 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
             assert got["byStage"]["raw-material-acquisition"] == "20"
             assert got["bySupplier"] == {SUPPLIER: "5", SUPPLIER_B: "20"}
             assert got["declared"] == "71.4" and got["flagged"] is True
+            # (25 − 71.4) / 71.4 as a percent, 12 significant digits
+            assert got["relativeDifference"] == "-64.9859943978"
             assert [a["entryId"] for a in got["attestations"]] == [attestation["entryId"]]
             assert got["complete"] is True
 
@@ -82,7 +84,7 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
             tree = buyer.get(
                 f"/v1/footprints/{cell_id}/contributions", params={"depth": 2, "cutoff": 0}
             ).json()
-            assert tree["kgCO2e"] == "25" and tree["share"] == "1"
+            assert tree["kgCO2e"] == "25" and tree["share"] == "100"  # percent
             assert sum(float(c["kgCO2e"]) for c in tree["children"]) == 25
             # The cathode is not shared with the buyer: one undisclosed line (graph.cut).
             assert {c["kind"] for c in tree["children"]} == {"own", "undisclosed"}
@@ -138,8 +140,9 @@ def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:
 
 
 def test_progress_of_inventories_at_the_size_limit(tmp_path: Path, db_url: str) -> None:
-    """Inventory figures may hold up to 64 digits; progress computed from them is
-    exact to four places, not a 500 (red team: a 25-digit scope 1 broke the view)."""
+    """Inventory figures may hold up to 64 digits; progress computed from them is served
+    to 12 significant digits like every computed quantity, not a 500 (red team: a
+    25-digit scope 1 broke the view)."""
     huge = "9" * 60
     with environment(tmp_path, db_url) as env:
         env.submit(
@@ -163,4 +166,4 @@ def test_progress_of_inventories_at_the_size_limit(tmp_path: Path, db_url: str) 
             answer = buyer.get(f"/v1/suppliers/{SUPPLIER}/progress")
             assert answer.status_code == 200, answer.text
             (point,) = answer.json()["targets"][0]["progress"]
-            assert point["value"] == huge
+            assert point["value"] == "1" + "0" * 60  # 60 nines to 12 significant digits

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from graph.circular import CffParameters
+from graph.circular import CffParameters, EndOfLifeMethod
 from graph.engine import FootprintEngine
 from graph.errors import InvalidParameterError, UnitConversionError, UnknownFootprintError
 from graph.model import (
@@ -34,6 +34,7 @@ def decl(
     product: str | None = None,
     company: str = "urn:c:a",
     amount: str = "1",
+    end_of_life: EndOfLifeMethod = "cut-off",
 ) -> FootprintDeclaration:
     return FootprintDeclaration(
         id=fid,
@@ -43,6 +44,7 @@ def decl(
         declared_unit_amount=D(amount),
         own_emissions=(OwnEmission("main-production", "1", D(own)),),
         inputs=inputs,
+        end_of_life=end_of_life,
     )
 
 
@@ -177,41 +179,62 @@ def test_recycled_content_cut_off() -> None:
 
 
 def test_recycled_content_cff() -> None:
-    rc = RecycledContent(D("0.25"), D("1.4"))
     params = CffParameters(
         a=D("0.5"),
+        r1=D("0.25"),
+        e_recycled=D("1.4"),
         r2=D("0.6"),
         qsin_qp=D("0.9"),
         qsout_qp=D("0.8"),
         ev_star=D("10"),
         e_recycling_eol=D("2"),
+        ed=D("0.5"),
     )
-    decls = [
-        decl("cathode", own="10"),
-        decl("cell", InputLine(FootprintRef("cathode"), D("2"), "kilogram", rc, params), own="0"),
-    ]
+    line = InputLine(FootprintRef("cathode"), D("2"), "kilogram", cff=params)
+    decls = [decl("cathode", own="10"), decl("cell", line, own="0", end_of_life="cff")]
     ev, r1, a = 10.0, 0.25, 0.5
-    per_kg = (1 - r1) * ev + r1 * (a * 1.4 + (1 - a) * ev * 0.9) + (1 - a) * 0.6 * (2 - 10 * 0.8)
-    assert FootprintEngine(decls, recycling="cff").total("cell") == pytest.approx(2 * per_kg)
-    # without recycling="cff" the same declarations use the cut-off approach
-    assert FootprintEngine(decls).total("cell") == pytest.approx(2 * (0.75 * 10 + 0.25 * 1.4))
+    per_kg = (
+        (1 - r1) * ev
+        + r1 * (a * 1.4 + (1 - a) * ev * 0.9)
+        + (1 - a) * 0.6 * (2 - 10 * 0.8)
+        + (1 - 0.6) * 0.5
+    )
+    assert FootprintEngine(decls).total("cell") == pytest.approx(2 * per_kg)
+
+
+def test_cff_lines_need_the_cff_method() -> None:
+    params = CffParameters(*(D("0.5"),) * 8)
+    with pytest.raises(InvalidParameterError, match="cut-off"):
+        decl("cell", InputLine(FootprintRef("cathode"), D("2"), "kilogram", cff=params))
+    with pytest.raises(InvalidParameterError, match="R1"):
+        InputLine(FootprintRef("c"), D("2"), "kilogram", RecycledContent(D("0.2"), D("1")), params)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("a", "0.1"), ("a", "0.9"), ("r2", "1.5"), ("qsin_qp", "-0.1"), ("ev_star", "-1")],
+    [
+        ("a", "1.1"),
+        ("a", "-0.1"),
+        ("r2", "1.5"),
+        ("qsin_qp", "-0.1"),
+        ("ev_star", "-1"),
+        ("r3", "0.6"),
+        ("ed", "-0.1"),
+    ],
 )
 def test_cff_parameter_ranges_are_validated(field: str, value: str) -> None:
     kwargs = {
         "a": D("0.5"),
+        "r1": D("0.5"),
         "r2": D("0.5"),
         "qsin_qp": D("1"),
         "qsout_qp": D("1"),
         "ev_star": D("1"),
         "e_recycling_eol": D("1"),
+        "ed": D("1"),
     }
     kwargs[field] = D(value)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=field.split("_")[0]):
         CffParameters(**kwargs)
 
 

@@ -80,17 +80,19 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
-def _api(site: DemoSite) -> dict[str, Any]:
-    """What the gateway says about the pack, to compare with what the page shows."""
+def _api(site: DemoSite, footprint_id: str | None = None) -> dict[str, Any]:
+    """What the gateway says about the pack (or another footprint), to compare with what
+    the page shows."""
+    footprint_id = footprint_id or site.pack_id
     token = httpx.post(
         f"{site.url}/auth/token",
         data={"grant_type": "client_credentials"},
         auth=(site.client_id, site.client_secret),
     ).json()["access_token"]
     with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {token}"}) as http:
-        footprint = http.get(f"/3/footprints/{site.pack_id}").json()["data"]
-        computed = http.get(f"/v1/footprints/{site.pack_id}/computed").json()
-        tree = http.get(f"/v1/footprints/{site.pack_id}/contributions?depth=8&cutoff=0.005").json()
+        footprint = http.get(f"/3/footprints/{footprint_id}").json()["data"]
+        computed = http.get(f"/v1/footprints/{footprint_id}/computed").json()
+        tree = http.get(f"/v1/footprints/{footprint_id}/contributions?depth=8&cutoff=0.5").json()
     (record,) = [
         e["data"]
         for e in footprint["extensions"]
@@ -161,6 +163,9 @@ def test_buyer_sees_the_pack_footprint_with_verified_proofs(
 
     pds = float(computed["primaryDataShare"])
     expect(page.locator("#primary-data-share")).to_have_text(f"{pds:.1f}%")
+    # The pack's entry declares no end-of-life method: cut-off.
+    assert computed["endOfLife"] == {"method": "cut-off", "inputs": []}
+    expect(page.locator("#end-of-life-method")).to_contain_text("Cut-off")
 
     # Attestations: the cell maker's ISO 14067 verification, upstream of the pack.
     attestations = page.locator("#attestations .attestation")
@@ -334,3 +339,54 @@ def test_a_footprint_depending_on_an_impossible_loop_shows_why(
         expect(page.locator("#proof")).to_contain_text("inclusion proof")
         expect(page.locator("#contributions")).to_contain_text("without a computed footprint")
         page.screenshot(path=str(tmp_path / "loop.png"))
+
+
+def test_a_cff_footprint_shows_its_method_and_parameters(
+    browser: Browser, page: Page, tmp_path: Path
+) -> None:
+    """The cell maker supersedes its cell with one that declares the Circular Footprint
+    Formula for its cathode: the buyer (detail on the cell's product line) sees the method
+    and the line's parameters next to the computed total."""
+    with demo_site(tmp_path) as site:
+        cell_org = BY_KEY["cell"].org_id
+        cell = OrgSigner.load(site.demo.key_files["cell"], org=cell_org)
+        old_id = site.demo.chain.footprint_ids["lfp-cell"]
+        (old,) = [
+            s.entry
+            for s in site.demo.chain.steps
+            if s.entry.get("footprint", {}).get("id") == old_id
+        ]
+        successor = copy.deepcopy(old)
+        successor["entryId"] = str(uuid.uuid4())
+        successor["footprint"]["id"] = str(uuid.uuid4())
+        successor["footprint"]["precedingPfIds"] = [old_id]
+        successor["composition"]["endOfLife"] = {"method": "cff"}
+        successor["composition"]["inputs"][0]["cff"] = {
+            "A": "0.5",
+            "R1": "0.25",
+            "Erecycled": "1.4",
+            "R2": "0.6",
+            "QsinQp": "0.9",
+            "QsoutQp": "0.8",
+            "ErecyclingEoL": "2",
+            "EvStar": "10",
+            "ED": "0.5",
+        }
+        with LedgerClient(site.server.grpc_target) as ledger:
+            ledger.submit(cell.sign(successor))
+        site.server.checkpointer.refresh()
+        computed = _api(site, successor["footprint"]["id"])["computed"]
+        assert computed["endOfLife"]["method"] == "cff"
+
+        _log_in(page, site, site.client_secret)
+        page.click(f"a.product-link[href='#/footprint/{successor['footprint']['id']}']")
+        expect(page.locator("#product-name")).to_have_text("LFP prismatic cell 280 Ah")
+        expect(page.locator("#total")).to_have_text(f"{float(computed['total']):.2f}kgCO2e/kWh")
+        section = page.locator("#end-of-life")
+        expect(page.locator("#end-of-life-method")).to_contain_text("Circular Footprint Formula")
+        cells = section.locator("table.cff tbody td")
+        expect(cells).to_have_count(14)
+        shown = cells.all_inner_texts()
+        assert shown[:4] == ["0", "0.5", "0", "0.25"]  # input line, A, B, R1
+        assert shown[-3:] == ["10", "0.5", "none"]  # E*v, ED, energy recovery
+        page.screenshot(path=str(tmp_path / "cff.png"))

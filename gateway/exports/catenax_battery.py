@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.exports import NotExportable, number
+from gateway.exports import NotExportable
+from gateway.quantities import number
 from graph.battery import BatteryDeclaration
 from ledger.entries.carbon.battery import BatteryFacts
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gateway.exports import NotExportable, number
+from gateway.exports import NotExportable
 from gateway.exports.m49 import SUBREGION_OF
+from gateway.quantities import number
 from ledger.entries.carbon.common import instant
 from ledger.entries.carbon.pact import DEFAULT_VALIDITY_YEARS, plus_years
 
@@ -42,13 +43,9 @@ UNITS = frozenset(
 )
 
 
-def _num(text: str) -> float:
-    return number(float(Decimal(text)))
-
-
 def _copy(pcf: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """PACT decimal members given in ``pcf`` as Catena-X numbers, renamed."""
-    return {cx: _num(pcf[pact]) for pact, cx in names.items() if pcf.get(pact) is not None}
+    return {cx: number(pcf[pact]) for pact, cx in names.items() if pcf.get(pact) is not None}
 
 
 def _product(doc: dict[str, Any]) -> dict[str, Any]:
@@ -60,8 +57,8 @@ def _product(doc: dict[str, Any]) -> dict[str, Any]:
         "productNameCompany": doc["productNameCompany"],
         "productIds": doc["productIds"],
         "declaredUnitOfMeasurement": unit,
-        "declaredUnitAmount": _num(pcf["declaredUnitAmount"]),
-        "productMassPerDeclaredUnit": _num(pcf["productMassPerDeclaredUnit"]),
+        "declaredUnitAmount": number(pcf["declaredUnitAmount"]),
+        "productMassPerDeclaredUnit": number(pcf["productMassPerDeclaredUnit"]),
         "productDescription": doc["productDescription"],
     }
     if doc.get("productClassifications"):
@@ -135,7 +132,7 @@ def _assessment(doc: dict[str, Any]) -> dict[str, Any]:
             f"the Catena-X PCF allows at most {MAX_EXEMPTED_PERCENT} % exempted emissions, "
             f"not {pcf['exemptedEmissionsPercent']}"
         )
-    boundary: dict[str, Any] = {"exemptedEmissionsPercent": number(float(exempted))}
+    boundary: dict[str, Any] = {"exemptedEmissionsPercent": number(exempted)}
     if pcf.get("exemptedEmissionsDescription") is not None:
         boundary["exemptedEmissionsDescription"] = pcf["exemptedEmissionsDescription"]
     technology: dict[str, Any] = {

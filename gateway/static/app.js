@@ -44,6 +44,8 @@ function num(value, digits = 2) {
   return Number(value).toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 const pct = (fraction, digits = 1) => num(Number(fraction) * 100, digits) + " %";
+// The gateway serves shares and relative differences as percentages (0 to 100).
+const percent = (value, digits = 1) => num(value, digits) + " %";
 const shortId = (id) => id.slice(0, 8) + "…";
 const day = (iso) => (iso ? iso.slice(0, 10) : "open");
 
@@ -326,7 +328,7 @@ async function showProduct(id) {
   const [{ computed, problem }, tree] = await Promise.all([
     computedOf(id),
     rec.accessLevel === "detail"
-      ? api(`/v1/footprints/${id}/contributions?depth=8&cutoff=0.005`).catch(() => null)
+      ? api(`/v1/footprints/${id}/contributions?depth=8&cutoff=0.5`).catch(() => null)
       : null,
   ]);
   const unit = unitOf(fp.pcf.declaredUnitOfMeasurement);
@@ -351,10 +353,10 @@ function figures(fp, c, unit) {
   const declared = c.declared === null ? null : Number(c.declared);
   const stageRows = STAGES.map(([key, name], i) => {
     const kg = Number(c.byStage[key] || 0);
-    const share = total ? kg / total : 0;
+    const share = total ? kg / total : 0; // an end-of-life credit is negative: no bar
     return [
       el("div", { class: "stage-name" }, name),
-      el("div", { class: "bar" }, el("span", { style: `width:${(share * 100).toFixed(2)}%;background:${STAGE_COLOUR[i]}` })),
+      el("div", { class: "bar" }, el("span", { style: `width:${(Math.max(0, share) * 100).toFixed(2)}%;background:${STAGE_COLOUR[i]}` })),
       el("div", { class: "share stage-share", "data-stage": key }, pct(share)),
       el("div", { class: "sub kg" }, `${num(kg, 3)} kgCO2e/${unit}`),
     ];
@@ -380,7 +382,7 @@ function figures(fp, c, unit) {
         declared === null ? null : el("div", { class: "sub" },
           `declared by ${fp.companyName}: ${num(declared, 3)} kgCO2e/${unit} `,
           c.flagged
-            ? el("span", { class: "badge bad" }, `differs by ${pct(c.relativeDifference)}`)
+            ? el("span", { class: "badge bad" }, `differs by ${percent(c.relativeDifference)}`)
             : el("span", { class: "badge ok" }, "consistent"))),
       el("section", { class: "card" },
         el("h2", {}, "Primary data share"),
@@ -393,7 +395,41 @@ function figures(fp, c, unit) {
         el("div", { class: "sub" }, c.complete ? "complete: every input resolved" : `${c.gaps} unresolved inputs`))),
     el("section", { class: "card", id: "stages" },
       el("h2", {}, "Life cycle stages (EU Battery Regulation 2023/1542, Annex II)"),
-      el("div", { class: "stages" }, stageRows.flat())));
+      el("div", { class: "stages" }, stageRows.flat())),
+    endOfLifeView(c.endOfLife));
+}
+
+// The PEF Circular Footprint Formula symbols, in the order the formula uses them.
+const CFF_SYMBOLS = [
+  ["A", "A"], ["B", "B"], ["R1", "R1"], ["R2", "R2"], ["R3", "R3"], ["QsinQp", "Qsin/Qp"],
+  ["QsoutQp", "Qsout/Qp"], ["Erecycled", "Erecycled"], ["ErecyclingEoL", "ErecyclingEoL"],
+  ["Ev", "Ev"], ["EvStar", "E*v"], ["ED", "ED"],
+];
+
+// The recycled-content and end-of-life method the supplier declared, with each CFF
+// input line's parameters (detail access only).
+function endOfLifeView(eol) {
+  const cff = eol.method === "cff";
+  const section = el("section", { class: "card", id: "end-of-life" },
+    el("h2", {}, "Recycled content and end of life"),
+    el("p", { id: "end-of-life-method" }, cff
+      ? "Circular Footprint Formula (EU PEF method, Recommendation (EU) 2021/2279)"
+      : "Cut-off: recycled content carries only its recycling burden"));
+  if (!cff) return section;
+  if (eol.inputs === null) {
+    section.append(el("p", { class: "muted" }, "The parameters of each input need detail access."));
+    return section;
+  }
+  const head = el("tr", {}, el("th", {}, "input"), ...CFF_SYMBOLS.map(([, label]) => el("th", {}, label)), el("th", {}, "energy recovery"));
+  const rows = eol.inputs.map(({ line, cff: p }) => el("tr", {},
+    el("td", {}, String(line)),
+    ...CFF_SYMBOLS.map(([key]) => el("td", { class: "mono" }, p[key] === null ? "cited" : p[key])),
+    el("td", { class: "mono" }, p.energyRecovery
+      ? Object.entries(p.energyRecovery).map(([k, v]) => `${k} ${v}`).join(", ")
+      : "none")));
+  section.append(el("table", { class: "list cff" }, el("thead", {}, head), el("tbody", {}, rows)),
+    el("p", { class: "sub" }, "emission values in kgCO2e per unit of the input; Ev \"cited\": the intensity of the cited footprint or factor"));
+  return section;
 }
 
 async function attestationsView(fp, computed, tree) {
@@ -461,7 +497,7 @@ function treeSection(tree, unit, computed, problem) {
   Promise.all([...footprintIds(tree)].map((id) => footprintById(id).catch(() => null))).then(() => {
     const instance = new ContributionChart.Chart(chart, tree, {
       labelOf: nodeLabel,
-      valueOf: (n) => `${num(n.kgCO2e)} kgCO2e · ${pct(n.share)}`,
+      valueOf: (n) => `${num(n.kgCO2e)} kgCO2e · ${percent(n.share)}`,
       onSelect: (n) => showNode(detail, n, unit),
     });
     expand.addEventListener("click", () => instance.expandAll());
@@ -477,7 +513,7 @@ function showNode(detail, node, unit) {
     el("h3", { id: "node-title" }, nodeLabel(node)),
     el("dl", {},
       el("dt", {}, "Contribution"), el("dd", {}, `${num(node.kgCO2e, 3)} kgCO2e per ${unit} of the product`),
-      el("dt", {}, "Share of the total"), el("dd", {}, pct(node.share, 2)),
+      el("dt", {}, "Share of the total"), el("dd", {}, percent(node.share, 2)),
       node.kind === "footprint" ? [el("dt", {}, "Amount per unit of the parent"), el("dd", {}, num(node.amount, 4))] : null,
       node.footprintId ? [el("dt", {}, "Footprint"), el("dd", { class: "mono" }, node.footprintId)] : null,
       fp ? [el("dt", {}, "Supplier"), el("dd", {}, fp.companyName)] : null),

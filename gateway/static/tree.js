@@ -100,7 +100,7 @@ const ContributionChart = (() => {
         "aria-level": node._depth + 1,
       });
       if (hasChildren) g.setAttribute("aria-expanded", String(node._expanded));
-      const share = Math.max(0, Math.min(1, Number(node.share)));
+      const share = Math.max(0, Math.min(1, Number(node.share) / 100)); // served as a percent
       g.appendChild(svgEl("rect", { class: "box", width: BOX_W, height: BOX_H, rx: 4 }));
       g.appendChild(svgEl("rect", {
         class: "fill", x: 1, y: BOX_H - 5, height: 4, rx: 2,

@@ -9,6 +9,7 @@ product, or a published emission factor).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -89,6 +90,62 @@ class RecycledContent(Strict):
     recyclingBurdenKgCO2ePerUnit: NonNegativeDecimal
 
 
+class EnergyRecovery(Strict):
+    """The CFF energy-recovery data of a material, per unit of the input line:
+    ``EER`` kgCO2e of the recovery process, ``LHV`` MJ, efficiencies ``XERheat`` and
+    ``XERelec``, ``ESEheat``/``ESEelec`` kgCO2e per MJ of the heat and electricity the
+    recovered energy substitutes."""
+
+    EER: NonNegativeDecimal
+    LHV: NonNegativeDecimal
+    XERheat: Share
+    XERelec: Share
+    ESEheat: NonNegativeDecimal
+    ESEelec: NonNegativeDecimal
+
+
+class Cff(Strict):
+    """Circular Footprint Formula parameters of one input line (PEF method symbols).
+
+    Emission values are kgCO2e per unit of the line. ``R1``/``Erecycled`` state the line's
+    recycled content (so the line has no ``recycledContent``); ``Erecycled`` is required
+    when ``R1`` > 0, ``energyRecovery`` when ``R3`` > 0. ``B`` and ``R3`` default to 0 (B = 0
+    is the PEF default); ``Ev`` defaults to the cited footprint's or factor's intensity.
+    """
+
+    A: Share
+    B: Share | None = None
+    R1: Share
+    R2: Share
+    R3: Share | None = None
+    QsinQp: Share
+    QsoutQp: Share
+    Erecycled: NonNegativeDecimal | None = None
+    ErecyclingEoL: NonNegativeDecimal
+    EvStar: NonNegativeDecimal
+    Ev: NonNegativeDecimal | None = None
+    ED: NonNegativeDecimal
+    energyRecovery: EnergyRecovery | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if Decimal(self.R1) > 0 and self.Erecycled is None:
+            raise fail(("Erecycled",), "required when R1 > 0")
+        r3 = Decimal(self.R3 or 0)
+        if Decimal(self.R2) + r3 > 1:
+            raise fail(("R3",), "R2 + R3 (shares recycled and recovered) must not exceed 1", r3)
+        if r3 > 0 and self.energyRecovery is None:
+            raise fail(("energyRecovery",), "required when R3 > 0")
+        return self
+
+
+class EndOfLife(Strict):
+    """How the footprint accounts for recycled content and end of life: ``cut-off`` (inputs
+    may state ``recycledContent``) or ``cff`` (inputs may state ``cff`` parameters)."""
+
+    method: Literal["cut-off", "cff"]
+
+
 class Input(Strict):
     """An input per declared unit, citing exactly one source of its footprint."""
 
@@ -99,6 +156,7 @@ class Input(Strict):
     companyId: Urn | None = None
     factor: FactorRef | None = None
     recycledContent: RecycledContent | None = None
+    cff: Cff | None = None
     # How the emissions this line adds directly (a factor's, a recycling burden) are
     # classified for the declaring company; an upstream footprint keeps its own stages.
     # Defaults: raw-material-acquisition and scope 3.
@@ -126,6 +184,8 @@ class Input(Strict):
             )
         if len(given) > 1:
             raise fail((given[1],), f"not allowed together with {given[0]}")
+        if self.cff is not None and self.recycledContent is not None:
+            raise fail(("recycledContent",), "not allowed with cff (state R1 and Erecycled)")
         return self
 
 
@@ -136,13 +196,28 @@ class Composition(Strict):
     # Declared units produced over the metered period: the allocation basis that turns
     # cited activity batches into per-unit own emissions (graph.activity).
     producedAmount: PositiveDecimal | None = None
+    # The recycled-content and end-of-life method; absent means cut-off.
+    endOfLife: EndOfLife | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if not self.ownEmissions and not self.inputs:
             raise fail(("ownEmissions",), "a composition needs own emissions or inputs")
         check_unique("ownEmissions", [(e.stage, e.scope) for e in self.ownEmissions])
+        for index, item in enumerate(self.inputs):
+            if self.method == "cut-off" and item.cff is not None:
+                raise fail(("inputs", index, "cff"), 'cff parameters need endOfLife.method "cff"')
+            if self.method == "cff" and item.recycledContent is not None:
+                raise fail(
+                    ("inputs", index, "recycledContent"),
+                    "under the cff method recycled content is stated as cff R1 and Erecycled",
+                )
         return self
+
+    @property
+    def method(self) -> Literal["cut-off", "cff"]:
+        """The declared end-of-life method (cut-off when not stated)."""
+        return "cut-off" if self.endOfLife is None else self.endOfLife.method
 
 
 @entry_type("footprint", signer_roles={"supplier"})
