@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'ledger/_pb/carbonledger/v1/ledger.proto\x12\x0f\x63\x61rbonledger.v1\"A\n\rSubmitRequest\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"x\n\x07Receipt\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x12\n\nchain_hash\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_us\x18\x05 \x01(\x03\x12\x11\n\tduplicate\x18\x06 \x01(\x08\"9\n\tRejection\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"\x8d\x01\n\x14SubmitStreamResponse\x12\r\n\x05index\x18\x01 \x01(\x04\x12+\n\x07receipt\x18\x02 \x01(\x0b\x32\x18.carbonledger.v1.ReceiptH\x00\x12/\n\trejection\x18\x03 \x01(\x0b\x32\x1a.carbonledger.v1.RejectionH\x00\x42\x08\n\x06result\";\n\x0fGetEntryRequest\x12\r\n\x03seq\x18\x01 \x01(\x04H\x00\x12\x12\n\x08\x65ntry_id\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"\xa2\x01\n\x0b\x45ntryRecord\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x14\n\x0ctimestamp_us\x18\x02 \x01(\x03\x12\r\n\x05\x65ntry\x18\x03 \x01(\x0c\x12\x0e\n\x06key_id\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x17\n\x0fprev_chain_hash\x18\x06 \x01(\x0c\x12\x11\n\tleaf_hash\x18\x07 \x01(\x0c\x12\x12\n\nchain_hash\x18\x08 \x01(\x0c\"\x16\n\x14GetCheckpointRequest\"A\n\x10SignedCheckpoint\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x11\n\troot_hash\x18\x03 \x01(\x0c\"Y\n\x18GetInclusionProofRequest\x12\r\n\x03seq\x18\x01 \x01(\x04H\x00\x12\x13\n\tleaf_hash\x18\x02 \x01(\x0cH\x00\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x42\x06\n\x04leaf\"G\n\x0eInclusionProof\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\"A\n\x10\x43onsistencyProof\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"8\n\x14StreamEntriesRequest\x12\x10\n\x08\x66rom_seq\x18\x01 \x01(\x04\x12\x0e\n\x06to_seq\x18\x02 \x01(\x04\"=\n\x15\x41\x64\x64\x43osignatureRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x16\n\x0esignature_line\x18\x02 \x01(\t\"&\n\x16\x41\x64\x64\x43osignatureResponse\x12\x0c\n\x04note\x18\x01 \x01(\t2\xd1\x05\n\x06Ledger\x12\x42\n\x06Submit\x12\x1e.carbonledger.v1.SubmitRequest\x1a\x18.carbonledger.v1.Receipt\x12Y\n\x0cSubmitStream\x12\x1e.carbonledger.v1.SubmitRequest\x1a%.carbonledger.v1.SubmitStreamResponse(\x01\x30\x01\x12J\n\x08GetEntry\x12 .carbonledger.v1.GetEntryRequest\x1a\x1c.carbonledger.v1.EntryRecord\x12Y\n\rGetCheckpoint\x12%.carbonledger.v1.GetCheckpointRequest\x1a!.carbonledger.v1.SignedCheckpoint\x12_\n\x11GetInclusionProof\x12).carbonledger.v1.GetInclusionProofRequest\x1a\x1f.carbonledger.v1.InclusionProof\x12\x65\n\x13GetConsistencyProof\x12+.carbonledger.v1.GetConsistencyProofRequest\x1a!.carbonledger.v1.ConsistencyProof\x12V\n\rStreamEntries\x12%.carbonledger.v1.StreamEntriesRequest\x1a\x1c.carbonledger.v1.EntryRecord0\x01\x12\x61\n\x0e\x41\x64\x64\x43osignature\x12&.carbonledger.v1.AddCosignatureRequest\x1a\'.carbonledger.v1.AddCosignatureResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'ledger/_pb/carbonledger/v1/ledger.proto\x12\x0f\x63\x61rbonledger.v1\"A\n\rSubmitRequest\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"x\n\x07Receipt\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x12\n\nchain_hash\x18\x04 \x01(\x0c\x12\x14\n\x0ctimestamp_us\x18\x05 \x01(\x03\x12\x11\n\tduplicate\x18\x06 \x01(\x08\"9\n\tRejection\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"\x8d\x01\n\x14SubmitStreamResponse\x12\r\n\x05index\x18\x01 \x01(\x04\x12+\n\x07receipt\x18\x02 \x01(\x0b\x32\x18.carbonledger.v1.ReceiptH\x00\x12/\n\trejection\x18\x03 \x01(\x0b\x32\x1a.carbonledger.v1.RejectionH\x00\x42\x08\n\x06result\"E\n\x12SubmitBatchRequest\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1e.carbonledger.v1.SubmitRequest\"M\n\x13SubmitBatchResponse\x12\x36\n\x07results\x18\x01 \x03(\x0b\x32%.carbonledger.v1.SubmitStreamResponse\";\n\x0fGetEntryRequest\x12\r\n\x03seq\x18\x01 \x01(\x04H\x00\x12\x12\n\x08\x65ntry_id\x18\x02 \x01(\tH\x00\x42\x05\n\x03key\"\xa2\x01\n\x0b\x45ntryRecord\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x14\n\x0ctimestamp_us\x18\x02 \x01(\x03\x12\r\n\x05\x65ntry\x18\x03 \x01(\x0c\x12\x0e\n\x06key_id\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x17\n\x0fprev_chain_hash\x18\x06 \x01(\x0c\x12\x11\n\tleaf_hash\x18\x07 \x01(\x0c\x12\x12\n\nchain_hash\x18\x08 \x01(\x0c\"\x16\n\x14GetCheckpointRequest\"A\n\x10SignedCheckpoint\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x11\n\troot_hash\x18\x03 \x01(\x0c\"Y\n\x18GetInclusionProofRequest\x12\r\n\x03seq\x18\x01 \x01(\x04H\x00\x12\x13\n\tleaf_hash\x18\x02 \x01(\x0cH\x00\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x42\x06\n\x04leaf\"G\n\x0eInclusionProof\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\"A\n\x10\x43onsistencyProof\x12\r\n\x05\x66irst\x18\x01 \x01(\x04\x12\x0e\n\x06second\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"8\n\x14StreamEntriesRequest\x12\x10\n\x08\x66rom_seq\x18\x01 \x01(\x04\x12\x0e\n\x06to_seq\x18\x02 \x01(\x04\"=\n\x15\x41\x64\x64\x43osignatureRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x16\n\x0esignature_line\x18\x02 \x01(\t\"&\n\x16\x41\x64\x64\x43osignatureResponse\x12\x0c\n\x04note\x18\x01 \x01(\t2\xab\x06\n\x06Ledger\x12\x42\n\x06Submit\x12\x1e.carbonledger.v1.SubmitRequest\x1a\x18.carbonledger.v1.Receipt\x12Y\n\x0cSubmitStream\x12\x1e.carbonledger.v1.SubmitRequest\x1a%.carbonledger.v1.SubmitStreamResponse(\x01\x30\x01\x12X\n\x0bSubmitBatch\x12#.carbonledger.v1.SubmitBatchRequest\x1a$.carbonledger.v1.SubmitBatchResponse\x12J\n\x08GetEntry\x12 .carbonledger.v1.GetEntryRequest\x1a\x1c.carbonledger.v1.EntryRecord\x12Y\n\rGetCheckpoint\x12%.carbonledger.v1.GetCheckpointRequest\x1a!.carbonledger.v1.SignedCheckpoint\x12_\n\x11GetInclusionProof\x12).carbonledger.v1.GetInclusionProofRequest\x1a\x1f.carbonledger.v1.InclusionProof\x12\x65\n\x13GetConsistencyProof\x12+.carbonledger.v1.GetConsistencyProofRequest\x1a!.carbonledger.v1.ConsistencyProof\x12V\n\rStreamEntries\x12%.carbonledger.v1.StreamEntriesRequest\x1a\x1c.carbonledger.v1.EntryRecord0\x01\x12\x61\n\x0e\x41\x64\x64\x43osignature\x12&.carbonledger.v1.AddCosignatureRequest\x1a\'.carbonledger.v1.AddCosignatureResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,28 +39,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REJECTION']._serialized_end=306
   _globals['_SUBMITSTREAMRESPONSE']._serialized_start=309
   _globals['_SUBMITSTREAMRESPONSE']._serialized_end=450
-  _globals['_GETENTRYREQUEST']._serialized_start=452
-  _globals['_GETENTRYREQUEST']._serialized_end=511
-  _globals['_ENTRYRECORD']._serialized_start=514
-  _globals['_ENTRYRECORD']._serialized_end=676
-  _globals['_GETCHECKPOINTREQUEST']._serialized_start=678
-  _globals['_GETCHECKPOINTREQUEST']._serialized_end=700
-  _globals['_SIGNEDCHECKPOINT']._serialized_start=702
-  _globals['_SIGNEDCHECKPOINT']._serialized_end=767
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=769
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=858
-  _globals['_INCLUSIONPROOF']._serialized_start=860
-  _globals['_INCLUSIONPROOF']._serialized_end=931
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=933
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=992
-  _globals['_CONSISTENCYPROOF']._serialized_start=994
-  _globals['_CONSISTENCYPROOF']._serialized_end=1059
-  _globals['_STREAMENTRIESREQUEST']._serialized_start=1061
-  _globals['_STREAMENTRIESREQUEST']._serialized_end=1117
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=1119
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=1180
-  _globals['_ADDCOSIGNATURERESPONSE']._serialized_start=1182
-  _globals['_ADDCOSIGNATURERESPONSE']._serialized_end=1220
-  _globals['_LEDGER']._serialized_start=1223
-  _globals['_LEDGER']._serialized_end=1944
+  _globals['_SUBMITBATCHREQUEST']._serialized_start=452
+  _globals['_SUBMITBATCHREQUEST']._serialized_end=521
+  _globals['_SUBMITBATCHRESPONSE']._serialized_start=523
+  _globals['_SUBMITBATCHRESPONSE']._serialized_end=600
+  _globals['_GETENTRYREQUEST']._serialized_start=602
+  _globals['_GETENTRYREQUEST']._serialized_end=661
+  _globals['_ENTRYRECORD']._serialized_start=664
+  _globals['_ENTRYRECORD']._serialized_end=826
+  _globals['_GETCHECKPOINTREQUEST']._serialized_start=828
+  _globals['_GETCHECKPOINTREQUEST']._serialized_end=850
+  _globals['_SIGNEDCHECKPOINT']._serialized_start=852
+  _globals['_SIGNEDCHECKPOINT']._serialized_end=917
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=919
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1008
+  _globals['_INCLUSIONPROOF']._serialized_start=1010
+  _globals['_INCLUSIONPROOF']._serialized_end=1081
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=1083
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=1142
+  _globals['_CONSISTENCYPROOF']._serialized_start=1144
+  _globals['_CONSISTENCYPROOF']._serialized_end=1209
+  _globals['_STREAMENTRIESREQUEST']._serialized_start=1211
+  _globals['_STREAMENTRIESREQUEST']._serialized_end=1267
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=1269
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=1330
+  _globals['_ADDCOSIGNATURERESPONSE']._serialized_start=1332
+  _globals['_ADDCOSIGNATURERESPONSE']._serialized_end=1370
+  _globals['_LEDGER']._serialized_start=1373
+  _globals['_LEDGER']._serialized_end=2184
 # @@protoc_insertion_point(module_scope)

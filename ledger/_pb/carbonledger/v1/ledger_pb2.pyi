@@ -52,6 +52,18 @@ class SubmitStreamResponse(_message.Message):
     rejection: Rejection
     def __init__(self, index: _Optional[int] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ..., rejection: _Optional[_Union[Rejection, _Mapping]] = ...) -> None: ...
 
+class SubmitBatchRequest(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[SubmitRequest]
+    def __init__(self, entries: _Optional[_Iterable[_Union[SubmitRequest, _Mapping]]] = ...) -> None: ...
+
+class SubmitBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SubmitStreamResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[SubmitStreamResponse, _Mapping]]] = ...) -> None: ...
+
 class GetEntryRequest(_message.Message):
     __slots__ = ("seq", "entry_id")
     SEQ_FIELD_NUMBER: _ClassVar[int]

@@ -44,6 +44,11 @@ class LedgerStub:
                 request_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitRequest.SerializeToString,
                 response_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitStreamResponse.FromString,
                 _registered_method=True)
+        self.SubmitBatch = channel.unary_unary(
+                '/carbonledger.v1.Ledger/SubmitBatch',
+                request_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchRequest.SerializeToString,
+                response_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchResponse.FromString,
+                _registered_method=True)
         self.GetEntry = channel.unary_unary(
                 '/carbonledger.v1.Ledger/GetEntry',
                 request_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.GetEntryRequest.SerializeToString,
@@ -91,6 +96,17 @@ class LedgerServicer:
         """Many entries over one stream. Every request gets exactly one response, in
         an order that may differ from the requests; `index` matches them up. A
         rejected entry does not end the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitBatch(self, request, context):
+        """Many entries in one message, for uploads from ERP exports and collectors: at
+        most 1,000 entries and 4 MiB per message (RESOURCE_EXHAUSTED beyond). Each
+        entry keeps its own signature, checks and receipt, and a rejected entry does
+        not fail the others; the answer comes once every entry is durably recorded or
+        rejected, one result per entry in request order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,6 +166,11 @@ def add_LedgerServicer_to_server(servicer, server):
                     servicer.SubmitStream,
                     request_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitRequest.FromString,
                     response_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitStreamResponse.SerializeToString,
+            ),
+            'SubmitBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitBatch,
+                    request_deserializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchRequest.FromString,
+                    response_serializer=ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchResponse.SerializeToString,
             ),
             'GetEntry': grpc.unary_unary_rpc_method_handler(
                     servicer.GetEntry,
@@ -236,6 +257,33 @@ class Ledger:
             '/carbonledger.v1.Ledger/SubmitStream',
             ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitRequest.SerializeToString,
             ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/carbonledger.v1.Ledger/SubmitBatch',
+            ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchRequest.SerializeToString,
+            ledger_dot___pb_dot_carbonledger_dot_v1_dot_ledger__pb2.SubmitBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
