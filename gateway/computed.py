@@ -33,7 +33,7 @@ from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, cff_field
 from graph.results import ComputedFootprint, EndOfLife
 from ledger.entries import Entry, parse_entry
 from ledger.read import VerifiedLog, log_size
-from ledger.read.evidence import attestation_seqs, retirement_seqs
+from ledger.read.evidence import attestation_seqs, evidence_added, retirement_seqs
 from ledger.read.footprints import footprint_ref
 
 _log = logging.getLogger(__name__)
@@ -85,31 +85,52 @@ class ComputedFootprints:
         records = self._verified.records(start, stop, types=ENGINE_ENTRY_TYPES)
         return [(parse_entry(json.loads(r.entry)), r.timestamp_us) for r in records]
 
-    def _engine(self, size: int, previous: _Snapshot | None) -> FootprintEngine:
-        """The engine over the log's first ``size`` entries: ``previous``'s engine brought up
-        to date, or a new one from the whole log (also when an update fails half-way: the
-        active set and the engine would disagree from then on)."""
+    def _engine(
+        self, size: int, previous: _Snapshot | None
+    ) -> tuple[FootprintEngine, set[str] | None]:
+        """The engine over the log's first ``size`` entries, and the footprints whose
+        results may differ from ``previous``'s (None: any of them). ``previous``'s engine
+        is brought up to date, or a new one built from the whole log (also when an update
+        fails half-way: the active set and the engine would disagree from then on)."""
         if previous is not None:
             changes = [
                 self._active.apply(entry, at_us)
                 for entry, at_us in self._engine_entries(previous.size, size)
             ]
+            reached: set[str] | None = set()
             try:
                 for change in changes:
-                    previous.engine.add_factors(change.factors)
+                    if change.factors:
+                        previous.engine.add_factors(change.factors)
+                        reached = None  # a new factor may fill any gap
                     if change.added or change.removed:
-                        previous.engine.apply(added=change.added, removed=change.removed)
+                        recomputed = previous.engine.apply(
+                            added=change.added, removed=change.removed
+                        )
+                        if reached is not None:
+                            reached |= recomputed | set(change.removed)
             except FootprintEngineError as e:
                 _log.warning("footprint engine update failed (%s); rebuilding from the log", e)
             else:
-                return previous.engine
+                return previous.engine, reached
         entries = self._engine_entries(0, size)
         self._active = ActiveFootprints()
         self._active.apply_all(entries)
-        return self._active.engine()
+        return self._active.engine(), None
 
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
-        return _Snapshot(size, self._engine(size, previous))
+        """The snapshot at ``size``, keeping ``previous``'s cached results and evidence
+        for every footprint the new entries do not reach: an append costs what it
+        changes, not a recomputation of every footprint asked for since."""
+        engine, reached = self._engine(size, previous)
+        snap = _Snapshot(size, engine)
+        if previous is None or reached is None:
+            return snap
+        snap.results = {k: v for k, v in previous.results.items() if k not in reached}
+        with self._db.read() as conn:
+            stale = reached | evidence_added(conn, previous.size, size)
+        snap.evidence = {k: v for k, v in previous.evidence.items() if k not in stale}
+        return snap
 
     def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:
         """Who attested the footprint and what was retired for it, as of the snapshot: one

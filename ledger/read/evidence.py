@@ -40,6 +40,13 @@ def retirement_seqs(conn: Connection, footprint_id: str, below: int) -> list[int
     return list(conn.execute(query.order_by(_RB.c.seq)).scalars())
 
 
+def evidence_added(conn: Connection, start: int, stop: int) -> set[str]:
+    """Footprints that gained an attestation or a retirement in seqs [start, stop)."""
+    attested = select(_AT.c.footprint_id).where(_AT.c.seq >= start, _AT.c.seq < stop)
+    retired = select(_RB.c.footprint_id).where(_RB.c.seq >= start, _RB.c.seq < stop)
+    return set(conn.execute(attested).scalars()) | set(conn.execute(retired).scalars())
+
+
 def target_seqs(conn: Connection, supplier: str, buyer: str | None) -> list[int]:
     """Seqs of the targets set for ``supplier`` (by ``buyer`` only, when given)."""
     query = select(_TG.c.seq).where(_TG.c.supplier == supplier)

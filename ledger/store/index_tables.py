@@ -120,6 +120,7 @@ class RetirementBeneficiaryRow(SQLModel, table=True):
     found by one index probe instead of reading every retirement."""
 
     __tablename__ = "retirement_beneficiary"
+    __table_args__ = (Index("ix_retirement_beneficiary_seq", "seq"),)
 
     footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -130,7 +131,7 @@ class AttestationRow(SQLModel, table=True):
 
     entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
     footprint_id: str = Field(sa_column=Column(String(36), nullable=False, index=True))
-    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
 
 
