@@ -19,7 +19,6 @@ from graph.errors import NoPhysicalSolutionError
 from ledger.entries.carbon.footprint import Cff
 from ledger.read.access import inventory_access_in, now_us
 from ledger.read.evidence import inventory_seqs, target_seqs
-from ledger.read.footprints import active_footprint_id
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
@@ -199,7 +198,7 @@ def product_footprint(
     fid = None
     if owner is not None:
         with svc.context.reads.read() as conn:
-            fid = active_footprint_id(conn, owner, productId, companyId, None)
+            fid = svc.footprints.product_footprint(conn, owner, productId, companyId)
     if fid is None:
         raise not_found(request, "computed footprint")
     return _computed(request, svc, caller, fid)

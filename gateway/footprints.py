@@ -40,7 +40,12 @@ from ledger.read.access import (
     product_ids_of,
     visible_footprints,
 )
-from ledger.read.footprints import FootprintListing, FootprintRef, footprint_ref
+from ledger.read.footprints import (
+    FootprintListing,
+    FootprintRef,
+    active_footprint_id,
+    footprint_ref,
+)
 from ledger.rules.identity import IdentityState
 
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
@@ -149,8 +154,35 @@ class FootprintAccess:
         return entry
 
     def footprint_entry(self, conn: Connection, ref: FootprintRef) -> dict[str, Any]:
-        """The footprint entry ``ref`` names, checked to be that org's footprint of that id."""
-        return self.indexed_entry(conn, ref.seq, "footprint", _declares(ref))
+        """The footprint entry ``ref`` names, checked to be that org's footprint of that id,
+        and, when the index says it was deprecated, that the record it names for that
+        deprecated it."""
+        entry = self.indexed_entry(conn, ref.seq, "footprint", _declares(ref))
+        if ref.active == (ref.deprecated_seq is not None):
+            self._agreed(ref.seq, "footprint", lambda e: False, entry)
+        if ref.deprecated_seq is not None:
+            self.indexed_entry(conn, ref.deprecated_seq, "deprecation", _ends(ref))
+        return entry
+
+    def product_footprint(
+        self, conn: Connection, owner: str, product_id: str, company_id: str
+    ) -> str | None:
+        """``owner``'s active footprint of the product for the company (no batch), checked
+        to declare them."""
+        fid = active_footprint_id(conn, owner, product_id, company_id, None)
+        ref = None if fid is None else footprint_ref(conn, fid)
+        if ref is None:
+            return None
+        self._agreed(
+            ref.seq,
+            "footprint product",
+            lambda e: (
+                product_id in e["footprint"].get("productIds", ())
+                and company_id in e["footprint"].get("companyIds", ())
+            ),
+            self.footprint_entry(conn, ref),
+        )
+        return ref.footprint_id
 
     # -- reads ------------------------------------------------------------------
 
@@ -209,9 +241,14 @@ class FootprintAccess:
         """The answer of the access policy (``ledger.read.access``) and the time (seconds
         since the epoch) until which it holds unless the log grows."""
         ref = footprint_ref(conn, footprint_id)
+        # A missing id asks the policy too, about an owner that does not exist: hidden and
+        # missing ids then cost the same look-ups and cannot be told apart by timing.
+        owner = "" if ref is None else ref.org_id
+        access = footprint_access_in(conn, Caller(org, roles), owner, footprint_id, now_us())
         if ref is None:
             return None, math.inf
-        access = footprint_access_in(conn, Caller(org, roles), ref.org_id, footprint_id, now_us())
+        if access.level:
+            self.footprint_entry(conn, ref)  # the owner the index names is the signer's
         return (Visible(ref, access.level) if access.level else None), access.changes_at
 
     def list(
@@ -257,6 +294,13 @@ class FootprintAccess:
                     ).level
                     if level is None:
                         continue
+                    if filters.product_ids or filters.company_ids:
+                        self._agreed(
+                            ref.seq,
+                            "footprint product",
+                            _names(filters),
+                            self.footprint_entry(conn, ref),
+                        )
                     if filters.python_side() and not matches(
                         self.footprint_entry(conn, ref)["footprint"], filters
                     ):
@@ -279,6 +323,38 @@ class FootprintAccess:
         else:
             self._agreed(ref.seq, "footprint", _declares(ref), entry)
         return build_document(entry, ref, visible.level)
+
+
+def _names(filters: Filters) -> Callable[[dict[str, Any]], bool]:
+    """Whether a footprint entry names one of the filter's product ids and one of its
+    company ids (case-insensitively, as the index matched them)."""
+
+    def named(wanted: list[str], declared: list[str]) -> bool:
+        return not wanted or bool({w.lower() for w in wanted} & {d.lower() for d in declared})
+
+    return lambda e: (
+        named(filters.product_ids, e["footprint"].get("productIds", []))
+        and named(filters.company_ids, e["footprint"].get("companyIds", []))
+    )
+
+
+def _ends(ref: FootprintRef) -> Callable[[dict[str, Any]], bool]:
+    """Whether an entry deprecates ``ref``'s footprint: a ``footprint.deprecate`` of it or
+    a successor naming it in ``precedingPfIds``, by the same org."""
+    fid = ref.footprint_id.lower()
+    return lambda e: (
+        e.get("org") == ref.org_id
+        and (
+            (
+                e.get("type") == "footprint.deprecate"
+                and str(e.get("footprintId", "")).lower() == fid
+            )
+            or (
+                e.get("type") == "footprint"
+                and fid in (str(p).lower() for p in e["footprint"].get("precedingPfIds") or ())
+            )
+        )
+    )
 
 
 def _declares(ref: FootprintRef) -> Callable[[dict[str, Any]], bool]:

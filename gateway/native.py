@@ -200,14 +200,23 @@ def instrument(
     digits = str(number).zfill(width)
     with svc.context.reads.read() as conn:
         row = retirement_covering(conn, registry, prefix, width, digits)
-    if row is None or not caller.reader.sees_all_of(row.org_id):
-        raise not_found(request, "retirement")
-    record = svc.context.records.record(row.seq)
+        if row is None or not caller.reader.sees_all_of(row.org_id):
+            raise not_found(request, "retirement")
+        retired = svc.footprints.indexed_entry(
+            conn,
+            row.seq,
+            "retirement",
+            lambda e: (
+                e.get("type") == "instrument.retire"
+                and e.get("org") == row.org_id
+                and e.get("registry") == registry
+            ),
+        )
     return RetirementOut(
         registry=registry,
         serial=serial,
         seq=row.seq,
-        entry_id=record.entry_id if record else "",
+        entry_id=retired["entryId"],
         org_id=row.org_id,
         first=prefix + row.first,
         last=prefix + row.last,
