@@ -10,23 +10,15 @@ footprint whose declared unit v2.3 cannot express (``piece``, ``hour``,
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.quantities import number
+from ledger.entries.carbon.pact import DeclaredUnit
 
-V2_UNITS = frozenset(
-    {
-        "liter",
-        "kilogram",
-        "cubic meter",
-        "kilowatt hour",
-        "megajoule",
-        "ton kilometer",
-        "square meter",
-    }
-)
+# v2.3 has the v3.0 declared units but the last three.
+V2_UNITS = frozenset(get_args(DeclaredUnit)) - {"piece", "hour", "megabit second"}
 _STANDARDS = {
     "GHGP-Product": "GHG Protocol Product standard",
     "ISO14067": "ISO Standard 14067",

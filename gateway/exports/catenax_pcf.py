@@ -12,13 +12,13 @@ second``, a country outside UN M49) make the footprint :class:`NotExportable`.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from gateway.exports import NotExportable
 from gateway.exports.m49 import SUBREGION_OF
 from gateway.quantities import number
 from ledger.entries.carbon.common import instant
-from ledger.entries.carbon.pact import DEFAULT_VALIDITY_YEARS, plus_years
+from ledger.entries.carbon.pact import DEFAULT_VALIDITY_YEARS, DeclaredUnit, plus_years
 
 SPEC_VERSION = "urn:io.catenax.pcf:datamodel:version:9.0.0"
 # PACT v3 has no dataset version (a change is a new footprint id); served as the PACT
@@ -28,19 +28,7 @@ DQRS = ("technologicalDQR", "temporalDQR", "geographicalDQR")
 IPCC_FACTORS = frozenset({"AR4", "AR5", "AR6"})
 MAX_EXEMPTED_PERCENT = Decimal(10)
 # The PACT declared units the Catena-X enumeration also has (it splits "megabit second").
-UNITS = frozenset(
-    {
-        "liter",
-        "kilogram",
-        "cubic meter",
-        "kilowatt hour",
-        "megajoule",
-        "ton kilometer",
-        "square meter",
-        "piece",
-        "hour",
-    }
-)
+UNITS = frozenset(get_args(DeclaredUnit)) - {"megabit second"}
 
 
 def _copy(pcf: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
