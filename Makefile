@@ -56,8 +56,12 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/run_all.py
 
+# Both paths (one entry per message, batched), then the rate per tenth of a realistic
+# mix grown to 10^5 entries on SQLite and on PostgreSQL.
 bench-ingest: $(STAMP)
 	$(PY) bench/ingest.py
+	$(PY) bench/ingest_growth.py
+	$(PY) bench/ingest_growth.py --db $(BENCH_POSTGRES_URL)
 
 bench-footprint: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

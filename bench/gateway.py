@@ -27,20 +27,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
+from entries import enroll, footprint
+from scratch_db import scratch_store
 
 from clients.sdk import LedgerClient, OrgSigner, SignedEntry, new_entry
 from gateway.app import create_app
 from gateway.auth import TokenIssuer, add_client, gateway_key
 from gateway.context import GatewayContext
 from gateway.server import HttpServer
-from ledger.keys import encode_public_key, new_private_key
 from ledger.process import settle_heap_after_startup
 from ledger.server import LedgerServer, ServerConfig
 
@@ -173,68 +172,12 @@ def run_load(
 # -- the system under test ------------------------------------------------------------
 
 
-def _footprint(org: str, product: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-    return new_entry(
-        "footprint",
-        org,
-        footprint={
-            "id": str(uuid.uuid4()),
-            "specVersion": "3.0.0",
-            "created": "2025-03-01T00:00:00Z",
-            "status": "Active",
-            "companyName": org.rsplit(":", 1)[-1],
-            "companyIds": [org],
-            "productDescription": "Benchmark product",
-            "productIds": [product],
-            "productClassifications": ["urn:pact:productclassification:un-cpc:46410"],
-            "productNameCompany": product.rsplit(":", 1)[-1],
-            "pcf": {
-                "declaredUnitOfMeasurement": "kilogram",
-                "declaredUnitAmount": "1",
-                "productMassPerDeclaredUnit": "1",
-                "referencePeriodStart": "2024-01-01T00:00:00Z",
-                "referencePeriodEnd": "2025-01-01T00:00:00Z",
-                "geographyCountry": "CN",
-                "pcfExcludingBiogenicUptake": "25",
-                "pcfIncludingBiogenicUptake": "25",
-                "fossilGhgEmissions": "25",
-                "fossilCarbonContent": "0",
-                "ipccCharacterizationFactors": ["AR6"],
-                "crossSectoralStandards": ["ISO14067"],
-                "exemptedEmissionsPercent": "0",
-                "primaryDataShare": "60",
-            },
-        },
-        composition={
-            "ownEmissions": [{"stage": "main-production", "scope": "1", "kgCO2e": "5"}],
-            "inputs": inputs,
-        },
-    )
-
-
-def _enroll(client: LedgerClient, operator: OrgSigner, org: str, role: str) -> OrgSigner:
-    signer = OrgSigner(org, new_private_key())
-    client.submit(
-        operator.sign(
-            new_entry(
-                "org.enroll",
-                operator.org,
-                orgId=org,
-                name=org,
-                roles=[role],
-                publicKey=encode_public_key(signer.public_key),
-            )
-        )
-    )
-    return signer
-
-
 def _populate(server: LedgerServer, count: int) -> list[str]:
     operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
     with LedgerClient(server.grpc_target) as client:
-        supplier = _enroll(client, operator, SUPPLIER, "supplier")
-        upstream = _enroll(client, operator, UPSTREAM, "supplier")
-        _enroll(client, operator, BUYER, "buyer")
+        supplier = enroll(client, operator, SUPPLIER, "supplier")
+        upstream = enroll(client, operator, UPSTREAM, "supplier")
+        enroll(client, operator, BUYER, "buyer")
         ids = []
         # Four rounds, each free of dependencies inside it: the upstream footprints, the
         # upstream's product-line grants that let the supplier cite them (citing needs
@@ -243,10 +186,10 @@ def _populate(server: LedgerServer, count: int) -> list[str]:
         for i in range(count):
             up = f"urn:pact:product:bench-upstream:material-{i}"
             product = f"urn:pact:product:bench:part-{i}"
-            rounds[0].append(upstream.sign(_footprint(UPSTREAM, up, [])))
+            rounds[0].append(upstream.sign(footprint(UPSTREAM, up, [])))
             consent = new_entry("grant", UPSTREAM, grantee=SUPPLIER, productId=up, level="summary")
             rounds[1].append(upstream.sign(consent))
-            main = _footprint(
+            main = footprint(
                 SUPPLIER,
                 product,
                 [{"productId": up, "companyId": UPSTREAM, "amount": "2", "unit": "kilogram"}],
@@ -263,25 +206,6 @@ def _populate(server: LedgerServer, count: int) -> list[str]:
                 if not hasattr(result, "seq"):
                     raise SystemExit(f"setup failed: {result}")
     return ids
-
-
-def _fresh_postgres(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    from urllib.parse import quote
-
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", schema
-
-
-def _drop_postgres(base: str, schema: str) -> None:
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def _report(name: str, connections: int, r: dict[str, Any]) -> str:
@@ -325,15 +249,11 @@ def main() -> None:
         or os.environ.get("CARBONLEDGER_BENCH_POSTGRES_URL")
         or os.environ.get("CARBONLEDGER_TEST_POSTGRES_URL")
     )
-    schema = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_store(base, Path(tmp)) as (db_url, store_name),
+    ):
         data_dir = Path(tmp)
-        if base and base.startswith("postgresql"):
-            db_url, schema = _fresh_postgres(base)
-            store_name = "PostgreSQL"
-        else:
-            db_url = base or f"sqlite:///{data_dir / 'ledger.sqlite3'}"
-            store_name = "SQLite"
         server = LedgerServer(
             ServerConfig(data_dir=data_dir, db_url=db_url, grpc_address="127.0.0.1:0")
         )
@@ -398,8 +318,6 @@ def main() -> None:
             )
         finally:
             server.stop()
-            if schema and base:
-                _drop_postgres(base, schema)
 
 
 if __name__ == "__main__":

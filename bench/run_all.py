@@ -16,7 +16,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["ingest.py", "activity.py", "footprint.py", "gateway.py", "audit.py", "audit_db.py"]
+BENCHMARKS = [
+    "ingest.py",
+    "ingest_growth.py",
+    "activity.py",
+    "footprint.py",
+    "gateway.py",
+    "audit.py",
+    "audit_db.py",
+]
 
 
 def _cpu_model() -> str:
