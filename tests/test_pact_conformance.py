@@ -38,9 +38,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from gateway.events import V2_TYPES, V3_TYPES
 from gateway.pact_v2 import ProductFootprintV2
+from gateway.tables import AsyncRequestRow
 from ledger.entries.carbon.pact import ProductFootprint
 from tests.ledger_fixtures import BUYER, SUPPLIER
 from tests.test_gateway_support import SUPPLIER_B, Env, Receiver, environment, self_signed
@@ -254,7 +256,7 @@ def test_tc02_obtain_auth_token_with_invalid_credentials(host: Host, version: in
 
 @VERSIONS
 def test_tc18_openid_connect_based_authentication_flow(host: Host, version: int) -> None:
-    """V3 numbering; V2.3 calls it test case 18 too (17 in older runners)."""
+    """Optional in both catalogues (the spec: a host SHOULD offer OpenID discovery)."""
     discovery = httpx.get(f"{host.url}/.well-known/openid-configuration", verify=host.env.verify)
     config = discovery.json()
     assert "client_credentials" in config["grant_types_supported"]
@@ -473,11 +475,21 @@ def test_tc15_receive_notification_of_pcf_update(host: Host, version: int) -> No
 
 @VERSIONS
 def test_tc16_attempt_action_events_with_invalid_token(host: Host, version: int) -> None:
+    """Refused before the body is read: a request sent with a bad token records nothing."""
+    request = _created(version, [P_A])
     with host.api(BAD_TOKEN) as api:
-        answer = api.post(
-            f"/{version}/events", json=_published(version, [str(uuid.uuid4())]), headers=CE
+        _assert_invalid_token(
+            api.post(
+                f"/{version}/events", json=_published(version, [str(uuid.uuid4())]), headers=CE
+            )
         )
-    _assert_invalid_token(answer)
+        _assert_invalid_token(api.post(f"/{version}/events", json=request, headers=CE))
+    table = AsyncRequestRow.__table__  # type: ignore[attr-defined]
+    with host.env.server.db.read() as conn:
+        recorded = conn.execute(
+            select(func.count()).where(table.c.event_id == request["id"])
+        ).scalar_one()
+    assert recorded == 0
 
 
 def _assert_malformed_published_refused(host: Host, version: int) -> None:
