@@ -21,7 +21,7 @@ import operator
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.filters import parse_instant
 
@@ -64,6 +64,7 @@ class Malformed(FilterError):
 
 
 Token = tuple[str, str]
+_T = TypeVar("_T")
 
 
 def parse(text: str) -> Predicate:
@@ -131,20 +132,24 @@ class _Parser:
             terms.append(self.term())
         return lambda doc: all(term(doc) for term in terms)
 
+    def parenthesised(self, inner: Callable[[], _T]) -> _T:
+        """``inner`` after an opening parenthesis (already taken), then the closing one."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise Malformed(f"$filter nests more than {MAX_NESTING} parentheses")
+        found = inner()
+        self.expect("close")
+        self.depth -= 1
+        return found
+
     def term(self) -> Predicate:
         kind, text = self.take()
         if kind == "open":
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise Malformed(f"$filter nests more than {MAX_NESTING} parentheses")
-            inner = self.expression()
-            self.expect("close")
-            self.depth -= 1
-            return inner
+            return self.parenthesised(self.expression)
         if kind != "word":
             raise Malformed(f"$filter: expected a property, not {text!r}")
         if text.endswith("/any"):
-            return self.any(text.removesuffix("/any"))
+            return self.any_equal(text.removesuffix("/any"))
         return self.comparison(text)
 
     def literal(self) -> str:
@@ -175,7 +180,7 @@ class _Parser:
         wanted = value.lower()
         return lambda doc: _text_holds(_value(doc, path), compare, wanted)
 
-    def any(self, collection: str) -> Predicate:
+    def any_equal(self, collection: str) -> Predicate:
         if collection not in COLLECTIONS:
             raise Unsupported("$filter: any() is supported on companyIds and productIds only")
         self.expect("open")
@@ -192,13 +197,7 @@ class _Parser:
     def lambda_body(self, variable: str) -> str:
         kind, text = self.take()
         if kind == "open":
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise Malformed(f"$filter nests more than {MAX_NESTING} parentheses")
-            wanted = self.lambda_body(variable)
-            self.expect("close")
-            self.depth -= 1
-            return wanted
+            return self.parenthesised(lambda: self.lambda_body(variable))
         if (kind, text) != ("word", variable):
             raise Unsupported(f"$filter: any() may only compare {variable!r} with eq")
         if self.take() != ("word", "eq"):

@@ -5,23 +5,21 @@ The catalogues are the published expected-results documents
 (``wbcsd/pact-conformance-service``: ``docs/v2-test-cases-expected-results.md``,
 ``docs/v3-test-cases-expected-results.md``) and the suite's runner, whose requests these
 tests send (``packages/test/src/test-cases/v2-tests.ts``, ``v3-tests.ts``). Each test is
-named after its case number (``test_v3_tc06_...``); ``docs/pact-conformance.md`` maps
-every case to its test and says where the document and the runner differ.
+named after its case number (``test_tc06_…[v3]``, ``test_v3_tc40_…``);
+``docs/pact-conformance.md`` maps every case to its test and says where the documents,
+the runner and the spec differ.
 
 One seeded host per backend serves the whole module (the cases only read, or send
 events that answer to their own request id): four footprints visible to the buyer,
 who plays the conformance suite, with a real callback receiver on HTTPS standing in
 for the suite's listener:
 
-========  ==========  ==============  =======  =========  ===========================
-name      owner       product         country  class.     validity / status
-========  ==========  ==============  =======  =========  ===========================
-OLD       supplier    P_A             DE       C_A        [2025-01-01, 2028-01-01) Deprecated
-A         supplier    P_A (OLD's      DE       C_A        [2025-01-15T10:15:30Z,
-                      successor)                          2027-12-31] Active
-B         supplier    P_B             FR       C_B        [2025-06-01, 2028-06-01) Active
-E         supplier B  P_E             JP       C_B        [2025-01-01, 2028-01-01) Active
-========  ==========  ==============  =======  =========  ===========================
+* OLD: the supplier's, product P_A, DE, classification C_A, default validity
+  [2025-01-01, 2028-01-01], Deprecated (A names it in ``precedingPfIds``);
+* A: the supplier's, P_A, DE, C_A, validity [2025-01-15T10:15:30Z, 2027-12-31], Active;
+* B: the supplier's, P_B, FR, C_B, default validity [2025-06-01, 2028-06-01], Active;
+* E: the second supplier's, P_E, JP, C_B, default validity [2025-01-01, 2028-01-01],
+  Active.
 
 The filter cases assert the exact set the spec's semantics give on this data (a
 stronger check than the suite's "every returned footprint matches").
@@ -111,12 +109,15 @@ def host(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterat
         with environment(data_dir, module_db_url, tls=(cert, key), callback_verify=trust) as env:
             receiver.register(env, data_dir, BUYER)
             ids: dict[str, str] = {}
-            ids["OLD"], _ = env.footprint(SUPPLIER, P_A, geography=("geographyCountry", "DE"))
+            ids["OLD"], _ = env.footprint(
+                SUPPLIER, P_A, geography=("geographyCountry", "DE"), classification=C_A
+            )
             ids["A"], _ = env.footprint(
                 SUPPLIER,
                 P_A,
                 preceding=[ids["OLD"]],
                 geography=("geographyCountry", "DE"),
+                classification=C_A,
                 validity=(A_START, A_END),
             )
             ids["B"], _ = env.footprint(
