@@ -87,6 +87,14 @@ class Visible:
     level: str  # "summary" | "detail"
 
 
+def _wanted(
+    footprint: dict[str, Any],
+    filters: Filters,
+    where: Callable[[dict[str, Any]], bool] | None,
+) -> bool:
+    return matches(footprint, filters) and (where is None or where(footprint))
+
+
 class Directory:
     """Roles of enrolled orgs, from the committed identity snapshot (which follows
     enrolments made through other processes within about a second)."""
@@ -259,9 +267,12 @@ class FootprintAccess:
         *,
         after_seq: int,
         limit: int,
+        where: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[list[Visible], int | None]:
         """Up to ``limit`` visible footprints with seq > ``after_seq`` in seq order, and the
-        seq to continue after when there are more."""
+        seq to continue after when there are more. ``where``: a further condition on the
+        signed ProductFootprint (the v2.3 ``$filter``), checked like the v3 filters that
+        SQL cannot answer, so that pages and their links stay exact."""
         status = (filters.status or "").lower()
         if filters.status is not None and status not in ("active", "deprecated"):
             return [], None
@@ -301,8 +312,8 @@ class FootprintAccess:
                             _names(filters),
                             self.footprint_entry(conn, ref),
                         )
-                    if filters.python_side() and not matches(
-                        self.footprint_entry(conn, ref)["footprint"], filters
+                    if (filters.python_side() or where) and not _wanted(
+                        self.footprint_entry(conn, ref)["footprint"], filters, where
                     ):
                         continue
                     if len(found) == limit:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from gateway import odata
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found, not_implemented
 from gateway.filters import Filters, parse_instant
@@ -18,7 +20,7 @@ from ledger.entries.carbon.pact import ProductFootprint
 
 router = APIRouter()
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 MAX_PAGE = 1000
 MAX_SEQ = 2**62
 CURSOR = "x-carbonledger-after"
@@ -75,6 +77,21 @@ def _next_link(request: Request, after: int | None) -> dict[str, str]:
 
     url = request.url.replace(query=urlencode(params))
     return {"Link": f'<{url}>; rel="next"'}
+
+
+FootprintId = Annotated[
+    str,
+    Path(description="The footprint's id (a UUID); any other value names no footprint (404)"),
+]
+
+
+def _footprint_id(request: Request, id: str) -> str:
+    """``id`` lower-cased. A value that is not a UUID names no footprint: 404 like an
+    unknown id (PACT's expected results: GetFootprint of ``non-existent-id`` is
+    ``NoSuchFootprint``/``NotFound``), not a validation error."""
+    if UUID.fullmatch(id) is None:
+        raise not_found(request)
+    return id.lower()
 
 
 def _page(limit: int | None) -> int:
@@ -156,12 +173,24 @@ async def get_v3(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-    id: Annotated[str, Path(pattern=UUID_PATTERN)],
+    id: FootprintId,
 ) -> Response:
-    body = await svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v3_body)
+    fid = _footprint_id(request, id)
+    body = await svc.footprints.get_body(caller.org, caller.roles, fid, _v3_body)
     if body is None:
         raise not_found(request)
     return Response(body, media_type="application/json")
+
+
+def _v2_filter(request: Request, statement: str) -> odata.Predicate:
+    """The ``$filter`` as a condition on the signed footprint, evaluated on its v2.3 form."""
+    try:
+        predicate = odata.parse(statement)
+    except odata.Unsupported as exc:
+        raise not_implemented(request, str(exc)) from None
+    except odata.Malformed as exc:
+        raise bad_request(str(exc)) from None
+    return lambda footprint: servable(footprint) and predicate(to_v2(footprint))
 
 
 def _v2_docs(svc: Any, found: list[Visible]) -> list[dict[str, Any]]:
@@ -183,18 +212,21 @@ def list_v2(
     limit: Limit = None,
     filter_: Annotated[
         str | None,
-        Query(alias="$filter", description="OData $filter: answered with NotImplemented"),
+        Query(
+            alias="$filter",
+            description="The PACT v2.3 OData subset (see docs/gateway.md); other OData is "
+            "answered NotImplemented",
+        ),
     ] = None,
     after: After = None,
 ) -> Response:
-    if filter_ is not None:
-        raise not_implemented(request, "$filter is not supported by this host")
     found, more = svc.footprints.list(
         caller.org,
         caller.roles,
         Filters(),
         after_seq=-1 if after is None else after,
         limit=_page(limit),
+        where=None if filter_ is None else _v2_filter(request, filter_),
     )
     return _json({"data": _v2_docs(svc, found)}, _next_link(request, more))
 
@@ -210,9 +242,10 @@ async def get_v2(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-    id: Annotated[str, Path(pattern=UUID_PATTERN)],
+    id: FootprintId,
 ) -> Response:
-    body = await svc.footprints.get_body(caller.org, caller.roles, id.lower(), _v2_body)
+    fid = _footprint_id(request, id)
+    body = await svc.footprints.get_body(caller.org, caller.roles, fid, _v2_body)
     if not body:
         raise not_found(request)
     return Response(body, media_type="application/json")

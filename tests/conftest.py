@@ -36,6 +36,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from _postgres_schema_url()
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, empty store URL on each backend, shared by the tests of one module (for
+    suites that run many read-only requests against one seeded host)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path_factory.mktemp("store"))
+        return
+    yield from _postgres_schema_url()
+
+
 def _postgres_schema_url() -> Iterator[str]:
     base = _postgres_base_url()
     if base is None:

@@ -239,17 +239,20 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 class Receiver:
     """A requester's PACT host: a token endpoint and events endpoints that record what
-    they receive and set ``arrived``. ``fail_first`` answers that many events with 503."""
+    they receive and set ``arrived``. ``fail_first`` answers that many events with 503;
+    ``tls`` (certificate, key) serves it over HTTPS."""
 
     CLIENT_ID = "ledger-at-buyer"
     SECRET = "receiver-secret-" + "x" * 16
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, tls: tuple[Path, Path] | None = None) -> None:
         self.events: list[dict[str, Any]] = []
+        self.paths: list[str] = []
         self.attempts = 0
         self.fail_first = fail_first
         self.arrived = threading.Event()
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
         self.expected = 1
         app = FastAPI()
 
@@ -272,13 +275,17 @@ class Receiver:
                 if self.attempts <= self.fail_first:
                     return Response(status_code=503)
                 self.events.append(json.loads(await request.body()))
+                self.paths.append(request.url.path)
                 if len(self.events) >= self.expected:
                     self.arrived.set()
+                self.changed.notify_all()
             return Response(status_code=200)
 
         app.add_api_route("/3/events", events, methods=["POST"])
         app.add_api_route("/2/events", events, methods=["POST"])
-        self.http = HttpServer(app, "127.0.0.1", 0)
+        self.http = HttpServer(
+            app, "127.0.0.1", 0, tls_cert=tls[0] if tls else None, tls_key=tls[1] if tls else None
+        )
 
     def register(self, env: Env, data_dir: Path, org: str, url: str | None = None) -> None:
         """Register this receiver (or ``url``) as ``org``'s events endpoint."""
@@ -296,3 +303,19 @@ class Receiver:
         self.expect(count)
         assert self.arrived.wait(timeout), f"only {len(self.events)} of {count} events arrived"
         return copy.deepcopy(self.events)
+
+    def answer_to(self, request_event_id: str, timeout: float = 20) -> tuple[str, dict[str, Any]]:
+        """(path, event) of the first event answering ``request_event_id``, waiting for
+        it to arrive; other events (answers to other requests) are left alone."""
+
+        def found() -> int | None:
+            for i, event in enumerate(self.events):
+                if event.get("data", {}).get("requestEventId") == request_event_id:
+                    return i
+            return None
+
+        with self.changed:
+            arrived = self.changed.wait_for(lambda: found() is not None, timeout)
+            index = found()
+            assert arrived and index is not None, f"no answer to {request_event_id} arrived"
+            return self.paths[index], copy.deepcopy(self.events[index])
