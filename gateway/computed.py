@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.footprints import FootprintAccess, Reads
+from gateway.index_checks import attests_to, benefits_from
 from gateway.quantities import percent, quantity
 from graph.contributions import ContributionNode
 from graph.cut import Disclosure, disclosed_result, disclosed_tree
@@ -142,19 +143,8 @@ class ComputedFootprints:
         entries = self._access.indexed_entry
         with self._db.read() as conn:
             ref = footprint_ref(conn, footprint_id)
-            named = (ref.entry_id, ref.leaf_hash.hex()) if ref is not None else (None, None)
-
-            def attests(e: dict[str, Any]) -> bool:
-                claims = (e.get("footprintEntryId"), e.get("footprintLeafHash"))
-                return e.get("type") == "attestation" and all(
-                    claim is None or claim.lower() == mine
-                    for claim, mine in zip(claims, named, strict=True)
-                )
-
-            def benefits(e: dict[str, Any]) -> bool:
-                named = (e.get("beneficiary") or {}).get("footprintIds") or ()
-                return e.get("type") == "instrument.retire" and footprint_id in named
-
+            attests = attests_to(ref)
+            benefits = benefits_from(footprint_id)
             attested = [
                 _attested(entries(conn, seq, "attestation", attests), seq)
                 for seq in attestation_seqs(conn, footprint_id, snap.size)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import Visible
+from gateway.index_checks import inventory_of, target_of
 from gateway.quantities import quantity
 from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError
@@ -357,12 +358,12 @@ def progress(
         # Entries are read through the verified reads: a tampered one is refused, not used.
         buyer = None if sees_all else caller.org
         targets = [
-            (seq, svc.footprints.indexed_entry(conn, seq, "target", _target_of(buyer, org)))
+            (seq, svc.footprints.indexed_entry(conn, seq, "target", target_of(buyer, org)))
             for seq in target_seqs(conn, org, buyer)
         ]
         inventories: dict[int, dict[str, Any]] = {}
         for seq in inventory_seqs(conn, org):
-            inv = svc.footprints.indexed_entry(conn, seq, "inventory", _inventory_of(org))
+            inv = svc.footprints.indexed_entry(conn, seq, "inventory", inventory_of(org))
             inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     if not targets and not inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
@@ -389,16 +390,3 @@ def progress(
             for seq, t in targets
         ],
     )
-
-
-def _target_of(buyer: str | None, supplier: str) -> Callable[[dict[str, Any]], bool]:
-    """A target for ``supplier`` (set by ``buyer``, when given): what the index claims."""
-    return lambda e: (
-        e.get("type") == "target"
-        and e.get("supplier") == supplier
-        and buyer in (None, e.get("org"))
-    )
-
-
-def _inventory_of(org: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda e: e.get("type") == "inventory" and e.get("org") == org

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from gateway.filters import Filters, matches
+from gateway.index_checks import declares, deprecates, names_filtered
 from gateway.log_size import LogSizeProbe
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog, log_size
@@ -165,11 +166,11 @@ class FootprintAccess:
         """The footprint entry ``ref`` names, checked to be that org's footprint of that id,
         and, when the index says it was deprecated, that the record it names for that
         deprecated it."""
-        entry = self.indexed_entry(conn, ref.seq, "footprint", _declares(ref))
+        entry = self.indexed_entry(conn, ref.seq, "footprint", declares(ref))
         if ref.active == (ref.deprecated_seq is not None):
             self._agreed(ref.seq, "footprint", lambda e: False, entry)
         if ref.deprecated_seq is not None:
-            self.indexed_entry(conn, ref.deprecated_seq, "deprecation", _ends(ref))
+            self.indexed_entry(conn, ref.deprecated_seq, "deprecation", deprecates(ref))
         return entry
 
     def product_footprint(
@@ -309,7 +310,7 @@ class FootprintAccess:
                         self._agreed(
                             ref.seq,
                             "footprint product",
-                            _names(filters),
+                            names_filtered(filters),
                             self.footprint_entry(conn, ref),
                         )
                     if (filters.python_side() or where) and not _wanted(
@@ -332,49 +333,8 @@ class FootprintAccess:
             with self._db.read() as conn:
                 entry = self.footprint_entry(conn, ref)
         else:
-            self._agreed(ref.seq, "footprint", _declares(ref), entry)
+            self._agreed(ref.seq, "footprint", declares(ref), entry)
         return build_document(entry, ref, visible.level)
-
-
-def _names(filters: Filters) -> Callable[[dict[str, Any]], bool]:
-    """Whether a footprint entry names one of the filter's product ids and one of its
-    company ids (case-insensitively, as the index matched them)."""
-
-    def named(wanted: list[str], declared: list[str]) -> bool:
-        return not wanted or bool({w.lower() for w in wanted} & {d.lower() for d in declared})
-
-    return lambda e: (
-        named(filters.product_ids, e["footprint"].get("productIds", []))
-        and named(filters.company_ids, e["footprint"].get("companyIds", []))
-    )
-
-
-def _ends(ref: FootprintRef) -> Callable[[dict[str, Any]], bool]:
-    """Whether an entry deprecates ``ref``'s footprint: a ``footprint.deprecate`` of it or
-    a successor naming it in ``precedingPfIds``, by the same org."""
-    fid = ref.footprint_id.lower()
-    return lambda e: (
-        e.get("org") == ref.org_id
-        and (
-            (
-                e.get("type") == "footprint.deprecate"
-                and str(e.get("footprintId", "")).lower() == fid
-            )
-            or (
-                e.get("type") == "footprint"
-                and fid in (str(p).lower() for p in e["footprint"].get("precedingPfIds") or ())
-            )
-        )
-    )
-
-
-def _declares(ref: FootprintRef) -> Callable[[dict[str, Any]], bool]:
-    """Whether an entry is ``ref``'s org's footprint of ``ref``'s id, as the index claims."""
-    return lambda e: (
-        e.get("type") == "footprint"
-        and e.get("org") == ref.org_id
-        and str(e["footprint"].get("id", "")).lower() == ref.footprint_id.lower()
-    )
 
 
 def build_document(entry: dict[str, Any], ref: FootprintRef, level: str) -> dict[str, Any]:

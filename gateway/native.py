@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
+from gateway.index_checks import retired_by
 from ledger.entries.carbon.instruments import split_serial
 from ledger.read.access import entry_access_in, now_us
 from ledger.read.evidence import retirement_covering
@@ -206,11 +207,7 @@ def instrument(
             conn,
             row.seq,
             "retirement",
-            lambda e: (
-                e.get("type") == "instrument.retire"
-                and e.get("org") == row.org_id
-                and e.get("registry") == registry
-            ),
+            retired_by(row.org_id, registry),
         )
     return RetirementOut(
         registry=registry,
