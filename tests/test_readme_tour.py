@@ -11,6 +11,7 @@ that the tour relies on fails here, so the README cannot drift from the code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -91,10 +92,8 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
         try:
             returncode = proc.wait(timeout=240)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # whatever the tour left running
-            except ProcessLookupError:
-                pass
             proc.wait(timeout=30)
     printed, said = out.read_text(), err.read_text()
     assert returncode == 0, f"the tour failed:\n{printed[-3000:]}\n{said[-3000:]}"
