@@ -168,7 +168,7 @@ def checkpoint(ledger: str) -> None:
 
 
 def _register_commands() -> None:
-    from clients.audit_cli import audit, verify_entry, witness
+    from clients.audit_cli import audit, witness
     from clients.clients_cli import clients
     from clients.export_cli import export
     from clients.fsck_cli import fsck_command
@@ -176,6 +176,7 @@ def _register_commands() -> None:
     from clients.keys_cli import keys, ledger_key, witness_key
     from clients.operator_cli import factors, org
     from clients.submit_cli import submit
+    from clients.verify_entry_cli import verify_entry
 
     for command in (
         keys,

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
-from clients.audit_cli import fetch_entry_documents
 from clients.sdk import LedgerClient
+from clients.verify_entry_cli import fetch_entry_documents
 from ledger.keys import encode_public_key
 from ledger.note import NoteVerifier
 from ledger.record import Record, entry_hash
