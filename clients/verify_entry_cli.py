@@ -135,7 +135,7 @@ def fetch_entry_documents(
         note = http.get("/v1/checkpoint")
         note.raise_for_status()
         size = note.text.split("\n")[1]
-        entry = http.get(f"/v1/entries/{seq}", params={"tree_size": size})
+        entry = http.get(f"/v1/entries/{seq}", params={"treeSize": size})
         if entry.status_code == httpx.codes.NOT_FOUND:
             raise EntryNotVisible(server_said(entry))
         entry.raise_for_status()

@@ -142,7 +142,7 @@ def test_the_entry_is_proven_against_the_checkpoint_fetched_first(tmp_path: Path
         )
         fetched_size = int(note.split("\n")[1])
         assert env.server.checkpointer.latest().size > fetched_size
-        assert doc["inclusion"]["tree_size"] == fetched_size
+        assert doc["inclusion"]["treeSize"] == fetched_size
         proven = verify_entry_document(
             note, doc, NoteVerifier.from_vkey(env.server.vkey), env.operator.public_key
         )
