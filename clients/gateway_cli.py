@@ -15,8 +15,8 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clients.cli_errors import SERVER_KEY, CommandFailed, ExitCode
-from clients.cli_params import DEFAULT_GATEWAY, GATEWAY_URL, ledger_option
+from clients.cli_errors import CommandFailed, ExitCode
+from clients.cli_params import DEFAULT_GATEWAY, GATEWAY_URL, gateway_client_options, ledger_option
 from clients.gateway_session import gateway_session
 
 _POLL_SECONDS = 0.1
@@ -83,28 +83,8 @@ def _wait_for_gateway(gateway: str, deadline: float, timeout: float) -> None:
 
 
 @click.command()
-@click.option(
-    "--gateway",
-    type=GATEWAY_URL,
-    default=DEFAULT_GATEWAY,
-    show_default=True,
-    help="Base URL of the gateway.",
-)
-@click.option(
-    "--client-id",
-    envvar="CARBONLEDGER_CLIENT_ID",
-    required=True,
-    help="The gateway API client (env CARBONLEDGER_CLIENT_ID).",
-)
-@click.option(
-    "--client-secret",
-    envvar="CARBONLEDGER_CLIENT_SECRET",
-    required=True,
-    help="Its secret (env CARBONLEDGER_CLIENT_SECRET).",
-)
-@click.pass_context
-def token(ctx: click.Context, gateway: str, client_id: str, client_secret: str) -> None:
+@gateway_client_options
+def token(gateway: str, client_id: str, client_secret: str) -> None:
     """Log in to the gateway (OAuth2 client credentials); print the bearer token alone."""
-    ctx.meta[SERVER_KEY] = gateway
     with gateway_session(gateway, client_id, client_secret) as http:
         click.echo(http.headers["Authorization"].removeprefix("Bearer "))
