@@ -1,4 +1,5 @@
-"""``carbonledger audit``, ``witness`` and ``verify-entry``: the verifier's commands.
+"""``carbonledger audit`` and ``witness``: the verifier's commands (``verify-entry`` is in
+``clients.verify_entry_cli``).
 
 Exit status: 0 when everything holds, 1 when a check fails (or a witness
 refuses); the codes of the failures that stop a command (2: it could not be
@@ -12,7 +13,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 import httpx
@@ -25,7 +25,6 @@ from clients.audit.rpc import LedgerRpc
 from clients.audit.run import run_audit
 from clients.audit.served import served_check
 from clients.audit.source import RecordSource
-from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
 from clients.audit.witness import (
     WitnessRefusal,
     WitnessState,
@@ -39,20 +38,12 @@ from clients.cli_errors import (
     failure_of,
     read_private_key,
 )
-from clients.cli_params import (
-    GATEWAY_URL,
-    STORE_URL,
-    gateway_client_options,
-    ledger_option,
-    require_existing_store,
-)
-from clients.gateway_session import gateway_session
-from ledger.keys import read_public_key_argument
+from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
 from ledger.store.database import Database
 
 
-def _ledger_verifier(value: str) -> NoteVerifier:
+def ledger_verifier(value: str) -> NoteVerifier:
     """``--ledger-key``: the vkey itself, or a file holding it."""
     path = Path(value)
     text = path.read_text().strip() if path.is_file() else value.strip()
@@ -105,7 +96,7 @@ def audit(
     client_secret: str | None,
 ) -> None:
     """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
-    verifier = _ledger_verifier(ledger_key)
+    verifier = ledger_verifier(ledger_key)
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
     served = None
@@ -169,7 +160,7 @@ def witness(
     target: str, ledger_key: str, key_file: Path, name: str, state_dir: Path, interval: float
 ) -> None:
     """Cosign the ledger's checkpoint if it is consistent with the last one seen."""
-    verifier = _ledger_verifier(ledger_key)
+    verifier = ledger_verifier(ledger_key)
     try:
         signer = CosignatureSigner(name, read_private_key(key_file))
     except (OSError, ValueError, NoteError) as exc:
@@ -203,68 +194,12 @@ def _witness_once(
         return 1
     except (AuditError, OSError) as exc:
         raise _fail(exc, target) from None
-    click.echo(f"cosigned size {cp.size} (previous {cosigned.previous_size})")
+    click.echo(f"cosigned size {cp.size} ({_since(cosigned.previous_size)})")
     return 0
 
 
-@click.command("verify-entry")
-@gateway_client_options
-@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
-@click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.argument("seq", type=int)
-def verify_entry(
-    gateway: str,
-    ledger_key: str,
-    client_id: str,
-    client_secret: str,
-    signer_key: str | None,
-    as_json: bool,
-    seq: int,
-) -> None:
-    """Prove one entry in the signed tree and check its signature, without the log."""
-    verifier = _ledger_verifier(ledger_key)
-    public = read_public_key_argument(signer_key) if signer_key else None
-    try:
-        note, document = fetch_entry_documents(gateway, client_id, client_secret, seq)
-        result = verify_entry_document(note, document, verifier, public)
-    except SpotCheckFailure as exc:
-        out: dict[str, Any] = {"ok": False, "seq": seq, "reason": str(exc)}
-        click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
-        sys.exit(1)
-    except (httpx.HTTPError, ValueError) as exc:
-        raise _fail(exc, gateway) from None
-    out = {
-        "ok": True,
-        "seq": result.seq,
-        "treeSize": result.checkpoint.size,
-        "type": result.entry.get("type"),
-        "org": result.entry.get("org"),
-        "signerKeyProvenInLog": result.key_proven,
-    }
-    click.echo(
-        json.dumps(out)
-        if as_json
-        else f"OK: seq {seq} ({out['type']} by {out['org']}) is in the signed tree of size "
-        f"{result.checkpoint.size} and its signature verifies"
-    )
-
-
-def fetch_entry_documents(
-    gateway: str,
-    client_id: str,
-    client_secret: str,
-    seq: int,
-    transport: httpx.BaseTransport | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """The checkpoint note, then the entry document proven against that checkpoint's size."""
-    with gateway_session(gateway, client_id, client_secret, transport=transport) as http:
-        note = http.get("/v1/checkpoint")
-        note.raise_for_status()
-        size = note.text.split("\n")[1]
-        entry = http.get(f"/v1/entries/{seq}", params={"tree_size": size})
-        entry.raise_for_status()
-        document = entry.json()
-    if not isinstance(document, dict):
-        raise ValueError("the entry document is not a JSON object")
-    return note.text, document
+def _since(previous_size: int | None) -> str:
+    """What the cosignature vouches for beyond the checkpoint itself."""
+    if previous_size is None:
+        return "the first checkpoint this witness has seen"
+    return f"consistent with size {previous_size}, cosigned before"

@@ -6,24 +6,15 @@ one line with a documented exit code (docs/api.md, "CLI exit codes").
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from clients.cli_errors import CommandFailed, ExitCode, ReportingGroup, read_private_key
-from clients.cli_params import HOST_PORT, STORE_URL, ledger_option
-from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
-from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DataDir
-from ledger.keys import (
-    encode_public_key,
-    new_private_key,
-    read_public_key_argument,
-    save_private_key,
-)
+from clients.cli_errors import ReportingGroup
+from clients.cli_params import HOST_PORT, STORE_URL, data_dir_option, ledger_option
+from clients.sdk import LedgerClient
+from ledger.datadir import DEFAULT_DATA_DIR
 
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_HTTP = "127.0.0.1:8080"
@@ -54,12 +45,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
+@data_dir_option(
+    "Keys and the SQLite default store (created if missing).",
     default=DEFAULT_DATA_DIR,
-    show_default=True,
-    help="Keys and the SQLite default store.",
 )
 @click.option(
     "--db",
@@ -171,241 +159,6 @@ def demo(data_dir: Path | None, grpc_address: str, http_address: str, seed: int)
     run_demo(data_dir, grpc_address, http_address, seed=seed, stop=stop, echo=click.echo)
 
 
-@main.group()
-def keys() -> None:
-    """Ed25519 key files."""
-
-
-@keys.command("new")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Private key file (PKCS#8 PEM, 0600); FILE.pub gets the public key.",
-)
-def keys_new(out: Path) -> None:
-    """Create a key pair and print the public key (base64)."""
-    if out.exists():
-        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
-    click.echo(save_private_key(new_private_key(), out))
-
-
-@main.group()
-def org() -> None:
-    """Organisations on the ledger."""
-
-
-def operator_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The options that locate the operator's key, for commands the operator signs."""
-    for option in reversed(
-        (
-            click.option(
-                "--data-dir",
-                type=click.Path(path_type=Path),
-                default=DEFAULT_DATA_DIR,
-                show_default=True,
-                help="Where the operator key lives.",
-            ),
-            click.option(
-                "--operator-key",
-                type=click.Path(path_type=Path, exists=True),
-                help="The operator key file (instead of --data-dir).",
-            ),
-            click.option(
-                "--operator-org",
-                default=DEFAULT_OPERATOR_ORG,
-                show_default=True,
-                help="The operator organisation's URN.",
-            ),
-        )
-    ):
-        command = option(command)
-    return command
-
-
-def _submit_as_operator(
-    entry_type: str,
-    members: dict[str, Any],
-    data_dir: Path,
-    operator_key: Path | None,
-    operator_org: str,
-    ledger: str,
-) -> None:
-    key_path = operator_key or DataDir(data_dir).operator_key_path
-    signer = OrgSigner(operator_org, read_private_key(key_path))
-    entry = new_entry(entry_type, operator_org, **members)
-    with LedgerClient(ledger) as client:
-        receipt = client.submit(signer.sign(entry))
-    click.echo(json.dumps(receipt.to_json()))
-
-
-@org.command("enroll")
-@click.option("--org", "org_id", required=True, help="The new organisation's URN.")
-@click.option("--name", required=True, help="The organisation's display name.")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    required=True,
-    type=click.Choice(["supplier", "buyer", "verifier", "auditor", "publisher", "operator"]),
-    help="A role of the organisation; repeat for several.",
-)
-@click.option("--public-key", required=True, help="Base64 public key or a .pub file.")
-@click.option(
-    "--company-id",
-    "company_ids",
-    multiple=True,
-    help="A company id (URN) the org declares footprints for; repeatable. Default: ORG_ID.",
-)
-@operator_options
-@ledger_option()
-def org_enroll(
-    org_id: str,
-    name: str,
-    roles: tuple[str, ...],
-    public_key: str,
-    company_ids: tuple[str, ...],
-    data_dir: Path,
-    operator_key: Path | None,
-    operator_org: str,
-    ledger: str,
-) -> None:
-    """Enrol an organisation (signed with the operator key)."""
-    try:
-        public = read_public_key_argument(public_key)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--public-key") from None
-    members: dict[str, Any] = {
-        "orgId": org_id,
-        "name": name,
-        "roles": list(dict.fromkeys(roles)),
-        "publicKey": encode_public_key(public),
-    }
-    if company_ids:
-        members["companyIds"] = list(dict.fromkeys(company_ids))
-    _submit_as_operator("org.enroll", members, data_dir, operator_key, operator_org, ledger)
-
-
-@org.command("companies")
-@click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
-@click.option(
-    "--company-id",
-    "company_ids",
-    multiple=True,
-    required=True,
-    help="A company id (URN) the org declares footprints for; repeatable. Replaces its ids.",
-)
-@operator_options
-@ledger_option()
-def org_companies(
-    org_id: str,
-    company_ids: tuple[str, ...],
-    data_dir: Path,
-    operator_key: Path | None,
-    operator_org: str,
-    ledger: str,
-) -> None:
-    """Set the company ids an organisation declares footprints for (signed with the
-    operator key); the ids it had and that are not listed are released."""
-    members = {"orgId": org_id, "companyIds": list(dict.fromkeys(company_ids))}
-    _submit_as_operator("org.companies", members, data_dir, operator_key, operator_org, ledger)
-
-
-@org.command("account")
-@click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
-@click.option("--registry", required=True, help="The registry (slug, e.g. cn-gec).")
-@click.option("--account-id", required=True, help="The org's account id at the registry.")
-@click.option(
-    "--serials",
-    "serial_ranges",
-    nargs=2,
-    multiple=True,
-    metavar="FIRST LAST",
-    help="A serial range the registry issued to the account; repeatable. Replaces its ranges.",
-)
-@operator_options
-@ledger_option()
-def org_account(
-    org_id: str,
-    registry: str,
-    account_id: str,
-    serial_ranges: tuple[tuple[str, str], ...],
-    data_dir: Path,
-    operator_key: Path | None,
-    operator_org: str,
-    ledger: str,
-) -> None:
-    """Bind a registry account, with the serials the registry issued to it, to the
-    organisation holding it (signed with the operator key); the org then retires those
-    serials from it. Binding an account again moves it and replaces its serials."""
-    members = {
-        "registry": registry,
-        "accountId": account_id,
-        "orgId": org_id,
-        "serialRanges": [{"first": first, "last": last} for first, last in serial_ranges],
-    }
-    _submit_as_operator("registry.account", members, data_dir, operator_key, operator_org, ledger)
-
-
-@main.command()
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(path_type=Path, exists=True),
-    required=True,
-    help="The signing organisation's Ed25519 private key file.",
-)
-@click.option("--org", "org_id", required=True, help="The signing organisation's URN.")
-@ledger_option()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
-def submit(key_path: Path, org_id: str, ledger: str, files: tuple[Path, ...]) -> None:
-    """Sign and submit entry files; print one JSON receipt per line as each is acknowledged.
-
-    Each file holds one entry object (or a JSON array of them). A missing
-    entryId is filled in, so resubmitting the printed entry is idempotent.
-    """
-    signer = OrgSigner(org_id, read_private_key(key_path))
-    signed = []
-    for path in files:
-        for obj in _entry_objects(path):
-            entry = {"org": org_id, **obj}
-            if "entryId" not in entry:
-                entry = {**new_entry(str(obj.get("type", "")), org_id), **entry}
-            signed.append(signer.sign(entry))
-    failures = 0
-    with LedgerClient(ledger) as client:
-        for result in client.submit_stream(signed):
-            if isinstance(result, Rejected):
-                failures += 1
-                click.echo(f"rejected {result.entry_id}: {result}", err=True)
-            else:
-                click.echo(json.dumps(result.to_json()))
-    if failures:
-        raise SystemExit(1)
-
-
-def _entry_objects(path: Path) -> list[dict[str, Any]]:
-    """The entry objects of one ``submit`` file; a file that is not one or a list of
-    them is a local file that cannot be used (exit 2), refused before anything is sent."""
-
-    def refuse_float(text: str) -> object:
-        raise CommandFailed(
-            f"{path}: the number {text} must be a decimal string (quantities are strings)",
-            ExitCode.USAGE,
-        )
-
-    try:
-        loaded = json.loads(path.read_bytes(), parse_float=refuse_float)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise CommandFailed(f"{path}: not valid JSON ({exc})", ExitCode.USAGE) from None
-    objects = loaded if isinstance(loaded, list) else [loaded]
-    if not all(isinstance(obj, dict) for obj in objects):
-        raise CommandFailed(
-            f"{path}: expected an entry object or a JSON array of them", ExitCode.USAGE
-        )
-    return objects
-
-
 @main.command()
 @ledger_option()
 def checkpoint(ledger: str) -> None:
@@ -415,12 +168,32 @@ def checkpoint(ledger: str) -> None:
 
 
 def _register_commands() -> None:
-    from clients.audit_cli import audit, verify_entry, witness
+    from clients.audit_cli import audit, witness
     from clients.clients_cli import clients
     from clients.export_cli import export
     from clients.fsck_cli import fsck_command
+    from clients.gateway_cli import ready, token
+    from clients.keys_cli import keys, ledger_key, witness_key
+    from clients.operator_cli import factors, org
+    from clients.submit_cli import submit
+    from clients.verify_entry_cli import verify_entry
 
-    for command in (audit, witness, verify_entry, clients, export, fsck_command):
+    for command in (
+        keys,
+        ledger_key,
+        witness_key,
+        org,
+        factors,
+        submit,
+        ready,
+        token,
+        audit,
+        witness,
+        verify_entry,
+        clients,
+        export,
+        fsck_command,
+    ):
         main.add_command(command)
 
 

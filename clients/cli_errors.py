@@ -126,7 +126,7 @@ def _status_failure(code: grpc.StatusCode, details: str, server: str | None) -> 
     return CommandFailed(f"the ledger{at} refused: {code.name}: {details}", ExitCode.REFUSED)
 
 
-def _http_failure(response: httpx.Response) -> CommandFailed:
+def server_said(response: httpx.Response) -> str:
     """The server's own ``{code, message}`` (PACT) or ``{error, error_description}``
     (OAuth2) when it sent one, else the status line."""
     try:
@@ -134,11 +134,14 @@ def _http_failure(response: httpx.Response) -> CommandFailed:
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     if isinstance(body, dict) and "code" in body:
-        said = f"{body['code']}: {body.get('message', '')}"
-    elif isinstance(body, dict) and "error" in body:
-        said = f"{body['error']}: {body.get('error_description', '')}"
-    else:
-        said = response.reason_phrase
+        return f"{body['code']}: {body.get('message', '')}"
+    if isinstance(body, dict) and "error" in body:
+        return f"{body['error']}: {body.get('error_description', '')}"
+    return response.reason_phrase
+
+
+def _http_failure(response: httpx.Response) -> CommandFailed:
+    said = server_said(response)
     request = response.request
     message = (
         f"the gateway answered {response.status_code} to {request.method} "

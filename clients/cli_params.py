@@ -19,8 +19,11 @@ import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from clients.cli_errors import SERVER_KEY, CommandFailed, ExitCode
+from ledger.datadir import DEFAULT_DATA_DIR, DataDir
 
 DEFAULT_LEDGER = "127.0.0.1:50051"
+DEFAULT_GATEWAY = "http://127.0.0.1:8080"
+DATA_DIR_ENV = "CARBONLEDGER_DATA_DIR"
 MAX_PORT = 65535
 
 
@@ -166,3 +169,41 @@ def gateway_client_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def data_dir_option(help_text: str, *, default: Path | None = None) -> Callable[[Any], Any]:
+    """``--data-dir D`` (or ``CARBONLEDGER_DATA_DIR``): the ledger's data directory.
+
+    Only ``serve`` has a default (it creates ``./carbonledger-data``); the commands
+    that use an existing one resolve a missing value with ``existing_data_dir``, so
+    that a command run from another directory says what to set instead of failing
+    on a key file it cannot find."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar=DATA_DIR_ENV,
+        show_envvar=True,
+        default=default,
+        show_default=default is not None,
+        help=help_text,
+    )
+
+
+def existing_data_dir(given: Path | None) -> DataDir:
+    """The data directory ``given`` (by ``--data-dir`` or the environment), else
+    ``./carbonledger-data`` when it exists; otherwise a usage error (2) naming both ways
+    to give it."""
+    path = given if given is not None else DEFAULT_DATA_DIR
+    if path.is_dir():
+        return DataDir(path)
+    if given is None:
+        raise CommandFailed(
+            f"no ledger data directory at ./{DEFAULT_DATA_DIR}: give the directory "
+            f"`carbonledger serve` keeps the ledger in with --data-dir D or {DATA_DIR_ENV}=D",
+            ExitCode.USAGE,
+        )
+    raise CommandFailed(
+        f"{path}: no ledger data directory there (give the one `carbonledger serve` "
+        f"keeps the ledger in with --data-dir D or {DATA_DIR_ENV}=D)",
+        ExitCode.USAGE,
+    )

@@ -7,6 +7,7 @@ Registered on the ``carbonledger`` group in ``clients/cli.py`` with
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,20 +16,18 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from clients.cli_params import STORE_URL, require_existing_store
-from ledger.datadir import DEFAULT_DATA_DIR, DataDir
+from clients.cli_params import (
+    STORE_URL,
+    data_dir_option,
+    existing_data_dir,
+    require_existing_store,
+)
 from ledger.store.database import Database
 from ledger.store.tables import RecordRow
 
 _R = RecordRow.__table__  # type: ignore[attr-defined]
 
-_DATA_DIR = click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    help="The ledger's data directory (gateway key, SQLite default store).",
-)
+_DATA_DIR = data_dir_option("The ledger's data directory (gateway key, SQLite default store).")
 _DB = click.option(
     "--db",
     "db_url",
@@ -38,13 +37,13 @@ _DB = click.option(
 
 
 @contextmanager
-def _database(data_dir: Path, db_url: str | None) -> Iterator[Database]:
+def _database(data_dir: Path | None, db_url: str | None) -> Iterator[Database]:
     """The ledger's existing database with the gateway's tables, disposed of afterwards."""
     from sqlmodel import SQLModel
 
     from gateway.tables import TABLES
 
-    url = db_url or DataDir(data_dir).default_db_url()
+    url = db_url or existing_data_dir(data_dir).default_db_url()
     require_existing_store(url)
     db = Database(url)
     try:
@@ -68,9 +67,16 @@ def clients() -> None:
 
 @clients.command("add")
 @click.option("--org", "org_id", required=True, help="The enrolled organisation's URN.")
+@click.option(
+    "--export",
+    "as_exports",
+    is_flag=True,
+    help="Print shell export lines of CARBONLEDGER_CLIENT_ID and CARBONLEDGER_CLIENT_SECRET "
+    '(for eval "$(...)"), which token, verify-entry and audit read.',
+)
 @_DATA_DIR
 @_DB
-def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
+def clients_add(org_id: str, as_exports: bool, data_dir: Path | None, db_url: str | None) -> None:
     """Create a client for ORG; print {"clientId", "clientSecret"} (shown only once)."""
     from gateway.auth import add_client
 
@@ -78,6 +84,10 @@ def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
         if not _enrolled(db, org_id):
             raise click.ClickException(f"{org_id} is not enrolled on this ledger")
         created = add_client(db, org_id)
+    if as_exports:
+        click.echo(f"export CARBONLEDGER_CLIENT_ID={shlex.quote(created.client_id)}")
+        click.echo(f"export CARBONLEDGER_CLIENT_SECRET={shlex.quote(created.client_secret)}")
+        return
     click.echo(json.dumps({"clientId": created.client_id, "clientSecret": created.client_secret}))
 
 
@@ -85,7 +95,7 @@ def clients_add(org_id: str, data_dir: Path, db_url: str | None) -> None:
 @click.option("--org", "org_id", help="Only the clients of this organisation.")
 @_DATA_DIR
 @_DB
-def clients_list(org_id: str | None, data_dir: Path, db_url: str | None) -> None:
+def clients_list(org_id: str | None, data_dir: Path | None, db_url: str | None) -> None:
     """Print one JSON line per registered client (never a secret)."""
     from gateway.auth import list_clients
 
@@ -108,7 +118,7 @@ def clients_list(org_id: str | None, data_dir: Path, db_url: str | None) -> None
 @click.argument("client_id")
 @_DATA_DIR
 @_DB
-def clients_revoke(client_id: str, data_dir: Path, db_url: str | None) -> None:
+def clients_revoke(client_id: str, data_dir: Path | None, db_url: str | None) -> None:
     """Revoke CLIENT_ID: no new tokens at once; its tokens are refused by every gateway
     process within a second or so."""
     from gateway.auth import revoke_client
@@ -139,14 +149,15 @@ def clients_callback(
     token_url: str | None,
     client_id: str,
     client_secret: str,
-    data_dir: Path,
+    data_dir: Path | None,
     db_url: str | None,
 ) -> None:
     """Register where PACT events for ORG are delivered, and the credentials to use."""
     from gateway.events import register_callback
 
+    keys = existing_data_dir(data_dir).path  # the gateway key that seals the secret
     with _database(data_dir, db_url) as db:
         if not _enrolled(db, org_id):
             raise click.ClickException(f"{org_id} is not enrolled on this ledger")
-        register_callback(db, data_dir, org_id, base_url, client_id, client_secret, token_url)
+        register_callback(db, keys, org_id, base_url, client_id, client_secret, token_url)
     click.echo(json.dumps({"org": org_id, "eventsUrl": base_url}))

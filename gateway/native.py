@@ -1,5 +1,8 @@
 """The native ``/v1`` API: checkpoints and proofs (public), entries and instrument
-retirements (per access rules)."""
+retirements (per access rules).
+
+Member and query parameter names are camelCase, as in the computed endpoints and PACT
+(docs/api.md, "HTTP"): one convention across the gateway's JSON."""
 
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ MAX_SIZE = 2**62
 
 
 class InclusionProofOut(BaseModel):
-    tree_size: int
-    leaf_index: int
+    treeSize: int
+    leafIndex: int
     proof: list[str]
 
 
@@ -37,29 +40,29 @@ class ConsistencyProofOut(BaseModel):
 
 class EntryOut(BaseModel):
     seq: int
-    timestamp_us: int
-    entry_id: str
-    entry_type: str
-    org_id: str
-    key_id: str
+    timestampUs: int
+    entryId: str
+    entryType: str
+    orgId: str
+    keyId: str
     signature: str
-    prev_chain_hash: str
+    prevChainHash: str
     entry: str  # base64 of the exact entry bytes
-    entry_hash: str
-    leaf_hash: str
-    chain_hash: str
+    entryHash: str
+    leafHash: str
+    chainHash: str
     inclusion: InclusionProofOut
     # The signer's public key (base64), as the log's identity entries introduced it; a
-    # spot check verifies it hashes to ``key_id`` (which the signed leaf covers).
-    signer_public_key: str | None = None
+    # spot check verifies it hashes to ``keyId`` (which the signed leaf covers).
+    signerPublicKey: str | None = None
 
 
 class RetirementOut(BaseModel):
     registry: str
     serial: str
     seq: int
-    entry_id: str
-    org_id: str
+    entryId: str
+    orgId: str
     first: str
     last: str
 
@@ -87,19 +90,19 @@ def checkpoint(svc: ServicesDep) -> str:
 def inclusion(
     request: Request,
     svc: ServicesDep,
-    leaf_hash: Annotated[str, Query(description="hex SHA-256 leaf hash")],
-    tree_size: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    leaf_hash: Annotated[str, Query(alias="leafHash", description="hex SHA-256 leaf hash")],
+    tree_size: Annotated[int, Query(alias="treeSize", ge=1, le=MAX_SIZE)],
 ) -> InclusionProofOut:
     if not _HEX32.match(leaf_hash):
-        raise bad_request("leaf_hash must be 64 hex digits")
-    _size_ok(svc, tree_size, "tree_size")
+        raise bad_request("leafHash must be 64 hex digits")
+    _size_ok(svc, tree_size, "treeSize")
     index = svc.context.store.seq_of_leaf(bytes.fromhex(leaf_hash))
     if index is None:
         raise not_found(request, "leaf")
     if index >= tree_size:
         raise bad_request(f"leaf {index} is not in a tree of size {tree_size}")
     proof = svc.context.records.leaf_inclusion_proof(index, tree_size)
-    return InclusionProofOut(tree_size=tree_size, leaf_index=index, proof=[h.hex() for h in proof])
+    return InclusionProofOut(treeSize=tree_size, leafIndex=index, proof=[h.hex() for h in proof])
 
 
 @router.get(
@@ -141,7 +144,9 @@ def entry(
     seq: Annotated[int, Path(ge=0, le=MAX_SIZE)],
     tree_size: Annotated[
         int | None,
-        Query(ge=1, le=MAX_SIZE, description="default: the latest checkpoint's size"),
+        Query(
+            alias="treeSize", ge=1, le=MAX_SIZE, description="default: the latest checkpoint's size"
+        ),
     ] = None,
 ) -> EntryOut:
     """Visible to the org that signed it, auditors and operators, detail-level grantees
@@ -150,25 +155,25 @@ def entry(
     if record is None or not _entry_visible(svc, caller, record):
         raise not_found(request, "entry")
     size = tree_size if tree_size is not None else svc.context.checkpointer.latest().size
-    _size_ok(svc, size, "tree_size")
+    _size_ok(svc, size, "treeSize")
     if seq >= size:
         raise bad_request(f"entry {seq} is not in a tree of size {size}")
     proof = svc.context.records.inclusion_proof(record, size)
     return EntryOut(
         seq=record.seq,
-        timestamp_us=record.timestamp_us,
-        entry_id=record.entry_id,
-        entry_type=record.entry_type,
-        org_id=record.org_id,
-        key_id=record.key_id.hex(),
+        timestampUs=record.timestamp_us,
+        entryId=record.entry_id,
+        entryType=record.entry_type,
+        orgId=record.org_id,
+        keyId=record.key_id.hex(),
         signature=base64.b64encode(record.signature).decode(),
-        prev_chain_hash=record.prev_chain_hash.hex(),
+        prevChainHash=record.prev_chain_hash.hex(),
         entry=base64.b64encode(record.entry).decode(),
-        entry_hash=record.entry_hash.hex(),
-        leaf_hash=record.leaf_hash.hex(),
-        chain_hash=record.chain_hash.hex(),
-        inclusion=InclusionProofOut(tree_size=size, leaf_index=seq, proof=[h.hex() for h in proof]),
-        signer_public_key=_signer_public_key(svc, record.key_id),
+        entryHash=record.entry_hash.hex(),
+        leafHash=record.leaf_hash.hex(),
+        chainHash=record.chain_hash.hex(),
+        inclusion=InclusionProofOut(treeSize=size, leafIndex=seq, proof=[h.hex() for h in proof]),
+        signerPublicKey=_signer_public_key(svc, record.key_id),
     )
 
 
@@ -213,8 +218,8 @@ def instrument(
         registry=registry,
         serial=serial,
         seq=row.seq,
-        entry_id=retired["entryId"],
-        org_id=row.org_id,
+        entryId=retired["entryId"],
+        orgId=row.org_id,
         first=prefix + row.first,
         last=prefix + row.last,
     )

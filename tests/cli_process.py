@@ -17,7 +17,9 @@ from pathlib import Path
 CLI = [sys.executable, "-m", "clients.cli"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args],
         capture_output=True,
@@ -25,6 +27,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         timeout=120,
         check=False,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 

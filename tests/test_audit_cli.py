@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from clients.audit_cli import audit, verify_entry, witness
+from clients.audit_cli import audit, witness
 from clients.sdk import LedgerClient
+from clients.verify_entry_cli import verify_entry
 from ledger.keys import new_private_key, save_private_key
 from ledger.note import NoteSigner
 from tests.ledger_fixtures import enroll, operator_of, running_server

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.audit.spotcheck import SpotCheckFailure, verify_entry_document
-from clients.audit_cli import fetch_entry_documents
 from clients.sdk import LedgerClient
+from clients.verify_entry_cli import fetch_entry_documents
 from ledger.keys import encode_public_key
 from ledger.note import NoteVerifier
 from ledger.record import Record, entry_hash
@@ -142,7 +142,7 @@ def test_the_entry_is_proven_against_the_checkpoint_fetched_first(tmp_path: Path
         )
         fetched_size = int(note.split("\n")[1])
         assert env.server.checkpointer.latest().size > fetched_size
-        assert doc["inclusion"]["tree_size"] == fetched_size
+        assert doc["inclusion"]["treeSize"] == fetched_size
         proven = verify_entry_document(
             note, doc, NoteVerifier.from_vkey(env.server.vkey), env.operator.public_key
         )

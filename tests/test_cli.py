@@ -104,7 +104,8 @@ def test_enroll_submit_checkpoint_round_trip(served: dict[str, str], tmp_path: P
     entry_file.write_text(
         json.dumps({"type": "key.rotate", "orgId": org, "newPublicKey": new_public})
     )
-    submitted = _run("submit", "--key", str(key), "--org", org, "--ledger", ledger, str(entry_file))
+    submit = ("submit", "--key", str(key), "--org", org, "--ledger", ledger)
+    submitted = _run(*submit, "--json", str(entry_file))
     receipt = json.loads(submitted.stdout)
     assert receipt["seq"] == 2 and set(receipt) == {"entryId", "seq", "leafHash", "chainHash"}
     assert len(receipt["leafHash"]) == 64 and receipt["leafHash"] == receipt["leafHash"].lower()

@@ -110,6 +110,7 @@ def test_refused_credentials_show_the_gateways_message(served: dict[str, str]) -
     line = _one_line(result)
     assert result.returncode == CREDENTIALS, result.stderr
     assert "401" in line and "invalid_client: unknown client or wrong secret" in line
+    assert "did not accept client no-such-client: wrong client id or secret" in line
 
 
 def test_a_gateway_error_shows_its_code_and_message(served: dict[str, str]) -> None:
@@ -130,7 +131,8 @@ def test_a_gateway_error_shows_its_code_and_message(served: dict[str, str]) -> N
     )
     line = _one_line(result)
     assert result.returncode == REFUSED, result.stderr
-    assert "/v1/entries/999999" in line and "NotFound" in line
+    assert "entry 999999 is not visible" in line and "detail-level grant" in line
+    assert "NotFound" in line
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:

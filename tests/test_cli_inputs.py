@@ -122,7 +122,8 @@ def test_a_sqlite_store_that_does_not_exist_is_not_created(
     missing = tmp_path / "nonexistent"
     where = f"sqlite:///{missing / 'x.db'}" if given == "--db" else str(missing)
     line = _one_line(run_cli(*command, given, where))
-    assert str(missing) in line and "no ledger store" in line
+    expected = "no ledger data directory" if given == "--data-dir" else "no ledger store"
+    assert str(missing) in line and expected in line
     assert not missing.exists()
 
 
@@ -151,7 +152,15 @@ def test_an_entry_file_may_name_its_org_without_an_entry_id(tmp_path: Path) -> N
             )
         )
         result = run_cli(
-            "submit", "--key", str(key), "--org", org, "--ledger", info["grpc"], str(entry)
+            "submit",
+            "--key",
+            str(key),
+            "--org",
+            org,
+            "--ledger",
+            info["grpc"],
+            "--json",
+            str(entry),
         )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["seq"] >= 1

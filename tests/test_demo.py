@@ -158,7 +158,8 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
             check=False,
         )
         assert check.returncode == 0, check.stderr
-        assert f"seq {pack_seq}" in check.stdout and "signature verifies" in check.stdout
+        assert f"seq {pack_seq}" in check.stdout and "signature verifies with" in check.stdout
+        assert "not proven in the log" in check.stdout  # as --json says
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0

@@ -333,7 +333,7 @@ def test_malformed_requests_get_pact_error_bodies(tmp_path: Path, db_url: str) -
             ("GET", "/2/nothing-here", 404, "NoSuchFootprint"),
             ("DELETE", "/3/footprints", 405, "BadRequest"),
             ("POST", "/3/events", 400, "BadRequest"),
-            ("GET", "/v1/proofs/inclusion?leaf_hash=zz&tree_size=1", 400, "BadRequest"),
+            ("GET", "/v1/proofs/inclusion?leafHash=zz&treeSize=1", 400, "BadRequest"),
             ("GET", "/v1/entries/-4", 400, "BadRequest"),
         ]
         for method, path, status, code in cases:

@@ -131,11 +131,11 @@ def test_integers_beyond_64_bits_are_refused(tmp_path: Path, db_url: str) -> Non
         for value in huge:
             for path, params in (
                 (f"/v1/entries/{value}", {}),
-                ("/v1/entries/0", {"tree_size": value}),
+                ("/v1/entries/0", {"treeSize": value}),
                 ("/3/footprints", {"limit": value}),
                 ("/3/footprints", {"x-carbonledger-after": value}),
                 ("/2/footprints", {"limit": value}),
-                ("/v1/proofs/inclusion", {"leaf_hash": "00" * 32, "tree_size": value}),
+                ("/v1/proofs/inclusion", {"leafHash": "00" * 32, "treeSize": value}),
                 ("/v1/proofs/consistency", {"first": value, "second": value}),
                 (f"/v1/footprints/{fid}/contributions", {"depth": value}),
                 (f"/v1/footprints/{fid}/contributions", {"cutoff": value}),

@@ -53,9 +53,9 @@ def test_checkpoint_and_proofs_are_public_and_verify(tmp_path: Path, db_url: str
 
         proof = http.get(
             "/v1/proofs/inclusion",
-            params={"leaf_hash": receipt.leaf_hash.hex(), "tree_size": size},
+            params={"leafHash": receipt.leaf_hash.hex(), "treeSize": size},
         ).json()
-        assert proof["leaf_index"] == receipt.seq and proof["tree_size"] == size
+        assert proof["leafIndex"] == receipt.seq and proof["treeSize"] == size
         verify_inclusion(
             receipt.leaf_hash,
             receipt.seq,
@@ -74,19 +74,19 @@ def test_checkpoint_and_proofs_are_public_and_verify(tmp_path: Path, db_url: str
         )
         errors = {
             "unknown leaf": (
-                {"leaf_hash": "00" * 32, "tree_size": size},
+                {"leafHash": "00" * 32, "treeSize": size},
                 "/v1/proofs/inclusion",
                 404,
                 "NotFound",
             ),
             "leaf beyond size": (
-                {"leaf_hash": receipt.leaf_hash.hex(), "tree_size": receipt.seq},
+                {"leafHash": receipt.leaf_hash.hex(), "treeSize": receipt.seq},
                 "/v1/proofs/inclusion",
                 400,
                 "BadRequest",
             ),
             "size beyond tree": (
-                {"leaf_hash": receipt.leaf_hash.hex(), "tree_size": size + 5},
+                {"leafHash": receipt.leaf_hash.hex(), "treeSize": size + 5},
                 "/v1/proofs/inclusion",
                 400,
                 "BadRequest",
@@ -120,19 +120,19 @@ def test_entries_carry_exact_bytes_and_follow_access(tmp_path: Path, db_url: str
             got = owner.get(f"/v1/entries/{receipt.seq}").json()
             raw = base64.b64decode(got["entry"])
             assert raw == record.entry
-            assert got["entry_hash"] == hashlib.sha256(raw).hexdigest()
+            assert got["entryHash"] == hashlib.sha256(raw).hexdigest()
             leaf = Record(
                 got["seq"],
-                got["timestamp_us"],
-                bytes.fromhex(got["prev_chain_hash"]),
-                bytes.fromhex(got["entry_hash"]),
-                bytes.fromhex(got["key_id"]),
+                got["timestampUs"],
+                bytes.fromhex(got["prevChainHash"]),
+                bytes.fromhex(got["entryHash"]),
+                bytes.fromhex(got["keyId"]),
                 base64.b64decode(got["signature"]),
             )
-            assert leaf_hash(leaf.leaf()).hex() == got["leaf_hash"] == receipt.leaf_hash.hex()
-            assert got["chain_hash"] == receipt.chain_hash.hex()
+            assert leaf_hash(leaf.leaf()).hex() == got["leafHash"] == receipt.leaf_hash.hex()
+            assert got["chainHash"] == receipt.chain_hash.hex()
             inclusion = got["inclusion"]
-            size = inclusion["tree_size"]
+            size = inclusion["treeSize"]
             verify_inclusion(
                 receipt.leaf_hash,
                 receipt.seq,
@@ -140,7 +140,7 @@ def test_entries_carry_exact_bytes_and_follow_access(tmp_path: Path, db_url: str
                 [bytes.fromhex(h) for h in inclusion["proof"]],
                 env.server.store.root(size),
             )
-            stated = owner.get(f"/v1/entries/{receipt.seq}", params={"tree_size": receipt.seq})
+            stated = owner.get(f"/v1/entries/{receipt.seq}", params={"treeSize": receipt.seq})
             assert stated.status_code == 400
             assert auditor.get(f"/v1/entries/{receipt.seq}").status_code == 200
             # Summary grants do not reveal the entry (it carries the composition).
@@ -168,7 +168,7 @@ def test_instrument_retirements(tmp_path: Path, db_url: str) -> None:
             env.client(BUYER) as buyer,
         ):
             found = owner.get("/v1/instruments/cn-gec/GEC202400000777").json()
-            assert found["seq"] == receipt.seq and found["entry_id"] == entry["entryId"]
+            assert found["seq"] == receipt.seq and found["entryId"] == entry["entryId"]
             assert found["first"] == "GEC202400000001" and found["last"] == "GEC202400001575"
             assert auditor.get("/v1/instruments/cn-gec/GEC202400001575").status_code == 200
             for who, path in (

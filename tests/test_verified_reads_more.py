@@ -145,7 +145,7 @@ def test_proofs_from_a_flipped_node_are_refused(tmp_path: Path, db_url: str) -> 
         target = record_footprints(env, 4)[0].seq
         size = env.server.store.tree_size()
         leaf_hash = next(env.server.store.records(target, target + 1)).leaf_hash.hex()
-        proof_url = f"/v1/proofs/inclusion?leaf_hash={leaf_hash}&tree_size={size}"
+        proof_url = f"/v1/proofs/inclusion?leafHash={leaf_hash}&treeSize={size}"
         assert public.get(proof_url).status_code == 200
         with engine(db_url) as eng:
             flip_sibling_node(eng, target, size)

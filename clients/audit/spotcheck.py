@@ -9,9 +9,9 @@ Input is two documents a gateway serves: the signed checkpoint note
      "inclusion": {"treeSize": N, "leafIndex": 7, "proof": ["<hex>", ...]},
      "signerPublicKey": "<base64, optional>", "keyRecord": {<same shape, optional>}}
 
-(snake_case member names are accepted too; hashes may be hex or base64.) The
-check recomputes the leaf from the entry bytes and record fields, proves it
-in the checkpoint's tree, and verifies the entry's signature with the
+(snake_case member names, as older gateways served them, are accepted too; hashes
+may be hex or base64.) The check recomputes the leaf from the entry bytes and
+record fields, proves it in the checkpoint's tree, and verifies the entry's signature with the
 signer's public key, which must hash to the record's key id. When the
 document carries ``keyRecord`` (the ``org.enroll``/``key.rotate``/``key.add``
 that introduced the key), that record is proven in the same tree and must

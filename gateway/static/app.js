@@ -240,13 +240,13 @@ async function proveFootprint(fp) {
     let leafHash = LedgerProof.hexToBytes(rec.leafHash);
     let proof;
     if (rec.accessLevel === "detail") {
-      const entry = await api(`/v1/entries/${rec.seq}?tree_size=${checkpoint.size}`);
+      const entry = await api(`/v1/entries/${rec.seq}?treeSize=${checkpoint.size}`);
       const bytes = LedgerProof.b64ToBytes(entry.entry);
       const entryHash = LedgerProof.bytesToHex(await LedgerProof.sha256(bytes));
-      if (entryHash !== entry.entry_hash) throw new Error("the entry bytes do not hash to the recorded entry hash");
+      if (entryHash !== entry.entryHash) throw new Error("the entry bytes do not hash to the recorded entry hash");
       checks.push("entry bytes hash to the recorded entry hash");
       const leaf = await LedgerProof.recordLeafHash(entry);
-      if (LedgerProof.bytesToHex(leaf) !== rec.leafHash || entry.leaf_hash !== rec.leafHash) {
+      if (LedgerProof.bytesToHex(leaf) !== rec.leafHash || entry.leafHash !== rec.leafHash) {
         throw new Error("the record's leaf hash does not match");
       }
       checks.push("leaf hash recomputed from the record (seq, time, chain, entry hash, key, signature)");
@@ -258,8 +258,8 @@ async function proveFootprint(fp) {
       leafHash = leaf;
       proof = entry.inclusion;
     } else {
-      proof = await (await fetch(`/v1/proofs/inclusion?leaf_hash=${rec.leafHash}&tree_size=${checkpoint.size}`)).json();
-      if (proof.leaf_index !== rec.seq) throw new Error("the proof is for another position in the log");
+      proof = await (await fetch(`/v1/proofs/inclusion?leafHash=${rec.leafHash}&treeSize=${checkpoint.size}`)).json();
+      if (proof.leafIndex !== rec.seq) throw new Error("the proof is for another position in the log");
     }
     const ok = await LedgerProof.verifyInclusion(
       leafHash, rec.seq, checkpoint.size, proof.proof.map(LedgerProof.hexToBytes), checkpoint.root);

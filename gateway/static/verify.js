@@ -71,10 +71,10 @@ const LedgerProof = (() => {
     const view = new DataView(leaf.buffer);
     leaf[0] = 1;
     view.setBigUint64(1, BigInt(record.seq));
-    view.setBigInt64(9, BigInt(record.timestamp_us));
-    leaf.set(hexToBytes(record.prev_chain_hash), 17);
-    leaf.set(hexToBytes(record.entry_hash), 49);
-    leaf.set(hexToBytes(record.key_id), 81);
+    view.setBigInt64(9, BigInt(record.timestampUs));
+    leaf.set(hexToBytes(record.prevChainHash), 17);
+    leaf.set(hexToBytes(record.entryHash), 49);
+    leaf.set(hexToBytes(record.keyId), 81);
     leaf.set(b64ToBytes(record.signature), 113);
     return sha256(concat(Uint8Array.of(0), leaf));
   }

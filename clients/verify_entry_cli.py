@@ -1,0 +1,145 @@
+"""``carbonledger verify-entry``: a buyer's spot check of one entry, without the log.
+
+Registered on the ``carbonledger`` group in ``clients/cli.py``. Its failures name the
+cause in one line, in the user's terms (docs/api.md, "CLI exit codes"): credentials
+the gateway refused, an entry the client may not read (a footprint shared at summary
+level needs the owner's detail grant), or a gateway that does not answer. The text
+verdict says exactly what the JSON one says: whether the signer's key was proven in
+the log, given by the user, or only named by the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+import httpx
+
+from clients.audit.spotcheck import SpotCheck, SpotCheckFailure, verify_entry_document
+from clients.audit_cli import ledger_verifier
+from clients.cli_errors import CommandFailed, ExitCode, failure_of, server_said
+from clients.cli_params import gateway_client_options
+from clients.gateway_session import gateway_session
+from ledger.keys import read_public_key_argument
+
+
+class EntryNotVisible(Exception):
+    """The gateway answered 404 for the entry: absent, or not readable by this client."""
+
+
+@click.command("verify-entry")
+@gateway_client_options
+@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
+@click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.argument("seq", type=int)
+def verify_entry(
+    gateway: str,
+    ledger_key: str,
+    client_id: str,
+    client_secret: str,
+    signer_key: str | None,
+    as_json: bool,
+    seq: int,
+) -> None:
+    """Prove one entry in the signed tree and check its signature, without the log."""
+    verifier = ledger_verifier(ledger_key)
+    try:
+        public = read_public_key_argument(signer_key) if signer_key else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--signer-key") from None
+    try:
+        note, document = fetch_entry_documents(gateway, client_id, client_secret, seq)
+        result = verify_entry_document(note, document, verifier, public)
+    except SpotCheckFailure as exc:
+        out: dict[str, Any] = {"ok": False, "seq": seq, "reason": str(exc)}
+        click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
+        sys.exit(1)
+    except EntryNotVisible as exc:
+        raise CommandFailed(_not_visible(seq, client_id, str(exc)), ExitCode.REFUSED) from None
+    except httpx.HTTPStatusError as exc:
+        raise _refused(exc, gateway, client_id) from None
+    except httpx.TransportError as exc:
+        raise CommandFailed(
+            f"cannot reach the gateway at {gateway} ({exc}); is it running? Give its URL "
+            "with --gateway",
+            ExitCode.UNREACHABLE,
+        ) from None
+    except ValueError as exc:
+        raise failure_of(exc, gateway) or CommandFailed(str(exc), ExitCode.REFUSED) from None
+    source = _key_source(result, public is not None)
+    out = {
+        "ok": True,
+        "seq": result.seq,
+        "treeSize": result.checkpoint.size,
+        "type": result.entry.get("type"),
+        "org": result.entry.get("org"),
+        "signerKeyProvenInLog": result.key_proven,
+        "signerKeySource": source,
+    }
+    click.echo(json.dumps(out) if as_json else _verdict(out))
+
+
+def _key_source(result: SpotCheck, given: bool) -> str:
+    if result.key_proven:
+        return "log"
+    return "given" if given else "gateway"
+
+
+_KEY_SOURCES = {
+    "log": "the key the log introduced for its org (proven in the same tree)",
+    "given": "the key given with --signer-key",
+    "gateway": "the key the gateway named, which is not proven in the log (give "
+    "--signer-key, or audit the log, to pin it)",
+}
+
+
+def _verdict(out: dict[str, Any]) -> str:
+    return (
+        f"OK: seq {out['seq']} ({out['type']} by {out['org']}) is in the signed tree of size "
+        f"{out['treeSize']}; its signature verifies with {_KEY_SOURCES[out['signerKeySource']]}"
+    )
+
+
+def _not_visible(seq: int, client_id: str, said: str) -> str:
+    return (
+        f"entry {seq} is not visible to client {client_id}: there is no such entry, or its "
+        "org may not read it (verify-entry reads the entry itself: a footprint shared at "
+        f"summary level needs the owner's detail-level grant) (404 {said})"
+    )
+
+
+def _refused(exc: httpx.HTTPStatusError, gateway: str, client_id: str) -> CommandFailed:
+    """The gateway's refusal, named by its cause; the server's own words follow."""
+    if exc.response.status_code == httpx.codes.UNAUTHORIZED:
+        return CommandFailed(
+            f"the gateway at {gateway} did not accept client {client_id}: wrong client id "
+            f"or secret, or a revoked client (401 {server_said(exc.response)})",
+            ExitCode.CREDENTIALS,
+        )
+    return failure_of(exc, gateway) or CommandFailed(str(exc), ExitCode.REFUSED)
+
+
+def fetch_entry_documents(
+    gateway: str,
+    client_id: str,
+    client_secret: str,
+    seq: int,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The checkpoint note, then the entry document proven against that checkpoint's size
+    (``EntryNotVisible`` when the gateway answers 404 for it)."""
+    with gateway_session(gateway, client_id, client_secret, transport=transport) as http:
+        note = http.get("/v1/checkpoint")
+        note.raise_for_status()
+        size = note.text.split("\n")[1]
+        entry = http.get(f"/v1/entries/{seq}", params={"treeSize": size})
+        if entry.status_code == httpx.codes.NOT_FOUND:
+            raise EntryNotVisible(server_said(entry))
+        entry.raise_for_status()
+        document = entry.json()
+    if not isinstance(document, dict):
+        raise ValueError("the entry document is not a JSON object")
+    return note.text, document
