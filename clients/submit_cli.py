@@ -69,7 +69,7 @@ def submit(
         total=len(signed), unit="entry", file=sys.stderr, disable=not sys.stderr.isatty()
     )
     with progress, LedgerClient(ledger) as client:
-        for result in client.submit_stream(signed):
+        for result in client.submit_batches(signed):
             progress.update()
             if isinstance(result, Rejected):
                 failures += 1

@@ -110,7 +110,7 @@ def test_the_follower_reads_only_the_entries_after_its_last_applied_seq(
 
         event.listen(db.read_engine, "before_cursor_execute", note)
         assert follower.catch_up().size == applied  # nothing new: the size query alone
-        assert len(queries) == 1 and "max(record.seq)" in queries[0][0]
+        assert len(queries) == 1 and "max(seq)" in queries[0][0].lower()
 
         later = enroll(client, operator, ORG + "-later", "buyer")
         caught_up = follower.catch_up()
