@@ -6,6 +6,7 @@ one line with a documented exit code (docs/api.md, "CLI exit codes").
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -91,6 +92,13 @@ def main() -> None:
     help="Also keep well-formed cosignatures of unconfigured keys, unverified, at most 4 "
     "keys per network per checkpoint (for test setups; see docs/operations.md).",
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Least severe log lines written to stderr (one line each: time, level, source).",
+)
 def serve(
     data_dir: Path,
     db_url: str | None,
@@ -102,8 +110,14 @@ def serve(
     witnesses: tuple[str, ...],
     trusted_proxies: tuple[str, ...],
     open_witnessing: bool,
+    log_level: str,
 ) -> None:
     """Run the ledger (gRPC) and the gateway (HTTP) until interrupted (Ctrl-C: exit 0)."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     from clients.serving import ledger_and_gateway, stop_on_signals
     from ledger.note import CosignatureVerifier, NoteError
     from ledger.process import settle_heap_after_startup
