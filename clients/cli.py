@@ -95,7 +95,7 @@ def main() -> None:
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
+    default="warning",
     show_default=True,
     help="Least severe log lines written to stderr (one line each: time, level, source).",
 )

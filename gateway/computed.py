@@ -29,7 +29,7 @@ from gateway.quantities import percent, quantity
 from graph.contributions import ContributionNode
 from graph.cut import Disclosure, disclosed_result, disclosed_tree
 from graph.engine import FootprintEngine
-from graph.errors import FootprintEngineError, NoPhysicalSolutionError
+from graph.errors import FootprintEngineError, NoPhysicalSolutionError, OutOfRangeError
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, cff_fields
 from graph.results import ComputedFootprint, EndOfLife
 from ledger.entries import Entry, parse_entry
@@ -46,12 +46,16 @@ class _Evidence:
     retirements: list[dict[str, Any]]
 
 
+# A footprint's uncut result, or why it has none (None: the engine does not hold it).
+_Result = ComputedFootprint | NoPhysicalSolutionError | OutOfRangeError | None
+
+
 @dataclass
 class _Snapshot:
     size: int
     engine: FootprintEngine
-    results: dict[str, ComputedFootprint | NoPhysicalSolutionError | None] = field(
-        default_factory=dict
+    results: dict[str, ComputedFootprint | NoPhysicalSolutionError | OutOfRangeError | None] = (
+        field(default_factory=dict)
     )
     evidence: dict[str, _Evidence] = field(default_factory=dict)
 
@@ -161,13 +165,16 @@ class ComputedFootprints:
         if footprint_id not in snap.results:
             try:
                 snap.results[footprint_id] = snap.engine.result(footprint_id)
-            except NoPhysicalSolutionError as e:
+            except (NoPhysicalSolutionError, OutOfRangeError) as e:
                 snap.results[footprint_id] = e
             except FootprintEngineError:
                 snap.results[footprint_id] = None
         found = snap.results[footprint_id]
-        if isinstance(found, NoPhysicalSolutionError):  # a fresh error: no growing traceback
+        # A fresh error each time: no traceback growing with every request.
+        if isinstance(found, NoPhysicalSolutionError):
             raise NoPhysicalSolutionError(found.cycle, footprint_id=found.footprint_id)
+        if isinstance(found, OutOfRangeError):
+            raise OutOfRangeError(found.footprint_id)
         return found
 
     def _leaf(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint:
@@ -251,7 +258,7 @@ class ComputedFootprints:
         try:
             with self._lock:
                 tree = snap.engine.contributions(footprint_id, cutoff=cutoff, max_depth=depth)
-        except NoPhysicalSolutionError:
+        except (NoPhysicalSolutionError, OutOfRangeError):
             raise
         except FootprintEngineError:
             return None

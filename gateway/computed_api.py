@@ -16,7 +16,7 @@ from gateway.footprints import Visible
 from gateway.index_checks import inventory_of, target_of
 from gateway.quantities import quantity
 from graph.cut import Disclosure, Level
-from graph.errors import NoPhysicalSolutionError
+from graph.errors import NoPhysicalSolutionError, OutOfRangeError
 from ledger.entries.carbon.footprint import Cff
 from ledger.read.access import inventory_access_in, now_us
 from ledger.read.evidence import inventory_seqs, target_seqs
@@ -126,6 +126,12 @@ def no_physical_solution(error: NoPhysicalSolutionError) -> PactError:
     )
 
 
+def out_of_range(error: OutOfRangeError) -> PactError:
+    """422 ``OutOfRange``: a figure of the footprint overflows (absurd values upstream).
+    The message names only the footprint asked about."""
+    return PactError(422, "OutOfRange", str(error))
+
+
 def access_of(svc: Any, caller: Any) -> Disclosure:
     """The caller's access level to each footprint id, as the gateway's access policy
     answers it (asked once per id per request): what ``graph.cut`` cuts the graph by."""
@@ -157,6 +163,8 @@ def visible_computed(
             result = compute(visible.ref.footprint_id, access_of(svc, caller))
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
+        except OutOfRangeError as e:
+            raise out_of_range(e) from None
     if visible is None or result is None:
         raise not_found(request, "computed footprint")
     return visible, result
@@ -232,6 +240,8 @@ def contributions(
             )
         except NoPhysicalSolutionError as e:
             raise no_physical_solution(e) from None
+        except OutOfRangeError as e:
+            raise out_of_range(e) from None
     if tree is None:
         raise not_found(request, "computed footprint")
     return dict(tree)

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth import gateway_key, subkey
@@ -61,6 +61,8 @@ V2_TYPES = {
     "published": "org.wbcsd.pathfinder.ProductFootprint.Published.v1",
 }
 MAX_PFS = 100
+#: Open requests per requester: each is examined again whenever the log grows.
+MAX_OPEN_REQUESTS = 100
 
 
 def _now_us() -> int:
@@ -213,6 +215,16 @@ class Outbox:
             ).first()
             if seen is not None:
                 return
+            open_now = conn.execute(
+                select(func.count())
+                .select_from(_AR)
+                .where(_AR.c.requester == requester, _AR.c.state == "open")
+            ).scalar_one()
+            if open_now >= MAX_OPEN_REQUESTS:
+                raise bad_request(
+                    f"{requester} has {open_now} open requests, the most one requester may "
+                    "have; send more once some are fulfilled or rejected"
+                )
             if not _has_callback(conn, requester):
                 raise bad_request(
                     f"no events endpoint is registered for {requester}; "

@@ -11,13 +11,13 @@ worker thread.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.auth import Caller
 from gateway.context import CallerDep, Services, ServicesDep
@@ -28,6 +28,12 @@ from gateway.request_guard import PlainText
 
 router = APIRouter()
 MEDIA_TYPE = "application/cloudevents+json"
+#: Media types an event body may be sent as (CloudEvents' own, or plain JSON).
+ACCEPTED_MEDIA_TYPES = frozenset({MEDIA_TYPE, "application/json"})
+#: Values per criteria list of a request: a request stays open and is examined again
+#: whenever the log grows, so its size is a standing cost.
+MAX_CRITERIA = 100
+Criteria = Annotated[list[PlainText], Field(max_length=MAX_CRITERIA)]
 
 
 class CloudEvent(BaseModel):
@@ -36,20 +42,27 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Annotated[PlainText, Field(min_length=1, max_length=256)]
-    specversion: Annotated[PlainText, Field(min_length=1, max_length=16)]
+    specversion: Literal["1.0"]
     id: Annotated[PlainText, Field(min_length=1, max_length=256)]
     source: Annotated[PlainText, Field(min_length=1, max_length=2048)]
     time: Annotated[PlainText, Field(min_length=1, max_length=64)] | None = None
     data: dict[str, Any]
 
+    @field_validator("time")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_instant(value)  # ValueError: not an RFC 3339 date-time
+        return value
+
 
 class _V3Criteria(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    productId: list[PlainText] | None = None
-    companyId: list[PlainText] | None = None
-    geography: list[PlainText] | None = None
-    classification: list[PlainText] | None = None
+    productId: Criteria | None = None
+    companyId: Criteria | None = None
+    geography: Criteria | None = None
+    classification: Criteria | None = None
     validOn: PlainText | None = None
     validAfter: PlainText | None = None
     validBefore: PlainText | None = None
@@ -60,8 +73,8 @@ class _V3Criteria(BaseModel):
 class _V2Pf(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    productIds: list[PlainText] | None = None
-    companyIds: list[PlainText] | None = None
+    productIds: Criteria | None = None
+    companyIds: Criteria | None = None
 
 
 class _V2Criteria(BaseModel):
@@ -152,6 +165,11 @@ def _handle(caller: Caller, svc: Services, event: CloudEvent, version: int) -> R
 async def _event(request: Request) -> CloudEvent:
     """The body as a CloudEvent: read only now (after authentication), within the
     body limit; malformed JSON or a wrong shape is a 400 naming the member."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        raise bad_request(
+            f"Content-Type {media_type or '(none)'!r}: an event is sent as {MEDIA_TYPE}"
+        )
     raw = await request.body()
     try:
         return CloudEvent.model_validate_json(raw)

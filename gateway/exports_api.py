@@ -14,12 +14,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from gateway.computed_api import UUID_PATTERN, visible_computed
+from gateway.computed_api import UUID_PATTERN, out_of_range, visible_computed
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from gateway.exports import NotExportable, batterypass, catenax_battery
 from gateway.exports.catenax_pcf import catenax_pcf
 from graph.battery import battery_declaration as declare
+from graph.errors import OutOfRangeError
 from ledger.entries.carbon.battery import BatteryFacts
 
 router = APIRouter(prefix="/v1", tags=["exports"])
@@ -66,12 +67,15 @@ def battery_declaration(
             "it is not a battery footprint"
         )
     facts = BatteryFacts.model_validate(battery)
-    declaration = declare(
-        result,
-        float(facts.usableEnergyKwh),
-        float(facts.cycles_per_year()),
-        float(facts.yearsOfService),
-    )
+    try:
+        declaration = declare(
+            result,
+            float(facts.usableEnergyKwh),
+            float(facts.cycles_per_year()),
+            float(facts.yearsOfService),
+        )
+    except OutOfRangeError as e:
+        raise out_of_range(e) from None
     try:
         if format_ == batterypass.FORMAT:
             return JSONResponse(batterypass.carbon_footprint_for_batteries(declaration, facts))

@@ -12,9 +12,10 @@ can make a listing, or the re-examination of open asynchronous requests, fail.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ledger.entries.carbon.common import RFC3339
 from ledger.entries.carbon.common import parse_instant as parse_rfc3339
 from ledger.entries.carbon.pact import DEFAULT_VALIDITY_YEARS, plus_years
 
@@ -43,14 +44,13 @@ class Filters:
 
 
 def parse_instant(value: str) -> datetime:
-    """An RFC 3339 date-time (``Z`` or offset; naive means UTC; more than six
-    fractional digits are cut, as the ledger does when it validates); ValueError if
-    malformed or outside the calendar."""
-    text = value.strip()
-    if text.endswith("z"):
-        text = text[:-1] + "Z"
-    moment = parse_rfc3339(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """An RFC 3339 date-time, with ``Z`` or an offset (more than six fractional digits
+    are cut, as the ledger does when it validates); ValueError if it has another form
+    (``fromisoformat`` alone would take dates, week dates, basic formats, no offset) or
+    lies outside the calendar."""
+    if not RFC3339.match(value):
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+    return parse_rfc3339(value.upper())
 
 
 def validity(footprint: dict[str, Any]) -> tuple[datetime, datetime | None]:

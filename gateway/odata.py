@@ -47,7 +47,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "ge": operator.ge,
 }
 _TOKEN = re.compile(
-    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<str>'(?:[^']|'')*')|(?P<word>[^\s()']+))"
+    r"[ \t\r\n]*(?:(?P<open>\()|(?P<close>\))|(?P<str>'(?:[^']|'')*')|(?P<word>[^ \t\r\n()']+))"
 )
 
 
@@ -83,7 +83,7 @@ def parse(text: str) -> Predicate:
 
 def _tokens(text: str) -> list[Token]:
     tokens: list[Token] = []
-    position, end = 0, len(text.rstrip())
+    position, end = 0, len(text.rstrip(" \t\r\n"))
     while position < end:
         match = _TOKEN.match(text, position)
         if match is None or match.lastgroup is None:
@@ -191,6 +191,9 @@ class _Parser:
         if rest:
             self.tokens.insert(self.position, ("word", rest))
         wanted = self.lambda_body(variable)
+        after = self.peek()
+        if after is not None and after[0] == "word" and after[1] in ("and", "or", "not"):
+            raise Unsupported(f"$filter: any() takes one eq comparison, not {after[1]!r}")
         self.expect("close")
         return lambda doc: wanted in {str(v).lower() for v in doc.get(collection) or ()}
 

@@ -94,6 +94,14 @@ def _footprint_id(request: Request, id: str) -> str:
     return id.lower()
 
 
+def _once(request: Request, *names: str) -> None:
+    """A 400 naming a single-valued query parameter given more than once (which of the
+    values would count is no reader's guess to make)."""
+    for name in names:
+        if len(request.query_params.getlist(name)) > 1:
+            raise bad_request(f"query parameter {name} is given more than once")
+
+
 def _page(limit: int | None) -> int:
     return MAX_PAGE if limit is None else min(limit, MAX_PAGE)
 
@@ -141,6 +149,7 @@ def list_v3(
 ) -> Response:
     """Footprints visible to the caller, oldest first. Values of one filter OR, different
     filters AND; values that match nothing give an empty list."""
+    _once(request, "limit", "validOn", "validAfter", "validBefore", "status", CURSOR)
     filters = Filters(
         product_ids=productId or [],
         company_ids=companyId or [],
@@ -220,13 +229,16 @@ def list_v2(
     ] = None,
     after: After = None,
 ) -> Response:
+    _once(request, "limit", "$filter", CURSOR)
     found, more = svc.footprints.list(
         caller.org,
         caller.roles,
         Filters(),
         after_seq=-1 if after is None else after,
         limit=_page(limit),
-        where=None if filter_ is None else _v2_filter(request, filter_),
+        # Only what v2.3 can express is listed, so a page (and its next link) never
+        # counts a footprint the page then leaves out.
+        where=servable if filter_ is None else _v2_filter(request, filter_),
     )
     return _json({"data": _v2_docs(svc, found)}, _next_link(request, more))
 

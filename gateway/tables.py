@@ -41,6 +41,7 @@ class AsyncRequestRow(SQLModel, table=True):
     __tablename__ = "gw_async_request"
     __table_args__ = (
         Index("ix_gw_async_request_requester", "requester", "event_id"),
+        Index("ix_gw_async_request_requester_state", "requester", "state"),
         # The fulfilment worker pages through open requests in creation order.
         Index("ix_gw_async_request_open", "state", "created_us", "request_id"),
     )

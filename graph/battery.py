@@ -11,9 +11,10 @@ full equivalent cycles per year and years of service).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from graph.errors import InvalidParameterError, UnitConversionError
+from graph.errors import InvalidParameterError, OutOfRangeError, UnitConversionError
 from graph.model import STAGES
 from graph.results import ComputedFootprint
 from graph.units import conversion_factor
@@ -77,6 +78,14 @@ class BatteryDeclaration:
     kg_co2e_per_battery: float
     service_life_energy_kwh: float  # of one battery
 
+    def is_finite(self) -> bool:
+        """Whether every figure is a finite number (see ``OutOfRangeError``)."""
+        per_kwh = self.per_kwh
+        figures = [self.kg_co2e_per_battery, self.service_life_energy_kwh]
+        figures += [per_kwh.kg_co2e_per_kwh, *per_kwh.stage_kg_co2e_per_kwh.values()]
+        figures += per_kwh.stage_shares.values()
+        return all(math.isfinite(figure) for figure in figures)
+
 
 def battery_declaration(
     result: ComputedFootprint,
@@ -97,8 +106,11 @@ def battery_declaration(
     else:
         usable_per_unit = _kwh_per_declared_unit(result)
     lifetime = cycles_per_year * years_of_service
-    return BatteryDeclaration(
+    declaration = BatteryDeclaration(
         battery_footprint(result, usable_per_unit * lifetime),
         result.total * usable_energy_kwh / usable_per_unit,
         usable_energy_kwh * lifetime,
     )
+    if not declaration.is_finite():
+        raise OutOfRangeError(result.footprint_id, "the battery declaration")
+    return declaration

@@ -13,6 +13,7 @@ next update — one supplier's loop never stops anybody else's footprints.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import cast
 
@@ -21,7 +22,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from graph.contributions import ContributionNode, contribution_tree
-from graph.errors import InvalidParameterError, NoPhysicalSolutionError, UnknownFootprintError
+from graph.errors import (
+    InvalidParameterError,
+    NoPhysicalSolutionError,
+    OutOfRangeError,
+    UnknownFootprintError,
+)
 from graph.model import EmissionFactor, FootprintDeclaration
 from graph.results import ComputedFootprint, assemble, declared_comparison
 from graph.sharing import Sharing
@@ -338,21 +344,25 @@ class FootprintEngine:
         tiers: list[float] = []
         vec = np.zeros(up.size)
         vec[root] = 1.0
-        for _ in range(max_tier):
-            tiers.append(float(e_up @ vec))
-            vec = a @ vec
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below: OutOfRangeError
+            for _ in range(max_tier):
+                tiers.append(float(e_up @ vec))
+                vec = a @ vec
         ids = [self._ids[j] for j in up.tolist()]
         upstream = (
             (float(s[p]), self._registry.footprints[fid], self._build(fid))
             for p, fid in enumerate(ids)
         )
-        return assemble(
+        result = assemble(
             self.declaration(footprint_id),
             self.total(footprint_id),
             upstream,
             tiers,
             self.tolerance,
         )
+        if not result.is_finite():
+            raise OutOfRangeError(footprint_id)
+        return result
 
     def contributions(
         self,
@@ -363,7 +373,8 @@ class FootprintEngine:
         max_children: int = 10,
     ) -> ContributionNode:
         """Contribution tree of the top contributors (see :mod:`graph.contributions`)."""
-        self._physical_index(footprint_id)
+        if not math.isfinite(self.total(footprint_id)):
+            raise OutOfRangeError(footprint_id)
         return contribution_tree(
             self._graph,
             self.total,

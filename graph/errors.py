@@ -39,6 +39,23 @@ class NoPhysicalSolutionError(FootprintEngineError):
         return self.footprint_id is None or self.footprint_id in self.cycle
 
 
+class OutOfRangeError(FootprintEngineError):
+    """A computed figure exceeds what binary floating point holds (about 1.8e308), or
+    is not a number: some footprint or factor upstream declares an absurd amount or value.
+
+    Entries are checked one by one, so values that are each acceptable can multiply past
+    any bound along a supply chain; the footprints this reaches are refused by name
+    instead of served as infinity."""
+
+    def __init__(self, footprint_id: str, what: str = "its computed footprint") -> None:
+        self.footprint_id = footprint_id
+        super().__init__(
+            f"{what} of {footprint_id} exceeds the range of numbers the engine computes "
+            "with (about 1.8e308): an amount or emission value declared upstream is far "
+            "too large"
+        )
+
+
 class UnitConversionError(FootprintEngineError):
     """An input amount's unit cannot be converted to the unit it is multiplied with."""
 

@@ -9,6 +9,7 @@ through recycling loops.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,6 +67,16 @@ class ComputedFootprint:
     def complete(self) -> bool:
         """No gap and no input error anywhere upstream."""
         return not self.gaps and not self.errors
+
+    def is_finite(self) -> bool:
+        """Whether every figure is a finite number (see ``OutOfRangeError``)."""
+        figures = [self.total, *self.by_stage.values(), *self.by_scope.values()]
+        figures += [*self.by_supplier.values(), *self.by_tier.values(), *self.dqr.values()]
+        if self.primary_data_share is not None:
+            figures.append(self.primary_data_share)
+        if self.relative_difference is not None:
+            figures.append(self.relative_difference)
+        return all(math.isfinite(figure) for figure in figures)
 
 
 def declared_comparison(

@@ -69,14 +69,20 @@ def serving(data_dir: Path, *args: str) -> Iterator[dict[str, str]]:
         "127.0.0.1:0",
         *args,
     )
+    failed: BaseException | None = None
     try:
         info = read_banner(proc)
         assert {"grpc", "http", "ledger-key"} <= info.keys(), proc.communicate(timeout=60)
         yield info
+    except BaseException as exc:
+        failed = exc
+        raise
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
+        output = proc.communicate(timeout=60)
+        if failed is not None:  # what the server logged explains what the test saw
+            failed.add_note(f"serve {data_dir} logged:\n{output[1] or output[0] or ''}"[-4000:])
 
 
 def closed_port() -> int:

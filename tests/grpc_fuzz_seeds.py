@@ -53,6 +53,11 @@ def seed_requests(
     seeds: dict[str, list[tuple[list[Message], list[tuple[str, str]]]]] = {
         "Submit": [([s], []) for s in submits],
         "SubmitStream": [(submits, [])],
+        "SubmitBatch": [
+            ([pb.SubmitBatchRequest(entries=submits)], []),
+            ([pb.SubmitBatchRequest(entries=[submits[0]] * 1_001)], []),
+            ([pb.SubmitBatchRequest()], []),
+        ],
         "GetEntry": [
             ([pb.GetEntryRequest(seq=2**63)], valid),
             ([pb.GetEntryRequest(entry_id="\x00")], valid),

@@ -68,6 +68,7 @@ _PROOF_CODES = {C.OK, C.RESOURCE_EXHAUSTED, C.NOT_FOUND, C.INVALID_ARGUMENT, C.O
 ALLOWED: dict[str, set[grpc.StatusCode]] = {
     "Submit": _SUBMIT_CODES,
     "SubmitStream": {C.OK, C.INVALID_ARGUMENT, C.RESOURCE_EXHAUSTED},
+    "SubmitBatch": {C.OK, C.INVALID_ARGUMENT, C.RESOURCE_EXHAUSTED},
     "GetEntry": _READ_CODES,
     "StreamEntries": _READ_CODES,
     "GetCheckpoint": {C.OK, C.RESOURCE_EXHAUSTED, C.INVALID_ARGUMENT},
@@ -145,9 +146,15 @@ def check(method: Any, requests: list[bytes], metadata: Any, outcome: Outcome) -
     assert outcome.code in ALLOWED[method.name], (
         f"{where}\nanswered {outcome.code.name}: {outcome.details!r}"
     )
+    answers: list[pb.SubmitStreamResponse] = []
     if method.name == "SubmitStream":
-        for raw in outcome.responses:
-            answer = pb.SubmitStreamResponse.FromString(raw)
+        answers = [pb.SubmitStreamResponse.FromString(raw) for raw in outcome.responses]
+    elif method.name == "SubmitBatch":
+        answers = [
+            a for raw in outcome.responses for a in pb.SubmitBatchResponse.FromString(raw).results
+        ]
+    if answers:
+        for answer in answers:
             if answer.WhichOneof("result") == "rejection":
                 code = answer.rejection.code
                 assert code in _SUBMIT_STATUS_VALUES, (
@@ -192,9 +199,14 @@ class LegitSubmitter:
 def _strategies(method: Any, signers: list[OrgSigner], fuzzer: OrgSigner) -> SearchStrategy[Case]:
     """Structured requests for ``method``: serialized messages plus metadata."""
     path = f"/{SERVICE.full_name}/{method.name}"
-    if method.input_type.name == "SubmitRequest":
+    if method.input_type.name in ("SubmitRequest", "SubmitBatchRequest"):
         signed = fz.submit_requests(fuzzer)
-        message = st.one_of(signed, signed, signed, fz.messages(method.input_type))
+        one = st.one_of(signed, signed, signed, fz.messages(pb.SubmitRequest.DESCRIPTOR))
+        message = (
+            one
+            if method.input_type.name == "SubmitRequest"
+            else st.lists(one, max_size=8).map(lambda rs: pb.SubmitBatchRequest(entries=rs))
+        )
     elif method.input_type.name == "AddCosignatureRequest":
         message = fz.messages(method.input_type, {"signature_line": fz.cosignature_lines()})
     else:

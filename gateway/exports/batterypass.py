@@ -38,6 +38,12 @@ def carbon_footprint_for_batteries(
             "battery.performanceClass is not declared"
         )
     per_kwh = declaration.per_kwh
+    if per_kwh.kg_co2e_per_kwh < 0:
+        raise NotExportable(
+            f"{FORMAT}: the battery's carbon footprint is "
+            f"{number(per_kwh.kg_co2e_per_kwh)} kgCO2e/kWh; a declaration cannot be negative "
+            "(end-of-life credits outweigh the rest)"
+        )
     return {
         "batteryCarbonFootprint": number(per_kwh.kg_co2e_per_kwh),
         "carbonFootprintPerLifecycleStage": [

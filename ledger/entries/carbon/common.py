@@ -90,6 +90,10 @@ _RFC3339 = (
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 
+#: The same shape for text from outside the ledger (query parameters), where RFC 3339's
+#: lower-case ``t`` and ``z`` are allowed too.
+RFC3339 = re.compile(_RFC3339, re.IGNORECASE)
+
 
 # The RFC 3339 shape alone, checked in pydantic-core. A model with many of these
 # (meter readings) checks the calendar itself, in one pass with ``parse_instant``.
