@@ -19,7 +19,6 @@ from typing import NoReturn
 from ledger.errors import IntegrityError
 from ledger.merkle import MerkleError
 from ledger.read.verified import VerifiedLog
-from ledger.record import Record
 from ledger.store.log import NodeReader, StoredRecord
 from ledger.tiles import TileError, TileID, entry_bundle, hash_tile
 
@@ -71,7 +70,4 @@ class VerifiedTiles:
 
 def bundle_bytes(records: list[StoredRecord]) -> bytes:
     """The entry bundle of verified ``records``: their 177-byte leaves, length-prefixed."""
-    return entry_bundle.encode(
-        Record(r.seq, r.timestamp_us, r.prev_chain_hash, r.entry_hash, r.key_id, r.signature).leaf()
-        for r in records
-    )
+    return entry_bundle.encode(r.as_record().leaf() for r in records)
