@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from gateway.context import CallerDep, Services, ServicesDep
@@ -182,7 +182,8 @@ def entry(
 
 @router.get(
     "/entries/{seq}/proof",
-    response_class=PlainTextResponse,
+    # Not PlainTextResponse: FastAPI would document the JSON error bodies as text/plain.
+    response_class=Response,
     responses={
         200: {"content": {"text/plain": {}}},
         **error_responses(400, 401, 403, 404, 500),
