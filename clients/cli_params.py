@@ -144,11 +144,21 @@ def gateway_client_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--gateway``, ``--client-id`` and ``--client-secret``: the gateway and the API
     client a command that reads through the gateway logs in as
     (``clients.gateway_session``)."""
+    return _gateway_options(command, required=True)
+
+
+def optional_gateway_client_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The same options for a command that can also work offline (it checks that the
+    three come together when it needs them)."""
+    return _gateway_options(command, required=False)
+
+
+def _gateway_options(command: Callable[..., Any], *, required: bool) -> Callable[..., Any]:
     for option in reversed(
         (
             click.option(
                 "--gateway",
-                required=True,
+                required=required,
                 type=GATEWAY_URL,
                 callback=_remember_server,
                 help="Base URL of the gateway.",
@@ -156,13 +166,13 @@ def gateway_client_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--client-id",
                 envvar="CARBONLEDGER_CLIENT_ID",
-                required=True,
+                required=required,
                 help="The gateway API client (env CARBONLEDGER_CLIENT_ID).",
             ),
             click.option(
                 "--client-secret",
                 envvar="CARBONLEDGER_CLIENT_SECRET",
-                required=True,
+                required=required,
                 help="Its secret (env CARBONLEDGER_CLIENT_SECRET).",
             ),
         )

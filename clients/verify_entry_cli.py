@@ -6,12 +6,16 @@ the gateway refused, an entry the client may not read (a footprint shared at sum
 level needs the owner's detail grant), or a gateway that does not answer. The text
 verdict says exactly what the JSON one says: whether the signer's key was proven in
 the log, given by the user, or only named by the gateway.
+
+With ``--write-proof`` it also saves the entry's C2SP tlog-proof bundle; with
+``--proof`` it checks such a bundle offline instead (``clients.proof_bundle_verdict``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,9 +24,11 @@ import httpx
 from clients.audit.spotcheck import SpotCheck, SpotCheckFailure, verify_entry_document
 from clients.audit_cli import ledger_verifier
 from clients.cli_errors import CommandFailed, ExitCode, failure_of, server_said
-from clients.cli_params import gateway_client_options
+from clients.cli_params import optional_gateway_client_options
 from clients.gateway_session import gateway_session
+from clients.proof_bundle_verdict import bundle_verdict, print_bundle_verdict, read_policy
 from ledger.keys import read_public_key_argument
+from ledger.note import NoteError
 
 
 class EntryNotVisible(Exception):
@@ -30,30 +36,70 @@ class EntryNotVisible(Exception):
 
 
 @click.command("verify-entry")
-@gateway_client_options
+@optional_gateway_client_options
 @click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
 @click.option("--signer-key", help="Signer's public key, if the gateway does not prove it.")
+@click.option(
+    "--proof",
+    "proof_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Verify this .tlog-proof bundle offline instead (no gateway).",
+)
+@click.option(
+    "--write-proof",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also fetch the entry's .tlog-proof bundle, verify it and write it here.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A C2SP tlog-policy file the checkpoint must satisfy (witness quorum).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.argument("seq", type=int)
+@click.argument("seq", type=int, required=False)
 def verify_entry(
-    gateway: str,
+    gateway: str | None,
     ledger_key: str,
-    client_id: str,
-    client_secret: str,
+    client_id: str | None,
+    client_secret: str | None,
     signer_key: str | None,
+    proof_file: Path | None,
+    write_proof: Path | None,
+    policy_file: Path | None,
     as_json: bool,
-    seq: int,
+    seq: int | None,
 ) -> None:
-    """Prove one entry in the signed tree and check its signature, without the log."""
+    """Prove one entry in the signed tree and check its signature, without the log:
+    SEQ through the gateway, or a .tlog-proof bundle offline (--proof)."""
     verifier = ledger_verifier(ledger_key)
     try:
         public = read_public_key_argument(signer_key) if signer_key else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--signer-key") from None
+    policy = read_policy(policy_file) if policy_file else None
+    if proof_file is not None:
+        if gateway is not None or write_proof is not None:
+            raise click.UsageError("--proof verifies offline: give no --gateway or --write-proof")
+        verdict = bundle_verdict(proof_file.read_bytes(), verifier, policy, public, seq)
+        print_bundle_verdict(verdict, as_json)
+        return
+    if gateway is None or client_id is None or client_secret is None or seq is None:
+        raise click.UsageError(
+            "give SEQ with --gateway, --client-id and --client-secret, or --proof FILE"
+        )
     try:
         note, document = fetch_entry_documents(gateway, client_id, client_secret, seq)
         result = verify_entry_document(note, document, verifier, public)
-    except SpotCheckFailure as exc:
+        if policy is not None:
+            policy.check(note, [verifier])
+        if write_proof is not None:
+            bundle = fetch_proof_bundle(gateway, client_id, client_secret, seq)
+            verdict = bundle_verdict(bundle.encode(), verifier, policy, public, seq)
+            if not verdict["ok"]:
+                print_bundle_verdict(verdict, as_json)  # exits 1
+            write_proof.write_text(bundle)
+    except (SpotCheckFailure, NoteError) as exc:
         out: dict[str, Any] = {"ok": False, "seq": seq, "reason": str(exc)}
         click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
         sys.exit(1)
@@ -143,3 +189,17 @@ def fetch_entry_documents(
     if not isinstance(document, dict):
         raise ValueError("the entry document is not a JSON object")
     return note.text, document
+
+
+def fetch_proof_bundle(
+    gateway: str,
+    client_id: str,
+    client_secret: str,
+    seq: int,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    """The entry's .tlog-proof bundle (``GET /v1/entries/{seq}/proof``)."""
+    with gateway_session(gateway, client_id, client_secret, transport=transport) as http:
+        answer = http.get(f"/v1/entries/{seq}/proof")
+        answer.raise_for_status()
+        return answer.text

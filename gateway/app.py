@@ -20,7 +20,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlmodel import SQLModel
 
-from gateway import computed_api, errors, events, events_api, exports_api, native, pact_api
+from gateway import (
+    computed_api,
+    errors,
+    events,
+    events_api,
+    exports_api,
+    native,
+    pact_api,
+    tlog_api,
+)
 from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.context import GatewayContext, Services, ServicesDep
@@ -32,6 +41,7 @@ from gateway.page import page_router
 from gateway.request_guard import BodyLimit, refuse_control_characters
 from gateway.revocation import RevokedClients
 from gateway.tables import TABLES
+from ledger.read.verified_tiles import VerifiedTiles
 
 
 class TokenOut(BaseModel):
@@ -76,6 +86,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         revoked=RevokedClients(
             context.reads.hot, context.token_ttl, context.revocation_refresh_seconds
         ),
+        tiles=VerifiedTiles(context.records),
     )
     app = FastAPI(
         title="carbonledger gateway",
@@ -175,6 +186,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(pact_api.router)
     app.include_router(events_api.router)
     app.include_router(native.router)
+    app.include_router(tlog_api.router)
     app.include_router(computed_api.router)
     app.include_router(exports_api.router)
     app.include_router(page_router())

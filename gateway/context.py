@@ -35,6 +35,7 @@ from ledger.store.log import LogStore
 if TYPE_CHECKING:
     from gateway.computed import ComputedFootprints
     from gateway.events import Outbox
+    from ledger.read.verified_tiles import VerifiedTiles
     from ledger.server import LedgerServer
 
 
@@ -197,6 +198,7 @@ class Services:
     secret_checks: SecretChecks
     proven_secrets: ProvenSecrets
     revoked: RevokedClients
+    tiles: VerifiedTiles
 
 
 oauth2 = OAuth2(

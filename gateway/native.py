@@ -11,13 +11,16 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
 from gateway.index_checks import retired_by
 from ledger.entries.carbon.instruments import split_serial
+from ledger.entry_proof import entry_proof
+from ledger.note import Checkpoint, note_text
+from ledger.note.tlog_proof import PROOF_SUFFIX
 from ledger.read.access import entry_access_in, now_us
 from ledger.read.evidence import retirement_covering
 
@@ -174,6 +177,38 @@ def entry(
         chainHash=record.chain_hash.hex(),
         inclusion=InclusionProofOut(treeSize=size, leafIndex=seq, proof=[h.hex() for h in proof]),
         signerPublicKey=_signer_public_key(svc, record.key_id),
+    )
+
+
+@router.get(
+    "/entries/{seq}/proof",
+    # Not PlainTextResponse: FastAPI would document the JSON error bodies as text/plain.
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        **error_responses(400, 401, 403, 404, 500),
+    },
+    summary="The entry as a c2sp.org/tlog-proof@v1 bundle, verifiable offline",
+)
+def entry_proof_bundle(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    seq: Annotated[int, Path(ge=0, le=MAX_SIZE)],
+) -> PlainTextResponse:
+    """The record's leaf and exact entry bytes (``extra``), its inclusion proof, and the
+    latest checkpoint with its witness cosignatures (``docs/ledger-format.md`` §8).
+    Visible as ``/v1/entries/{seq}`` is."""
+    record = svc.context.records.record(seq)
+    if record is None or not _entry_visible(svc, caller, record):
+        raise not_found(request, "entry")
+    note = svc.context.checkpointer.latest_note()
+    size = Checkpoint.parse(note_text(note)).size
+    proof = svc.context.records.inclusion_proof(record, size)
+    bundle = entry_proof(record.as_record(), record.entry, proof, note)
+    return PlainTextResponse(
+        bundle.to_text(),
+        headers={"Content-Disposition": f'attachment; filename="{seq}{PROOF_SUFFIX}"'},
     )
 
 

@@ -33,3 +33,15 @@ class InvalidCheckpointError(NoteError):
 
 class InvalidCosignatureError(NoteError):
     """A c2sp.org/tlog-cosignature that is malformed, from another key, or does not verify."""
+
+
+class InvalidProofError(NoteError):
+    """A text that is not a c2sp.org/tlog-proof bundle."""
+
+
+class InvalidPolicyError(NoteError):
+    """A text that is not a c2sp.org/tlog-policy file, or one this implementation refuses."""
+
+
+class PolicyNotSatisfiedError(NoteError):
+    """A checkpoint not signed by a log of the policy or not cosigned by its quorum."""

@@ -180,6 +180,11 @@ class NamedKey:
     def vkey(self) -> str:
         return format_key(self._name, self.ALG, raw_public_key(self._public_key))
 
+    @property
+    def raw_key(self) -> bytes:
+        """The 32-byte Ed25519 public key: two vkeys wrapping it are the same key."""
+        return raw_public_key(self._public_key)
+
 
 class NoteVerifier(NamedKey):
     """Checks plain Ed25519 (type 0x01) note signatures of one named key."""

@@ -35,6 +35,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -59,6 +60,7 @@ log = logging.getLogger("ledger.integrity")
 DEFAULT_CACHE_SIZE = 262_144
 _MAX_REMEMBERED_FAILURES = 1000
 _PROOF_PAGE = 256  # records proven with one query for their proofs' nodes
+_T = TypeVar("_T")
 
 
 class IntegrityMonitor:
@@ -263,9 +265,19 @@ class VerifiedLog:
         what = f"the consistency proof from tree size {first} to {second}"
         return self._checked_proof(second - 1, second, what, checked)
 
+    def root(self, size: int) -> bytes:
+        """The root of the tree of ``size`` (1 <= size <= the log's size), as the signed
+        checkpoint vouches for it (see ``_root_at``): what served tiles must fold into."""
+        return self._checked_proof(
+            size - 1,
+            size,
+            f"the root at tree size {size}",
+            lambda signed: self._root_at(size, signed),
+        )
+
     def _checked_proof(
-        self, seq: int, size: int, what: str, checked: Callable[[Checkpoint], list[bytes]]
-    ) -> list[bytes]:
+        self, seq: int, size: int, what: str, checked: Callable[[Checkpoint], _T]
+    ) -> _T:
         """``checked(signed)`` with the signed checkpoint covering ``size``; a proof that
         does not verify is an ``IntegrityError`` against ``seq``, reported once."""
         try:

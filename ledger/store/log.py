@@ -18,7 +18,7 @@ from ledger.merkle import (
     root_from_subtrees,
     root_nodes,
 )
-from ledger.record import GENESIS_CHAIN_HASH
+from ledger.record import GENESIS_CHAIN_HASH, Record
 from ledger.store.database import Database
 from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
 
@@ -43,6 +43,17 @@ class StoredRecord:
     entry_hash: bytes
     leaf_hash: bytes
     chain_hash: bytes
+
+    def as_record(self) -> Record:
+        """The leaf fields as stored (unverified until ``ledger.read.verified`` said so)."""
+        return Record(
+            self.seq,
+            self.timestamp_us,
+            self.prev_chain_hash,
+            self.entry_hash,
+            self.key_id,
+            self.signature,
+        )
 
 
 _RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
