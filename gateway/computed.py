@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.factor_details import FactorDetails
 from gateway.footprints import FootprintAccess, Reads
 from gateway.index_checks import attests_to, benefits_from
 from gateway.quantities import percent, quantity
@@ -68,6 +69,7 @@ class ComputedFootprints:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._active = ActiveFootprints()
+        self._factors = FactorDetails()
 
     def _current(self) -> _Snapshot:
         with self._db.read() as conn:
@@ -86,9 +88,12 @@ class ComputedFootprints:
         """The engine-relevant entries recorded in [start, stop), with their record
         timestamps. The engine takes only entries the signed tree proves
         (``IntegrityError`` otherwise); all of them are read before any is applied, so a
-        record that fails leaves the active set and the engine as they were."""
+        record that fails leaves the active set and the engine as they were. The factors
+        published among them are indexed for the trees' factor lines."""
         records = self._verified.records(start, stop, types=ENGINE_ENTRY_TYPES)
-        return [(parse_entry(json.loads(r.entry)), r.timestamp_us) for r in records]
+        entries = [(parse_entry(json.loads(r.entry)), r.timestamp_us) for r in records]
+        self._factors.add(entry for entry, _ in entries)
+        return entries
 
     def _engine(
         self, size: int, previous: _Snapshot | None
@@ -258,11 +263,31 @@ class ComputedFootprints:
         try:
             with self._lock:
                 tree = snap.engine.contributions(footprint_id, cutoff=cutoff, max_depth=depth)
+                return self._node(snap.engine, disclosed_tree(tree, level_of))
         except (NoPhysicalSolutionError, OutOfRangeError):
             raise
         except FootprintEngineError:
             return None
-        return _node(disclosed_tree(tree, level_of))
+
+    def _node(self, engine: FootprintEngine, node: ContributionNode) -> dict[str, Any]:
+        """A tree line as served: a footprint line with the unit its ``amount`` is in (the
+        footprint's declared unit), a factor line with what the factor states (call with
+        the lock held)."""
+        factor = self._factors.of(node.label) if node.kind == "factor" else None
+        unit = None
+        if node.footprint_id is not None:
+            unit = engine.declaration(node.footprint_id).declared_unit
+        return {
+            "label": node.label,
+            "kind": node.kind,
+            "footprintId": node.footprint_id,
+            "amount": quantity(node.amount),
+            "unit": unit,
+            "kgCO2e": quantity(node.kg_co2e),
+            "share": percent(node.share),
+            "factor": factor,
+            "children": [self._node(engine, c) for c in node.children],
+        }
 
 
 def _end_of_life(end_of_life: EndOfLife, detail: bool) -> dict[str, Any]:
@@ -272,18 +297,6 @@ def _end_of_life(end_of_life: EndOfLife, detail: bool) -> dict[str, Any]:
     if detail:
         lines = [{"line": n, "cff": cff_fields(p)} for n, p in end_of_life.cff]
     return {"method": end_of_life.method, "inputs": lines}
-
-
-def _node(node: ContributionNode) -> dict[str, Any]:
-    return {
-        "label": node.label,
-        "kind": node.kind,
-        "footprintId": node.footprint_id,
-        "amount": quantity(node.amount),
-        "kgCO2e": quantity(node.kg_co2e),
-        "share": percent(node.share),
-        "children": [_node(c) for c in node.children],
-    }
 
 
 def _attested(att: dict[str, Any], seq: int) -> dict[str, Any]:

@@ -97,16 +97,40 @@ class ComputedOut(BaseModel):
     retirements: list[Retired]
 
 
+class FactorOut(BaseModel):
+    """The emission factor a ``factor`` line applies, as its publisher stated it in its
+    ``factors.publish`` entry: ``value`` kg of the gases ``gasCoverage`` names (``CO2``
+    alone, or ``CO2e``; null where the set does not say, and then only ``method`` does)
+    per one ``unit`` of activity."""
+
+    setId: str
+    version: str
+    key: str
+    publisher: str
+    value: str
+    unit: str
+    gasCoverage: Literal["CO2", "CO2e"] | None
+    basis: str
+    region: str
+    year: int
+    method: str
+    source: str
+
+
 class ContributionOut(BaseModel):
-    """A contributor: ``amount`` in its declared unit and ``kgCO2e`` per declared unit of
-    the root, ``share`` the percentage of the root's total."""
+    """A contributor: ``amount`` declared units of a footprint (``unit``, null for lines
+    that are not footprints) per declared unit of the root, ``kgCO2e`` per declared unit
+    of the root, ``share`` the percentage of the root's total; ``factor`` (factor lines
+    only) what the applied factor states."""
 
     label: str
     kind: str
     footprintId: str | None
     amount: str
+    unit: str | None
     kgCO2e: str
     share: str
+    factor: FactorOut | None
     children: list[ContributionOut]
 
 

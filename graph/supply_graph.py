@@ -165,6 +165,12 @@ class Registry:
         return self.sharing is None or self.sharing.follows(citer_org, decl)
 
 
+def factor_label(ref: FactorRef) -> str:
+    """The label of a factor's line in a contribution tree: names the factor uniquely, so a
+    reader can look up what the factor states (value, unit, gases, source)."""
+    return f"factor {ref.set_id}/{ref.version}/{ref.key}"
+
+
 def _recycling(line: InputLine) -> CffTerms:
     """The line's coefficient on the virgin intensity and its direct constants per unit,
     by the method its declaration states (:class:`FootprintDeclaration` ``end_of_life``):
@@ -209,8 +215,9 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
                 errors.append(InputError(decl.id, n, f"factor {ref.key}: {e}"))
                 continue
             value = amount * conv * coefficient * float(factor.value)
-            label = f"factor {ref.set_id}/{ref.version}/{ref.key}"
-            direct.append(DirectItem("factor", label, line.stage, line.scope, value, factor.dqr))
+            direct.append(
+                DirectItem("factor", factor_label(ref), line.stage, line.scope, value, factor.dqr)
+            )
         else:
             upstream = registry.resolve(ref, decl.org_id)
             if upstream is None:

@@ -219,6 +219,8 @@ def test_untouched_ledger_passes_full_then_incremental(tmp_path: Path, db_url: s
         assert a.computed == pytest.approx(7.6075) and not a.flagged
         assert b.computed == pytest.approx(0.9 + 0.4 * 7.6075) and b.flagged
         assert b.declared == 71.4 and b.relative_difference == pytest.approx(3.943 / 71.4 - 1)
+        per = f"kgCO2e per {b.declared_unit}"
+        assert f"declared 71.4 {per}, computed 3.943 {per}" in str(b)
 
         # The facts the full audit derived are the rows the sequencer wrote.
         assert index_rows(f"sqlite:///{state / 'audit-state.sqlite3'}") == index_rows(db_url)

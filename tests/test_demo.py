@@ -7,12 +7,16 @@ here from the demo's specification (no engine code), with the stage split done b
 from __future__ import annotations
 
 import json
+import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from clients.demo.chain import GRID, PRODUCTS, product_id
 from clients.demo.load import load_demo
+from clients.demo.run import run_demo
 from clients.demo.walkthrough import demo_figures
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from ledger.entries import parse_entry
@@ -74,8 +78,11 @@ def test_demo_loads_and_walkthrough_figures_hold(tmp_path: Path) -> None:
     assert abs(sum(figures.stage_shares.values()) - 1) < 1e-12
     # The cell maker declared 20 % less than its inputs imply: flagged, and only it.
     assert list(figures.flagged) == ["lfp-cell"]
-    diff = figures.flagged["lfp-cell"]
-    assert diff is not None and abs(diff - (1 / 0.8 - 1)) < 1e-3
+    flag = figures.flagged["lfp-cell"]
+    assert flag.relative is not None and abs(flag.relative - (1 / 0.8 - 1)) < 1e-3
+    assert abs(flag.declared - 0.8 * flag.computed) < 1e-3  # declared rounded to 0.001
+    cell = figures.top_contributors[0][1]  # the pack uses one kWh of cell per kWh
+    assert abs(cell - flag.computed) < 1e-9 * cell
     top_labels = [label for label, _, _ in figures.top_contributors]
     assert top_labels[0] == "lfp-cell"
     assert figures.top_contributors[0][1] > figures.top_contributors[-1][1]
@@ -114,9 +121,15 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
     try:
         text = "\n".join(lines)
         assert "LFP battery pack, cradle to gate:" in text and "kgCO2e per kWh" in text
-        assert "Flagged: LFP prismatic cell 280 Ah" in text
+        assert "Flagged: LFP prismatic cell 280 Ah declares " in text
+        assert "kgCO2e per kilowatt hour; its inputs compute to " in text
+        assert "count its computed " in text and ", not the declared " in text
         http = next(line.split()[2] for line in lines if line.strip().startswith("HTTP gateway"))
         client = json.loads((tmp_path / "demo" / "demo-buyer-client.json").read_text())
+        # The page and the buyer's login, on lines of their own.
+        assert f"  {http}/" in lines
+        assert f"  log in with client id      {client['clientId']}" in lines
+        assert f"           and client secret  {client['clientSecret']}" in lines
         token = httpx.post(
             f"{http}/auth/token",
             data={"grant_type": "client_credentials"},
@@ -163,3 +176,38 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
+
+
+def _demo_dirs(where: Path) -> list[Path]:
+    return sorted(where.glob("carbonledger-demo-*"))
+
+
+def test_a_demo_stopped_while_loading_leaves_no_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C before the walkthrough: the temporary directory (with the demo's private
+    keys) was never named to anyone, so it goes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stop = threading.Event()
+    stop.set()  # the signal arrived while the chain was loading
+    printed: list[str] = []
+    run_demo(None, "127.0.0.1:0", "127.0.0.1:0", stop=stop, echo=printed.append)
+    assert printed == [] and _demo_dirs(tmp_path) == []
+
+
+def test_a_demo_that_fails_after_loading_leaves_no_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain loaded (keys written), then printing fails (stdout closed, as in
+    ``carbonledger demo | head -1``): the error goes up and the directory goes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen: list[list[tuple[Path, bool]]] = []
+
+    def closed_stdout(line: str) -> None:
+        seen.append([(d, (d / "demo-keys").is_dir()) for d in _demo_dirs(tmp_path)])
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        run_demo(None, "127.0.0.1:0", "127.0.0.1:0", stop=threading.Event(), echo=closed_stdout)
+    (existing,) = seen[0]  # it existed, with the keys, when the walkthrough began
+    assert existing[1] and _demo_dirs(tmp_path) == []

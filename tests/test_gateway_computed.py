@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clients.sdk import new_entry
+from ledger.entries.carbon import load_default_factors
 from tests import carbon_builders as cb
 from tests.carbon_builders import inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
@@ -101,6 +102,53 @@ def test_computed_footprints_follow_the_supply_chain(tmp_path: Path, db_url: str
             env.revoke(SUPPLIER, grant)
             bad = owner.get(f"/v1/footprints/{cell_id}/contributions", params={"depth": 0})
             assert bad.status_code == 400 and bad.json()["code"] == "BadRequest"
+
+
+def test_contribution_lines_name_their_unit_and_the_factor_they_apply(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A factor line carries what its set states (gases, source); a set that does not
+    state its gas coverage is served with null, not a guess."""
+    with environment(tmp_path, db_url) as env:
+        env.ledger.submit(env.operator.sign(cb.default_factor_set(env.operator.org)))
+        older = load_default_factors()
+        older["version"] = "2023.1"
+        older["factors"] = [
+            {k: v for k, v in f.items() if k != "gasCoverage"} for f in older["factors"]
+        ]
+        env.ledger.submit(
+            env.operator.sign(new_entry("factors.publish", env.operator.org, **older))
+        )
+        entry = footprint_entry(SUPPLIER, CELL, unit="kilogram")
+        old_grid = cb.grid_electricity("10")  # a new dict each call
+        old_grid["factor"]["version"] = "2023.1"
+        entry["composition"]["inputs"] = [cb.grid_electricity("20"), old_grid]
+        env.submit(SUPPLIER, entry)
+        fid = entry["footprint"]["id"]
+        with env.client(SUPPLIER) as owner:
+            tree = owner.get(f"/v1/footprints/{fid}/contributions", params={"cutoff": 0}).json()
+    assert tree["unit"] == "kilogram" and tree["factor"] is None
+    lines = {c["label"]: c for c in tree["children"] if c["kind"] == "factor"}
+    new = lines["factor cn-default/2024.1/electricity-grid-cn"]
+    old = lines["factor cn-default/2023.1/electricity-grid-cn"]
+    assert new["unit"] is None and new["kgCO2e"] == "10.732"  # 20 kWh x 0.5366
+    assert new["factor"]["gasCoverage"] == "CO2" and old["factor"]["gasCoverage"] is None
+    for line, version in ((new, "2024.1"), (old, "2023.1")):
+        stated = line["factor"]
+        assert (stated["setId"], stated["version"], stated["key"]) == (
+            "cn-default",
+            version,
+            "electricity-grid-cn",
+        )
+        assert (stated["value"], stated["unit"], stated["basis"]) == (
+            "0.5366",
+            "kilowatt hour",
+            "grid-average",
+        )
+        assert (
+            stated["source"].startswith("carbonledger FIGURES.md")
+            and "CO2 only" in stated["method"]
+        )
 
 
 def test_supplier_progress_against_targets(tmp_path: Path, db_url: str) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import re
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -390,3 +392,102 @@ def test_a_cff_footprint_shows_its_method_and_parameters(
         assert shown[:4] == ["0", "0.5", "0", "0.25"]  # input line, A, B, R1
         assert shown[-3:] == ["10", "0.5", "none"]  # E*v, ED, energy recovery
         page.screenshot(path=str(tmp_path / "cff.png"))
+
+
+STRAY = re.compile(r"\b(null|undefined|NaN)\b|\[object ")
+
+
+def _tree_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every node of a contribution tree, root first."""
+    return [node, *(n for child in node["children"] for n in _tree_nodes(child))]
+
+
+def _png_size_and_colours(path: Path) -> tuple[int, int, int]:
+    """Width, height and the number of distinct byte values of a PNG's pixel data (a
+    blank image has very few)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        if data[at + 4 : at + 8] == b"IDAT":
+            chunks.append(data[at + 8 : at + 8 + length])
+        at += 12 + length
+    return width, height, len(set(zlib.decompress(b"".join(chunks))))
+
+
+def test_node_panel_explains_every_node_with_units_and_no_failed_request(
+    site: DemoSite, page: Page, tmp_path: Path
+) -> None:
+    truth = _api(site)
+    tree = truth["tree"]
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
+
+    # The API names each line's unit and, for factor lines, what the factor states.
+    factor_lines = [n for n in _tree_nodes(tree) if n["kind"] == "factor"]
+    assert factor_lines and all(n["factor"] for n in factor_lines)
+    grid = factor_lines[0]["factor"]
+    assert grid["key"] == "electricity-grid-cn" and grid["gasCoverage"] == "CO2"
+    assert (grid["value"], grid["unit"]) == ("0.5366", "kilowatt hour")
+    assert all(n["unit"] for n in _tree_nodes(tree) if n["kind"] == "footprint")
+
+    _log_in(page, site, site.client_secret)
+    page.click("a.product-link:has-text('LFP battery pack 60 kWh')")
+    page.wait_for_selector("#chart[data-ready=true]")
+    expect(page.locator("#total-method")).to_contain_text("cut-off")
+    used = page.locator("#factors-used")
+    expect(used.locator(".factor-value").first).to_have_text("0.5366 kgCO2/kWh")
+    expect(used.locator(".factor-gases").first).to_have_text("CO2 only")
+    expect(used).to_contain_text(grid["source"])
+    expect(page.locator("#co2-only-note")).to_be_visible()
+
+    nodes = page.locator("#chart g.node")
+    page.click("#expand-all")
+    every = _tree_nodes(tree)
+    expect(nodes).to_have_count(len(every))
+    expect(page.locator("#chart g.node[aria-expanded=false]")).to_have_count(0)
+    values = page.locator("#chart g.node text.value").all_text_contents()
+    assert len(values) == len(every) and all("kgCO2e/kWh" in v for v in values)
+    labels = page.locator("#chart g.node[data-kind=factor] text.label").all_text_contents()
+    assert labels and set(labels) == {"Emission factor: electricity-grid-cn (cn-default 2024.1)"}
+
+    # Each node's panel, leaves before their parents (a click on a parent folds it).
+    detail = page.locator("#node-detail")
+    panels: dict[str, list[str]] = {}
+    for index in reversed(range(len(every))):
+        node = nodes.nth(index)
+        title = node.locator("title").text_content() or ""
+        node.click()
+        expect(detail.locator("#node-title")).to_have_text(title)
+        if node.get_attribute("data-kind") == "footprint":
+            expect(detail.locator(".proof-status")).to_contain_text(", verified")
+        text = detail.inner_text()
+        assert not STRAY.search(text), f"stray text in the panel of {title!r}: {text!r}"
+        assert "kgCO2e/kWh (per kWh of the product)" in text
+        panels.setdefault(node.get_attribute("data-kind") or "", []).append(text)
+        if node.get_attribute("data-kind") in ("factor", "undisclosed") or "cathode" in title:
+            shot = tmp_path / f"panel-{index}.png"
+            detail.screenshot(path=str(shot))
+            box = detail.bounding_box()
+            assert box is not None
+            width, height, colours = _png_size_and_colours(shot)
+            assert abs(width - box["width"]) < 2 and abs(height - box["height"]) < 2
+            assert height > 100 and colours > 16  # drawn text, not a blank panel
+    assert set(panels) == {"footprint", "factor", "own", "undisclosed", "other"}
+    factor_text = panels["factor"][0]
+    for shown in ("0.5366 kgCO2 per kilowatt hour", "CO2 only", grid["source"], grid["method"]):
+        assert shown in factor_text
+    (cathode,) = [t for t in panels["footprint"] if "LFP cathode active material" in t]
+    assert "2.1000 kg" in cathode and "kgCO2e per kilogram" in cathode
+    assert all("beyond what is shared with you" in t for t in panels["undisclosed"])
+
+    page.click("#collapse-all")
+    expect(nodes).to_have_count(1 + len(tree["children"]))
+    expect(page.locator("#chart g.node[data-depth='0']")).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#chart g.node[aria-expanded=true]")).to_have_count(1)
+    page.screenshot(path=str(tmp_path / "collapsed.png"), full_page=True)
+    assert not problems, problems

@@ -30,6 +30,7 @@ from ledger.entries import Entry
 class FootprintFinding:
     footprint_id: str
     seq: int
+    declared_unit: str  # both totals are kgCO2e per 1 of this unit
     declared: float | None
     computed: float | None  # None: no physical solution (see ``problem``)
     relative_difference: float | None
@@ -40,6 +41,7 @@ class FootprintFinding:
         return {
             "footprintId": self.footprint_id,
             "seq": self.seq,
+            "declaredUnitOfMeasurement": self.declared_unit,
             "declared": self.declared,
             "computed": self.computed,
             "relativeDifference": self.relative_difference,
@@ -50,10 +52,11 @@ class FootprintFinding:
     def __str__(self) -> str:
         rel = "" if self.relative_difference is None else f" ({self.relative_difference:+.1%})"
         mark = "FLAGGED " if self.flagged else ""
-        computed = self.problem if self.computed is None else f"computed {self.computed:.6g}"
+        per = f"kgCO2e per {self.declared_unit}"
+        computed = self.problem if self.computed is None else f"computed {self.computed:.6g} {per}"
         return (
             f"{mark}seq {self.seq} footprint {self.footprint_id}: declared {self.declared} "
-            f"kgCO2e, {computed}{rel}"
+            f"{per}, {computed}{rel}"
         )
 
 
@@ -82,16 +85,21 @@ class FootprintRecompute:
         out = []
         for fid, declaration in self.active.declarations.items():
             declared = None if declaration.declared_pcf is None else float(declaration.declared_pcf)
+            unit = declaration.declared_unit
             loop = unphysical.get(fid)
             if loop is not None:
                 problem = str(NoPhysicalSolutionError(list(loop), footprint_id=fid))
                 out.append(
-                    FootprintFinding(fid, self.seq_of[fid], declared, None, None, True, problem)
+                    FootprintFinding(
+                        fid, self.seq_of[fid], unit, declared, None, None, True, problem
+                    )
                 )
                 continue
             computed = totals[fid]
             rel = None if not declared else (computed - declared) / abs(declared)
             out.append(
-                FootprintFinding(fid, self.seq_of[fid], declared, computed, rel, fid in flagged)
+                FootprintFinding(
+                    fid, self.seq_of[fid], unit, declared, computed, rel, fid in flagged
+                )
             )
         return sorted(out, key=lambda f: f.seq)

@@ -1,8 +1,9 @@
 """``carbonledger demo``: a fresh ledger and gateway with the battery chain loaded.
 
 Without ``--data-dir`` the demo lives in a new temporary directory, which is kept
-after a normal stop (the walkthrough names it) and removed if the demo fails:
-it holds private keys, and a failed demo leaves nothing behind.
+after a normal stop (the walkthrough names it) and removed if the demo fails or is
+stopped before its walkthrough is printed: it holds private keys, and a demo that
+never told where they are leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def run_demo(
         _run(data_dir, grpc_address, http_address, seed, stop, echo)
         return
     directory = Path(tempfile.mkdtemp(prefix="carbonledger-demo-"))
+    shown = False
     try:
-        _run(directory, grpc_address, http_address, seed, stop, echo)
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
+        shown = _run(directory, grpc_address, http_address, seed, stop, echo)
+    finally:
+        if not shown:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _run(
@@ -53,7 +55,9 @@ def _run(
     seed: int,
     stop: threading.Event,
     echo: Callable[[str], None],
-) -> None:
+) -> bool:
+    """Serve the demo from ``directory`` until ``stop``; False if it was stopped while
+    loading, before the walkthrough (which names the directory) was printed."""
     config = ServerConfig(data_dir=directory, grpc_address=grpc_address)
     with ledger_and_gateway(config, http_address) as (server, http):
         operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
@@ -69,6 +73,8 @@ def _run(
             if record.entry_type in ENGINE_ENTRY_TYPES:
                 active.apply(parse_entry(json.loads(record.entry)), record.timestamp_us)
         figures = demo_figures(loaded, active.engine())
+        if stop.is_set():
+            return False
         echo(f"data directory: {directory}")
         echo(
             walkthrough(
@@ -83,3 +89,4 @@ def _run(
             )
         )
         stop.wait()
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from clients.demo.chain import PRODUCTS
 from clients.demo.load import LoadedDemo
@@ -10,6 +11,15 @@ from graph.battery import battery_footprint
 from graph.engine import FootprintEngine
 
 PACK = "lfp-pack"
+
+
+class Flag(NamedTuple):
+    """A footprint whose declared total differs from what its inputs compute to, both
+    kgCO2e per declared unit; footprints citing it use ``computed``."""
+
+    declared: float
+    computed: float
+    relative: float | None
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class DemoFigures:
     pack_kg_per_kwh: float
     stage_shares: dict[str, float]
     top_contributors: list[tuple[str, float, float]]  # (label, kgCO2e per kWh, share)
-    flagged: dict[str, float | None]  # spec key -> relative difference computed vs declared
+    flagged: dict[str, Flag]  # spec key -> declared vs computed
 
 
 def demo_figures(loaded: LoadedDemo, engine: FootprintEngine) -> DemoFigures:
@@ -29,7 +39,12 @@ def demo_figures(loaded: LoadedDemo, engine: FootprintEngine) -> DemoFigures:
     tree = engine.contributions(pack_id, cutoff=0.02, max_depth=1)
     labels = {fid: key for key, fid in loaded.chain.footprint_ids.items()}
     top = sorted(tree.children, key=lambda node: node.kg_co2e, reverse=True)[:5]
-    flagged = {labels.get(fid, fid): diff for fid, diff in engine.flagged().items()}
+    flagged = {
+        labels.get(fid, fid): Flag(
+            float(engine.declaration(fid).declared_pcf or 0), engine.total(fid), diff
+        )
+        for fid, diff in engine.flagged().items()
+    }
     return DemoFigures(
         pack_id,
         battery.kg_co2e_per_kwh,
@@ -51,6 +66,7 @@ def walkthrough(
     client_secret: str,
 ) -> str:
     names = {spec.key: spec.name for spec in PRODUCTS}
+    units = {spec.key: spec.unit for spec in PRODUCTS}
     lines = [
         "",
         "carbonledger demo: a battery-recycling supply chain on a signed, Merkle-verifiable log",
@@ -65,10 +81,21 @@ def walkthrough(
     lines.append("Top contributors (kgCO2e per kWh of pack):")
     for label, kg, share in figures.top_contributors:
         lines.append(f"  {kg:7.2f}  {share * 100:5.1f} %  {names.get(label, label)}")
-    for key, diff in figures.flagged.items():
-        text = "n/a" if diff is None else f"{diff * 100:+.0f} %"
-        lines.append(f"Flagged: {names.get(key, key)}: its inputs imply {text} vs. its declaration")
+    for key, flag in figures.flagged.items():
+        per = f"kgCO2e per {units.get(key, 'declared unit')}"
+        text = "" if flag.relative is None else f" ({flag.relative * 100:+.0f} %)"
+        lines += [
+            f"Flagged: {names.get(key, key)} declares {flag.declared:.3f} {per}; "
+            f"its inputs compute to {flag.computed:.2f}{text}.",
+            f"  Footprints that use it (the pack above) count its computed {flag.computed:.2f}"
+            f" {per}, not the declared {flag.declared:.2f}.",
+        ]
     lines += [
+        "",
+        "See it in a browser: the buyer page",
+        f"  {http}/",
+        f"  log in with client id      {client_id}",
+        f"           and client secret  {client_secret}",
         "",
         "Audit the whole log as the demo auditor:",
         f"  .venv/bin/carbonledger audit --ledger {grpc} --ledger-key '{vkey}' \\",

@@ -30,7 +30,14 @@ function el(tag, attrs, ...children) {
     else if (k === "style") node.style.cssText = v;
     else node.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const child of children.flat()) {
+  return fill(node, ...children);
+}
+
+// Replace a node's children, skipping null, undefined and false (the DOM's own
+// replaceChildren would show them as the text "null").
+function fill(node, ...children) {
+  node.replaceChildren();
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -287,6 +294,10 @@ function proofView(result) {
 
 // -- product view ------------------------------------------------------------------------
 
+// A footprint the buyer's list holds (null if it is not shared): the tree and the
+// attestations only name footprints, and one the list lacks is not fetched (it would 404).
+const listed = (id) => state.footprints.get(id) || null;
+
 async function footprintById(id) {
   if (!state.footprints.has(id)) {
     try {
@@ -322,6 +333,7 @@ async function showProduct(id) {
   show("product", true);
   const body = $("product-body");
   body.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  if (!state.footprints.size) await loadFootprints(); // opened by a link: names for the tree
   const fp = await footprintById(id);
   if (!fp) throw new Error("this footprint is not shared with you");
   const rec = ledgerRecord(fp);
@@ -343,6 +355,7 @@ async function showProduct(id) {
       : el("p", { class: "error" }, problem || "No computed footprint is available."),
     el("section", { class: "card" }, el("h2", {}, "Proof"), proofBox),
     el("section", { class: "card" }, el("h2", {}, "Attestations"), attestationBox),
+    tree ? factorsView(tree) : null,
     treeSection(tree, unit, computed, problem));
   proveFootprint(fp).then((r) => proofBox.replaceChildren(proofView(r)));
   attestationsView(fp, computed, tree).then((v) => attestationBox.replaceChildren(v));
@@ -379,6 +392,7 @@ function figures(fp, c, unit) {
         el("h2", {}, "Carbon footprint"),
         el("div", { class: "figure", id: "total" }, num(total), el("span", { class: "unit" }, `kgCO2e/${unit}`)),
         el("div", { class: "sub" }, `cradle to gate, per ${fp.pcf.declaredUnitAmount} ${fp.pcf.declaredUnitOfMeasurement}, computed from the supply chain`),
+        el("div", { class: "sub", id: "total-method" }, `end of life: ${c.endOfLife.method === "cff" ? "Circular Footprint Formula" : "cut-off"} method (below)`),
         declared === null ? null : el("div", { class: "sub" },
           `declared by ${fp.companyName}: ${num(declared, 3)} kgCO2e/${unit} `,
           c.flagged
@@ -439,7 +453,7 @@ async function attestationsView(fp, computed, tree) {
   if (tree) {
     const upstream = [...footprintIds(tree)].filter((x) => x !== fp.id);
     const found = await Promise.all(upstream.map(async (uid) => {
-      const ufp = await footprintById(uid).catch(() => null);
+      const ufp = listed(uid);
       const uc = ufp ? await computedOf(uid).catch(() => null) : null;
       return uc && uc.computed ? uc.computed.attestations.map((a) => [a, ufp]) : [];
     }));
@@ -463,14 +477,14 @@ async function attestationsView(fp, computed, tree) {
 
 function nodeLabel(node) {
   if (node.kind === "footprint") {
-    const fp = state.footprints.get(node.footprintId);
+    const fp = listed(node.footprintId);
     return fp ? `${productName(fp)} — ${fp.companyName}` : `Supplier footprint ${shortId(node.footprintId)} (not shared)`;
   }
   if (node.kind === "undisclosed") return "Undisclosed upstream suppliers (not shared)";
   if (node.kind === "own") return `Own emissions: ${node.label.replace(/-/g, " ")}`;
   if (node.kind === "factor") {
-    const m = /^factor (.+)\/([^/]+)$/.exec(node.label);
-    return m ? `Emission factor: ${m[2]} (${m[1]})` : node.label;
+    const f = node.factor;
+    return f ? `Emission factor: ${f.key} (${f.setId} ${f.version})` : `Emission factor: ${node.label.replace(/^factor /, "")}`;
   }
   return node.kind === "other" ? "Other contributions (below cut-off)" : node.label;
 }
@@ -488,37 +502,97 @@ function treeSection(tree, unit, computed, problem) {
   const chart = el("div", { class: "chart", id: "chart" });
   const detail = el("div", { class: "detail", id: "node-detail" }, el("p", { class: "muted" }, "Click a node to see it; nodes with + expand."));
   const expand = el("button", { type: "button", id: "expand-all" }, "Expand all");
+  const collapse = el("button", { type: "button", id: "collapse-all", class: "secondary" }, "Collapse all");
   section.append(
     el("p", { class: "legend" }, Object.entries(ContributionChart.KIND_COLOUR).map(([k, c]) =>
       el("span", {}, el("i", { style: `background:${c}` }), { footprint: "supplier footprint", own: "own emissions", factor: "emission factor", undisclosed: "undisclosed upstream", other: "other" }[k])),
-    " ", expand),
+    " ", expand, " ", collapse),
     el("div", { class: "chart-wrap" }, chart, detail));
   // Names for the footprints in the tree, then draw.
-  Promise.all([...footprintIds(tree)].map((id) => footprintById(id).catch(() => null))).then(() => {
-    const instance = new ContributionChart.Chart(chart, tree, {
-      labelOf: nodeLabel,
-      valueOf: (n) => `${num(n.kgCO2e)} kgCO2e · ${percent(n.share)}`,
-      onSelect: (n) => showNode(detail, n, unit),
-    });
-    expand.addEventListener("click", () => instance.expandAll());
-    chart.dataset.ready = "true";
+  const instance = new ContributionChart.Chart(chart, tree, {
+    labelOf: nodeLabel,
+    valueOf: (n) => `${num(n.kgCO2e)} kgCO2e/${unit} · ${percent(n.share)}`,
+    onSelect: (n) => showNode(detail, n, unit),
   });
+  expand.addEventListener("click", () => instance.expandAll());
+  collapse.addEventListener("click", () => instance.collapseAll());
+  chart.dataset.ready = "true";
   return section;
 }
 
+// What a factor's value counts: "kgCO2" for a CO2-only factor, "kgCO2e" otherwise.
+const factorMass = (f) => (f.gasCoverage === "CO2" ? "kgCO2" : "kgCO2e");
+const GAS_COVERAGE = {
+  CO2: "CO2 only: the factor leaves out methane, nitrous oxide and the other greenhouse gases that the CO2e total otherwise counts",
+  CO2e: "all greenhouse gases, as CO2 equivalents",
+};
+const gasCoverage = (f) => GAS_COVERAGE[f.gasCoverage] || "not stated by the factor set; see its method";
+
+// The distinct emission factors the tree applies, each with what its publisher states.
+function usedFactors(node, out = new Map()) {
+  if (node.factor) out.set(node.label, node.factor);
+  node.children.forEach((c) => usedFactors(c, out));
+  return out;
+}
+
+function factorsView(tree) {
+  const factors = [...usedFactors(tree).values()];
+  if (!factors.length) return null;
+  const rows = factors.map((f) => el("tr", { class: "factor-row" },
+    el("td", {}, el("strong", {}, f.key), el("div", { class: "sub" }, `${f.setId} ${f.version} · ${f.publisher}`)),
+    el("td", { class: "factor-value" }, `${f.value} ${factorMass(f)}/${unitOf(f.unit)}`),
+    el("td", { class: "factor-gases" }, f.gasCoverage ? (f.gasCoverage === "CO2" ? "CO2 only" : "CO2e (all gases)") : "not stated"),
+    el("td", {}, `${f.basis}, ${f.region}, ${f.year}`),
+    el("td", { class: "sub" }, f.source)));
+  const co2Only = factors.some((f) => f.gasCoverage === "CO2");
+  return el("section", { class: "card", id: "factors-used" },
+    el("h2", {}, "Emission factors used"),
+    el("table", { class: "list" },
+      el("thead", {}, el("tr", {}, ["factor", "value", "gases", "basis, region, year", "source"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows)),
+    co2Only ? el("p", { class: "sub", id: "co2-only-note" },
+      "A CO2-only factor counts carbon dioxide alone: its lines in the CO2e total leave out the other greenhouse gases of that activity.") : null);
+}
+
+const entry = (term, ...value) => [el("dt", {}, term), el("dd", {}, ...value)];
+
+function nodeFacts(node, unit) {
+  const fp = node.footprintId ? listed(node.footprintId) : null;
+  const f = node.factor;
+  return [
+    entry("Contribution", `${num(node.kgCO2e, 3)} kgCO2e/${unit} (per ${unit} of the product)`),
+    entry("Share of the total", percent(node.share, 2)),
+    node.kind === "footprint" && node.unit
+      ? entry(`Amount per ${unit} of the product`, `${num(node.amount, 4)} ${unitOf(node.unit)}`)
+      : null,
+    node.kind === "footprint" && node.unit && Number(node.amount)
+      ? entry("Its footprint", `${num(Number(node.kgCO2e) / Number(node.amount), 3)} kgCO2e per ${node.unit}`)
+      : null,
+    node.footprintId ? entry("Footprint", el("span", { class: "mono" }, node.footprintId)) : null,
+    fp ? entry("Supplier", fp.companyName) : null,
+    fp ? entry("Declared unit", `${fp.pcf.declaredUnitAmount} ${fp.pcf.declaredUnitOfMeasurement}`) : null,
+    f ? [
+      entry("Factor value", el("span", { class: "factor-value" }, `${f.value} ${factorMass(f)} per ${f.unit}`)),
+      entry("Gases", el("span", { class: "factor-gases" }, gasCoverage(f))),
+      entry("Basis, region, year", `${f.basis}, ${f.region}, ${f.year}`),
+      entry("Factor set", `${f.setId} ${f.version}, published by ${f.publisher}`),
+      entry("Method", f.method),
+      entry("Source", el("span", { class: "factor-source" }, f.source)),
+    ] : null,
+  ];
+}
+
 function showNode(detail, node, unit) {
-  const fp = node.footprintId ? state.footprints.get(node.footprintId) : null;
+  const fp = node.footprintId ? listed(node.footprintId) : null;
   const proof = el("div", {}, fp ? el("p", { class: "muted" }, "Verifying…") : null);
-  detail.replaceChildren(
+  fill(detail,
     el("h3", { id: "node-title" }, nodeLabel(node)),
-    el("dl", {},
-      el("dt", {}, "Contribution"), el("dd", {}, `${num(node.kgCO2e, 3)} kgCO2e per ${unit} of the product`),
-      el("dt", {}, "Share of the total"), el("dd", {}, percent(node.share, 2)),
-      node.kind === "footprint" ? [el("dt", {}, "Amount per unit of the parent"), el("dd", {}, num(node.amount, 4))] : null,
-      node.footprintId ? [el("dt", {}, "Footprint"), el("dd", { class: "mono" }, node.footprintId)] : null,
-      fp ? [el("dt", {}, "Supplier"), el("dd", {}, fp.companyName)] : null),
+    el("dl", {}, nodeFacts(node, unit)),
     node.footprintId && !fp ? el("p", { class: "sub" }, "This supplier footprint is not shared with you; its contribution is computed by the ledger.") : null,
+    node.kind === "factor" && !node.factor ? el("p", { class: "sub" }, "The ledger holds no published factor set for this factor.") : null,
+    node.kind === "own" ? el("p", { class: "sub" }, "Emissions the supplier declares for its own operations (primary data).") : null,
     node.kind === "undisclosed" ? el("p", { class: "sub" }, "Suppliers beyond what is shared with you: only the amount they contribute is shown.") : null,
+    node.kind === "other" ? el("p", { class: "sub" }, "Smaller contributions (each below 0.5 % of the total, or beyond the ten largest of a node), added up.") : null,
     proof);
   if (fp) proveFootprint(fp).then((r) => proof.replaceChildren(proofView(r)));
 }

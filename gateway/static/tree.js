@@ -5,7 +5,9 @@
 
 const ContributionChart = (() => {
   const SVG = "http://www.w3.org/2000/svg";
-  const ROW = 34, INDENT = 26, BOX_W = 540, BOX_H = 26, PAD = 12;
+  const ROW = 34, INDENT = 26, BOX_W = 660, BOX_H = 26, PAD = 12;
+  // Room for a label before the value at the right (about 7 px per character at 12.5 px).
+  const LABEL_CHARS = 66;
   const KIND_COLOUR = { footprint: "#2e6f95", own: "#3f9a6b", factor: "#d08a2c", undisclosed: "#5b5f66", other: "#9aa7a2" };
 
   function svgEl(tag, attrs, text) {
@@ -61,6 +63,12 @@ const ContributionChart = (() => {
       this.render();
     }
 
+    // Back to the first view: the root open, every other node closed.
+    collapseAll() {
+      (function walk(n) { n._expanded = !n._parent; n.children.forEach(walk); })(this.root);
+      this.render();
+    }
+
     render() {
       const rows = visibleRows(this.root);
       const maxDepth = Math.max(...rows.map((n) => n._depth));
@@ -107,7 +115,7 @@ const ContributionChart = (() => {
         width: Math.max(2, (BOX_W - 2) * share), fill: KIND_COLOUR[node.kind] || "#9aa7a2",
       }));
       const label = this.labelOf(node);
-      g.appendChild(svgEl("text", { class: "label", x: hasChildren ? 22 : 8, y: 16 }, truncate(label, 50)));
+      g.appendChild(svgEl("text", { class: "label", x: hasChildren ? 22 : 8, y: 16 }, truncate(label, LABEL_CHARS)));
       g.appendChild(svgEl("text", { class: "value", x: BOX_W - 8, y: 16, "text-anchor": "end" },
         this.valueOf(node)));
       g.appendChild(svgEl("title", {}, label));

@@ -1,8 +1,8 @@
 """``factors.publish``: a versioned set of emission factors for secondary data.
 
-Each factor is kgCO2e (or kgCO2 where the method says so) per one ``unit`` of
-activity, with the region, year, basis, method and source recorded beside the
-value, so a footprint citing ``{setId, version, key}`` can be audited.
+Each factor is kgCO2e (or kgCO2 where ``gasCoverage`` or the method says so) per
+one ``unit`` of activity, with the region, year, basis, gases, method and source
+recorded beside the value, so a footprint citing ``{setId, version, key}`` can be audited.
 ``load_default_factors()`` returns the shipped ``cn-default`` set as a
 ``factors.publish`` body.
 """
@@ -32,6 +32,10 @@ Region = Annotated[
     str,
     StringConstraints(pattern=r"^([A-Z]{2}(-[A-Z0-9]{1,3})?|GLO)(:[a-z0-9][a-z0-9-]{0,39})?$"),
 ]
+# Which greenhouse gases the value counts: ``CO2`` (carbon dioxide alone, as many grid and
+# combustion factors are) or ``CO2e`` (all greenhouse gases as CO2 equivalents). Optional
+# for sets published before it existed; a reader then has only the method text to go by.
+GasCoverage = Literal["CO2", "CO2e"]
 # What the value covers: keep the basis, grid factors on different bases differ widely.
 Basis = Literal[
     "grid-average",
@@ -56,6 +60,7 @@ class Factor(Strict):
     basis: Basis
     method: Text
     source: Text
+    gasCoverage: GasCoverage | None = None
 
 
 def _check_unique_keys(factors: list[Factor]) -> None:
