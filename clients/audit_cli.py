@@ -40,6 +40,7 @@ from clients.cli_errors import (
 )
 from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
 from ledger.note import CosignatureSigner, NoteError, NoteVerifier
+from ledger.note.tlog_policy import TlogPolicy
 from ledger.store.database import Database
 
 
@@ -51,6 +52,24 @@ def ledger_verifier(value: str) -> NoteVerifier:
         return NoteVerifier.from_vkey(text.removeprefix("ledger-key:").strip())
     except NoteError as exc:
         raise click.BadParameter(str(exc), param_hint="--ledger-key") from None
+
+
+def read_policy(path: Path, ledger: NoteVerifier) -> TlogPolicy:
+    """``--policy``: a C2SP tlog-policy file. A file that cannot be read or parsed is a
+    usage error (exit 2), and so is a policy whose ``log`` lines do not list the
+    ``--ledger-key``: no checkpoint of that ledger could ever meet it, so the two options
+    contradict each other. A policy without ``log`` lines takes the ``--ledger-key``."""
+    try:
+        policy = TlogPolicy.parse(path.read_text())
+    except (NoteError, OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
+    if policy.logs and ledger.vkey not in (log.vkey for log in policy.logs):
+        raise click.BadParameter(
+            f"{path} lists the logs {', '.join(log.vkey for log in policy.logs)}, not the "
+            f"--ledger-key {ledger.vkey}",
+            param_hint="--policy",
+        )
+    return policy
 
 
 def _fail(exc: Exception, server: str | None) -> CommandFailed:
@@ -80,6 +99,12 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
 @click.option("--gateway", type=GATEWAY_URL, help="Also compare the PACT view it serves.")
 @click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", help="Gateway client (auditor org).")
 @click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", help="Its secret.")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A C2SP tlog-policy file the checkpoint must satisfy (log key, witness quorum).",
+)
 def audit(
     target: str | None,
     db_url: str | None,
@@ -94,9 +119,11 @@ def audit(
     gateway: str | None,
     client_id: str | None,
     client_secret: str | None,
+    policy_file: Path | None,
 ) -> None:
     """Verify the whole ledger: checkpoint, records, signatures, rules, root, consistency."""
     verifier = ledger_verifier(ledger_key)
+    policy = read_policy(policy_file, verifier) if policy_file is not None else None
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
     served = None
@@ -126,6 +153,7 @@ def audit(
                 stored=stored,
                 sample=sample,
                 served=served,
+                policy=policy,
             )
         finally:
             source.close()

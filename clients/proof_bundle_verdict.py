@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ledger.entry_proof import EntryProofError, open_entry_proof
-from ledger.note import NoteError, NoteVerifier
+from ledger.note import NoteVerifier
 from ledger.note.tlog_policy import TlogPolicy
-
-
-def read_policy(path: Path) -> TlogPolicy:
-    """``--policy``: a tlog-policy file; a bad one is a usage error (exit 2)."""
-    try:
-        return TlogPolicy.parse(path.read_text())
-    except (NoteError, UnicodeDecodeError) as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy") from None
 
 
 def bundle_verdict(

@@ -21,12 +21,13 @@ from typing import Any
 import click
 import httpx
 
+from clients.audit.checkpoints import CheckpointFailure, check_policy
 from clients.audit.spotcheck import SpotCheck, SpotCheckFailure, verify_entry_document
-from clients.audit_cli import ledger_verifier
+from clients.audit_cli import ledger_verifier, read_policy
 from clients.cli_errors import CommandFailed, ExitCode, failure_of, server_said
 from clients.cli_params import optional_gateway_client_options
 from clients.gateway_session import gateway_session
-from clients.proof_bundle_verdict import bundle_verdict, print_bundle_verdict, read_policy
+from clients.proof_bundle_verdict import bundle_verdict, print_bundle_verdict
 from ledger.keys import read_public_key_argument
 from ledger.note import NoteError
 
@@ -77,7 +78,7 @@ def verify_entry(
         public = read_public_key_argument(signer_key) if signer_key else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--signer-key") from None
-    policy = read_policy(policy_file) if policy_file else None
+    policy = read_policy(policy_file, verifier) if policy_file else None
     if proof_file is not None:
         if gateway is not None or write_proof is not None:
             raise click.UsageError("--proof verifies offline: give no --gateway or --write-proof")
@@ -92,16 +93,17 @@ def verify_entry(
         note, document = fetch_entry_documents(gateway, client_id, client_secret, seq)
         result = verify_entry_document(note, document, verifier, public)
         if policy is not None:
-            policy.check(note, [verifier])
+            check_policy(note, policy, verifier)
         if write_proof is not None:
             bundle = fetch_proof_bundle(gateway, client_id, client_secret, seq)
             verdict = bundle_verdict(bundle.encode(), verifier, policy, public, seq)
             if not verdict["ok"]:
                 print_bundle_verdict(verdict, as_json)  # exits 1
             write_proof.write_text(bundle)
-    except (SpotCheckFailure, NoteError) as exc:
-        out: dict[str, Any] = {"ok": False, "seq": seq, "reason": str(exc)}
-        click.echo(json.dumps(out) if as_json else f"FAILED: {exc}")
+    except (SpotCheckFailure, NoteError, CheckpointFailure) as exc:
+        reason = exc.failure.reason if isinstance(exc, CheckpointFailure) else str(exc)
+        out: dict[str, Any] = {"ok": False, "seq": seq, "reason": reason}
+        click.echo(json.dumps(out) if as_json else f"FAILED: {reason}")
         sys.exit(1)
     except EntryNotVisible as exc:
         raise CommandFailed(_not_visible(seq, client_id, str(exc)), ExitCode.REFUSED) from None

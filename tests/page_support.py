@@ -49,9 +49,10 @@ def with_page(app: FastAPI) -> FastAPI:
 
 
 @contextmanager
-def demo_site(tmp_path: Path) -> Iterator[DemoSite]:
-    """The demo chain in a fresh ledger, its gateway serving the page, a buyer client."""
-    with running_server(tmp_path / "data", sqlite_url(tmp_path)) as server:
+def demo_site(tmp_path: Path, witnesses: tuple[str, ...] = ()) -> Iterator[DemoSite]:
+    """The demo chain in a fresh ledger (trusting the cosigners ``witnesses``), its
+    gateway serving the page, a buyer client."""
+    with running_server(tmp_path / "data", sqlite_url(tmp_path), witnesses=witnesses) as server:
         demo = load_demo(server.grpc_target, operator_of(server), tmp_path / "keys")
         server.checkpointer.refresh()
         app = with_page(create_app(GatewayContext.from_server(server)))

@@ -154,12 +154,13 @@ def gateway(
     *,
     tls: tuple[Path, Path] | None = None,
     server: LedgerServer | None = None,
+    witnesses: tuple[str, ...] = (),
     **options: Any,
 ) -> Iterator[tuple[LedgerServer, HttpServer]]:
-    """A gateway over ``server`` (or over a new ledger server)."""
+    """A gateway over ``server`` (or over a new ledger server trusting ``witnesses``)."""
     if server is None:
         with (
-            running_server(data_dir, db_url) as started,
+            running_server(data_dir, db_url, witnesses=witnesses) as started,
             gateway(data_dir, db_url, tls=tls, server=started, **options) as pair,
         ):
             yield pair
@@ -177,12 +178,17 @@ def gateway(
 
 @contextmanager
 def environment(
-    data_dir: Path, db_url: str, *, tls: tuple[Path, Path] | None = None, **options: Any
+    data_dir: Path,
+    db_url: str,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    witnesses: tuple[str, ...] = (),
+    **options: Any,
 ) -> Iterator[Env]:
-    """A ledger with a supplier, a second supplier, two buyers and an auditor, and its
-    gateway."""
+    """A ledger (trusting the cosigners ``witnesses``) with a supplier, a second
+    supplier, two buyers and an auditor, and its gateway."""
     with (
-        gateway(data_dir, db_url, tls=tls, **options) as (server, http),
+        gateway(data_dir, db_url, tls=tls, witnesses=witnesses, **options) as (server, http),
         LedgerClient(server.grpc_target) as ledger,
     ):
         operator = operator_of(server)

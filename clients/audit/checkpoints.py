@@ -1,4 +1,5 @@
-"""Checks 1, 5 and 6: the signed checkpoint, the root of what was read, and consistency.
+"""Checks 1, 5 and 6: the signed checkpoint (and, given a C2SP tlog-policy, its witness
+quorum), the root of what was read, and consistency.
 
 Kept apart from the record replay because a witness needs exactly these
 checks and nothing else.
@@ -10,7 +11,14 @@ from collections.abc import Callable, Sequence
 
 from clients.audit.model import AuditError, Check, Failure
 from ledger.merkle import MerkleError, verify_consistency, verify_inclusion
-from ledger.note import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+from ledger.note import (
+    Checkpoint,
+    NoteError,
+    NoteVerifier,
+    PolicyNotSatisfiedError,
+    open_checkpoint,
+)
+from ledger.note.tlog_policy import TlogPolicy
 
 
 class CheckpointFailure(Exception):
@@ -32,6 +40,20 @@ def open_signed(note: str, verifier: NoteVerifier) -> Checkpoint:
                 f"checkpoint is not signed by the pinned ledger key {verifier.name}: {exc}",
             )
         ) from None
+
+
+def check_policy(note: str, policy: TlogPolicy, verifier: NoteVerifier) -> tuple[str, ...]:
+    """Check 1 with a policy: ``note`` is signed by a log of ``policy`` (the pinned key
+    when it lists none) and cosigned by its quorum; return the cosigners' names. The
+    refusal names what is missing (``TlogPolicy.check``): a verifier acting on it knows
+    which witnesses to ask, or that the checkpoint was never witnessed at all."""
+    try:
+        return policy.check(note, [verifier])
+    except PolicyNotSatisfiedError as exc:
+        reason = f"the checkpoint does not satisfy the witness policy: {exc}"
+    except NoteError as exc:
+        reason = f"the checkpoint's signatures do not verify: {exc}"
+    raise CheckpointFailure(Failure(Check.WITNESS_POLICY, reason))
 
 
 def check_consistent(

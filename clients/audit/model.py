@@ -29,6 +29,7 @@ class Check(StrEnum):
     """The numbered checks of an audit (see docs/audit.md)."""
 
     CHECKPOINT_SIGNATURE = "checkpoint-signature"  # 1
+    WITNESS_POLICY = "witness-policy"  # 1, with --policy: the log key and witness quorum
     RECORD = "record"  # 2: canonical bytes, leaf, chain link
     SEQUENCE = "sequence"  # 2: no gaps, no duplicates
     SIGNATURE = "signature"  # 3

@@ -30,6 +30,7 @@ class AuditReport:
     notes: list[str] = field(default_factory=list)
     footprints: list[FootprintFinding] | None = None
     sampled: list[int] | None = None  # already-audited seqs re-checked (incremental)
+    cosigners: list[str] | None = None  # with --policy: the witnesses whose cosignatures count
 
     @property
     def ok(self) -> bool:
@@ -53,6 +54,7 @@ class AuditReport:
             "failures": [f.to_json() for f in self.failures],
             "seconds": round(self.seconds, 3),
             "stateSaved": self.state_saved,
+            "cosigners": self.cosigners,
             "sampled": None
             if self.sampled is None
             else {
@@ -74,6 +76,8 @@ class AuditReport:
         ]
         if self.previous_size is not None:
             lines.append(f"previous audited checkpoint: size {self.previous_size}")
+        if self.cosigners is not None:
+            lines.append(f"witness quorum met ({', '.join(self.cosigners) or 'none needed'})")
         if self.sampled is not None:
             lines.append(
                 f"re-checked {len(self.sampled)} already-audited record(s) by inclusion proof"

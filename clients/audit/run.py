@@ -1,6 +1,7 @@
 """One audit, from any record source: the order of the checks and what is saved.
 
-1. verify the newest checkpoint with the pinned ledger key;
+1. verify the newest checkpoint with the pinned ledger key (and, given a
+   tlog-policy, its witness quorum);
 2. prove it consistent with the checkpoint saved by the previous audit;
 3. replay the records after the saved state (all of them with ``from_scratch``
    or without a state), checking each one;
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from clients.audit.checkpoints import (
     CheckpointFailure,
     check_consistent,
+    check_policy,
     first_leaf_not_in,
     open_signed,
 )
@@ -41,6 +43,7 @@ from clients.audit.store_checks import StoreFindings, check_store
 from graph.errors import FootprintEngineError
 from ledger.merkle import CompactRange
 from ledger.note import Checkpoint, NoteVerifier
+from ledger.note.tlog_policy import TlogPolicy
 from ledger.store.database import Database
 from ledger.store.log import LogStore
 
@@ -59,6 +62,7 @@ def run_audit(
     stored: Database | None = None,
     sample: int | None = None,
     served: ServedCheck | None = None,
+    policy: TlogPolicy | None = None,
 ) -> AuditReport:
     """Audit the ledger behind ``source``; raises ``AuditError`` only if it cannot be done.
 
@@ -66,20 +70,24 @@ def run_audit(
     and Merkle nodes are compared with the replay. ``sample``: how many already-audited
     records an incremental audit re-checks (default: all up to 256, then 256).
     ``served``: check 11 (``clients.audit.served.served_check``), given the replay's
-    derived tables, the source and the checkpoint size.
+    derived tables, the source and the checkpoint size. ``policy``: a C2SP tlog-policy
+    the checkpoint must satisfy (its log key and witness quorum), else it is refused.
     """
     started = time.perf_counter()
     report = AuditReport()
     note = source.checkpoint_note()
     try:
         checkpoint = open_signed(note, verifier)
+        report.origin = checkpoint.origin
+        report.checkpoint_size = checkpoint.size
+        report.checkpoint_root = checkpoint.root_hash.hex()
+        if policy is not None:
+            report.cosigners = list(check_policy(note, policy, verifier))
     except CheckpointFailure as exc:
+        # A checkpoint refused is not audited against: nothing else is read or saved.
         _add(report, [exc.failure], 1)
         report.seconds = time.perf_counter() - started
         return report
-    report.origin = checkpoint.origin
-    report.checkpoint_size = checkpoint.size
-    report.checkpoint_root = checkpoint.root_hash.hex()
 
     store: AuditStateStore | None = None
     saved_cp: SavedCheckpoint | None = None

@@ -18,7 +18,10 @@ const UNITS = {
 };
 const LEDGER_EXTENSION = "urn:carbonledger:extension:ledger-record:1.0.0";
 
-const state = { token: null, clientId: null, ledgerKey: null, footprints: new Map() };
+const POLICY_STORAGE = "carbonledger.tlogPolicy";
+
+// policy: { text, parsed } of the user's C2SP tlog-policy, or null (kept in localStorage).
+const state = { token: null, clientId: null, ledgerKey: null, policy: null, footprints: new Map() };
 
 // -- small helpers -----------------------------------------------------------------------
 
@@ -208,6 +211,10 @@ function latestCheckpoint() {
       checkpoint.signature = state.ledgerKey
         ? await LedgerProof.verifyNoteSignature(checkpoint, state.ledgerKey).catch(() => "failed")
         : "no-key";
+      checkpoint.witness = state.policy
+        ? await WitnessPolicy.check(state.policy.parsed, note, state.ledgerKey ? [state.ledgerKey] : [])
+          .catch((err) => ({ ok: false, reason: err.message }))
+        : null;
       return checkpoint;
     })();
     checkpointPromise.catch(() => { checkpointPromise = null; });
@@ -275,6 +282,14 @@ async function proveFootprint(fp) {
     if (checkpoint.signature === "verified") checks.push("checkpoint signature verified against the ledger key (Ed25519)");
     else if (checkpoint.signature === "failed") throw new Error("the checkpoint signature does not verify against the ledger key");
     else checks.push("checkpoint signature: this browser has no Ed25519 in WebCrypto; `carbonledger audit` checks it");
+    const witness = checkpoint.witness;
+    if (witness && witness.unsupported) {
+      checks.push("witness cosignatures: this browser has no Ed25519 in WebCrypto; `carbonledger verify-entry --policy` checks them");
+    } else if (witness && !witness.ok) {
+      throw new Error(`the checkpoint does not satisfy the witness policy: ${witness.reason}`);
+    } else if (witness) {
+      checks.push(`witness quorum met (${witness.cosigners.join(", ") || "none needed"})`);
+    }
     result.ok = true;
   } catch (err) {
     result.reason = err.message;
@@ -597,6 +612,33 @@ function showNode(detail, node, unit) {
   if (fp) proveFootprint(fp).then((r) => proof.replaceChildren(proofView(r)));
 }
 
+// -- witness policy ----------------------------------------------------------------------
+
+// Use `text` as the witness policy ("" for none) from now on, and keep it in this browser;
+// throws WitnessPolicy.PolicyError (naming the line) for a policy that cannot be used.
+async function setPolicy(text) {
+  const parsed = text.trim() ? await WitnessPolicy.parse(text) : null;
+  state.policy = parsed ? { text, parsed } : null;
+  if (parsed) localStorage.setItem(POLICY_STORAGE, text);
+  else localStorage.removeItem(POLICY_STORAGE);
+  $("policy-text").value = parsed ? text : "";
+  $("policy-summary").textContent = parsed
+    ? `quorum ${parsed.quorum} of ${parsed.witnesses.size} witness${parsed.witnesses.size === 1 ? "" : "es"}` +
+      (parsed.logs.length ? `, ${parsed.logs.length} log key${parsed.logs.length === 1 ? "" : "s"}` : "")
+    : "none (cosignatures not checked)";
+  checkpointPromise = null; // verify again, under the new policy
+}
+
+function onPolicyChange(text) {
+  show("policy-error", false);
+  setPolicy(text)
+    .then(() => { if (state.token) route(); })
+    .catch((err) => {
+      $("policy-error").textContent = `This policy cannot be used: ${err.message}`;
+      show("policy-error", true);
+    });
+}
+
 // -- start -------------------------------------------------------------------------------
 
 async function start() {
@@ -611,6 +653,9 @@ async function start() {
     state.ledgerKey = null;
   }
   $("ledger-key").textContent = state.ledgerKey || "not configured";
+  $("policy-save").addEventListener("click", () => onPolicyChange($("policy-text").value));
+  $("policy-clear").addEventListener("click", () => onPolicyChange(""));
+  await setPolicy(localStorage.getItem(POLICY_STORAGE) || "").catch(() => setPolicy(""));
   document.body.dataset.ready = "true";
 }
 

@@ -99,19 +99,39 @@ const LedgerProof = (() => {
     return { text, origin: lines[0], size: Number(lines[1]), root, signatures };
   }
 
-  // A note verifier key: name+hex key id+base64(0x01 || Ed25519 public key), with
-  // key id = SHA-256(name || "\n" || 0x01 || public key)[:4].
-  async function parseVkey(vkey) {
+  // Standard padded base64, canonical only (as ledger/note/signed_note.py decodes it).
+  function strictB64ToBytes(text) {
+    let raw;
+    try { raw = atob(text); } catch (_) { throw new Error(`invalid base64 ${JSON.stringify(text)}`); }
+    if (btoa(raw) !== text) throw new Error(`non-canonical base64 ${JSON.stringify(text)}`);
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  // A verifier key: name+hex key id+base64(alg || Ed25519 public key), with key id =
+  // SHA-256(name || "\n" || alg || public key)[:4]; alg 0x01 signs notes, 0x04 cosigns
+  // checkpoints (c2sp.org/tlog-cosignature).
+  async function parseVkey(vkey, alg = 1) {
     // Split at the first two "+" only: standard base64 may itself contain "+".
     const first = vkey.indexOf("+"), second = vkey.indexOf("+", first + 1);
-    if (first < 0 || second < 0) throw new Error("not a note verifier key");
+    if (first < 0 || second < 0) throw new Error("vkey needs three '+'-separated fields");
     const name = vkey.slice(0, first), idHex = vkey.slice(first + 1, second);
-    const keyB64 = vkey.slice(second + 1);
-    const raw = b64ToBytes(keyB64 || "");
-    if (!name || raw.length !== 33 || raw[0] !== 1) throw new Error("not an Ed25519 note key");
+    if (!name || /[\s\x00-\x1f]/u.test(name)) throw new Error(`invalid key name ${JSON.stringify(name)}`);
+    const raw = strictB64ToBytes(vkey.slice(second + 1));
+    if (raw.length !== 33 || raw[0] !== alg) throw new Error(`vkey is not a type 0x0${alg} Ed25519 key`);
     const keyHash = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
-    if (bytesToHex(keyHash) !== idHex) throw new Error("key id does not match the key");
-    return { name, keyHash, publicKey: raw.slice(1) };
+    if (bytesToHex(keyHash) !== idHex) throw new Error("vkey key ID does not match its name and key");
+    return { name, keyHash, publicKey: raw.slice(1), alg };
+  }
+
+  // Whether an Ed25519 signature verifies; null when this browser's WebCrypto has no Ed25519.
+  async function ed25519Verify(publicKey, signature, message) {
+    let cryptoKey;
+    try {
+      cryptoKey = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    } catch (_) {
+      return null;
+    }
+    return crypto.subtle.verify({ name: "Ed25519" }, cryptoKey, signature, message);
   }
 
   // "verified" | "failed" | "unsupported" (no Ed25519 in this browser's WebCrypto).
@@ -120,21 +140,14 @@ const LedgerProof = (() => {
     const sig = checkpoint.signatures.find(
       (s) => s.name === key.name && equal(s.keyHash, key.keyHash));
     if (!sig) return "failed";
-    let cryptoKey;
-    try {
-      cryptoKey = await crypto.subtle.importKey(
-        "raw", key.publicKey, { name: "Ed25519" }, false, ["verify"]);
-    } catch (_) {
-      return "unsupported";
-    }
-    const ok = await crypto.subtle.verify(
-      { name: "Ed25519" }, cryptoKey, sig.signature, enc.encode(checkpoint.text));
+    const ok = await ed25519Verify(key.publicKey, sig.signature, enc.encode(checkpoint.text));
+    if (ok === null) return "unsupported";
     return ok ? "verified" : "failed";
   }
 
   return {
-    hexToBytes, bytesToHex, b64ToBytes, sha256, equal,
+    hexToBytes, bytesToHex, b64ToBytes, strictB64ToBytes, sha256, concat, equal,
     rootFromInclusionProof, verifyInclusion, recordLeafHash, parseNote, parseVkey,
-    verifyNoteSignature,
+    ed25519Verify, verifyNoteSignature,
   };
 })();

@@ -44,4 +44,16 @@ class InvalidPolicyError(NoteError):
 
 
 class PolicyNotSatisfiedError(NoteError):
-    """A checkpoint not signed by a log of the policy or not cosigned by its quorum."""
+    """A checkpoint not signed by a log of the policy or not cosigned by its quorum.
+
+    ``cosigned`` names the policy's witnesses whose cosignatures verified, ``missing``
+    the members of the quorum (witnesses or groups) that are not satisfied; both are
+    empty when the log's signature is what is missing.
+    """
+
+    def __init__(
+        self, message: str, cosigned: tuple[str, ...] = (), missing: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.cosigned = cosigned
+        self.missing = missing

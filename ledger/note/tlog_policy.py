@@ -91,10 +91,39 @@ class TlogPolicy:
             name for name, w in self.witnesses.items() if (w.name, w.key_hash) in signed
         )
         if not self._witnessed(self.quorum, set(cosigned)):
-            raise PolicyNotSatisfiedError(
-                f"the checkpoint's cosigners {sorted(cosigned)} do not meet quorum {self.quorum!r}"
-            )
+            raise self._unmet(cosigned)
         return cosigned
+
+    def _unmet(self, cosigned: tuple[str, ...]) -> PolicyNotSatisfiedError:
+        """The refusal of a checkpoint cosigned only by ``cosigned`` (policy names, in
+        policy order): ``quorum 2-of-3 not met: cosigned by w1; missing w2, w3``. An
+        unmet member group is named with its own threshold and what it misses, so the
+        reader sees which witnesses to ask for. (The page's ``policy.js`` words it the
+        same way; ``tests/data/tlog_policy_vectors.json`` holds them to it.)"""
+        have = set(cosigned)
+        group = self.groups.get(self.quorum)
+        missing: tuple[str, ...]
+        if group is None:
+            what, missing = self.quorum, (self.quorum,)
+        else:
+            what = f"{group.threshold}-of-{len(group.members)}"
+            missing = tuple(m for m in group.members if not self._witnessed(m, have))
+        by = ", ".join(cosigned) or "no witness of the policy"
+        named = ", ".join(self._missing(m, have) for m in missing)
+        return PolicyNotSatisfiedError(
+            f"quorum {what} not met: cosigned by {by}; missing {named}", cosigned, missing
+        )
+
+    def _missing(self, name: str, cosigned: set[str]) -> str:
+        """``name``, and for a group its threshold and its unmet members."""
+        group = self.groups.get(name)
+        if group is None:
+            return name
+        inner = (m for m in group.members if not self._witnessed(m, cosigned))
+        return (
+            f"{name} ({group.threshold}-of-{len(group.members)}: "
+            f"missing {', '.join(self._missing(m, cosigned) for m in inner)})"
+        )
 
     def _witnessed(self, name: str, cosigned: set[str]) -> bool:
         if name == NONE:

@@ -1,5 +1,5 @@
-"""A client's view of a tiled log: any perfect node, root or inclusion proof of
-the tree of a checkpoint's size, from hash tiles alone.
+"""A client's view of a tiled log: any perfect node, root, inclusion or consistency
+proof of the tree of a checkpoint's size, from hash tiles alone.
 
 Node ``(8·L + r, i)`` is the root of ``2^r`` consecutive hashes of one level-``L``
 tile (aligned, so they never straddle two tiles), hashed up ``r`` levels. The
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ledger.merkle import (
     IndexOutOfRangeError,
     NodeID,
+    consistency_nodes,
     inclusion_nodes,
     node_hash,
     root_from_subtrees,
@@ -57,6 +58,12 @@ class TileReader:
     def inclusion_proof(self, index: int) -> list[bytes]:
         """The RFC 9162 inclusion proof of leaf ``index`` in the tree of :attr:`size`."""
         nodes = inclusion_nodes(index, self.size)
+        return nodes.rehash([self.node(n) for n in nodes.ids])
+
+    def consistency_proof(self, old_size: int) -> list[bytes]:
+        """The RFC 9162 consistency proof from the tree of ``old_size`` leaves to this one:
+        a monitor that saw the older checkpoint proves this one extends it, from tiles."""
+        nodes = consistency_nodes(old_size, self.size)
         return nodes.rehash([self.node(n) for n in nodes.ids])
 
     def _tile(self, tile: TileID) -> list[bytes]:
