@@ -45,3 +45,7 @@ class InvalidPolicyError(NoteError):
 
 class PolicyNotSatisfiedError(NoteError):
     """A checkpoint not signed by a log of the policy or not cosigned by its quorum."""
+
+
+class InvalidWitnessRequestError(NoteError):
+    """A c2sp.org/tlog-witness request or response body that does not follow the spec."""
