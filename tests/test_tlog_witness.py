@@ -225,3 +225,36 @@ def _replace_state(state: Path, note: str, ledger: NoteVerifier) -> str:
         save(CosignedCheckpoint(checkpoint.size, checkpoint.root_hash, note))
     assert held is not None
     return held.note
+
+
+def test_a_witness_ahead_of_the_log_is_reported_not_followed(
+    tmp_path: Path, db_url: str, setup: Setup, urls: list[str]
+) -> None:
+    """A witness holding a larger checkpoint under our origin (signed with our key by
+    whoever forked it) answers 409 with that size: the ledger must not resend from it."""
+    _hold_forged(setup.states[0], Checkpoint(DEFAULT_ORIGIN, 1000, bytes(32)), setup)
+    config = ServerConfig(
+        data_dir=tmp_path / "data",
+        db_url=db_url,
+        grpc_address="127.0.0.1:0",
+        checkpoint_interval=0.1,
+        witnesses=(f"{setup.signers[0].vkey}={urls[0]}",),
+        witness_first_backoff=0.05,
+        witness_max_backoff=0.2,
+    )
+    with ledger_and_gateway(config, "127.0.0.1:0") as (server, http):
+        status = wait_for(
+            lambda: next((s for s in server.witness_status() if s.failures >= 2), None),
+            "two refused attempts",
+        )
+        assert "cosigned size 1000, more than this log's" in (status.last_error or "")
+        tlog, _ = served_notes(http)
+        assert setup.cosigners(tlog) == set()
+    held = WitnessStore(setup.states[0]).latest(DEFAULT_ORIGIN)
+    assert held is not None and held.size == 1000
+
+
+def _hold_forged(state: Path, checkpoint: Checkpoint, setup: Setup) -> None:
+    with WitnessStore(state).update(DEFAULT_ORIGIN) as (_, save):
+        note = sign_checkpoint(checkpoint, setup.ledger)
+        save(CosignedCheckpoint(checkpoint.size, checkpoint.root_hash, note))
