@@ -288,3 +288,13 @@ def test_witness_serve_runs_as_a_command(tmp_path: Path, log: MemoryLog) -> None
         proc.terminate()
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_the_state_is_read_by_its_primary_key(tmp_path: Path) -> None:
+    store = WitnessStore(tmp_path)
+    with sqlite3.connect(store.path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT size, root_hash, note FROM cosigned WHERE origin = ?",
+            (ORIGIN,),
+        ).fetchall()
+    assert "USING INDEX sqlite_autoindex_cosigned_1" in " ".join(str(row[-1]) for row in plan)
