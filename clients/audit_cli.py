@@ -1,17 +1,16 @@
-"""``carbonledger audit`` and ``witness``: the verifier's commands (``verify-entry`` is in
-``clients.verify_entry_cli``).
+"""``carbonledger audit``: the auditor's command (``verify-entry`` is in
+``clients.verify_entry_cli``, ``witness`` in ``clients.witness_cli``).
 
-Exit status: 0 when everything holds, 1 when a check fails (or a witness
-refuses); the codes of the failures that stop a command (2: it could not be
-carried out, 3: the ledger or gateway did not answer, 4: credentials refused)
-are the command line's own (``clients.cli_errors``, docs/api.md).
+Exit status: 0 when everything holds, 1 when a check fails; the codes of the
+failures that stop a command (2: it could not be carried out, 3: the ledger or
+gateway did not answer, 4: credentials refused) are the command line's own
+(``clients.cli_errors``, docs/api.md).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -21,17 +20,9 @@ from clients.audit.db_source import DbSource
 from clients.audit.gateway_source import served_footprints
 from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import AuditError
-from clients.audit.rpc import LedgerRpc
 from clients.audit.run import run_audit
 from clients.audit.served import served_check
 from clients.audit.source import RecordSource
-from clients.audit.witness import (
-    WitnessRefusal,
-    WitnessState,
-    load_witness_state,
-    save_witness_state,
-    witness_checkpoint,
-)
 from clients.cli_errors import (
     CommandFailed,
     ExitCode,
@@ -39,19 +30,19 @@ from clients.cli_errors import (
     read_private_key,
 )
 from clients.cli_params import GATEWAY_URL, STORE_URL, ledger_option, require_existing_store
-from ledger.note import CosignatureSigner, NoteError, NoteVerifier
+from ledger.note import NoteError, NoteVerifier
 from ledger.note.tlog_policy import TlogPolicy
 from ledger.store.database import Database
 
 
-def ledger_verifier(value: str) -> NoteVerifier:
-    """``--ledger-key``: the vkey itself, or a file holding it."""
+def ledger_verifier(value: str, option: str = "--ledger-key") -> NoteVerifier:
+    """A ledger's vkey option (``--ledger-key``): the vkey itself, or a file holding it."""
     path = Path(value)
     text = path.read_text().strip() if path.is_file() else value.strip()
     try:
         return NoteVerifier.from_vkey(text.removeprefix("ledger-key:").strip())
     except NoteError as exc:
-        raise click.BadParameter(str(exc), param_hint="--ledger-key") from None
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def read_policy(path: Path, ledger: NoteVerifier) -> TlogPolicy:
@@ -163,71 +154,3 @@ def audit(
         raise _fail(exc, target) from None
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
     sys.exit(0 if report.ok else 1)
-
-
-@click.command()
-@ledger_option(param_decls=("--ledger", "target"), default=None, required=True)
-@click.option("--ledger-key", required=True, help="The ledger's vkey (or a file holding it).")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The witness's Ed25519 private key file (created if missing).",
-)
-@click.option("--name", default="witness", show_default=True, help="The witness key's name.")
-@click.option(
-    "--state",
-    "state_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Directory keeping the last checkpoint this witness cosigned.",
-)
-@click.option("--interval", type=float, default=0.0, help="Repeat every N seconds (0: once).")
-def witness(
-    target: str, ledger_key: str, key_file: Path, name: str, state_dir: Path, interval: float
-) -> None:
-    """Cosign the ledger's checkpoint if it is consistent with the last one seen."""
-    verifier = ledger_verifier(ledger_key)
-    try:
-        signer = CosignatureSigner(name, read_private_key(key_file))
-    except (OSError, ValueError, NoteError) as exc:
-        raise _fail(exc, None) from None
-    click.echo(f"witness-key: {signer.vkey}")
-    rpc = LedgerRpc(target)
-    try:
-        while True:
-            status = _witness_once(rpc, verifier, signer, state_dir, target)
-            if interval <= 0 or status != 0:
-                sys.exit(status)
-            time.sleep(interval)
-    finally:
-        rpc.close()
-
-
-def _witness_once(
-    rpc: LedgerRpc, verifier: NoteVerifier, signer: CosignatureSigner, state_dir: Path, target: str
-) -> int:
-    try:
-        saved = load_witness_state(state_dir)
-        note = rpc.checkpoint_note()
-        cosigned = witness_checkpoint(
-            note, verifier, saved, rpc.consistency_proof, signer, int(time.time())
-        )
-        cp = cosigned.checkpoint
-        save_witness_state(state_dir, WitnessState(cp.size, cp.root_hash, note))
-        rpc.add_cosignature(cp.size, cosigned.line)
-    except WitnessRefusal as exc:
-        click.echo(f"REFUSED: {exc}", err=True)
-        return 1
-    except (AuditError, OSError) as exc:
-        raise _fail(exc, target) from None
-    click.echo(f"cosigned size {cp.size} ({_since(cosigned.previous_size)})")
-    return 0
-
-
-def _since(previous_size: int | None) -> str:
-    """What the cosignature vouches for beyond the checkpoint itself."""
-    if previous_size is None:
-        return "the first checkpoint this witness has seen"
-    return f"consistent with size {previous_size}, cosigned before"

@@ -74,8 +74,9 @@ def main() -> None:
     "--witness",
     "witnesses",
     multiple=True,
-    metavar="VKEY",
-    help="C2SP vkey of a witness whose cosignatures to accept and verify (repeatable; "
+    metavar="VKEY[=URL]",
+    help="C2SP vkey of a witness whose cosignatures to accept and verify, with =URL its "
+    "tlog-witness submission prefix to push each new checkpoint to (repeatable; "
     "cosignatures of other keys are refused).",
 )
 @click.option(
@@ -119,15 +120,16 @@ def serve(
         stream=sys.stderr,
     )
     from clients.serving import ledger_and_gateway, stop_on_signals
-    from ledger.note import CosignatureVerifier, NoteError
+    from ledger.note import NoteError
     from ledger.process import settle_heap_after_startup
     from ledger.server import ServerConfig
+    from ledger.witness_pusher import WitnessEndpoint
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     for vkey in witnesses:
         try:
-            CosignatureVerifier.from_vkey(vkey)
+            WitnessEndpoint.parse(vkey)
         except NoteError as exc:
             raise click.BadParameter(str(exc), param_hint="--witness") from None
     config = ServerConfig(
@@ -182,7 +184,7 @@ def checkpoint(ledger: str) -> None:
 
 
 def _register_commands() -> None:
-    from clients.audit_cli import audit, witness
+    from clients.audit_cli import audit
     from clients.clients_cli import clients
     from clients.export_cli import export
     from clients.fsck_cli import fsck_command
@@ -191,6 +193,7 @@ def _register_commands() -> None:
     from clients.operator_cli import factors, org
     from clients.submit_cli import submit
     from clients.verify_entry_cli import verify_entry
+    from clients.witness_cli import witness
 
     for command in (
         keys,

@@ -175,13 +175,17 @@ def create_app(context: GatewayContext) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
-        """200 while every record this process read verified; 503 once one did not."""
+        """200 while every record this process read verified; 503 once one did not. With
+        witnesses to push to, also how that goes (a witness failing is not the gateway's
+        ill health: it is told, not counted)."""
         failed = context.records.monitor.failed_seqs()
+        witnesses = {"witnesses": found} if (found := context.witness_status()) else {}
         if failed:
             return JSONResponse(
-                {"status": "integrity check failed", "failedSeqs": failed[:100]}, 503
+                {"status": "integrity check failed", "failedSeqs": failed[:100], **witnesses},
+                503,
             )
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", **witnesses})
 
     app.include_router(pact_api.router)
     app.include_router(events_api.router)

@@ -160,6 +160,8 @@ class GatewayContext:
     # Reads of records, checked against the signed tree (the ledger server's own when the
     # gateway runs in its process: one cache, one integrity state).
     verified: VerifiedLog | None = None
+    # How pushing checkpoints to each witness goes (``/healthz``; ``LedgerServer``).
+    witness_status: Callable[[], list[dict[str, object]]] = list
     reads: ReadPool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +184,7 @@ class GatewayContext:
             identity=server.identity.current,
             data_dir=server.data_dir.path,
             verified=server.verified,
+            witness_status=lambda: [status.to_json() for status in server.witness_status()],
             **options,  # type: ignore[arg-type]
         )
 

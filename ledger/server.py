@@ -27,13 +27,14 @@ from ledger.committed_identity import CommittedIdentity
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
 from ledger.errors import ConflictError, IntegrityError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
-from ledger.note import CosignatureVerifier, NoteSigner
+from ledger.note import NoteSigner
 from ledger.read import VerifiedLog
 from ledger.request_decoding import DecodingInterceptor
 from ledger.sequencer import Sequencer, SequencerConfig, Submission
 from ledger.service import SERVICE_NAME, LedgerService
 from ledger.store.database import Database
 from ledger.store.log import LogStore
+from ledger.witness_pusher import WitnessEndpoint, WitnessPusher, WitnessStatus
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
@@ -56,8 +57,13 @@ class ServerConfig:
     operator_org: str = DEFAULT_OPERATOR_ORG
     checkpoint_interval: float = 1.0
     max_in_flight: int = 4096
-    # C2SP vkeys of the witnesses whose cosignatures are accepted and verified.
+    # The witnesses whose cosignatures are accepted and verified: C2SP vkeys, each
+    # optionally ``=URL``, its tlog-witness submission prefix, to push checkpoints to.
     witnesses: tuple[str, ...] = ()
+    # Pushing to a witness that refused or did not answer: first retry after this many
+    # seconds, doubling up to the maximum.
+    witness_first_backoff: float = 1.0
+    witness_max_backoff: float = 300.0
     # Also keep well-formed cosignatures of other keys, unverified, within per-address
     # quotas (test setups; see ledger.cosignatures). Off: other keys are refused.
     open_witnessing: bool = False
@@ -80,6 +86,7 @@ class LedgerServer:
         # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
         # of proven records, one integrity state for both health endpoints.
         self.verified = VerifiedLog(self.store, self.checkpointer)
+        witnesses = [WitnessEndpoint.parse(value) for value in config.witnesses]
         self.service = LedgerService(
             self.sequencer,
             self.identity,
@@ -87,7 +94,7 @@ class LedgerServer:
             self.checkpointer,
             verified=self.verified,
             max_in_flight=config.max_in_flight,
-            witnesses=[CosignatureVerifier.from_vkey(vkey) for vkey in config.witnesses],
+            witnesses=[witness.key for witness in witnesses],
             open_witnessing=config.open_witnessing,
         )
         self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
@@ -118,6 +125,18 @@ class LedgerServer:
         self._refresher = threading.Thread(
             target=self._refresh_checkpoints, name="checkpointer", daemon=True
         )
+        self._pushers = [
+            WitnessPusher(
+                witness,
+                self.store,
+                self.verified.consistency_proof,
+                interval=config.checkpoint_interval,
+                first_backoff=config.witness_first_backoff,
+                max_backoff=config.witness_max_backoff,
+            )
+            for witness in witnesses
+            if witness.url is not None
+        ]
         self.port = 0
 
     @property
@@ -144,6 +163,12 @@ class LedgerServer:
             self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
             self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._refresher.start()
+        for pusher in self._pushers:
+            pusher.start()
+
+    def witness_status(self) -> list[WitnessStatus]:
+        """How pushing to each witness with a URL goes (``/healthz`` shows it)."""
+        return [pusher.status for pusher in self._pushers]
 
     def stop(self, grace: float = 2.0) -> None:
         self._stopping.set()
@@ -154,6 +179,8 @@ class LedgerServer:
         self.identity.stop()
         if self._refresher.is_alive():
             self._refresher.join()
+        for pusher in self._pushers:
+            pusher.stop()
         self.db.dispose()
 
     def _integrity_failed(self, _error: IntegrityError) -> None:
@@ -199,6 +226,8 @@ class LedgerServer:
     def _refresh_checkpoints(self) -> None:
         while not self._stopping.wait(self.config.checkpoint_interval):
             self.checkpointer.latest()
+            for pusher in self._pushers:
+                pusher.wake()
 
 
 def check_can_listen(address: str) -> None:

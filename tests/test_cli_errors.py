@@ -69,7 +69,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             *("--public-key", "{key}.pub", "--operator-key", "{key}"),
         ],
         ["audit", "--ledger-key", "{vkey}", "--key", "{key}", "--org", "urn:x:auditor"],
-        ["witness", "--ledger-key", "{vkey}", "--key", "{key}", "--state", "{tmp}"],
+        ["witness", "pull", "--ledger-key", "{vkey}", "--key", "{key}", "--state", "{tmp}"],
     ],
     ids=lambda command: command[0],
 )

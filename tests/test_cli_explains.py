@@ -301,12 +301,13 @@ def test_witness_says_what_it_vouches_for(tmp_path: Path) -> None:
     vkey = _ok(run_cli("witness-key", "--key", str(key))).strip()
     with serving(tmp_path / "data", "--witness", vkey) as served:
         witness = (
-            *("witness", "--ledger", served["grpc"], "--ledger-key", served["ledger-key"]),
+            *("witness", "pull", "--ledger", served["grpc"]),
+            *("--ledger-key", served["ledger-key"]),
             *("--key", str(key), "--state", str(tmp_path / "state")),
         )
         first = _ok(run_cli(*witness))
         assert f"witness-key: {vkey}" in first  # witness-key printed the same vkey
-        assert "(the first checkpoint this witness has seen)" in first and "None" not in first
+        assert "(the first checkpoint this witness has cosigned)" in first and "None" not in first
         size = re.search(r"cosigned size (\d+)", first)
         assert size is not None
         second = _ok(run_cli(*witness))

@@ -1,5 +1,6 @@
 """Witnesses: cosigning consistent checkpoints, refusing inconsistent ones, and the
-ledger serving checkpoints with the cosignatures it received."""
+ledger serving checkpoints with the cosignatures it received (the gRPC pull path,
+``carbonledger witness pull``; the HTTP path is in tests/test_witness_server.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from clients.audit.rpc import LedgerRpc
-from clients.audit.witness import (
-    WitnessRefusal,
-    WitnessState,
-    load_witness_state,
-    save_witness_state,
-    witness_checkpoint,
-)
-from clients.audit_cli import witness
 from clients.sdk import LedgerClient
+from clients.witness.core import (
+    MalformedRequestError,
+    OldSizeMismatchError,
+    UntrustedCheckpointError,
+    Witness,
+)
+from clients.witness.pull import pull_once
+from clients.witness.state import CosignedCheckpoint, WitnessStore
+from clients.witness_cli import witness
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.cosignatures import MAX_COSIGNATURES
@@ -32,6 +34,7 @@ from ledger.note import (
     open_note,
     verify_cosignature,
 )
+from ledger.note.tlog_witness import AddCheckpointRequest
 from tests.ledger_fixtures import enroll, operator_of, running_server
 
 
@@ -46,32 +49,32 @@ def test_witness_cosigns_and_the_ledger_serves_the_cosignature(tmp_path: Path, d
         LedgerClient(server.grpc_target) as client,
     ):
         ledger_key = NoteVerifier.from_vkey(server.vkey)
+        store = WitnessStore(tmp_path / "wstate")
         rpc = LedgerRpc(server.grpc_target)
         enroll(client, operator_of(server), org(0), "buyer")
         note = rpc.checkpoint_note()
-        first = witness_checkpoint(note, ledger_key, None, rpc.consistency_proof, signer, 1000)
-        rpc.add_cosignature(first.checkpoint.size, first.line)
+        first = pull_once(rpc, Witness(signer, [ledger_key], store, clock=lambda: 1000))
+        assert first.previous_size == 0
         served = client.checkpoint().note
-        assert served.startswith(note) and served.endswith(first.line)
+        [line] = [x for x in served.splitlines(keepends=True) if x.startswith("— witness.")]
+        assert served.startswith(note) and served.endswith(line)
         # Verifiers that pin the witness key check both signatures; others ignore it.
         opened = open_note(served, [ledger_key, signer.verifier()])
         assert len(opened.verified_signatures) == 2
-        assert open_checkpoint(served, ledger_key) == first.checkpoint
-        assert verify_cosignature(opened.text, first.line, signer.verifier()) == 1000
+        checkpoint = open_checkpoint(served, ledger_key)
+        assert checkpoint.size == first.size
+        assert verify_cosignature(opened.text, line, signer.verifier()) == 1000
 
         # The log grows: the witness proves consistency from what it saw and cosigns again.
-        saved = WitnessState(first.checkpoint.size, first.checkpoint.root_hash, note)
         for i in range(1, 4):
             enroll(client, operator_of(server), org(i), "buyer")
-        again = witness_checkpoint(
-            rpc.checkpoint_note(), ledger_key, saved, rpc.consistency_proof, signer, 2000
-        )
-        assert again.previous_size == first.checkpoint.size
-        assert again.checkpoint.size == first.checkpoint.size + 3
+        again = pull_once(rpc, Witness(signer, [ledger_key], store, clock=lambda: 2000))
+        assert again.previous_size == first.size
+        assert again.size == first.size + 3
         # A newer cosignature by the same key replaces the older one for that size.
-        rpc.add_cosignature(again.checkpoint.size, again.line)
-        newer = signer.cosign(again.checkpoint.to_text(), 3000)
-        rpc.add_cosignature(again.checkpoint.size, newer)
+        grown = open_checkpoint(rpc.checkpoint_note(), ledger_key)
+        newer = signer.cosign(grown.to_text(), 3000)
+        rpc.add_cosignature(again.size, newer)
         served = client.checkpoint().note
         assert served.count("— witness.example ") == 1 and served.endswith(newer)
         rpc.close()
@@ -93,20 +96,15 @@ def test_witness_refuses_a_rewritten_history_and_keeps_its_state(
         for i in range(5):
             enroll(client, operator_of(server), org(i), "buyer")
         args = [
-            "--ledger",
-            server.grpc_target,
-            "--ledger-key",
-            server.vkey,
-            "--key",
-            str(key_file),
-            "--state",
-            str(state),
+            *("pull", "--ledger", server.grpc_target, "--ledger-key", server.vkey),
+            *("--key", str(key_file), "--state", str(state)),
         ]
         ok = runner.invoke(witness, args)
         assert ok.exit_code == 0, ok.output
         assert "cosigned size 6" in ok.output
         vkey = server.vkey
-    saved = load_witness_state(state)
+        origin = server.signer.name
+    saved = WitnessStore(state).latest(origin)
     assert saved is not None and saved.size == 6
 
     # An insider truncates the log to 3 records and appends different ones.
@@ -131,20 +129,15 @@ def test_witness_refuses_a_rewritten_history_and_keeps_its_state(
         refused = runner.invoke(
             witness,
             [
-                "--ledger",
-                server.grpc_target,
-                "--ledger-key",
-                vkey,
-                "--key",
-                str(key_file),
-                "--state",
-                str(state),
+                *("pull", "--ledger", server.grpc_target, "--ledger-key", vkey),
+                *("--key", str(key_file), "--state", str(state)),
             ],
         )
         assert refused.exit_code == 1
-        assert "REFUSED" in refused.output and "size 6 seen before" in refused.output
+        assert "REFUSED" in refused.output
+        assert "from size 6 to 8 does not verify" in refused.output
         assert "— witness " not in client.checkpoint().note
-    assert load_witness_state(state) == saved
+    assert WitnessStore(state).latest(origin) == saved
 
 
 def test_witness_refuses_rollback_and_foreign_key(tmp_path: Path) -> None:
@@ -155,14 +148,19 @@ def test_witness_refuses_rollback_and_foreign_key(tmp_path: Path) -> None:
         rpc = LedgerRpc(server.grpc_target)
         note = rpc.checkpoint_note()
         key = NoteVerifier.from_vkey(server.vkey)
-        bigger = WitnessState(5, bytes(32), note)
-        with pytest.raises(WitnessRefusal, match="truncated or rolled back"):
-            witness_checkpoint(note, key, bigger, rpc.consistency_proof, signer, 1)
+        store = WitnessStore(tmp_path / "s")
+        size = open_checkpoint(note, key).size
+        with store.update(key.name) as (_, save):  # it cosigned a larger tree before
+            save(CosignedCheckpoint(size + 5, bytes(32), note))
+        with pytest.raises(MalformedRequestError, match="exceeds the checkpoint's size"):
+            pull_once(rpc, Witness(signer, [key], store))
+        with pytest.raises(OldSizeMismatchError):
+            Witness(signer, [key], store).add_checkpoint(AddCheckpointRequest(0, (), note))
         other = NoteVerifier(server.signer.name, new_private_key().public_key())
-        with pytest.raises(WitnessRefusal, match="not signed by the pinned ledger key"):
-            witness_checkpoint(note, other, None, rpc.consistency_proof, signer, 1)
-        save_witness_state(tmp_path / "s", bigger)
-        assert load_witness_state(tmp_path / "s") == bigger
+        with pytest.raises(UntrustedCheckpointError, match="no signature by a key trusted"):
+            pull_once(rpc, Witness(signer, [other], WitnessStore(tmp_path / "fresh")))
+        stored = store.latest(key.name)
+        assert stored is not None and stored.size == size + 5
         rpc.close()
 
 

@@ -57,3 +57,7 @@ class PolicyNotSatisfiedError(NoteError):
         super().__init__(message)
         self.cosigned = cosigned
         self.missing = missing
+
+
+class InvalidWitnessRequestError(NoteError):
+    """A c2sp.org/tlog-witness request or response body that does not follow the spec."""

@@ -1,0 +1,239 @@
+"""Pushing each new signed checkpoint to the witnesses (c2sp.org/tlog-witness).
+
+One thread per witness configured with a URL (``serve --witness VKEY=URL``). It
+wakes when the server signs a checkpoint (``wake``) or every ``interval``, reads
+the newest stored checkpoint (it never signs, so it never takes the sequencer's
+lock) and POSTs ``add-checkpoint`` with the size this witness last cosigned
+(0 at start: unknown). On 409 it resynchronises once from the size the witness
+holds, sending the consistency proof from it, unless that size is larger than
+the log or one this ledger never signed (the witness holds someone else's
+checkpoint: logged loudly). Refusals (400, 403, 404, 409, 422, 5xx) and
+network errors are logged at warning with the reason and retried with
+exponential backoff up to ``max_backoff``. The cosignature lines returned are
+stored through :class:`~ledger.cosignatures.Cosignatures` configured with this
+witness's key alone, so each is verified; lines of other keys are ignored.
+
+A witness that is down delays nothing but its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import httpx
+
+from ledger.cosignatures import Cosignatures
+from ledger.errors import LedgerError
+from ledger.merkle import MerkleError
+from ledger.note import CosignatureVerifier, NoteError, parse_signature_line
+from ledger.note.tlog_witness import (
+    ADD_CHECKPOINT,
+    SIZE_CONTENT_TYPE,
+    AddCheckpointRequest,
+    parse_size,
+    signature_lines,
+)
+from ledger.store.log import LogStore, SignedCheckpointRow
+
+_LOG = logging.getLogger(__name__)
+_WITH_URL = re.compile(r"(?P<vkey>[^=]+)=(?P<url>https?://\S+)")
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A configured witness: its cosignature key and, if the ledger pushes to it, its
+    submission prefix (``None``: the witness pulls and calls ``AddCosignature``)."""
+
+    key: CosignatureVerifier
+    url: str | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> WitnessEndpoint:
+        """``VKEY`` or ``VKEY=URL`` (vkeys hold no ``=``); raises ``NoteError`` for a bad vkey."""
+        found = _WITH_URL.fullmatch(value.strip())
+        if found is None:
+            return cls(CosignatureVerifier.from_vkey(value.strip()))
+        url = found["url"].rstrip("/")
+        return cls(CosignatureVerifier.from_vkey(found["vkey"]), url)
+
+
+@dataclass(frozen=True)
+class WitnessStatus:
+    """What an operator needs to see: the last size cosigned, and the last failure."""
+
+    name: str
+    url: str
+    cosigned_size: int | None = None
+    last_error: str | None = None
+    failures: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "cosignedSize": self.cosigned_size,
+            "lastError": self.last_error,
+            "consecutiveFailures": self.failures,
+        }
+
+
+class PushRefusedError(Exception):
+    """The witness did not cosign; the message says what it answered and why."""
+
+
+class WitnessPusher:
+    def __init__(
+        self,
+        witness: WitnessEndpoint,
+        store: LogStore,
+        consistency_proof: Callable[[int, int], list[bytes]],
+        *,
+        interval: float = 1.0,
+        first_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        timeout: float = 10.0,
+    ) -> None:
+        """``consistency_proof(old, new)``: checked proofs from the stored nodes
+        (``VerifiedLog.consistency_proof``)."""
+        if witness.url is None:
+            raise ValueError(f"witness {witness.key.name} has no URL to push to")
+        self._key = witness.key
+        self._url = witness.url + ADD_CHECKPOINT
+        self._store = store
+        self._cosignatures = Cosignatures(store, [witness.key])
+        self._proof = consistency_proof
+        self._interval = interval
+        self._first_backoff = first_backoff
+        self._max_backoff = max_backoff
+        self._client = httpx.Client(timeout=timeout)
+        self._old_size = 0
+        self._status = WitnessStatus(witness.key.name, witness.url)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"witness-{witness.key.name}", daemon=True
+        )
+
+    @property
+    def status(self) -> WitnessStatus:
+        with self._lock:
+            return self._status
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """A checkpoint was signed: push it now (unless backing off after a failure)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            failures = self.status.failures
+            if failures:
+                backoff = min(self._max_backoff, self._first_backoff * 2 ** (failures - 1))
+                self._stopping.wait(backoff)
+            else:
+                self._wake.wait(self._interval)
+            self._wake.clear()
+            if not self._stopping.is_set():
+                self._push_latest()
+
+    def _push_latest(self) -> None:
+        try:
+            latest = self._store.latest_checkpoint()
+            if latest is None or latest.size == self.status.cosigned_size:
+                return
+            self._push(latest)
+        except (PushRefusedError, httpx.HTTPError, LedgerError, MerkleError, NoteError) as exc:
+            self._failed(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # the thread must outlive a database outage
+            _LOG.exception("witness %s: pushing failed", self._key.name)
+            self._failed(f"{type(exc).__name__}: {exc}")
+
+    def _push(self, latest: SignedCheckpointRow) -> None:
+        old = self._old_size
+        for _ in range(2):  # the first answer may be a 409 naming the size to resend from
+            response = self._post(old, latest)
+            if response.status_code == 200:
+                self._keep(latest.size, signature_lines(response.content))
+                return
+            if not _is_size_answer(response):
+                raise PushRefusedError(_described(response, old, latest.size))
+            held = parse_size(response.content)
+            self._check_resync(held, latest.size)
+            _LOG.info("witness %s holds size %d: resending from it", self._key.name, held)
+            old = self._old_size = held
+        raise PushRefusedError(f"answered 409 twice, the second time naming size {old}")
+
+    def _post(self, old: int, latest: SignedCheckpointRow) -> httpx.Response:
+        proof = self._proof(old, latest.size) if 0 < old < latest.size else []
+        body = AddCheckpointRequest(old, tuple(proof), latest.note).to_body()
+        return self._client.post(self._url, content=body)
+
+    def _check_resync(self, held: int, size: int) -> None:
+        """Resending from ``held`` makes sense only for a checkpoint this ledger signed."""
+        if held > size:
+            raise PushRefusedError(
+                f"the witness cosigned size {held}, more than this log's {size}: it holds a "
+                "checkpoint this ledger did not sign (another log with our origin?) or "
+                "this log was rolled back"
+            )
+        if held != 0 and self._cosignatures.note(held) is None:
+            raise PushRefusedError(
+                f"the witness cosigned size {held}, a size this ledger never signed a "
+                "checkpoint for: it holds another log's checkpoint under our origin"
+            )
+
+    def _keep(self, size: int, lines: list[str]) -> None:
+        for line in lines:
+            sig = parse_signature_line(line.removesuffix("\n"))
+            if (sig.name, sig.key_hash) == (self._key.name, self._key.key_hash):
+                self._cosignatures.add(size, line)
+            else:
+                _LOG.info("witness %s: ignoring a line of key %s", self._key.name, sig.name)
+        recovered = self.status.failures > 0
+        self._old_size = size
+        with self._lock:
+            self._status = replace(self._status, cosigned_size=size, failures=0)
+        log = _LOG.warning if recovered else _LOG.info
+        log("witness %s cosigned checkpoint %d", self._key.name, size)
+
+    def _failed(self, reason: str) -> None:
+        with self._lock:
+            self._status = replace(
+                self._status, last_error=reason, failures=self._status.failures + 1
+            )
+        _LOG.warning("witness %s (%s) did not cosign: %s", self._key.name, self._url, reason)
+
+
+def _is_size_answer(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "")
+    return response.status_code == 409 and content_type.split(";")[0].strip() == SIZE_CONTENT_TYPE
+
+
+_MEANING = {
+    400: "the witness found the request malformed",
+    403: "the witness trusts no key that signed the checkpoint (give it our vkey)",
+    404: "the witness does not witness this log's origin",
+    409: "the witness cosigned another checkpoint of this size: a fork",
+    422: "the consistency proof does not verify against the checkpoint the witness holds "
+    "(it holds another history under our origin)",
+}
+
+
+def _described(response: httpx.Response, old: int, size: int) -> str:
+    meaning = _MEANING.get(response.status_code, "unexpected answer")
+    detail = response.text[:300].strip()
+    return f"{response.status_code} for old {old} -> size {size}: {meaning}; it said: {detail}"
