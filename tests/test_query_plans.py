@@ -6,10 +6,12 @@ a scan is easy to bring back unnoticed (a row-value ``IN`` list, ``lower()`` on 
 Through a real ledger and gateway on SQLite and PostgreSQL: a realistic mix of entries is
 recorded (``populate``: enrolments, factors, footprints citing footprints and factors,
 grants, an attestation, registry accounts, retirements, a target, an inventory grant, a
-site with its inventories, generation readings and rating) and every read path is exercised as each kind of caller; every distinct statement the
-processes sent is then explained. SQLite is not ``ANALYZE``d, so its planner assumes large
-tables; PostgreSQL runs with ``enable_seqscan = off``, so a sequential scan in a plan means
-that no index can answer the query.
+site with its inventories, generation readings and rating) and every read path is
+exercised as each kind of caller (the site's evaluation and the buyer's programme view
+among them); every distinct statement the processes sent is then explained. SQLite is
+not ``ANALYZE``d, so its planner assumes large tables; PostgreSQL runs with
+``enable_seqscan = off``, so a sequential scan in a plan means that no index can answer
+the query.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tests.test_gateway_support import gateway
 
 _WRITES_AND_READS = ("SELECT", "UPDATE", "DELETE", "WITH")
 RATER = "urn:pact:company:customcode:site-rater"
+SITE = sb.site_urn("plans")
 
 
 def _statements(db_url: str, tmp_path: Path) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def _record_a_site(client: LedgerClient, server: Any, ledger: Ledger) -> None:
     """A site's year and its rating (issue 19): the site rules' probes while recording,
     then the evaluation's reads (``graph.zero_carbon.evaluate_site``)."""
     supplier = ledger.supplier
-    site = sb.site_urn("plans")
+    site = SITE
     for entry in (
         sb.site_enroll(SUPPLIER, site),
         sb.site_inventory(SUPPLIER, site, 2023, baseYear=2020),
@@ -111,8 +114,12 @@ def _read_everything(server: Any, url: str, ledger: Ledger) -> None:
         f"/v1/entries/{ledger.seqs['grant']}",
         "/v1/entries?limit=5",
         "/v1/instruments/cn-gec/GEC202400000005",
+        f"/v1/sites/{SITE}/zero-carbon?year=2024",
+        f"/v1/sites/{SITE}/zero-carbon?year=2024&atSize=5",
+        "/v1/programmes/suppliers",
+        "/v1/programmes/suppliers?year=2024",
     ]
-    for org in (SUPPLIER, BUYER, AUDITOR):
+    for org in (SUPPLIER, BUYER, AUDITOR, RATER):
         credentials = add_client(server.db, org)
         token = httpx.post(
             f"{url}/auth/token",

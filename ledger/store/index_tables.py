@@ -183,7 +183,8 @@ class SiteRow(SQLModel, table=True):
     __tablename__ = "site"
 
     site: str = Field(sa_column=Column(String(_URN), primary_key=True))
-    org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
+    # Indexed: a buyer's programme view lists each supplier's sites.
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
