@@ -81,7 +81,7 @@ def test_every_evaluation_recomputed_and_a_stale_rating_reported(
 def test_an_evaluation_served_altered_fails_the_audit(tmp_path: Path, db_url: str) -> None:
     """An insider deletes FIVE's certificate row while the gateway runs: the gateway
     now serves no renewable electricity and a lower level; the replay does not."""
-    with _audited(tmp_path, db_url) as (env, args):
+    with _audited(tmp_path, db_url) as (_env, args):
         assert run_audit(*args).exit_code == 0
         sql(
             db_url,
