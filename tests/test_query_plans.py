@@ -6,7 +6,8 @@ a scan is easy to bring back unnoticed (a row-value ``IN`` list, ``lower()`` on 
 Through a real ledger and gateway on SQLite and PostgreSQL: a realistic mix of entries is
 recorded (``populate``: enrolments, factors, footprints citing footprints and factors,
 grants, an attestation, registry accounts, retirements, a target, an inventory grant, a
-site with its inventories, generation readings and rating) and every read path is exercised as each kind of caller; every distinct statement the
+site with its inventories, generation readings and rating) and every read path is
+exercised as each kind of caller; every distinct statement the
 processes sent is then explained. SQLite is not ``ANALYZE``d, so its planner assumes large
 tables; PostgreSQL runs with ``enable_seqscan = off``, so a sequential scan in a plan means
 that no index can answer the query.
