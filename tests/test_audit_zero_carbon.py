@@ -37,11 +37,14 @@ def _audited(tmp_path: Path, db_url: str) -> Iterator[tuple[Env, list[str]]]:
         attest(env, VERIFIER, FIVE, SUPPLIER, served)
         save_private_key(env.orgs[AUDITOR].private_key, key_file)
         client_id, secret = env.credentials(AUDITOR)
-        yield env, [
-            *("--ledger", env.server.grpc_target, "--ledger-key", env.server.vkey),
-            *("--key", str(key_file), "--org", AUDITOR, "--gateway", env.url),
-            *("--client-id", client_id, "--client-secret", secret, "--json"),
-        ]
+        yield (
+            env,
+            [
+                *("--ledger", env.server.grpc_target, "--ledger-key", env.server.vkey),
+                *("--key", str(key_file), "--org", AUDITOR, "--gateway", env.url),
+                *("--client-id", client_id, "--client-secret", secret, "--json"),
+            ],
+        )
 
 
 def _report(result: Result) -> dict[str, Any]:
