@@ -409,7 +409,8 @@ def supplier_progress(conn: Connection, svc: Any, reader: AccessCaller, org: str
     inventories: dict[int, dict[str, Any]] = {}
     for seq in inventory_seqs(conn, org):
         inv = svc.footprints.indexed_entry(conn, seq, "inventory", inventory_of(org))
-        inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
+        if inv.get("site") is None:  # a site's inventory is a part, rated by the programme
+            inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     return ProgressOut(
         supplier=org,
         inventories=[

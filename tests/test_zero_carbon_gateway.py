@@ -214,6 +214,8 @@ def test_the_buyers_programme(tmp_path: Path, db_url: str) -> None:
     # Progress is the progress endpoint's: the buyer's own target for the supplier.
     assert [t["buyer"] for t in by_org[SUPPLIER]["progress"]["targets"]] == [BUYER]
     assert [t["buyer"] for t in by_org[SUPPLIER_B]["progress"]["targets"]] == []
+    # A site's inventory is a part of the org: progress counts org-level inventories only.
+    assert by_org[SUPPLIER]["progress"]["inventories"] == []
     assert {s["sites"][0]["year"] for s in earlier["suppliers"]} == {2023}
     assert nothing["suppliers"] == []
     assert bad.status_code == 400 and "query.year" in bad.json()["message"]
