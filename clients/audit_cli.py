@@ -17,7 +17,7 @@ import click
 import httpx
 
 from clients.audit.db_source import DbSource
-from clients.audit.gateway_source import served_footprints
+from clients.audit.gateway_source import ServedEvaluations, served_footprints
 from clients.audit.grpc_source import GrpcSource
 from clients.audit.model import AuditError
 from clients.audit.run import run_audit
@@ -87,7 +87,11 @@ def _fail(exc: Exception, server: str | None) -> CommandFailed:
     default=None,
     help="Already-audited records an incremental audit re-checks (default: all up to 256).",
 )
-@click.option("--gateway", type=GATEWAY_URL, help="Also compare the PACT view it serves.")
+@click.option(
+    "--gateway",
+    type=GATEWAY_URL,
+    help="Also compare the PACT view and the zero-carbon evaluations it serves.",
+)
 @click.option("--client-id", envvar="CARBONLEDGER_CLIENT_ID", help="Gateway client (auditor org).")
 @click.option("--client-secret", envvar="CARBONLEDGER_CLIENT_SECRET", help="Its secret.")
 @click.option(
@@ -117,11 +121,12 @@ def audit(
     policy = read_policy(policy_file, verifier) if policy_file is not None else None
     if (target is None) == (db_url is None):
         raise click.UsageError("give exactly one of --ledger HOST:PORT and --db URL")
-    served = None
+    served = evaluations = None
     if gateway is not None:
         if client_id is None or client_secret is None:
             raise click.UsageError("--gateway needs --client-id and --client-secret")
         served = served_check(served_footprints(gateway, client_id, client_secret))
+        evaluations = ServedEvaluations(gateway, client_id, client_secret)
     source: RecordSource
     stored: Database | None = None
     try:
@@ -145,9 +150,12 @@ def audit(
                 sample=sample,
                 served=served,
                 policy=policy,
+                served_evaluation=evaluations,
             )
         finally:
             source.close()
+            if evaluations is not None:
+                evaluations.close()
     except httpx.HTTPError as exc:
         raise _fail(exc, gateway) from None
     except (AuditError, OSError, ValueError) as exc:

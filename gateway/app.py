@@ -29,6 +29,7 @@ from gateway import (
     native,
     pact_api,
     tlog_api,
+    zero_carbon_api,
 )
 from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
@@ -192,6 +193,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(native.router)
     app.include_router(tlog_api.router)
     app.include_router(computed_api.router)
+    app.include_router(zero_carbon_api.router)
     app.include_router(exports_api.router)
     app.include_router(page_router())
     return app

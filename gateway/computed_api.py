@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import Connection
 
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
@@ -18,6 +19,7 @@ from gateway.quantities import quantity
 from graph.cut import Disclosure, Level
 from graph.errors import NoPhysicalSolutionError, OutOfRangeError
 from ledger.entries.carbon.footprint import Cff
+from ledger.read.access import Caller as AccessCaller
 from ledger.read.access import inventory_access_in, now_us
 from ledger.read.evidence import inventory_seqs, target_seqs
 
@@ -385,22 +387,30 @@ def progress(
     the supplier grants it (``ledger.read.access.inventory_access``); without that grant
     the answer is the NotFound of an org that does not exist, whatever targets it set."""
     reader = caller.reader
-    sees_all = reader.sees_all_of(org)
     with svc.context.reads.read() as conn:
         if inventory_access_in(conn, reader, org, now_us()).level is None:
             raise not_found(request, "supplier progress")
-        # Entries are read through the verified reads: a tampered one is refused, not used.
-        buyer = None if sees_all else caller.org
-        targets = [
-            (seq, svc.footprints.indexed_entry(conn, seq, "target", target_of(buyer, org)))
-            for seq in target_seqs(conn, org, buyer)
-        ]
-        inventories: dict[int, dict[str, Any]] = {}
-        for seq in inventory_seqs(conn, org):
-            inv = svc.footprints.indexed_entry(conn, seq, "inventory", inventory_of(org))
-            inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
-    if not targets and not inventories and svc.directory.roles_of(org) is None:
+        found = supplier_progress(conn, svc, reader, org)
+    if not found.targets and not found.inventories and svc.directory.roles_of(org) is None:
         raise not_found(request, "supplier progress")
+    return found
+
+
+def supplier_progress(conn: Connection, svc: Any, reader: AccessCaller, org: str) -> ProgressOut:
+    """``org``'s inventories and the targets set for it that ``reader`` may see (all of
+    them for the supplier and read-all roles, else the reader's own), with progress;
+    for a reader the access policy already let see ``org``'s inventories."""
+    # Entries are read through the verified reads: a tampered one is refused, not used.
+    buyer = None if reader.sees_all_of(org) else reader.org
+    targets = [
+        (seq, svc.footprints.indexed_entry(conn, seq, "target", target_of(buyer, org)))
+        for seq in target_seqs(conn, org, buyer)
+    ]
+    inventories: dict[int, dict[str, Any]] = {}
+    for seq in inventory_seqs(conn, org):
+        inv = svc.footprints.indexed_entry(conn, seq, "inventory", inventory_of(org))
+        if inv.get("site") is None:  # a site's inventory is a part, rated by the programme
+            inventories[int(inv["reportingYear"])] = inv  # a later entry for a year wins
     return ProgressOut(
         supplier=org,
         inventories=[

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from ledger.entries.carbon.activity import ActivityBatch
+from ledger.entries.carbon.activity import GENERATION_STAGE, ActivityBatch
 from ledger.entries.carbon.common import instant
 from ledger.entries.carbon.footprint import Footprint
 from ledger.rules.view import FactorFacts
@@ -102,6 +102,8 @@ def recompute_own_emissions(
                     _reading_emissions(reading["quantity"], reading["unit"], cited)
                     for batch_id in own.activityBatches
                     for reading in batches[batch_id].readings
+                    # Generation is what the site produced, not what it consumed.
+                    if reading["stage"] != GENERATION_STAGE
                 ),
                 Decimal(0),
             )

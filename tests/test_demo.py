@@ -140,6 +140,25 @@ def test_demo_command_prints_the_walkthrough_and_serves(tmp_path: Path) -> None:
         ).json()
         # The pack and the cell (detail grants) and the cathode (summary).
         assert len(listed["data"]) == 3
+        # The zero-carbon programme: three plants at three levels, printed and served.
+        programme = text[text.index("Zero-carbon supplier programme") :]
+        assert "  LFP Cell Works, Hefei plant: 5 stars type I" in programme
+        assert "certified by urn:pact:company:customcode:tuv-example-certification: current" in (
+            programme
+        )
+        assert "  Pack Systems, Changsha plant: 3 stars type I" in programme
+        assert "  Cathode Materials, Yibin plant: no level" in programme
+        assert "UNBACKED renewable claim 2000 MWh" in programme
+        assert f"{http}/v1/programmes/suppliers" in programme
+        served = httpx.get(
+            f"{http}/v1/programmes/suppliers",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        ).json()
+        assert sorted(
+            (site["stars"] or 0, [a["status"] for a in site["attestations"]])
+            for supplier in served["suppliers"]
+            for site in supplier["sites"]
+        ) == [(0, []), (3, []), (5, ["current"])]
         # A buyer's spot check of the pack's entry through the real gateway.
         vkey = next(line.split()[1] for line in lines if line.strip().startswith("ledger-key"))
         store = LogStore(Database(sqlite_url(tmp_path / "demo")))

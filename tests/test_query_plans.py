@@ -5,11 +5,13 @@ a scan is easy to bring back unnoticed (a row-value ``IN`` list, ``lower()`` on 
 
 Through a real ledger and gateway on SQLite and PostgreSQL: a realistic mix of entries is
 recorded (``populate``: enrolments, factors, footprints citing footprints and factors,
-grants, an attestation, registry accounts, retirements, a target, an inventory grant) and
-every read path is exercised as each kind of caller; every distinct statement the
-processes sent is then explained. SQLite is not ``ANALYZE``d, so its planner assumes large
-tables; PostgreSQL runs with ``enable_seqscan = off``, so a sequential scan in a plan means
-that no index can answer the query.
+grants, an attestation, registry accounts, retirements, a target, an inventory grant, a
+site with its inventories, generation readings and rating) and every read path is
+exercised as each kind of caller (the site's evaluation and the buyer's programme view
+among them); every distinct statement the processes sent is then explained. SQLite is
+not ``ANALYZE``d, so its planner assumes large tables; PostgreSQL runs with
+``enable_seqscan = off``, so a sequential scan in a plan means that no index can answer
+the query.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, event
 
-from clients.sdk import LedgerClient
+from clients.sdk import LedgerClient, new_entry
 from gateway.auth import add_client
-from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
+from graph.zero_carbon import evaluate_site, result_digest, site_attestations
+from graph.zero_carbon.store import store_reader
+from tests import carbon_builders as cb
+from tests import site_builders as sb
+from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
 from tests.test_audit_mix import Ledger, populate
 from tests.test_gateway_support import gateway
 
 _WRITES_AND_READS = ("SELECT", "UPDATE", "DELETE", "WITH")
+RATER = "urn:pact:company:customcode:site-rater"
+SITE = sb.site_urn("plans")
 
 
 def _statements(db_url: str, tmp_path: Path) -> dict[str, Any]:
@@ -53,10 +61,42 @@ def _statements(db_url: str, tmp_path: Path) -> dict[str, Any]:
         with gateway(tmp_path / "data", db_url) as (server, http):
             with LedgerClient(server.grpc_target) as client:
                 ledger = populate(client, server)
+                _record_a_site(client, server, ledger)
             _read_everything(server, http.url, ledger)
     finally:
         event.remove(Engine, "before_cursor_execute", capture)
     return seen
+
+
+def _record_a_site(client: LedgerClient, server: Any, ledger: Ledger) -> None:
+    """A site's year and its rating (issue 19): the site rules' probes while recording,
+    then the evaluation's reads (``graph.zero_carbon.evaluate_site``)."""
+    supplier = ledger.supplier
+    site = SITE
+    for entry in (
+        sb.site_enroll(SUPPLIER, site),
+        sb.site_inventory(SUPPLIER, site, 2023, baseYear=2020),
+        sb.site_inventory(SUPPLIER, site, 2024, baseYear=2020),
+        sb.generation_batch(SUPPLIER, site, "1000"),
+        cb.inventory_grant(SUPPLIER, RATER),
+    ):
+        client.submit(supplier.sign(entry))
+    rater = enroll(client, ledger.operator, RATER, "verifier")
+    with server.store.db.read() as conn:
+        result = evaluate_site(store_reader(conn), site, 2024)
+    rating = new_entry(
+        "site.attestation",
+        RATER,
+        site=site,
+        year=2024,
+        level=result.level,
+        factoryType="I",
+        inputs=result.input_ids,
+        resultDigest=result_digest(result),
+    )
+    client.submit(rater.sign(rating))
+    with server.store.db.read() as conn:
+        assert len(site_attestations(store_reader(conn), site, 2024)) == 1
 
 
 def _read_everything(server: Any, url: str, ledger: Ledger) -> None:
@@ -74,8 +114,12 @@ def _read_everything(server: Any, url: str, ledger: Ledger) -> None:
         f"/v1/entries/{ledger.seqs['grant']}",
         "/v1/entries?limit=5",
         "/v1/instruments/cn-gec/GEC202400000005",
+        f"/v1/sites/{SITE}/zero-carbon?year=2024",
+        f"/v1/sites/{SITE}/zero-carbon?year=2024&atSize=5",
+        "/v1/programmes/suppliers",
+        "/v1/programmes/suppliers?year=2024",
     ]
-    for org in (SUPPLIER, BUYER, AUDITOR):
+    for org in (SUPPLIER, BUYER, AUDITOR, RATER):
         credentials = add_client(server.db, org)
         token = httpx.post(
             f"{url}/auth/token",

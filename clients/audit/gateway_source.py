@@ -1,13 +1,16 @@
-"""The PACT footprints a gateway serves, fetched page by page (transport only).
+"""What a gateway serves, fetched for the audit (transport only): the PACT footprints,
+page by page, and sites' zero-carbon evaluations.
 
 Logged in through ``clients.gateway_session``; ``GET /3/footprints`` is followed
 through its ``Link: rel="next"`` headers.
-Nothing here judges what is served: ``clients.audit.served`` does.
+Nothing here judges what is served: ``clients.audit.served`` and
+``clients.audit.zero_carbon`` do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -40,3 +43,39 @@ def served_footprints(
                     raise ValueError("the gateway's footprint list holds a non-object")
                 yield document
             url = page.links.get("next", {}).get("url")
+
+
+class ServedEvaluations:
+    """``GET /v1/sites/{site}/zero-carbon?year=Y&atSize=N`` over one logged-in session
+    (opened at the first call, closed by ``close``): a ``ServedEvaluation``."""
+
+    def __init__(
+        self,
+        gateway: str,
+        client_id: str,
+        client_secret: str,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._login = (gateway, client_id, client_secret, transport)
+        self._stack = ExitStack()
+        self._http: httpx.Client | None = None
+
+    def __call__(self, site: str, year: int, size: int) -> dict[str, Any] | None:
+        if self._http is None:
+            gateway, client_id, client_secret, transport = self._login
+            self._http = self._stack.enter_context(
+                gateway_session(gateway, client_id, client_secret, transport=transport)
+            )
+        answer = self._http.get(
+            f"/v1/sites/{site}/zero-carbon", params={"year": year, "atSize": size}
+        )
+        if answer.status_code == 404:
+            return None
+        answer.raise_for_status()
+        body = answer.json()
+        if not isinstance(body, dict):
+            raise ValueError("the gateway's site evaluation is not an object")
+        return body
+
+    def close(self) -> None:
+        self._stack.close()

@@ -41,6 +41,7 @@ class Check(StrEnum):
     MERKLE_NODE = "merkle-node"  # 9: a stored Merkle node differs from its recomputation
     SAMPLE = "sample"  # 10: an already-audited record no longer proves in the new tree
     SERVED = "served-view"  # 11: the gateway serves a footprint other than the log gives
+    SERVED_EVALUATION = "served-evaluation"  # 12: a zero-carbon evaluation served otherwise
 
 
 @dataclass(frozen=True, slots=True)

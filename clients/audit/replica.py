@@ -18,7 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, event
 from sqlmodel import SQLModel
 
-from ledger.rules import FactorFacts, FootprintFacts, GrantFacts, MemoryCarbonView, SerialSpan
+from ledger.rules import (
+    FactorFacts,
+    FootprintFacts,
+    GrantFacts,
+    MemoryCarbonView,
+    SerialSpan,
+    SiteInput,
+)
 from ledger.store.carbon_index import SqlCarbonView
 from ledger.store.derived import derived_tables
 
@@ -69,6 +76,14 @@ class ReplicaCarbonView(MemoryCarbonView):
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
         super().add_target(entry_id, seq, buyer, supplier)
         self.sql.add_target(entry_id, seq, buyer, supplier)
+
+    def add_site(self, site: str, org_id: str, seq: int) -> None:
+        super().add_site(site, org_id, seq)
+        self.sql.add_site(site, org_id, seq)
+
+    def add_site_input(self, site: str, facts: SiteInput) -> None:
+        super().add_site_input(site, facts)
+        self.sql.add_site_input(site, facts)
 
 
 def create_derived_tables(conn: Connection) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 from clients.audit.footprints import FootprintFinding
 from clients.audit.model import Failure
+from clients.audit.zero_carbon import ZeroCarbonFinding
 
 INCREMENTAL_FOOTPRINTS = (
-    "check 8 (footprints recomputed from their composition) runs when the whole log is "
-    "read: use --from-scratch"
+    "checks 8 and 12 (footprints recomputed from their composition, zero-carbon "
+    "evaluations recomputed from the log) run when the whole log is read: use --from-scratch"
 )
 
 
@@ -31,6 +32,7 @@ class AuditReport:
     footprints: list[FootprintFinding] | None = None
     sampled: list[int] | None = None  # already-audited seqs re-checked (incremental)
     cosigners: list[str] | None = None  # with --policy: the witnesses whose cosignatures count
+    zero_carbon: list[ZeroCarbonFinding] | None = None  # check 12, whole-log replays
 
     @property
     def ok(self) -> bool:
@@ -66,6 +68,9 @@ class AuditReport:
             "footprints": None
             if self.footprints is None
             else [f.to_json() for f in self.footprints],
+            "zeroCarbon": None
+            if self.zero_carbon is None
+            else [f.to_json() for f in self.zero_carbon],
         }
 
     def to_text(self) -> str:
@@ -99,5 +104,16 @@ class AuditReport:
                 "their declared total beyond tolerance"
             )
             lines.extend(f"  {f}" for f in self.footprints)
+        if self.zero_carbon:
+            invalidated = sum(
+                a["status"] == "invalidated"
+                for f in self.zero_carbon
+                for a in f.expected["attestations"]
+            )
+            lines.append(
+                f"zero-carbon evaluations recomputed: {len(self.zero_carbon)} site-year(s), "
+                f"{invalidated} attestation(s) no longer current"
+            )
+            lines.extend(f"  {f}" for f in self.zero_carbon)
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)

@@ -11,7 +11,8 @@
    replay's and its Merkle nodes with the recomputed ones (check 9);
 6. incremental: re-check a random sample of already-audited records by
    inclusion proof in the new tree (check 10);
-7. save the new state only when everything held.
+7. with a gateway, compare what it serves with the replay (checks 11 and 12);
+8. save the new state only when everything held.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from clients.audit.sample import check_sample, draw
 from clients.audit.source import RecordSource
 from clients.audit.state import AuditStateStore, SavedCheckpoint, has_state, load_checkpoint
 from clients.audit.store_checks import StoreFindings, check_store
+from clients.audit.zero_carbon import ServedEvaluation, ZeroCarbonRecompute, compare_served
 from graph.errors import FootprintEngineError
+from ledger.entries import Entry
 from ledger.merkle import CompactRange
 from ledger.note import Checkpoint, NoteVerifier
 from ledger.note.tlog_policy import TlogPolicy
@@ -63,6 +66,7 @@ def run_audit(
     sample: int | None = None,
     served: ServedCheck | None = None,
     policy: TlogPolicy | None = None,
+    served_evaluation: ServedEvaluation | None = None,
 ) -> AuditReport:
     """Audit the ledger behind ``source``; raises ``AuditError`` only if it cannot be done.
 
@@ -72,6 +76,8 @@ def run_audit(
     ``served``: check 11 (``clients.audit.served.served_check``), given the replay's
     derived tables, the source and the checkpoint size. ``policy``: a C2SP tlog-policy
     the checkpoint must satisfy (its log key and witness quorum), else it is refused.
+    ``served_evaluation``: check 12's fetch of a site-year's evaluation from a gateway
+    (``clients.audit.gateway_source``).
     """
     started = time.perf_counter()
     report = AuditReport()
@@ -139,6 +145,8 @@ def run_audit(
             failures.extend(sampled.failures)
         if served is not None and replica is not None:
             failures.extend(served(replica, source, checkpoint.size))
+        if served_evaluation is not None and report.zero_carbon is not None:
+            failures.extend(compare_served(report.zero_carbon, served_evaluation, checkpoint.size))
     except BaseException:
         if store is not None:
             store.abort()
@@ -171,19 +179,26 @@ def _replay(
     report.first_seq = replay.size
     full_reread = saved_cp is not None and replay.size == 0
     watch = [saved_cp.size] if saved_cp is not None and full_reread else []
-    footprints = FootprintRecompute() if replay.size == 0 else None
+    whole = replay.size == 0
+    footprints, sites = FootprintRecompute(), ZeroCarbonRecompute()
+
+    def recompute(entry: Entry, seq: int, timestamp_us: int) -> None:
+        footprints.applied(entry, seq, timestamp_us)
+        sites.applied(entry, seq, timestamp_us)
+
     with VerifierPool(workers, checkpoint.size - replay.size) as pool:
-        hook = footprints.applied if footprints is not None else None
+        hook = recompute if whole else None
         auditor = Auditor(replay, pool, watch_sizes=watch, on_applied=hook)
         batches = source.batches(replay.size, checkpoint.size)
         auditor.run(_with_progress(batches, checkpoint.size - replay.size, progress))
-    if footprints is None:
+    if not whole:
         report.notes.append(INCREMENTAL_FOOTPRINTS)
-    else:
-        try:
-            report.footprints = footprints.findings()
-        except FootprintEngineError as exc:
-            report.notes.append(f"check 8: the footprint engine found no solution: {exc}")
+        return auditor
+    try:
+        report.footprints = footprints.findings()
+    except FootprintEngineError as exc:
+        report.notes.append(f"check 8: the footprint engine found no solution: {exc}")
+    report.zero_carbon = sites.findings(replay.carbon, auditor.leaf_hashes, checkpoint.size)
     return auditor
 
 

@@ -127,7 +127,7 @@ def _compare_one(want: Expected, have: dict[str, Any]) -> Iterator[Failure]:
     paths = list(field_differences(want.document, have))
     if paths:
         shown = "; ".join(
-            f"field {p}: served {_short(s)}, log gives {_short(w)}"
+            f"field {p}: served {shown_value(s)}, log gives {shown_value(w)}"
             for p, w, s in paths[:MAX_FIELDS]
         )
         more = f" (and {len(paths) - MAX_FIELDS} more)" if len(paths) > MAX_FIELDS else ""
@@ -155,7 +155,7 @@ def field_differences(want: Any, have: Any, path: str = "") -> Iterator[tuple[st
         yield path, want, have
 
 
-def _short(value: Any) -> str:
+def shown_value(value: Any) -> str:
     if value is _ABSENT:
         return "nothing"
     text = json.dumps(value)

@@ -42,7 +42,7 @@ from ledger.merkle import CompactRange, MerkleError
 from ledger.store.carbon_index import SqlCarbonView
 
 STATE_FILE = "audit-state.sqlite3"
-FORMAT = 4  # 4: the identity snapshot keeps the serials issued to registry accounts
+FORMAT = 5  # 5: site tables (site, site_input); 4: serials issued to registry accounts
 
 # A metadata of its own: never registered with the ledger's tables.
 _META = MetaData()

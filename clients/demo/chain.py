@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from clients.demo.identities import BY_KEY, DemoIds
+from clients.demo.identities import BY_KEY, DemoIds, demo_entry
+from clients.demo.sites import programme_steps
 from ledger.entries.carbon import load_default_factors
 
 FACTOR_SET = {"setId": "cn-default", "version": "2024.1"}
@@ -273,7 +274,7 @@ def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> Demo
     chain.steps.append(
         Step(
             operator,
-            _entry(ids, "factors.publish", operator, copy.deepcopy(load_default_factors())),
+            demo_entry(ids, "factors.publish", operator, copy.deepcopy(load_default_factors())),
         )
     )
     granted: set[tuple[str, str, str]] = set()
@@ -289,7 +290,7 @@ def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> Demo
         if spec.batch:
             composition["batchId"] = spec.batch
         value = (declared or {}).get(spec.key, "1")
-        entry = _entry(
+        entry = demo_entry(
             ids,
             "footprint",
             spec.org,
@@ -298,6 +299,7 @@ def build_chain(ids: DemoIds, declared: Mapping[str, str] | None = None) -> Demo
         chain.entry_ids[spec.key] = entry["entryId"]
         chain.steps.append(Step(spec.org, entry))
     _add_programme(chain, ids)
+    chain.steps.extend(Step(signer, entry) for signer, entry in programme_steps(ids))
     return chain
 
 
@@ -311,12 +313,7 @@ def _consent(
         return []
     granted.add((owner, line["productId"], citing))
     members = {"grantee": BY_KEY[citing].org_id, "productId": line["productId"], "level": "summary"}
-    return [Step(owner, _entry(ids, "grant", owner, members))]
-
-
-def _entry(ids: DemoIds, entry_type: str, signer: str, members: dict[str, Any]) -> dict[str, Any]:
-    org = "urn:carbonledger:org:operator" if signer == "operator" else BY_KEY[signer].org_id
-    return {"type": entry_type, "entryId": ids.uuid4(), "org": org, **members}
+    return [Step(owner, demo_entry(ids, "grant", owner, members))]
 
 
 def _account(org: str) -> str:
@@ -341,11 +338,11 @@ def _bind_account(ids: DemoIds, org: str) -> dict[str, Any]:
         "orgId": BY_KEY[org].org_id,
         "serialRanges": [_serials(*_ISSUED[org])],
     }
-    return _entry(ids, "registry.account", "operator", members)
+    return demo_entry(ids, "registry.account", "operator", members)
 
 
 def _retire(ids: DemoIds, org: str, first: int, last: int) -> dict[str, Any]:
-    return _entry(
+    return demo_entry(
         ids,
         "instrument.retire",
         org,
@@ -372,11 +369,11 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
             "footprintId": chain.footprint_ids[key],
             "level": "detail",
         }
-        steps.append(Step(owners[key], _entry(ids, "grant", owners[key], members)))
+        steps.append(Step(owners[key], demo_entry(ids, "grant", owners[key], members)))
         steps.append(
             Step(
                 "verifier",
-                _entry(
+                demo_entry(
                     ids,
                     "attestation",
                     "verifier",
@@ -413,19 +410,19 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
         ("cathode", "lfp-cathode", "summary"),
     ):
         members = {"grantee": buyer, "productId": product_id(owner, slug), "level": level}
-        steps.append(Step(owner, _entry(ids, "grant", owner, members)))
+        steps.append(Step(owner, demo_entry(ids, "grant", owner, members)))
     for supplier in ("pack", "cell"):
         # The buyer's target opens nothing: the supplier grants its inventories.
         steps.append(
             Step(
                 supplier,
-                _entry(ids, "grant", supplier, {"grantee": buyer, "inventory": True}),
+                demo_entry(ids, "grant", supplier, {"grantee": buyer, "inventory": True}),
             )
         )
         steps.append(
             Step(
                 "buyer",
-                _entry(
+                demo_entry(
                     ids,
                     "target",
                     "buyer",
@@ -449,7 +446,7 @@ def _add_programme(chain: DemoChain, ids: DemoIds) -> None:
             steps.append(
                 Step(
                     supplier,
-                    _entry(
+                    demo_entry(
                         ids,
                         "inventory",
                         supplier,

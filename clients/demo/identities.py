@@ -6,6 +6,7 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -69,3 +70,11 @@ class DemoIds:
 
     def uuid4(self) -> str:
         return str(uuid.UUID(bytes=self._rng.randbytes(16), version=4))
+
+
+def demo_entry(
+    ids: DemoIds, entry_type: str, signer: str, members: dict[str, Any]
+) -> dict[str, Any]:
+    """An unsigned demo entry of ``signer`` (a demo org key, or ``operator``)."""
+    org = "urn:carbonledger:org:operator" if signer == "operator" else BY_KEY[signer].org_id
+    return {"type": entry_type, "entryId": ids.uuid4(), "org": org, **members}

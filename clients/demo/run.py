@@ -17,11 +17,13 @@ from pathlib import Path
 
 from clients.demo.identities import BY_KEY
 from clients.demo.load import DEFAULT_SEED, load_demo
+from clients.demo.sites import programme_lines
 from clients.demo.walkthrough import demo_figures, walkthrough
 from clients.sdk import OrgSigner
 from clients.serving import ledger_and_gateway
 from gateway.auth import add_client
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
+from graph.zero_carbon.store import store_reader
 from ledger.entries import parse_entry
 from ledger.server import ServerConfig
 
@@ -73,6 +75,8 @@ def _run(
             if record.entry_type in ENGINE_ENTRY_TYPES:
                 active.apply(parse_entry(json.loads(record.entry)), record.timestamp_us)
         figures = demo_figures(loaded, active.engine())
+        with server.store.db.read() as conn:
+            programme = programme_lines(store_reader(conn))
         if stop.is_set():
             return False
         echo(f"data directory: {directory}")
@@ -86,6 +90,7 @@ def _run(
                 auditor_org=BY_KEY["auditor"].org_id,
                 client_id=credentials.client_id,
                 client_secret=credentials.client_secret,
+                programme=programme,
             )
         )
         stop.wait()

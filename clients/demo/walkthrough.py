@@ -64,6 +64,7 @@ def walkthrough(
     auditor_org: str,
     client_id: str,
     client_secret: str,
+    programme: list[str],
 ) -> str:
     names = {spec.key: spec.name for spec in PRODUCTS}
     units = {spec.key: spec.unit for spec in PRODUCTS}
@@ -92,6 +93,9 @@ def walkthrough(
         ]
     lines += [
         "",
+        "Zero-carbon supplier programme, 2024 (the buyer's suppliers' plants):",
+        *programme,
+        "",
         "See it in a browser: the buyer page",
         f"  {http}/",
         f"  log in with client id      {client_id}",
@@ -105,6 +109,7 @@ def walkthrough(
         f"      {http}/auth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)"
         '["access_token"])\')',
         f'  curl -s -H "Authorization: Bearer $TOKEN" {http}/3/footprints',
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {http}/v1/programmes/suppliers',
         "",
         "Serving until Ctrl-C.",
     ]

@@ -109,7 +109,8 @@ function logout(message) {
   state.footprints.clear();
   $("product-list").tBodies[0].replaceChildren();
   $("product-body").replaceChildren();
-  for (const id of ["products", "product", "who", "logout", "error"]) show(id, false);
+  $("programme-list").tBodies[0].replaceChildren();
+  for (const id of ["products", "product", "programme", "who", "logout", "error"]) show(id, false);
   show("login", true);
   const err = $("login-error");
   err.textContent = message || "";
@@ -143,7 +144,10 @@ function route() {
   if (!state.token) return logout(null);
   show("error", false);
   const match = /^#\/footprint\/([0-9a-fA-F-]{36})$/.exec(location.hash);
-  const view = match ? showProduct(match[1]) : showProducts();
+  show("programme", false);
+  const view = location.hash === "#/programme"
+    ? showProgramme()
+    : match ? showProduct(match[1]) : showProducts();
   view.catch((err) => {
     if (!state.token) return;
     const box = $("error");

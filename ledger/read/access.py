@@ -19,6 +19,9 @@ The rule (``docs/security.md``, "One access policy"):
 * a supplier's yearly inventories and its progress against targets are seen by
   another org only through a live inventory grant from the supplier (``grant`` with
   ``inventory: true``); a buyer's ``target`` naming the supplier opens nothing;
+* a site's zero-carbon evaluation is seen by whoever sees its owner's inventories, and
+  by a verifier that recorded a ``site.attestation`` of the site (it keeps seeing what
+  it rated, and whether its rating still stands, after the grant it rated under ends);
 * a recorded entry's bytes are readable by its signer and read-all roles, for a
   footprint entry (it carries the composition) at ``detail`` level, for an
   ``inventory`` entry through a live inventory grant, and for a grant entry by its
@@ -40,11 +43,21 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.rules.view import GrantFacts
 from ledger.store.carbon_index import GRANT_COLUMNS
-from ledger.store.index_tables import FootprintProductRow, FootprintRow, GrantRow
+from ledger.store.index_tables import (
+    FootprintProductRow,
+    FootprintRow,
+    GrantRow,
+    SiteInputRow,
+    SiteRow,
+)
+from ledger.store.tables import RecordRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
+_ST = SiteRow.__table__  # type: ignore[attr-defined]
+_SI = SiteInputRow.__table__  # type: ignore[attr-defined]
+_R = RecordRow.__table__  # type: ignore[attr-defined]
 
 READ_ALL_ROLES = frozenset({"auditor", "operator"})
 # gRPC metadata by which a reader (the auditor) says it needs every entry: the
@@ -151,6 +164,16 @@ def inventory_access(
     return Access(DETAIL if seen else None, changes)
 
 
+def site_access(caller: Caller, inventories: Access, attested: bool) -> Access:
+    """Whether ``caller`` sees a site's zero-carbon evaluations, given its access to the
+    owner's inventories (``inventory_access``) and whether it recorded a
+    ``site.attestation`` of the site. The evaluation is made of the owner's inventories,
+    so no one sees it who could not see them, except the verifier that rated it."""
+    if attested:
+        return _EVERYTHING
+    return inventories
+
+
 def entry_access(
     caller: Caller,
     signer: str,
@@ -231,6 +254,38 @@ def inventory_access_in(conn: Connection, caller: Caller, supplier: str, at_us: 
         return _EVERYTHING
     grants = _grants(conn, _GR.c.grantor == supplier, _GR.c.grantee == caller.org, _GR.c.inventory)
     return inventory_access(caller, supplier, grants, at_us)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFacts:
+    """What the site rows say of a site: its owner and the seq of its ``site.enroll``,
+    and the seq of a ``site.attestation`` of it by the caller (None: none). Unsigned
+    derived rows: a reader checks them against the records they name."""
+
+    owner: str
+    enrolled_seq: int
+    attested_seq: int | None
+
+
+def site_facts_in(conn: Connection, caller: Caller, site: str) -> SiteFacts | None:
+    """The site's owner and the caller's attestation of it, if it is enrolled (probes of
+    the ``site`` primary key, of ``site_input``'s (site, ...) key and of records by seq)."""
+    row = conn.execute(select(_ST.c.org_id, _ST.c.seq).where(_ST.c.site == site)).first()
+    if row is None:
+        return None
+    attested = conn.execute(
+        select(_SI.c.seq)
+        .join(_R, _R.c.seq == _SI.c.seq)
+        .where(_SI.c.site == site, _SI.c.kind == "attestation", _R.c.org_id == caller.org)
+        .limit(1)
+    ).scalar()
+    return SiteFacts(row.org_id, row.seq, attested)
+
+
+def site_access_in(conn: Connection, caller: Caller, facts: SiteFacts, at_us: int) -> Access:
+    """``site_access`` for the site ``facts`` describe, its owner's grants looked up."""
+    inventories = inventory_access_in(conn, caller, facts.owner, at_us)
+    return site_access(caller, inventories, facts.attested_seq is not None)
 
 
 def entry_access_in(

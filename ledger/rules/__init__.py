@@ -12,7 +12,14 @@ from ledger.entries import Entry
 from ledger.rules.carbon import apply_carbon, check_carbon
 from ledger.rules.identity import IdentityState, KeyState, OrgState
 from ledger.rules.memory import MemoryCarbonView
-from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.rules.view import (
+    CarbonView,
+    FactorFacts,
+    FootprintFacts,
+    GrantFacts,
+    SerialSpan,
+    SiteInput,
+)
 
 
 def check_entry(
@@ -42,6 +49,7 @@ __all__ = [
     "MemoryCarbonView",
     "OrgState",
     "SerialSpan",
+    "SiteInput",
     "apply_entry",
     "check_entry",
 ]

@@ -10,7 +10,7 @@ activity batches that exist; units that convert; serials retired once, only
 from registry accounts the retiring org holds, only those the registry issued
 to that account, and for its own footprints only;
 attestations of existing footprints by an org other than the one that declared
-them; grants by owners only.
+them; grants by owners only; sites (``ledger.rules.sites``).
 
 No rule is an oracle: a refusal that involves another organisation's data says
 that a conflict or a missing permission exists, naming the submitter's own
@@ -39,6 +39,7 @@ from ledger.errors import (
 )
 from ledger.rules.attestation import attested_footprint, check_attestation
 from ledger.rules.identity import IdentityState
+from ledger.rules.sites import apply_site_rules, check_site_rules
 from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.units import convertible
 
@@ -46,6 +47,7 @@ from ledger.units import convertible
 def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us: int) -> None:
     """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded in a
     record stamped ``at_us`` (UTC microseconds, signed into the leaf)."""
+    check_site_rules(entry, view, at_us)
     if isinstance(entry, Footprint):
         _check_footprint(entry, identity, view, at_us)
     elif isinstance(entry, FootprintDeprecate):
@@ -85,6 +87,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us:
 
 def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
     """Record what ``entry`` (already checked) changes in the view."""
+    apply_site_rules(entry, seq, view)
     if isinstance(entry, Footprint):
         fp = entry.footprint
         for predecessor in fp.precedingPfIds or ():

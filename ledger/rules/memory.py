@@ -6,7 +6,7 @@ import dataclasses
 from bisect import bisect_right, insort
 from collections import defaultdict
 
-from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
 
 
 class MemoryCarbonView:
@@ -26,6 +26,8 @@ class MemoryCarbonView:
         self.grants: dict[str, GrantFacts] = {}
         self._grants_by_pair: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._batches: dict[str, str] = {}
+        self._site_owners: dict[str, str] = {}
+        self._site_inputs: dict[tuple[str, int], list[SiteInput]] = defaultdict(list)
 
     def footprint(self, footprint_id: str) -> FootprintFacts | None:
         return self.footprints.get(footprint_id)
@@ -85,6 +87,21 @@ class MemoryCarbonView:
     def activity_batch_org(self, entry_id: str) -> str | None:
         return self._batches.get(entry_id)
 
+    def site_owner(self, site: str) -> str | None:
+        return self._site_owners.get(site)
+
+    def site_inputs(self, site: str, years: tuple[int, ...]) -> list[SiteInput]:
+        return sorted(
+            facts for year in set(years) for facts in self._site_inputs.get((site, year), ())
+        )
+
+    def live_inventory_grant(self, grantee: str, grantor: str, at_us: int) -> GrantFacts | None:
+        for entry_id in self._grants_by_pair[(grantee, grantor)]:
+            facts = self.grants[entry_id]
+            if facts.inventory and facts.live_at(at_us):
+                return facts
+        return None
+
     def add_footprint(self, facts: FootprintFacts) -> None:
         self.footprints[facts.footprint_id] = facts
         self._by_entry[facts.entry_id] = facts.footprint_id
@@ -135,3 +152,9 @@ class MemoryCarbonView:
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
         """No rule reads targets (the index serves the gateway's progress reads), so the
         replay keeps nothing of them."""
+
+    def add_site(self, site: str, org_id: str, seq: int) -> None:
+        self._site_owners[site] = org_id
+
+    def add_site_input(self, site: str, facts: SiteInput) -> None:
+        self._site_inputs[(site, facts.year)].append(facts)

@@ -10,7 +10,7 @@ and an independent audit reach the same verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,24 @@ class GrantFacts:
         )
 
 
+#: What a site's derived rows record, per (site, year): the entries its zero-carbon
+#: evaluation reads (``inventory`` of the site, ``retirement`` naming it as beneficiary,
+#: ``generation`` readings metered at it, ``generated-certificate``: certificates naming it
+#: as generator), and the ``attestation``s rating it.
+SiteInputKind = Literal[
+    "inventory", "retirement", "generation", "generated-certificate", "attestation"
+]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SiteInput:
+    """A recorded entry (``seq``) a site's year refers to, of ``kind``. Ordered by seq."""
+
+    seq: int
+    year: int
+    kind: SiteInputKind
+
+
 class CarbonView(Protocol):
     # -- reads ----------------------------------------------------------------
     def footprint(self, footprint_id: str) -> FootprintFacts | None: ...
@@ -105,6 +123,17 @@ class CarbonView(Protocol):
         ...
 
     def activity_batch_org(self, entry_id: str) -> str | None: ...
+    def site_owner(self, site: str) -> str | None:
+        """The org that enrolled ``site``, or None."""
+        ...
+
+    def site_inputs(self, site: str, years: tuple[int, ...]) -> list[SiteInput]:
+        """What ``site``'s rows record for ``years``, in log order."""
+        ...
+
+    def live_inventory_grant(self, grantee: str, grantor: str, at_us: int) -> GrantFacts | None:
+        """An inventory grant by ``grantor`` to ``grantee`` live at ``at_us``, or None."""
+        ...
 
     # -- updates (called only after every rule for the entry has passed) ------
     def add_footprint(self, facts: FootprintFacts) -> None: ...
@@ -123,3 +152,5 @@ class CarbonView(Protocol):
     def revoke_grant(self, entry_id: str, seq: int) -> None: ...
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None: ...
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None: ...
+    def add_site(self, site: str, org_id: str, seq: int) -> None: ...
+    def add_site_input(self, site: str, facts: SiteInput) -> None: ...

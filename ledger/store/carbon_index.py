@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, false, insert, or_, select, update
 
-from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan
+from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
 from ledger.store.index_tables import (
     FOOTPRINT_PRODUCT_ACTIVE,
     ActivityBatchRow,
@@ -24,6 +24,8 @@ from ledger.store.index_tables import (
     GrantRow,
     RetirementBeneficiaryRow,
     RetirementRow,
+    SiteInputRow,
+    SiteRow,
     TargetRow,
 )
 
@@ -37,6 +39,8 @@ _AT = AttestationRow.__table__  # type: ignore[attr-defined]
 _GR = GrantRow.__table__  # type: ignore[attr-defined]
 _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
+_ST = SiteRow.__table__  # type: ignore[attr-defined]
+_SI = SiteInputRow.__table__  # type: ignore[attr-defined]
 
 # A grant row as ``GrantFacts`` (same names): ``GrantFacts(**row._mapping)``.
 GRANT_COLUMNS = [
@@ -199,6 +203,37 @@ class SqlCarbonView:
         ).scalar()
         return org
 
+    def site_owner(self, site: str) -> str | None:
+        org: str | None = self._conn.execute(
+            select(_ST.c.org_id).where(_ST.c.site == site)
+        ).scalar()
+        return org
+
+    def site_inputs(self, site: str, years: tuple[int, ...]) -> list[SiteInput]:
+        """Probes of the primary key (site, year, ...)."""
+        rows = self._conn.execute(
+            select(_SI.c.seq, _SI.c.year, _SI.c.kind)
+            .where(_SI.c.site == site, _SI.c.year.in_(sorted(set(years))))
+            .order_by(_SI.c.seq)
+        )
+        return [SiteInput(row.seq, row.year, row.kind) for row in rows]
+
+    def live_inventory_grant(self, grantee: str, grantor: str, at_us: int) -> GrantFacts | None:
+        """One probe of ``ix_access_grant_pair`` (grantee, grantor, inventory)."""
+        row = self._conn.execute(
+            select(*GRANT_COLUMNS)
+            .where(
+                _GR.c.grantee == grantee,
+                _GR.c.grantor == grantor,
+                _GR.c.inventory,
+                _GR.c.revoked_seq.is_(None),
+                or_(_GR.c.valid_from_us.is_(None), _GR.c.valid_from_us <= at_us),
+                or_(_GR.c.valid_until_us.is_(None), _GR.c.valid_until_us > at_us),
+            )
+            .limit(1)
+        ).first()
+        return GrantFacts(**row._mapping) if row else None
+
     # -- updates ----------------------------------------------------------------
 
     def add_footprint(self, facts: FootprintFacts) -> None:
@@ -311,4 +346,12 @@ class SqlCarbonView:
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
         self._conn.execute(
             insert(_TG), {"entry_id": entry_id, "seq": seq, "buyer": buyer, "supplier": supplier}
+        )
+
+    def add_site(self, site: str, org_id: str, seq: int) -> None:
+        self._conn.execute(insert(_ST), {"site": site, "org_id": org_id, "seq": seq})
+
+    def add_site_input(self, site: str, facts: SiteInput) -> None:
+        self._conn.execute(
+            insert(_SI), {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
         )

@@ -175,3 +175,27 @@ class ActivityBatchRow(SQLModel, table=True):
     entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
     org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SiteRow(SQLModel, table=True):
+    """An enrolled site (``site.enroll``) and the org that owns it."""
+
+    __tablename__ = "site"
+
+    site: str = Field(sa_column=Column(String(_URN), primary_key=True))
+    # Indexed: a buyer's programme view lists each supplier's sites.
+    org_id: str = Field(sa_column=Column(String(_URN), nullable=False, index=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class SiteInputRow(SQLModel, table=True):
+    """An entry a site's year refers to (``ledger.rules.view.SiteInput``): a site's
+    zero-carbon evaluation finds its inventories, retirements, generation readings and
+    attestations for a year by one probe of the primary key, not by reading the log."""
+
+    __tablename__ = "site_input"
+
+    site: str = Field(sa_column=Column(String(_URN), primary_key=True))
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    kind: str = Field(sa_column=Column(String(32), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

@@ -1,5 +1,5 @@
 """Carbon-data entry types: footprints, factor sets, instrument retirements,
-attestations, grants, activity data, targets and inventories.
+attestations, grants, activity data, targets, inventories and sites.
 
 Importing this package registers the types with ``ledger.entries.base``, so
 ``parse_entry`` knows them. The PACT v3.0 models are in ``.pact``.
@@ -13,6 +13,7 @@ from ledger.entries.carbon import (
     grants,
     instruments,
     pact,
+    sites,
     targets,
 )
 from ledger.entries.carbon.activity import ActivityBatch, KeyAdd
@@ -26,6 +27,7 @@ from ledger.entries.carbon.instruments import (
     serial_ranges_overlap,
 )
 from ledger.entries.carbon.pact import CarbonFootprint, ProductFootprint
+from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll
 from ledger.entries.carbon.targets import Inventory, Target
 
 # The entry types this package registers.
@@ -42,6 +44,8 @@ CARBON_TYPES: frozenset[str] = frozenset(
         "key.add",
         "target",
         "inventory",
+        "site.enroll",
+        "site.attestation",
     }
 )
 
@@ -60,6 +64,8 @@ __all__ = [
     "KeyAdd",
     "ProductFootprint",
     "RetiredRange",
+    "SiteAttestation",
+    "SiteEnroll",
     "Target",
     "activity",
     "attestation",
@@ -70,5 +76,6 @@ __all__ = [
     "load_default_factors",
     "pact",
     "serial_ranges_overlap",
+    "sites",
     "targets",
 ]

@@ -11,7 +11,14 @@ import itertools
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator, with_config
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+    with_config,
+)
 from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 from ledger.entries.base import Base64PublicKey, Entry, Text, Urn, entry_type
@@ -22,8 +29,19 @@ from ledger.entries.carbon.common import (
     fail,
     parse_instant,
 )
+from ledger.entries.carbon.sites import (
+    SITE_URN_PREFIX,
+    is_site_urn,
+    names_a_site,
+    within_one_year,
+)
 
-# Production stages of a battery recycling line, plus site-wide consumers.
+#: Electricity generated on site from renewable sources (kWh), read from a generation
+#: meter: not consumption. Such readings are taken at an enrolled site only.
+GENERATION_STAGE = "onsite-renewable-generation"
+
+# Production stages of a battery recycling line, plus site-wide consumers, plus on-site
+# renewable generation.
 ProcessStage = Literal[
     "pretreatment",
     "discharging",
@@ -39,6 +57,7 @@ ProcessStage = Literal[
     "packaging",
     "utilities",
     "wastewater-treatment",
+    "onsite-renewable-generation",
 ]
 ActivityUnit = Literal["kWh", "m3", "t", "GJ"]
 
@@ -68,8 +87,26 @@ class ActivityBatch(Entry):
     collectorId: Ident
     readings: Annotated[list[Reading], Field(min_length=1, max_length=10000)]
 
-    # The stateful rules read the envelope only (see ``Entry.stateless_members``).
+    # The stateful rules read the envelope only (see ``Entry.stateless_members``), and
+    # ``generation_years``, computed here from the readings before they are withheld.
     stateless_members: ClassVar[frozenset[str]] = frozenset({"readings"})
+    _generation_years: tuple[int, ...] = PrivateAttr(default=())
+
+    @property
+    def generation_years(self) -> tuple[int, ...]:
+        """The calendar years (in each reading's offset) in which the batch meters on-site
+        renewable generation: the years whose zero-carbon evaluation of the site reads it."""
+        return self._generation_years
+
+    @model_validator(mode="after")
+    def _site(self) -> Self:
+        if names_a_site(self.site) and not is_site_urn(self.site):
+            raise fail(
+                ("site",),
+                f"a site in the {SITE_URN_PREFIX} namespace must be a well-formed site URN",
+                self.site,
+            )
+        return self
 
     @model_validator(mode="after")
     def _intervals(self) -> Self:
@@ -77,6 +114,7 @@ class ActivityBatch(Entry):
         # do not overlap, or its consumption would count twice. Errors name the reading
         # (``readings[12].intervalEnd``) in the order a per-reading check would.
         by_meter: dict[str, list[tuple[datetime, int, datetime]]] = {}
+        generation_years: set[int] = set()
         for index, reading in enumerate(self.readings):
             try:
                 start = parse_instant(reading["intervalStart"])
@@ -90,6 +128,8 @@ class ActivityBatch(Entry):
                     reading["intervalEnd"],
                 )
             by_meter.setdefault(reading["meterId"], []).append((start, index, end))
+            if reading["stage"] == GENERATION_STAGE:
+                generation_years.add(self._generation_year(index, start, end))
         for intervals in by_meter.values():
             intervals.sort()  # by start, then by position: the index is unique
             for (_, _, end), (start, index, _) in itertools.pairwise(intervals):
@@ -100,7 +140,28 @@ class ActivityBatch(Entry):
                         f"overlaps another reading of meter {later['meterId']}",
                         later["intervalStart"],
                     )
+        self._generation_years = tuple(sorted(generation_years))
         return self
+
+    def _generation_year(self, index: int, start: datetime, end: datetime) -> int:
+        """The year a generation reading counts for; it must be a kWh reading at an
+        enrolled site's URN, within one calendar year."""
+        reading = self.readings[index]
+        if not names_a_site(self.site):
+            raise fail(
+                ("readings", index, "stage"),
+                f"on-site generation is metered at an enrolled site ({SITE_URN_PREFIX}...)",
+                reading["stage"],
+            )
+        if reading["unit"] != "kWh":
+            raise fail(("readings", index, "unit"), "generation is read in kWh", reading["unit"])
+        if not within_one_year(start, end):
+            raise fail(
+                ("readings", index, "intervalEnd"),
+                "a generation reading lies within one calendar year (in its start's offset)",
+                reading["intervalEnd"],
+            )
+        return start.year
 
 
 def _no_such_instant(index: int, reading: Reading) -> ValidationError:

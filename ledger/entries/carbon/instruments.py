@@ -32,6 +32,7 @@ from ledger.entries.carbon.common import (
     fail,
     instant,
 )
+from ledger.entries.carbon.sites import SiteUrn, within_one_year
 
 Serial = Annotated[
     str,
@@ -88,11 +89,33 @@ class Beneficiary(Strict):
     org: Urn
     footprintIds: Annotated[list[Uuid], Field(min_length=1, max_length=1000)] | None = None
     reportingPeriod: Period | None = None
+    # A site of the retiring org the retirement counts for, in the reporting year its
+    # reportingPeriod lies in (the zero-carbon factory evaluation).
+    site: SiteUrn | None = None
 
     @model_validator(mode="after")
-    def _unique(self) -> Self:
+    def _rules(self) -> Self:
         check_unique("footprintIds", self.footprintIds)
+        if self.site is not None:
+            period = self.reportingPeriod
+            if period is None:
+                raise fail(("reportingPeriod",), "required when a site is named")
+            if not within_one_year(instant(period.start), instant(period.end)):
+                raise fail(
+                    ("reportingPeriod", "end"),
+                    "a retirement for a site covers one reporting year: the period must end "
+                    "by the start of the next calendar year (in the start's offset)",
+                    period.end,
+                )
         return self
+
+
+class Generator(Strict):
+    """Where the certified electricity was generated, when that is an enrolled site: its
+    metered on-site generation of those MWh was sold or claimed as certificates, so the
+    site may not count them again."""
+
+    site: SiteUrn
 
 
 class RetiredRange(NamedTuple):
@@ -136,6 +159,7 @@ class InstrumentRetire(Entry):
     vintage: Year
     beneficiary: Beneficiary
     creditType: Literal["avoidance", "removal"] | None = None
+    generator: Generator | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -153,15 +177,27 @@ class InstrumentRetire(Entry):
             raise fail(("creditType",), "required for carbon credits")
         if not is_credit and self.creditType is not None:
             raise fail(("creditType",), "not allowed for energy certificates", self.creditType)
-        if self.beneficiary.footprintIds and self.beneficiary.org != self.org:
-            # The footprints named are the retiring org's own (a stateful rule), so the
-            # claim they carry is that org's too.
+        if is_credit and self.generator is not None:
+            raise fail(("generator",), "only energy certificates name a generator")
+        if (
+            self.beneficiary.footprintIds or self.beneficiary.site
+        ) and self.beneficiary.org != self.org:
+            # The footprints and site named are the retiring org's own (a stateful rule),
+            # so the claim they carry is that org's too.
             raise fail(
                 ("beneficiary", "org"),
-                "must be the retiring org when footprintIds are named",
+                "must be the retiring org when footprintIds or a site are named",
                 self.beneficiary.org,
             )
         return self
+
+    def site_year(self) -> int | None:
+        """The reporting year the retirement counts for at ``beneficiary.site`` (the
+        calendar year its reporting period lies in), or None when it names no site."""
+        period = self.beneficiary.reportingPeriod
+        if self.beneficiary.site is None or period is None:
+            return None
+        return instant(period.start).year
 
     def retired_range(self) -> RetiredRange:
         return RetiredRange(self.registry, self.serials.first, self.serials.last)

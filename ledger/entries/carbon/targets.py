@@ -11,11 +11,13 @@ from ledger.entries.base import Entry, Text, Urn, entry_type
 from ledger.entries.carbon.common import (
     NonNegativeDecimal,
     Scope,
+    Strict,
     Year,
     check_unique,
     dec,
     fail,
 )
+from ledger.entries.carbon.sites import SiteUrn
 
 Metric = Literal["absolute-tco2e", "intensity", "renewable-electricity-share"]
 
@@ -53,9 +55,22 @@ class Target(Entry):
         return self
 
 
+class Scope3Category(Strict):
+    """One declared GHG Protocol scope 3 category (1 to 15) and its emissions."""
+
+    category: Annotated[int, Field(ge=1, le=15)]
+    tCO2e: NonNegativeDecimal
+
+
 @entry_type("inventory", signer_roles={"supplier"})
 class Inventory(Entry):
-    """A supplier's corporate GHG inventory for one reporting year."""
+    """A supplier's GHG inventory for one reporting year: of the whole org, or of one of
+    its enrolled ``site``s (a factory, as the zero-carbon factory programme rates them).
+
+    ``scope2TCO2e`` is location-based (its meaning before market-based figures were
+    recorded); ``scope2MarketTCO2e`` is the market-based figure. ``baseYear`` is the year
+    own reductions are measured against. A later inventory of the same org, site (or
+    none) and year replaces an earlier one."""
 
     type: Literal["inventory"]
     reportingYear: Year
@@ -67,9 +82,26 @@ class Inventory(Entry):
     # Output in the year, the denominator of intensity targets (in their intensityUnit).
     productionAmount: NonNegativeDecimal | None = None
     productionUnit: Text | None = None
+    site: SiteUrn | None = None
+    baseYear: Year | None = None
+    scope2MarketTCO2e: NonNegativeDecimal | None = None
+    scope3Categories: Annotated[list[Scope3Category], Field(min_length=1, max_length=15)] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
+        if self.baseYear is not None and self.baseYear >= self.reportingYear:
+            raise fail(("baseYear",), "must be before reportingYear", self.baseYear)
+        if self.scope3Categories is not None:
+            check_unique("scope3Categories", (c.category for c in self.scope3Categories))
+            declared = sum((dec(c.tCO2e) for c in self.scope3Categories), dec("0"))
+            if self.scope3TCO2e is None or dec(self.scope3TCO2e) != declared:
+                raise fail(
+                    ("scope3TCO2e",),
+                    f"must equal the sum of scope3Categories ({declared})",
+                    self.scope3TCO2e,
+                )
         if (self.productionAmount is None) != (self.productionUnit is None):
             raise fail(("productionUnit",), "productionAmount and productionUnit go together")
         if dec(self.renewableElectricityMWh) > dec(self.electricityMWh):

@@ -1,0 +1,119 @@
+"""A site's zero-carbon evaluation as the gateway serves it: through the one access
+policy, from verified records, each checked against the unsigned row that named it.
+
+The site rows (``site``, ``site_input``) are derived, not signed. An insider could point
+one at another genuine record (another site's inventory, someone else's retirement)
+or claim an owner the site never had. So every record the evaluation reads is proven
+by the signed tree (``ledger.read.verified``) and must itself yield the row that named
+it under the sequencer's one rule (``ledger.rules.sites.site_inputs_of``); the owner
+must be the signer of the ``site.enroll`` the row names, and a verifier's access
+through its rating must rest on its recorded ``site.attestation`` of that site. A
+mismatch is refused like a tampered record (500, integrity alarm), never served. A
+row deleted outright is not seen here: the audit's recomputation finds it
+(docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from sqlalchemy import Connection
+
+from gateway.zero_carbon_body import SiteEvaluationOut, evaluation_out
+from graph.zero_carbon import (
+    RecordedEntry,
+    SiteReader,
+    evaluate_site,
+    site_attestations,
+)
+from ledger.entries import Entry, parse_entry
+from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll
+from ledger.errors import IntegrityError
+from ledger.read import VerifiedLog
+from ledger.read.access import Caller, SiteFacts, now_us, site_access_in, site_facts_in
+from ledger.rules.sites import site_inputs_of
+from ledger.rules.view import SiteInput
+from ledger.store.carbon_index import SqlCarbonView
+
+
+class _SiteRows(SqlCarbonView):
+    """The sequencer's site rows, remembering what each row claimed of the record it
+    names, so the record can be checked against every claim made of it."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.claims: dict[int, set[tuple[str, SiteInput]]] = defaultdict(set)
+
+    def site_inputs(self, site: str, years: tuple[int, ...]) -> list[SiteInput]:
+        rows = super().site_inputs(site, years)
+        for row in rows:
+            self.claims[row.seq].add((site, row))
+        return rows
+
+
+def _refuse(records: VerifiedLog, seq: int, reason: str) -> IntegrityError:
+    error = IntegrityError(seq, reason)
+    records.monitor.report(error)
+    return error
+
+
+def _verified_entry(conn: Connection, records: VerifiedLog, seq: int, index: str) -> RecordedEntry:
+    stored = records.record(seq, conn)
+    if stored is None:
+        raise _refuse(records, seq, f"the {index} index names a record not in the log")
+    return RecordedEntry(parse_entry(json.loads(stored.entry)), seq, stored.leaf_hash)
+
+
+def verified_site_reader(conn: Connection, records: VerifiedLog, below: int) -> SiteReader:
+    """A ``SiteReader`` over ``conn`` as of log size ``below`` whose records are verified
+    and checked against the site rows that named them."""
+    rows = _SiteRows(conn)
+
+    def record(seq: int) -> RecordedEntry:
+        found = _verified_entry(conn, records, seq, "site_input")
+        if not rows.claims[seq] <= set(site_inputs_of(found.entry, seq)):
+            raise _refuse(records, seq, "the site_input index does not match the record it names")
+        return found
+
+    return SiteReader(rows, record, below)
+
+
+def _agrees(
+    conn: Connection, records: VerifiedLog, seq: int, index: str, claim: type[Entry], **says: str
+) -> None:
+    entry = _verified_entry(conn, records, seq, index).entry
+    if not isinstance(entry, claim) or any(getattr(entry, k) != v for k, v in says.items()):
+        raise _refuse(records, seq, f"the {index} index does not match the record it names")
+
+
+def visible_site(
+    conn: Connection, records: VerifiedLog, caller: Caller, site: str
+) -> SiteFacts | None:
+    """The site's facts if ``caller`` may see its evaluations (``ledger.read.access.
+    site_access``), checked against the records they rest on; None when the site is not
+    enrolled or hidden from the caller (the two read the same)."""
+    facts = site_facts_in(conn, caller, site)
+    if facts is None or site_access_in(conn, caller, facts, now_us()).level is None:
+        return None
+    _agrees(conn, records, facts.enrolled_seq, "site", SiteEnroll, site=site, org=facts.owner)
+    if facts.attested_seq is not None:
+        _agrees(
+            conn,
+            records,
+            facts.attested_seq,
+            "site_input",
+            SiteAttestation,
+            site=site,
+            org=caller.org,
+        )
+    return facts
+
+
+def served_evaluation(
+    conn: Connection, records: VerifiedLog, facts: SiteFacts, site: str, year: int, below: int
+) -> SiteEvaluationOut:
+    """The evaluation of ``site`` for ``year`` as of log size ``below``, as served."""
+    reader = verified_site_reader(conn, records, below)
+    evaluation = evaluate_site(reader, site, year)
+    return evaluation_out(evaluation, facts.owner, below, site_attestations(reader, site, year))

@@ -1,0 +1,114 @@
+"""The zero-carbon factory programme over HTTP (issue 19): a site's evaluation for a
+year, and a buyer's view of the suppliers that share their inventories with it.
+
+``GET /v1/sites/{site}/zero-carbon?year=Y``: the site's owner, orgs with the owner's
+live inventory grant, read-all roles and a verifier that rated the site see it
+(``ledger.read.access.site_access``); anyone else gets exactly the answer of a site
+that does not exist. ``atSize`` evaluates the log's first N records (what an auditor
+compares with its replay at a checkpoint).
+
+``GET /v1/programmes/suppliers[?year=Y]``: for the calling org, each supplier with a
+live inventory grant to it: progress against the caller's targets (as
+``/v1/suppliers/{org}/progress``) and each of its sites' evaluations for the year (by
+default, per supplier, the latest year one of its sites recorded an inventory for).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+
+from gateway.computed_api import ProgressOut, supplier_progress
+from gateway.context import CallerDep, ServicesDep
+from gateway.errors import bad_request, error_responses, not_found
+from gateway.site_reads import served_evaluation, visible_site
+from gateway.zero_carbon_body import SiteEvaluationOut
+from ledger.entries.carbon.sites import is_site_urn
+from ledger.read import log_size
+from ledger.read.access import grants_to, now_us
+from ledger.read.sites import latest_inventory_year, sites_of
+
+router = APIRouter(prefix="/v1", tags=["zero-carbon"])
+
+# The years an inventory may report (``ledger.entries.carbon.common.Year``).
+YearQuery = Query(ge=1990, le=2100, description="The reporting year (1990 to 2100).")
+
+
+@router.get(
+    "/sites/{site}/zero-carbon",
+    response_model=SiteEvaluationOut,
+    responses=error_responses(400, 401, 403, 404, 500),
+    summary="A site's zero-carbon factory evaluation for a year, with its attestations",
+)
+def site_zero_carbon(
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+    site: Annotated[str, Path(max_length=512)],
+    year: Annotated[int, YearQuery],
+    atSize: Annotated[int | None, Query(ge=1, description="Evaluate the first N records.")] = None,
+) -> SiteEvaluationOut:
+    records = svc.context.records
+    with svc.context.reads.read() as conn:
+        size = log_size(conn)
+        if atSize is not None and atSize > size:
+            raise bad_request(f"atSize {atSize} is beyond the log's {size} records")
+        facts = visible_site(conn, records, caller.reader, site) if is_site_urn(site) else None
+        if facts is None:
+            raise not_found(request, "site")
+        return served_evaluation(conn, records, facts, site, year, atSize or size)
+
+
+class SupplierProgrammeOut(BaseModel):
+    """A supplier of the caller's programme: its progress and its sites' evaluations
+    for ``year`` (null: none of its sites recorded an inventory)."""
+
+    supplier: str
+    year: int | None
+    progress: ProgressOut
+    sites: list[SiteEvaluationOut]
+
+
+class ProgrammeOut(BaseModel):
+    buyer: str
+    asOfSize: int
+    suppliers: list[SupplierProgrammeOut]
+
+
+@router.get(
+    "/programmes/suppliers",
+    response_model=ProgrammeOut,
+    responses=error_responses(400, 401, 403, 500),
+    summary="The caller's suppliers (live inventory grants): progress and rated sites",
+)
+def programme_suppliers(
+    caller: CallerDep,
+    svc: ServicesDep,
+    year: Annotated[int | None, YearQuery] = None,
+) -> ProgrammeOut:
+    reader, records, at = caller.reader, svc.context.records, now_us()
+    with svc.context.reads.read() as conn:
+        size = log_size(conn)
+        suppliers = sorted(
+            {g.grantor for g in grants_to(conn, reader) if g.inventory and g.live_at(at)}
+        )
+        out = []
+        for org in suppliers:
+            sites = sites_of(conn, org, size)
+            shown = year if year is not None else latest_inventory_year(conn, sites, size)
+            evaluations = []
+            for site in sites if shown is not None else []:
+                facts = visible_site(conn, records, reader, site)
+                if facts is not None and shown is not None:
+                    evaluations.append(served_evaluation(conn, records, facts, site, shown, size))
+            out.append(
+                SupplierProgrammeOut(
+                    supplier=org,
+                    year=shown,
+                    progress=supplier_progress(conn, svc, reader, org),
+                    sites=evaluations,
+                )
+            )
+    return ProgrammeOut(buyer=caller.org, asOfSize=size, suppliers=out)

@@ -1,0 +1,108 @@
+"""The stateful rules of sites, and the rows they derive (``SiteInput``).
+
+A site URN is enrolled once in the whole log, and its owner is the enrolling org.
+Only the owner records what a site's zero-carbon evaluation reads: inventories of
+the site, generation readings metered at it, and retirements naming it as
+beneficiary. A buyer that pays for its supplier's certificates or credits has them
+transferred to the supplier's registry account (or funds the supplier's own
+purchase), and the supplier retires them: a retirement any org could point at
+another org's site would change (and invalidate) that site's rating without its
+owner's word. Refusals that concern whether a site exists or whose it is read the
+same for both (``no site … of ORG on the ledger``), except the enrolment of a taken
+URN: URNs are unique across the ledger, so that conflict must be told (not whose).
+
+A site's ``site.attestation`` is by a verifier other than the owner that holds
+the owner's live inventory grant: it attests what it has read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ledger.entries import Entry
+from ledger.entries.carbon.activity import ActivityBatch
+from ledger.entries.carbon.instruments import InstrumentRetire
+from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll, names_a_site
+from ledger.entries.carbon.targets import Inventory
+from ledger.errors import ConflictError, PermissionDeniedError, UnknownReferenceError
+from ledger.rules.view import CarbonView, SiteInput
+
+
+def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
+    """Raise an ``EntryRejectedError`` unless what ``entry`` says about sites holds."""
+    if isinstance(entry, SiteEnroll):
+        if view.site_owner(entry.site) is not None:
+            raise ConflictError(
+                f"site {entry.site} is already enrolled; a site URN is enrolled once, "
+                "choose another",
+                field="site",
+            )
+    elif (named := _site_named(entry)) is not None:
+        site, field = named
+        _owned_site(site, entry.org, view, field)
+    elif isinstance(entry, SiteAttestation):
+        _check_site_attestation(entry, view, at_us)
+
+
+def _site_named(entry: Entry) -> tuple[str, str] | None:
+    """The site an inventory, activity batch or retirement records for, and its field."""
+    if isinstance(entry, Inventory) and entry.site is not None:
+        return entry.site, "site"
+    if isinstance(entry, ActivityBatch) and names_a_site(entry.site):
+        return entry.site, "site"
+    if isinstance(entry, InstrumentRetire) and entry.beneficiary.site is not None:
+        # ``beneficiary.org`` is the retiring org when a site is named (stateless rule).
+        return entry.beneficiary.site, "beneficiary.site"
+    return None
+
+
+def site_inputs_of(entry: Entry, seq: int) -> Iterator[tuple[str, SiteInput]]:
+    """The (site, row) pairs ``entry``, recorded at ``seq``, adds to the site rows."""
+    if isinstance(entry, Inventory) and entry.site is not None:
+        yield entry.site, SiteInput(seq, entry.reportingYear, "inventory")
+    elif isinstance(entry, ActivityBatch) and names_a_site(entry.site):
+        for generated in entry.generation_years:
+            yield entry.site, SiteInput(seq, generated, "generation")
+    elif isinstance(entry, InstrumentRetire):
+        reporting = entry.site_year()
+        if entry.beneficiary.site is not None and reporting is not None:
+            yield entry.beneficiary.site, SiteInput(seq, reporting, "retirement")
+        if entry.generator is not None:
+            # The certificates' vintage is the year their MWh were generated.
+            yield entry.generator.site, SiteInput(seq, entry.vintage, "generated-certificate")
+    elif isinstance(entry, SiteAttestation):
+        yield entry.site, SiteInput(seq, entry.year, "attestation")
+
+
+def apply_site_rules(entry: Entry, seq: int, view: CarbonView) -> None:
+    """Record what ``entry`` (already checked) adds to the site tables."""
+    if isinstance(entry, SiteEnroll):
+        view.add_site(entry.site, entry.org, seq)
+    for site, facts in site_inputs_of(entry, seq):
+        view.add_site_input(site, facts)
+
+
+def _owned_site(site: str, org: str, view: CarbonView, field: str) -> None:
+    """One refusal whether ``site`` is not enrolled or is another org's."""
+    if view.site_owner(site) != org:
+        raise UnknownReferenceError(
+            f"no site {site} of {org} on the ledger; an org records inventories, meter "
+            "readings and retirements only for sites it enrolled (site.enroll)",
+            field=field,
+        )
+
+
+def _check_site_attestation(entry: SiteAttestation, view: CarbonView, at_us: int) -> None:
+    owner = view.site_owner(entry.site)
+    if owner == entry.org:
+        raise PermissionDeniedError(
+            f"{entry.org} owns site {entry.site}; a verifier cannot rate its own sites",
+            field="site",
+        )
+    if owner is None or view.live_inventory_grant(entry.org, owner, at_us) is None:
+        # One refusal for a site that does not exist and one the verifier may not read.
+        raise UnknownReferenceError(
+            f"no site {entry.site} whose inventories {entry.org} may read is on the ledger; "
+            "a verifier rates a site under its owner's live inventory grant",
+            field="site",
+        )
