@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+from sqlalchemy import create_engine, text
 
 from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.keys import encode_public_key, new_private_key
@@ -80,3 +81,18 @@ def read_status(target: str, signer: OrgSigner) -> grpc.StatusCode:
             code: grpc.StatusCode = exc.code()
             return code
     return grpc.StatusCode.OK
+
+
+def rewrite_merkle_node(db_url: str, *, level: int, index: int) -> None:
+    """What a database insider does to forge a proof: overwrite one stored Merkle node
+    behind the ledger's back (exactly one row must change)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            changed = conn.execute(
+                text("UPDATE merkle_node SET hash = :h WHERE level = :level AND idx = :idx"),
+                {"h": b"\x07" * 32, "level": level, "idx": index},
+            ).rowcount
+        assert changed == 1
+    finally:
+        engine.dispose()

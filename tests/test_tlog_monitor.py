@@ -10,14 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from clients.audit.monitor import MonitorAlarm, TileMonitor, gateway_monitor
 from ledger.keys import new_private_key
 from ledger.merkle import MerkleTree, NodeID
 from ledger.note import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 from ledger.tiles import TileFetcher, TileID
-from tests.ledger_fixtures import SUPPLIER
+from tests.ledger_fixtures import SUPPLIER, rewrite_merkle_node
 from tests.test_gateway_support import Env, environment, footprint_entry
 
 PRODUCT = "urn:pact:product:recycler-a:lfp-280ah"
@@ -105,16 +104,7 @@ def test_a_rewritten_stored_node_raises_the_alarm(tmp_path: Path, db_url: str) -
         env.server.checkpointer.refresh()
         monitor = gateway_monitor(public, NoteVerifier.from_vkey(env.server.vkey))
         accepted = monitor.poll()
-        eng = create_engine(db_url)
-        try:
-            with eng.begin() as conn:
-                changed = conn.execute(
-                    text("UPDATE merkle_node SET hash = :h WHERE level = 0 AND idx = 1"),
-                    {"h": b"\x07" * 32},
-                ).rowcount
-            assert changed == 1
-        finally:
-            eng.dispose()
+        rewrite_merkle_node(db_url, level=0, index=1)
         env.footprint(SUPPLIER, PRODUCT + "-2")
         env.server.checkpointer.refresh()
         with pytest.raises(MonitorAlarm, match=r"does not serve tile/0/000\.p/") as alarm:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from ledger.merkle import MerkleTree, leaf_hash, verify_inclusion
 from ledger.note import NoteVerifier, open_checkpoint
 from ledger.record import LEAF_SIZE, Record
 from ledger.tiles import TileFetcher, TileID, TileReader, entry_bundle, hash_tile
-from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
+from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, rewrite_merkle_node
 from tests.test_gateway_support import Env, environment, footprint_entry
 
 PRODUCT = "urn:pact:product:recycler-a:lfp-280ah"
@@ -149,16 +148,7 @@ def test_an_edited_node_makes_the_tile_refused(tmp_path: Path, db_url: str) -> N
         env.server.checkpointer.refresh()
         before = public.get(f"/tlog/tile/0/000.p/{size}")
         assert before.status_code == 200
-        eng = create_engine(db_url)
-        try:
-            with eng.begin() as conn:
-                changed = conn.execute(
-                    text("UPDATE merkle_node SET hash = :h WHERE level = 0 AND idx = 1"),
-                    {"h": b"\x07" * 32},
-                ).rowcount
-            assert changed == 1
-        finally:
-            eng.dispose()
+        rewrite_merkle_node(db_url, level=0, index=1)
         # The tile at an earlier size (a consistency proof ties it to the signed root)
         # and at the signed size are both refused, with no tile bytes.
         for width in (size, size + 1):

@@ -124,18 +124,25 @@ def _compare_one(want: Expected, have: dict[str, Any]) -> Iterator[Failure]:
             want.seq,
         )
         return
-    paths = list(field_differences(want.document, have))
-    if paths:
-        shown = "; ".join(
-            f"field {p}: served {shown_value(s)}, log gives {shown_value(w)}"
-            for p, w, s in paths[:MAX_FIELDS]
-        )
-        more = f" (and {len(paths) - MAX_FIELDS} more)" if len(paths) > MAX_FIELDS else ""
+    altered = differences_shown(want.document, have)
+    if altered is not None:
         yield Failure(
-            Check.SERVED,
-            f"footprint {want.footprint_id} is served altered: {shown}{more}",
-            want.seq,
+            Check.SERVED, f"footprint {want.footprint_id} is served altered: {altered}", want.seq
         )
+
+
+def differences_shown(want: Any, have: Any) -> str | None:
+    """The first ``MAX_FIELDS`` fields served otherwise than the log gives, for a
+    failure message, or None when the two agree."""
+    paths = list(field_differences(want, have))
+    if not paths:
+        return None
+    shown = "; ".join(
+        f"field {p}: served {shown_value(s)}, log gives {shown_value(w)}"
+        for p, w, s in paths[:MAX_FIELDS]
+    )
+    more = f" (and {len(paths) - MAX_FIELDS} more)" if len(paths) > MAX_FIELDS else ""
+    return shown + more
 
 
 _ABSENT = object()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients.audit.model import Check, Failure
-from clients.audit.served import MAX_FIELDS, field_differences, shown_value
+from clients.audit.served import differences_shown
 from gateway.zero_carbon_body import evaluation_out
 from graph.zero_carbon import RecordedEntry, SiteReader, evaluate_site, site_attestations
 from ledger.entries import Entry
@@ -119,11 +119,6 @@ def compare_served(
         if have is None:
             yield Failure(Check.SERVED_EVALUATION, f"{where} is not served to the auditor")
             continue
-        paths = list(field_differences(finding.expected, have))
-        if paths:
-            shown = "; ".join(
-                f"field {p}: served {shown_value(s)}, log gives {shown_value(w)}"
-                for p, w, s in paths[:MAX_FIELDS]
-            )
-            more = f" (and {len(paths) - MAX_FIELDS} more)" if len(paths) > MAX_FIELDS else ""
-            yield Failure(Check.SERVED_EVALUATION, f"{where} is served altered: {shown}{more}")
+        altered = differences_shown(finding.expected, have)
+        if altered is not None:
+            yield Failure(Check.SERVED_EVALUATION, f"{where} is served altered: {altered}")
