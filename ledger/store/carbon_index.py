@@ -12,7 +12,7 @@ per statement.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Executable, bindparam, false, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, false, insert, or_, select, update
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
 from ledger.store.index_tables import (
@@ -30,7 +30,7 @@ from ledger.store.index_tables import (
     SiteRow,
     TargetRow,
 )
-from ledger.store.write_batch import Row, WriteBatch
+from ledger.store.write_batch import Row, Statement, WriteBatch
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
@@ -113,7 +113,7 @@ class SqlCarbonView:
         self._conn = conn
         self._held = held
 
-    def _write(self, statement: Executable, rows: list[Row]) -> None:
+    def _write(self, statement: Statement, rows: list[Row]) -> None:
         if not rows:
             return
         if self._held is not None:
