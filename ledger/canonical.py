@@ -105,10 +105,14 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     path), nesting or strings beyond ``ledger.json_limits`` (with their path),
     or bytes that differ from their canonical form.
 
-    The common case (canonical bytes) costs one C-speed parse and one
-    serialisation in Rust; the slower strict parse that names the exact problem
-    runs only for bytes that are going to be refused.
+    The common case (canonical bytes of plain values) costs one parse and one
+    serialisation in Rust (``_parsed_if_plainly_canonical``); anything else takes
+    the standard library's parse, and the slower strict parse that names the exact
+    problem runs only for bytes that are going to be refused.
     """
+    obj = _parsed_if_plainly_canonical(data)
+    if obj is not None:
+        return obj
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,6 +151,35 @@ def parse_canonical(data: bytes) -> dict[str, Any]:
     except rfc8785.CanonicalizationError:
         # Valid UTF-8 JSON can still escape a lone surrogate ("\ud800"): not Unicode text.
         raise MalformedEntryError("entry has a string that is not valid Unicode") from None
+
+
+def _parsed_if_plainly_canonical(data: bytes) -> dict[str, Any] | None:
+    """The object ``data`` encodes if it is an object of plain values (``_is_plain``)
+    and ``data`` is its canonical form within ``ledger.json_limits``; else None, and
+    the full parse decides, naming any problem.
+
+    orjson refuses what the standard library would refuse or mark (invalid UTF-8,
+    NaN, integers beyond 64 bits); floats and unsafe integers are not plain;
+    duplicate members or any other deviation make the serialisation differ from
+    ``data``. Such input is rare and takes the full parse. For plain objects
+    orjson's sorted output is RFC 8785 (``_is_canonical``); the limits are checked
+    before the walk so that nothing here recurses deeper than ``MAX_DEPTH``.
+    """
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict:
+        return None
+    check_json_limits(obj, data)
+    if not _is_plain(obj):
+        return None
+    try:
+        if orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != data:
+            return None
+    except orjson.JSONEncodeError:
+        return None  # a lone surrogate: the full parse names it
+    return obj
 
 
 def _parse_strictly(text: str, data: bytes) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+import orjson
+
 from clients.audit.model import AuditRecord, Check, Failure
 from clients.audit.parallel import Item, PendingVerdicts, Verdict, VerifierPool
 from ledger.entries import Entry, parse_entry
@@ -214,7 +216,8 @@ class Auditor:
             state.identity.size = seq + 1
             return
         try:
-            entry: Entry = parse_entry(json.loads(record.entry))
+            # Canonical bytes (checked above) parse alike in orjson, at a third of the cost.
+            entry: Entry = parse_entry(orjson.loads(record.entry))
         except EntryRejectedError as exc:
             self.fail(Check.AUTHORITY, f"entry does not parse: {exc}", seq)
             state.identity.size = seq + 1

@@ -140,10 +140,12 @@ def fsck(db: Database, *, repair: bool = False, workers: int | None = None) -> F
     report.size = store.tree_size()
     scratch = ScratchReplica()
     try:
-        replay = ReplayState(carbon=scratch.view())
+        replica = scratch.view()
+        replay = ReplayState(carbon=replica)
         with VerifierPool(workers, report.size) as pool:
             auditor = Auditor(replay, pool)
             auditor.run(batched(from_stored(r) for r in store.records(0, report.size)))
+        replica.flush()
         report.log_failures = auditor.failures
         report.log_failure_count = auditor.failure_count
         report.findings = check_store(db, scratch.conn, CompactRange(), auditor.leaf_hashes, True)

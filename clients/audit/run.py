@@ -125,12 +125,14 @@ def run_audit(
                     store, report.incremental = None, False
         if state_dir is not None and store is None:
             store = AuditStateStore(state_dir, fresh=True)
-            replay = ReplayState(carbon=ReplicaCarbonView(store.carbon()))
+            replay = ReplayState(carbon=ReplicaCarbonView(store.conn))
         elif store is None and (stored is not None or served is not None):
             scratch = ScratchReplica()
             replay = ReplayState(carbon=scratch.view())
         start = CompactRange(replay.size, replay.compact.hashes)
         auditor = _replay(source, checkpoint, replay, saved_cp, report, workers, progress)
+        if isinstance(replay.carbon, ReplicaCarbonView):
+            replay.carbon.flush()
         failures.extend(auditor.failures)
         failures.extend(_root_failures(source, checkpoint, auditor, saved_cp))
         extra = auditor.failure_count - len(auditor.failures)

@@ -5,12 +5,14 @@ batch sees what an earlier one changed; the batch's commit or rollback covers
 them together with the records. Inserts pass their values as parameters of one
 statement per table (compiled once), not ``.values(...)`` (a new statement to
 build and compile per row, about eight times slower): the auditor's replay
-runs this code for every fact of the log.
+runs this code for every fact of the log, with its writes held back in a
+``WriteBatch`` (it reads from memory), so that they run as one ``executemany``
+per statement.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, false, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, false, insert, or_, select, update
 
 from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
 from ledger.store.index_tables import (
@@ -28,6 +30,7 @@ from ledger.store.index_tables import (
     SiteRow,
     TargetRow,
 )
+from ledger.store.write_batch import Row, Statement, WriteBatch
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
@@ -41,6 +44,22 @@ _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
 _ST = SiteRow.__table__  # type: ignore[attr-defined]
 _SI = SiteInputRow.__table__  # type: ignore[attr-defined]
+
+# Every write, built and compiled once (updates name their row by bind parameters).
+_INSERT = {t: insert(t) for t in (_F, _FP, _FS, _FA, _RT, _RB, _AT, _GR, _AB, _TG, _ST, _SI)}
+_DEPRECATE_FOOTPRINT = (
+    update(_F)
+    .where(_F.c.footprint_id == bindparam("b_footprint_id"))
+    .values(active=False, deprecated_seq=bindparam("b_seq"))
+)
+_DEPRECATE_LINKS = (
+    update(_FP).where(_FP.c.footprint_id == bindparam("b_footprint_id")).values(active=False)
+)
+_REVOKE_GRANT = (
+    update(_GR)
+    .where(_GR.c.entry_id == bindparam("b_entry_id"))
+    .values(revoked_seq=bindparam("b_seq"))
+)
 
 # A grant row as ``GrantFacts`` (same names): ``GrantFacts(**row._mapping)``.
 GRANT_COLUMNS = [
@@ -87,8 +106,20 @@ def active_footprint_id(
 
 
 class SqlCarbonView:
-    def __init__(self, conn: Connection) -> None:
+    """``held``: queue the writes there instead of executing them (for a replay that
+    reads from memory; its owner flushes them). Reads do not see held writes."""
+
+    def __init__(self, conn: Connection, held: WriteBatch | None = None) -> None:
         self._conn = conn
+        self._held = held
+
+    def _write(self, statement: Statement, rows: list[Row]) -> None:
+        if not rows:
+            return
+        if self._held is not None:
+            self._held.add(statement, rows)
+        else:
+            self._conn.execute(statement, rows)
 
     def _footprint_where(self, condition: object) -> FootprintFacts | None:
         row = self._conn.execute(select(*_FOOTPRINT_COLUMNS).where(condition)).first()  # type: ignore[arg-type]
@@ -237,121 +268,92 @@ class SqlCarbonView:
     # -- updates ----------------------------------------------------------------
 
     def add_footprint(self, facts: FootprintFacts) -> None:
-        self._conn.execute(
-            insert(_F),
+        row = {
+            "footprint_id": facts.footprint_id,
+            "entry_id": facts.entry_id,
+            "seq": facts.seq,
+            "leaf_hash": facts.leaf_hash,
+            "org_id": facts.org_id,
+            "batch_id": facts.batch_id,
+            "declared_unit": facts.declared_unit,
+            "active": True,
+        }
+        self._write(_INSERT[_F], [row])
+        links = [
             {
                 "footprint_id": facts.footprint_id,
-                "entry_id": facts.entry_id,
-                "seq": facts.seq,
-                "leaf_hash": facts.leaf_hash,
+                "product_id": product,
+                "company_id": company,
+                "batch_key": facts.batch_id or "",
                 "org_id": facts.org_id,
-                "batch_id": facts.batch_id,
-                "declared_unit": facts.declared_unit,
                 "active": True,
-            },
-        )
-        self._conn.execute(
-            insert(_FP),
-            [
-                {
-                    "footprint_id": facts.footprint_id,
-                    "product_id": product,
-                    "company_id": company,
-                    "batch_key": facts.batch_id or "",
-                    "org_id": facts.org_id,
-                    "active": True,
-                }
-                for product in facts.product_ids
-                for company in facts.company_ids
-            ],
-        )
+            }
+            for product in facts.product_ids
+            for company in facts.company_ids
+        ]
+        self._write(_INSERT[_FP], links)
 
     def deprecate_footprint(self, footprint_id: str, seq: int) -> None:
-        self._conn.execute(
-            update(_F)
-            .where(_F.c.footprint_id == footprint_id)
-            .values(active=False, deprecated_seq=seq)
-        )
-        self._conn.execute(
-            update(_FP).where(_FP.c.footprint_id == footprint_id).values(active=False)
-        )
+        self._write(_DEPRECATE_FOOTPRINT, [{"b_footprint_id": footprint_id, "b_seq": seq}])
+        self._write(_DEPRECATE_LINKS, [{"b_footprint_id": footprint_id}])
 
     def add_factor_set(
         self, set_id: str, version: str, seq: int, factors: list[FactorFacts]
     ) -> None:
-        self._conn.execute(insert(_FS), {"set_id": set_id, "version": version, "seq": seq})
-        self._conn.execute(
-            insert(_FA),
-            [
-                {
-                    "set_id": set_id,
-                    "version": version,
-                    "key": f.key,
-                    "unit": f.unit,
-                    "value": f.value,
-                }
-                for f in factors
-            ],
-        )
+        self._write(_INSERT[_FS], [{"set_id": set_id, "version": version, "seq": seq}])
+        rows = [
+            {"set_id": set_id, "version": version, "key": f.key, "unit": f.unit, "value": f.value}
+            for f in factors
+        ]
+        self._write(_INSERT[_FA], rows)
 
     def add_retirement(
         self, span: SerialSpan, seq: int, org_id: str, beneficiaries: tuple[str, ...] = ()
     ) -> None:
-        if beneficiaries:
-            self._conn.execute(
-                insert(_RB), [{"footprint_id": fid, "seq": seq} for fid in beneficiaries]
-            )
-        self._conn.execute(
-            insert(_RT),
-            {
-                "seq": seq,
-                "registry": span.registry,
-                "prefix": span.prefix,
-                "width": span.width,
-                "first": span.first,
-                "last": span.last,
-                "org_id": org_id,
-            },
-        )
+        self._write(_INSERT[_RB], [{"footprint_id": fid, "seq": seq} for fid in beneficiaries])
+        row = {
+            "seq": seq,
+            "registry": span.registry,
+            "prefix": span.prefix,
+            "width": span.width,
+            "first": span.first,
+            "last": span.last,
+            "org_id": org_id,
+        }
+        self._write(_INSERT[_RT], [row])
 
     def add_attestation(self, entry_id: str, footprint_id: str, seq: int, org_id: str) -> None:
-        self._conn.execute(
-            insert(_AT),
-            {"entry_id": entry_id, "footprint_id": footprint_id, "seq": seq, "org_id": org_id},
-        )
+        row = {"entry_id": entry_id, "footprint_id": footprint_id, "seq": seq, "org_id": org_id}
+        self._write(_INSERT[_AT], [row])
 
     def add_grant(self, facts: GrantFacts) -> None:
-        self._conn.execute(
-            insert(_GR),
-            {
-                "entry_id": facts.entry_id,
-                "seq": facts.seq,
-                "grantor": facts.grantor,
-                "grantee": facts.grantee,
-                "footprint_id": facts.footprint_id,
-                "product_id": facts.product_id,
-                "level": facts.level,
-                "valid_from_us": facts.valid_from_us,
-                "valid_until_us": facts.valid_until_us,
-                "inventory": facts.inventory,
-            },
-        )
+        row = {
+            "entry_id": facts.entry_id,
+            "seq": facts.seq,
+            "grantor": facts.grantor,
+            "grantee": facts.grantee,
+            "footprint_id": facts.footprint_id,
+            "product_id": facts.product_id,
+            "level": facts.level,
+            "valid_from_us": facts.valid_from_us,
+            "valid_until_us": facts.valid_until_us,
+            "inventory": facts.inventory,
+        }
+        self._write(_INSERT[_GR], [row])
 
     def revoke_grant(self, entry_id: str, seq: int) -> None:
-        self._conn.execute(update(_GR).where(_GR.c.entry_id == entry_id).values(revoked_seq=seq))
+        self._write(_REVOKE_GRANT, [{"b_entry_id": entry_id, "b_seq": seq}])
 
     def add_activity_batch(self, entry_id: str, org_id: str, seq: int) -> None:
-        self._conn.execute(insert(_AB), {"entry_id": entry_id, "org_id": org_id, "seq": seq})
+        self._write(_INSERT[_AB], [{"entry_id": entry_id, "org_id": org_id, "seq": seq}])
 
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None:
-        self._conn.execute(
-            insert(_TG), {"entry_id": entry_id, "seq": seq, "buyer": buyer, "supplier": supplier}
-        )
+        row = {"entry_id": entry_id, "seq": seq, "buyer": buyer, "supplier": supplier}
+        self._write(_INSERT[_TG], [row])
 
     def add_site(self, site: str, org_id: str, seq: int) -> None:
-        self._conn.execute(insert(_ST), {"site": site, "org_id": org_id, "seq": seq})
+        self._write(_INSERT[_ST], [{"site": site, "org_id": org_id, "seq": seq}])
 
     def add_site_input(self, site: str, facts: SiteInput) -> None:
-        self._conn.execute(
-            insert(_SI), {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
-        )
+        row = {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
+        self._write(_INSERT[_SI], [row])

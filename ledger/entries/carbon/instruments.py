@@ -14,6 +14,7 @@ must equal the number of serials in the range.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import Field, StringConstraints, model_validator
@@ -45,8 +46,12 @@ Kind = Literal["GEC", "I-REC", "GO", "REC", "CCER", "VCS", "GoldStandard", "fore
 _SERIAL = re.compile(r"^(.*?)([0-9]+)$")
 
 
+@lru_cache(maxsize=1024)
 def split_serial(serial: str) -> tuple[str, int, int]:
-    """``(prefix, number, width)`` of a serial in the accepted format."""
+    """``(prefix, number, width)`` of a serial in the accepted format.
+
+    Cached: validating, checking and applying one retirement asks for the same two
+    serials about eight times, and the replay of a log does that for every one."""
     match = _SERIAL.match(serial)
     if match is None:
         raise ValueError(f"{serial!r} does not end with a numeric part")
