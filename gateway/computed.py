@@ -161,7 +161,7 @@ class ComputedFootprints:
     def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:
         """Who attested the footprint and what was retired for it, as of the snapshot: one
         index probe each (``ledger.read.evidence``), entries read verified; cached in the
-        snapshot (call with the lock held)."""
+        snapshot. The reads run without the lock, so they never hold up an advance."""
         found = snap.evidence.get(footprint_id)
         if found is not None:
             return found
@@ -178,7 +178,9 @@ class ComputedFootprints:
                 _retired(entries(conn, seq, "retirement beneficiary", benefits), seq)
                 for seq in retirement_seqs(conn, footprint_id, snap.size)
             ]
-        found = snap.evidence[footprint_id] = _Evidence(attested, retired)
+        found = _Evidence(attested, retired)
+        with self._lock:  # an advance copies the cache
+            snap.evidence[footprint_id] = found
         return found
 
     def _full(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint | None:
@@ -219,24 +221,26 @@ class ComputedFootprints:
         exports that derive from it); raises as :meth:`result` does."""
         return self._disclosed(self._current(), footprint_id, level_of)
 
-    def result(self, footprint_id: str, level_of: Disclosure) -> dict[str, Any] | None:
+    def result(
+        self, footprint_id: str, level_of: Disclosure, *, size: int | None = None
+    ) -> dict[str, Any] | None:
         """The computed footprint as served to a viewer with access ``level_of`` (the root
         visible to it), or None if the engine does not hold it. With detail access the
         breakdowns are cut at the edge of the viewer's access (``graph.cut``); with
         summary access there is no supplier breakdown, and no attestations or retirements.
+        ``size``: a log size the caller queried after its request began (else queried).
 
         Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
         that has no physical solution.
         """
-        snap = self._current()
+        snap = self._current() if size is None else self.catch_up(size)
         detail = level_of(footprint_id) == "detail"
         found = self._disclosed(snap, footprint_id, level_of)
         if found is None:
             return None
         evidence = None
         if detail:
-            with self._lock:
-                evidence = self._evidence(snap, footprint_id)
+            evidence = self._evidence(snap, footprint_id)
         return {
             "footprintId": found.footprint_id,
             "companyId": found.company_id,

@@ -71,9 +71,7 @@ class ChangeJournal:
                 self._advances.clear()  # a gap: nothing before it can be vouched for
             self._advances.append(advance)
 
-    def untouched(
-        self, since: int, until: int, footprint_ids: frozenset[str], viewer: str
-    ) -> bool:
+    def untouched(self, since: int, until: int, footprint_ids: frozenset[str], viewer: str) -> bool:
         """Whether nothing taken in between log sizes ``since`` and ``until`` reaches an
         answer to ``viewer`` resting on ``footprint_ids``. False when the journal does not
         cover the whole span (not yet advanced to ``until``, or ``since`` forgotten)."""

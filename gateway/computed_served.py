@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -40,12 +40,20 @@ class ViewerAccess:
     """One viewer's access level to each footprint id, asked once per id through the
     access policy (a ``graph.cut.Disclosure``), and until when all the answers hold."""
 
-    def __init__(self, footprints: FootprintAccess, org: str, roles: frozenset[str]) -> None:
+    def __init__(
+        self,
+        footprints: FootprintAccess,
+        org: str,
+        roles: frozenset[str],
+        known: Mapping[str, Level | None] | None = None,
+        valid_until: float = math.inf,
+    ) -> None:
+        """``known``: levels answered earlier that still hold until ``valid_until``."""
         self._footprints = footprints
         self._org = org
         self._roles = roles
-        self.levels: dict[str, Level | None] = {}
-        self.valid_until = math.inf
+        self.levels: dict[str, Level | None] = dict(known or {})
+        self.valid_until = valid_until
 
     def visible(self, footprint_id: str) -> Visible | None:
         """The footprint as the viewer may see it (None: hidden or missing)."""
@@ -64,8 +72,14 @@ class ViewerAccess:
 class _Held:
     size: int  # a log size the answer is known to hold at
     body: bytes
-    rests_on: frozenset[str]  # the footprints whose result, evidence or access it used
+    engine_id: str  # the footprint's id as the engine holds it
+    levels: Mapping[str, Level | None]  # the viewer's access the breakdowns were cut by
     valid_until: float  # seconds since the epoch: the next grant window edge
+
+    @property
+    def rests_on(self) -> frozenset[str]:
+        """The footprints whose result, evidence or access the answer used."""
+        return frozenset(self.levels) | {self.engine_id}
 
 
 class ServedComputed:
@@ -91,14 +105,18 @@ class ServedComputed:
         size = await self._footprints.log_size()
         key = (org, roles, footprint_id)
         held: _Held | None = self._held.get(key)
-        if held is not None and time.time() < held.valid_until:
-            if held.size >= size:
-                return held.body
-            await self._caught_up(size)
-            if self._computed.journal.untouched(held.size, size, held.rests_on, org):
-                self._held.put(key, replace(held, size=size))
-                return held.body
-        return await run_in_threadpool(self._fresh, key, size)
+        if held is None or time.time() >= held.valid_until:
+            return await run_in_threadpool(self._fresh, key, size, None)
+        if held.size >= size:
+            return held.body
+        await self._caught_up(size)
+        journal = self._computed.journal
+        if journal.untouched(held.size, size, held.rests_on, org):
+            self._held.put(key, replace(held, size=size))
+            return held.body
+        # The result or evidence changed; the viewer's access may still hold.
+        access_holds = journal.untouched(held.size, size, frozenset(), org)
+        return await run_in_threadpool(self._fresh, key, size, held if access_holds else None)
 
     async def _caught_up(self, size: int) -> None:
         """Wait until the engine has taken in the log's first ``size`` entries: one
@@ -110,18 +128,26 @@ class ServedComputed:
             self._advancing = (size, asyncio.ensure_future(work))
         await asyncio.shield(self._advancing[1])
 
-    def _fresh(self, key: tuple[str, frozenset[str], str], size: int) -> bytes | None:
-        """Compute, render and hold the answer (on a worker thread)."""
+    def _fresh(
+        self, key: tuple[str, frozenset[str], str], size: int, access_of: _Held | None
+    ) -> bytes | None:
+        """Compute, render and hold the answer (on a worker thread), with the viewer's
+        access answers of ``access_of`` when they still hold."""
         org, roles, footprint_id = key
-        viewer = ViewerAccess(self._footprints, org, roles)
-        visible = viewer.visible(footprint_id)
-        if visible is None:
-            return None
-        engine_id = visible.ref.footprint_id
-        result = self._computed.result(engine_id, viewer)
+        if access_of is None:
+            viewer = ViewerAccess(self._footprints, org, roles)
+            visible = viewer.visible(footprint_id)
+            if visible is None:
+                return None
+            engine_id = visible.ref.footprint_id
+        else:
+            viewer = ViewerAccess(
+                self._footprints, org, roles, access_of.levels, access_of.valid_until
+            )
+            engine_id = access_of.engine_id
+        result = self._computed.result(engine_id, viewer, size=size)
         if result is None:
             return None
         body = self._render(result)
-        rests_on = frozenset(viewer.levels) | {engine_id}
-        self._held.put(key, _Held(size, body, rests_on, viewer.valid_until))
+        self._held.put(key, _Held(size, body, engine_id, viewer.levels, viewer.valid_until))
         return body
