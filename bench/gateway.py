@@ -1,7 +1,8 @@
 """Gateway benchmark: requests/s and p50/p99 latency of ``GET /3/footprints/{id}`` and
-``GET /v1/footprints/{id}/computed`` under concurrent keep-alive load on loopback,
-then the same footprint read with the gateway's database pool shrunk to two
-connections (it must queue, not deadlock or fail).
+``GET /v1/footprints/{id}/computed`` under concurrent keep-alive load on loopback, each
+without appends and then under a trickle of appends touching the footprints read
+(``bench/trickle.py``, ``--appends-per-second``), then the footprint read with the
+gateway's database pool shrunk to two connections (it must queue, not deadlock or fail).
 
 The ledger and gateway run in this process exactly as ``carbonledger serve`` runs
 them; the load generator (raw HTTP/1.1 over asyncio, one connection per simulated
@@ -10,10 +11,12 @@ in production. The caller is a buyer with product-line grants, so every read goe
 through the grant check.
 
 Usage: python bench/gateway.py [--db URL] [--connections 32] [--seconds 10]
-                               [--footprints 200]
+                               [--footprints 200] [--appends-per-second 20]
 Default store: $CARBONLEDGER_BENCH_POSTGRES_URL, else $CARBONLEDGER_TEST_POSTGRES_URL,
 else SQLite in a temporary directory. Targets: >= 1500 requests/s for the footprint
-read at 32 connections with p99 <= 50 ms.
+read and the computed footprint at 32 connections with p99 <= 50 ms, the computed one
+also under 20 appends/s. Each path is read once before the warm-up, so the figures are
+of steady reads, not of first computations.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from entries import enroll, footprint
 from scratch_db import scratch_store
+from trickle import DOWNSTREAM, VERIFIER, Read, Signers, Trickle, consents, trickle_entries
 
 from clients.sdk import LedgerClient, OrgSigner, SignedEntry, new_entry
 from gateway.app import create_app
@@ -55,10 +59,13 @@ class _Client(asyncio.Protocol):
     """One keep-alive connection sending the next GET as soon as the previous answer is
     complete (a protocol, not streams: the generator must cost far less than the server)."""
 
-    def __init__(self, requests: list[bytes], offset: int, deadline: float) -> None:
+    def __init__(
+        self, requests: list[bytes], offset: int, deadline: float, count: int | None = None
+    ) -> None:
         self.requests = requests
         self.i = offset
         self.deadline = deadline
+        self.stop_at = None if count is None else offset + count
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
         self.buffer = b""
@@ -71,7 +78,7 @@ class _Client(asyncio.Protocol):
 
     def _send(self) -> None:
         assert self.transport is not None
-        if time.perf_counter() >= self.deadline:
+        if time.perf_counter() >= self.deadline or self.i == self.stop_at:
             self.transport.close()
             return
         self.started = time.perf_counter()
@@ -99,7 +106,13 @@ class _Client(asyncio.Protocol):
 
 
 async def _client(
-    host: str, port: int, paths: list[str], token: str, offset: int, deadline: float
+    host: str,
+    port: int,
+    paths: list[str],
+    token: str,
+    offset: int,
+    deadline: float,
+    count: int | None = None,
 ) -> tuple[list[float], dict[int, int]]:
     requests = [
         (
@@ -109,7 +122,7 @@ async def _client(
     ]
     loop = asyncio.get_running_loop()
     _, client = await loop.create_connection(
-        lambda: _Client(requests, offset, deadline), host, port
+        lambda: _Client(requests, offset, deadline, count), host, port
     )
     await client.done
     return client.latencies, client.statuses
@@ -118,7 +131,9 @@ async def _client(
 async def _load(
     host: str, port: int, paths: list[str], token: str, connections: int, seconds: float
 ) -> dict[str, Any]:
-    # Warm-up: every connection opened and a few requests served before measuring.
+    # Every path read once, then a warm-up: every connection opened and a few requests
+    # served before measuring.
+    await _client(host, port, paths, token, 0, time.perf_counter() + 60, len(paths))
     await asyncio.gather(
         *(
             _client(host, port, paths, token, c, time.perf_counter() + 0.5)
@@ -172,21 +187,29 @@ def run_load(
 # -- the system under test ------------------------------------------------------------
 
 
-def _populate(server: LedgerServer, count: int) -> list[str]:
+def _populate(server: LedgerServer, count: int) -> tuple[list[str], Signers]:
+    """The footprints read (their ids) and the signers of the appends trickled in."""
     operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
     with LedgerClient(server.grpc_target) as client:
-        supplier = enroll(client, operator, SUPPLIER, "supplier")
-        upstream = enroll(client, operator, UPSTREAM, "supplier")
+        signers = Signers(
+            supplier=enroll(client, operator, SUPPLIER, "supplier"),
+            upstream=enroll(client, operator, UPSTREAM, "supplier"),
+            verifier=enroll(client, operator, VERIFIER, "verifier"),
+            downstream=enroll(client, operator, DOWNSTREAM, "supplier"),
+        )
+        supplier, upstream = signers.supplier, signers.upstream
         enroll(client, operator, BUYER, "buyer")
         ids = []
         # Four rounds, each free of dependencies inside it: the upstream footprints, the
         # upstream's product-line grants that let the supplier cite them (citing needs
-        # consent), the supplier's footprints citing them, the buyer's grants.
+        # consent), the supplier's footprints citing them, the supplier's grants (the
+        # buyer's, and those the trickle needs).
         rounds: list[list[SignedEntry]] = [[], [], [], []]
         for i in range(count):
             up = f"urn:pact:product:bench-upstream:material-{i}"
             product = f"urn:pact:product:bench:part-{i}"
-            rounds[0].append(upstream.sign(footprint(UPSTREAM, up, [])))
+            material = footprint(UPSTREAM, up, [])
+            rounds[0].append(upstream.sign(material))
             consent = new_entry("grant", UPSTREAM, grantee=SUPPLIER, productId=up, level="summary")
             rounds[1].append(upstream.sign(consent))
             main = footprint(
@@ -201,11 +224,14 @@ def _populate(server: LedgerServer, count: int) -> list[str]:
                     new_entry("grant", SUPPLIER, grantee=BUYER, productId=product, level="detail")
                 )
             )
+            read = Read(product, main["entryId"], up, material["footprint"]["id"])
+            signers.reads.append(read)
+            rounds[3] += consents(signers, read)
         for batch in rounds:
             for result in client.submit_stream(batch):
                 if not hasattr(result, "seq"):
                     raise SystemExit(f"setup failed: {result}")
-    return ids
+    return ids, signers
 
 
 def _report(name: str, connections: int, r: dict[str, Any]) -> str:
@@ -243,6 +269,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--footprints", type=int, default=200)
+    parser.add_argument("--appends-per-second", type=float, default=20.0)
     args = parser.parse_args()
     base = (
         args.db
@@ -263,7 +290,10 @@ def main() -> None:
                 f"gateway bench: {store_name}, {os.cpu_count()} cores, "
                 f"Python {platform.python_version()}, {args.footprints} footprints"
             )
-            ids = _populate(server, args.footprints)
+            ids, signers = _populate(server, args.footprints)
+            # Enough for both runs under appends, warm-up included, signed before timing.
+            per_run = int(args.appends_per_second * (args.seconds + 5)) + 3
+            appends = trickle_entries(signers, 2 * per_run)
             context = GatewayContext.from_server(server)
             http = HttpServer(create_app(context), "127.0.0.1", 0)
             http.start()
@@ -273,13 +303,14 @@ def main() -> None:
             lines = []
             footprint_rate: list[float] = []
             try:
-                for name, paths in (
+                reads = (
                     ("GET /3/footprints/{id}", [f"/3/footprints/{i}" for i in ids]),
                     (
                         "GET /v1/footprints/{id}/computed",
                         [f"/v1/footprints/{i}/computed" for i in ids],
                     ),
-                ):
+                )
+                for name, paths in reads:
                     result = run_load(
                         "127.0.0.1", http.port, paths, token, args.connections, args.seconds
                     )
@@ -287,6 +318,17 @@ def main() -> None:
                     if not footprint_rate:
                         footprint_rate.append(float(result["rps"]))
                     print(lines[-1], flush=True)
+                for run, (name, paths) in enumerate(reads):
+                    batch = appends[run * per_run : (run + 1) * per_run]
+                    with Trickle(server.grpc_target, batch, args.appends_per_second) as trickle:
+                        result = run_load(
+                            "127.0.0.1", http.port, paths, token, args.connections, args.seconds
+                        )
+                    print(
+                        _report(f"{name} under appends", args.connections, result)
+                        + f"; {trickle.recorded} appends at {trickle.rate:.1f}/s",
+                        flush=True,
+                    )
             finally:
                 http.stop()
             # Pool exhaustion: the same read through a gateway whose read pool holds 2

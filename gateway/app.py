@@ -33,6 +33,7 @@ from gateway import (
 )
 from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
+from gateway.computed_served import ServedComputed
 from gateway.context import GatewayContext, Services, ServicesDep
 from gateway.errors import ErrorBody, OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
@@ -74,13 +75,15 @@ def create_app(context: GatewayContext) -> FastAPI:
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe
     )
+    computed = ComputedFootprints(context.reads, context.records, footprints)
     svc = Services(
         context=context,
         tokens=TokenIssuer(token_key, context.token_ttl),
         directory=directory,
         footprints=footprints,
         outbox=events.Outbox(context, footprints, directory),
-        computed=ComputedFootprints(context.reads, context.records, footprints),
+        computed=computed,
+        served_computed=ServedComputed(computed, footprints, computed_api.render_computed),
         logins=LoginThrottle(context.login_failures_per_minute),
         secret_checks=SecretChecks(context.concurrent_secret_checks),
         proven_secrets=ProvenSecrets(),

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.computed_journal import Advance, ChangeJournal, viewers_reached
 from gateway.factor_details import FactorDetails
 from gateway.footprints import FootprintAccess, Reads
 from gateway.index_checks import attests_to, benefits_from
@@ -70,16 +71,28 @@ class ComputedFootprints:
         self._snapshot: _Snapshot | None = None
         self._active = ActiveFootprints()
         self._factors = FactorDetails()
+        #: what each advance of the snapshot may have changed (``gateway.computed_served``)
+        self.journal = ChangeJournal()
+
+    @property
+    def size(self) -> int:
+        """The log size the engine has taken in (0 before the first request)."""
+        snap = self._snapshot
+        return 0 if snap is None else snap.size
 
     def _current(self) -> _Snapshot:
         with self._db.read() as conn:
-            size = log_size(conn)
+            return self.catch_up(log_size(conn))
+
+    def catch_up(self, size: int) -> _Snapshot:
+        """The snapshot over at least the log's first ``size`` entries (a newer one when
+        another request took in more meanwhile), taking in the entries it lacks."""
         snap = self._snapshot
-        if snap is not None and snap.size == size:
+        if snap is not None and snap.size >= size:
             return snap
         with self._lock:
             snap = self._snapshot
-            if snap is None or snap.size != size:
+            if snap is None or snap.size < size:
                 snap = self._build(size, snap)
                 self._snapshot = snap
             return snap
@@ -97,16 +110,15 @@ class ComputedFootprints:
 
     def _engine(
         self, size: int, previous: _Snapshot | None
-    ) -> tuple[FootprintEngine, set[str] | None]:
-        """The engine over the log's first ``size`` entries, and the footprints whose
-        results may differ from ``previous``'s (None: any of them). ``previous``'s engine
-        is brought up to date, or a new one built from the whole log (also when an update
-        fails half-way: the active set and the engine would disagree from then on)."""
+    ) -> tuple[FootprintEngine, set[str] | None, frozenset[str] | None]:
+        """The engine over the log's first ``size`` entries, the footprints whose results
+        may differ from ``previous``'s and the orgs whose grants changed (None: any of
+        them). ``previous``'s engine is brought up to date, or a new one built from the
+        whole log (also when an update fails half-way: the active set and the engine
+        would disagree from then on)."""
         if previous is not None:
-            changes = [
-                self._active.apply(entry, at_us)
-                for entry, at_us in self._engine_entries(previous.size, size)
-            ]
+            entries = self._engine_entries(previous.size, size)
+            changes = [self._active.apply(entry, at_us) for entry, at_us in entries]
             reached: set[str] | None = set()
             try:
                 for change in changes:
@@ -122,30 +134,34 @@ class ComputedFootprints:
             except FootprintEngineError as e:
                 _log.warning("footprint engine update failed (%s); rebuilding from the log", e)
             else:
-                return previous.engine, reached
-        entries = self._engine_entries(0, size)
+                return previous.engine, reached, viewers_reached(entry for entry, _ in entries)
+        everything = self._engine_entries(0, size)
         self._active = ActiveFootprints()
-        self._active.apply_all(entries)
-        return self._active.engine(), None
+        self._active.apply_all(everything)
+        return self._active.engine(), None, None
 
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
         """The snapshot at ``size``, keeping ``previous``'s cached results and evidence
         for every footprint the new entries do not reach: an append costs what it
-        changes, not a recomputation of every footprint asked for since."""
-        engine, reached = self._engine(size, previous)
+        changes, not a recomputation of every footprint asked for since. What it may
+        have changed goes to the journal."""
+        engine, reached, viewers = self._engine(size, previous)
         snap = _Snapshot(size, engine)
+        start = 0 if previous is None else previous.size
         if previous is None or reached is None:
+            self.journal.record(Advance(start, size, None, None))
             return snap
         snap.results = {k: v for k, v in previous.results.items() if k not in reached}
         with self._db.read() as conn:
             stale = reached | evidence_added(conn, previous.size, size)
         snap.evidence = {k: v for k, v in previous.evidence.items() if k not in stale}
+        self.journal.record(Advance(start, size, frozenset(stale), viewers))
         return snap
 
     def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:
         """Who attested the footprint and what was retired for it, as of the snapshot: one
         index probe each (``ledger.read.evidence``), entries read verified; cached in the
-        snapshot (call with the lock held)."""
+        snapshot. The reads run without the lock, so they never hold up an advance."""
         found = snap.evidence.get(footprint_id)
         if found is not None:
             return found
@@ -162,7 +178,9 @@ class ComputedFootprints:
                 _retired(entries(conn, seq, "retirement beneficiary", benefits), seq)
                 for seq in retirement_seqs(conn, footprint_id, snap.size)
             ]
-        found = snap.evidence[footprint_id] = _Evidence(attested, retired)
+        found = _Evidence(attested, retired)
+        with self._lock:  # an advance copies the cache
+            snap.evidence[footprint_id] = found
         return found
 
     def _full(self, snap: _Snapshot, footprint_id: str) -> ComputedFootprint | None:
@@ -203,24 +221,26 @@ class ComputedFootprints:
         exports that derive from it); raises as :meth:`result` does."""
         return self._disclosed(self._current(), footprint_id, level_of)
 
-    def result(self, footprint_id: str, level_of: Disclosure) -> dict[str, Any] | None:
+    def result(
+        self, footprint_id: str, level_of: Disclosure, *, size: int | None = None
+    ) -> dict[str, Any] | None:
         """The computed footprint as served to a viewer with access ``level_of`` (the root
         visible to it), or None if the engine does not hold it. With detail access the
         breakdowns are cut at the edge of the viewer's access (``graph.cut``); with
         summary access there is no supplier breakdown, and no attestations or retirements.
+        ``size``: a log size the caller queried after its request began (else queried).
 
         Raises :class:`NoPhysicalSolutionError` for a footprint in or downstream of a loop
         that has no physical solution.
         """
-        snap = self._current()
+        snap = self._current() if size is None else self.catch_up(size)
         detail = level_of(footprint_id) == "detail"
         found = self._disclosed(snap, footprint_id, level_of)
         if found is None:
             return None
         evidence = None
         if detail:
-            with self._lock:
-                evidence = self._evidence(snap, footprint_id)
+            evidence = self._evidence(snap, footprint_id)
         return {
             "footprintId": found.footprint_id,
             "companyId": found.company_id,

@@ -3,20 +3,23 @@ contribution trees, and suppliers' progress against their buyers' targets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Context, Decimal, localcontext
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from gateway.computed_served import ViewerAccess
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import Visible
 from gateway.index_checks import inventory_of, target_of
 from gateway.quantities import quantity
-from graph.cut import Disclosure, Level
+from graph.cut import Disclosure
 from graph.errors import NoPhysicalSolutionError, OutOfRangeError
 from ledger.entries.carbon.footprint import Cff
 from ledger.read.access import Caller as AccessCaller
@@ -158,18 +161,10 @@ def out_of_range(error: OutOfRangeError) -> PactError:
     return PactError(422, "OutOfRange", str(error))
 
 
-def access_of(svc: Any, caller: Any) -> Disclosure:
+def access_of(svc: Any, caller: Any) -> ViewerAccess:
     """The caller's access level to each footprint id, as the gateway's access policy
     answers it (asked once per id per request): what ``graph.cut`` cuts the graph by."""
-    levels: dict[str, Level | None] = {}
-
-    def level_of(footprint_id: str) -> Level | None:
-        if footprint_id not in levels:
-            visible = svc.footprints.get(caller.org, caller.roles, footprint_id)
-            levels[footprint_id] = None if visible is None else visible.level
-        return levels[footprint_id]
-
-    return level_of
+    return ViewerAccess(svc.footprints, caller.org, caller.roles)
 
 
 def visible_computed(
@@ -182,22 +177,41 @@ def visible_computed(
     """The footprint as the caller may see it and ``compute`` of it (one of
     ``ComputedFootprints``' views) cut to the caller's access; the one NotFound for a
     footprint that is missing, hidden from the caller or not computed."""
-    visible = svc.footprints.get(caller.org, caller.roles, footprint_id.lower())
+    viewer = access_of(svc, caller)
+    visible = viewer.visible(footprint_id.lower())
     result = None
     if visible is not None:
-        try:
-            result = compute(visible.ref.footprint_id, access_of(svc, caller))
-        except NoPhysicalSolutionError as e:
-            raise no_physical_solution(e) from None
-        except OutOfRangeError as e:
-            raise out_of_range(e) from None
+        with refusing_unsolvable():
+            result = compute(visible.ref.footprint_id, viewer)
     if visible is None or result is None:
         raise not_found(request, "computed footprint")
     return visible, result
 
 
-def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dict[str, Any]:
-    return dict(visible_computed(request, svc, caller, footprint_id, svc.computed.result)[1])
+@contextmanager
+def refusing_unsolvable() -> Iterator[None]:
+    """The engine's refusals of a footprint as the API's 422 errors."""
+    try:
+        yield
+    except NoPhysicalSolutionError as e:
+        raise no_physical_solution(e) from None
+    except OutOfRangeError as e:
+        raise out_of_range(e) from None
+
+
+def render_computed(result: dict[str, Any]) -> bytes:
+    """A computed footprint (``ComputedFootprints.result``) as the JSON body served,
+    checked against the response model as FastAPI would check it."""
+    return ComputedOut.model_validate(result).model_dump_json(by_alias=True).encode()
+
+
+async def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> Response:
+    """The computed footprint as served to the caller (``gateway.computed_served``)."""
+    with refusing_unsolvable():
+        body = await svc.served_computed.body(caller.org, caller.roles, footprint_id.lower())
+    if body is None:
+        raise not_found(request, "computed footprint")
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -206,13 +220,13 @@ def _computed(request: Request, svc: Any, caller: Any, footprint_id: str) -> dic
     responses=error_responses(400, 401, 403, 404, 422, 500),
     summary="The computed cradle-to-gate footprint of an active footprint",
 )
-def computed(
+async def computed(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
     id: Annotated[str, Path(pattern=UUID_PATTERN)],
-) -> dict[str, Any]:
-    return _computed(request, svc, caller, id)
+) -> Response:
+    return await _computed(request, svc, caller, id)
 
 
 @router.get(
@@ -221,22 +235,27 @@ def computed(
     responses=error_responses(400, 401, 403, 404, 422, 500),
     summary="The computed footprint of a company's active footprint for a product",
 )
-def product_footprint(
+async def product_footprint(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
     productId: Annotated[str, Path(max_length=512)],
     companyId: Annotated[str, Query(max_length=512)],
-) -> dict[str, Any]:
-    # The product of a company is the footprint its owner declared (ledger.rules).
-    owner = svc.context.identity().company_owner(companyId)
-    fid = None
-    if owner is not None:
-        with svc.context.reads.read() as conn:
-            fid = svc.footprints.product_footprint(conn, owner, productId, companyId)
+) -> Response:
+    fid = await run_in_threadpool(_product_footprint_id, svc, productId, companyId)
     if fid is None:
         raise not_found(request, "computed footprint")
-    return _computed(request, svc, caller, fid)
+    return await _computed(request, svc, caller, fid)
+
+
+def _product_footprint_id(svc: Any, product_id: str, company_id: str) -> str | None:
+    """The product of a company is the footprint its owner declared (ledger.rules)."""
+    owner = svc.context.identity().company_owner(company_id)
+    if owner is None:
+        return None
+    with svc.context.reads.read() as conn:
+        found: str | None = svc.footprints.product_footprint(conn, owner, product_id, company_id)
+        return found
 
 
 @router.get(
@@ -254,20 +273,17 @@ def contributions(
     cutoff: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 1,
 ) -> dict[str, Any]:
     """Children below ``cutoff`` percent of the total are folded into one ``other`` node."""
-    visible = svc.footprints.get(caller.org, caller.roles, id.lower())
+    viewer = access_of(svc, caller)
+    visible = viewer.visible(id.lower())
     tree = None
     if visible is not None and visible.level == "detail":
-        try:
+        with refusing_unsolvable():
             tree = svc.computed.contributions(
                 visible.ref.footprint_id,
-                access_of(svc, caller),
+                viewer,
                 depth=depth,
                 cutoff=cutoff / 100,
             )
-        except NoPhysicalSolutionError as e:
-            raise no_physical_solution(e) from None
-        except OutOfRangeError as e:
-            raise out_of_range(e) from None
     if tree is None:
         raise not_found(request, "computed footprint")
     return dict(tree)

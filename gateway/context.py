@@ -34,6 +34,7 @@ from ledger.store.log import LogStore
 
 if TYPE_CHECKING:
     from gateway.computed import ComputedFootprints
+    from gateway.computed_served import ServedComputed
     from gateway.events import Outbox
     from ledger.read.verified_tiles import VerifiedTiles
     from ledger.server import LedgerServer
@@ -197,6 +198,7 @@ class Services:
     footprints: FootprintAccess
     outbox: Outbox
     computed: ComputedFootprints
+    served_computed: ServedComputed
     logins: LoginThrottle
     secret_checks: SecretChecks
     proven_secrets: ProvenSecrets

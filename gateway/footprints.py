@@ -59,7 +59,7 @@ class Reads(Protocol):
     def read(self) -> AbstractContextManager[Connection]: ...
 
 
-class _Lru:
+class Lru:
     """A small thread-safe LRU of immutable values (records never change)."""
 
     def __init__(self, size: int) -> None:
@@ -119,11 +119,11 @@ class FootprintAccess:
     ) -> None:
         self._db = db
         self._verified = verified
-        self._entries = _Lru(20000)
+        self._entries = Lru(20000)
         # (org, footprint id) -> (log size, Visible | None, valid until): an answer holds
         # while the log has not grown and no grant window it depended on opened or closed.
-        self._answers = _Lru(50000)
-        self._bodies = _Lru(20000)
+        self._answers = Lru(50000)
+        self._bodies = Lru(20000)
         self._hot = hot or db.read
         self._sizes = LogSizeProbe(probe or db.read)
 
@@ -197,25 +197,36 @@ class FootprintAccess:
 
     def get(self, org: str, roles: frozenset[str], footprint_id: str) -> Visible | None:
         """The footprint if ``org`` may see it, with the level; None otherwise."""
-        with self._db.read() as conn:
-            return self._visible(conn, org, roles, footprint_id)
+        return self.access(org, roles, footprint_id)[0]
 
-    def _visible(
-        self, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
-    ) -> Visible | None:
-        return self._visible_at(log_size(conn), conn, org, roles, footprint_id)
+    def access(
+        self, org: str, roles: frozenset[str], footprint_id: str
+    ) -> tuple[Visible | None, float]:
+        """:meth:`get`'s answer and the time (seconds since the epoch) until which it holds
+        unless the log grows: the next edge of a grant window it rests on."""
+        with self._db.read() as conn:
+            return self._answer_at(log_size(conn), conn, org, roles, footprint_id)
+
+    async def log_size(self) -> int:
+        """A log size queried after this call began, shared with concurrent reads of this
+        event loop (``LogSizeProbe``)."""
+        return await self._sizes.current()
 
     def _visible_at(
         self, size: int, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
     ) -> Visible | None:
+        return self._answer_at(size, conn, org, roles, footprint_id)[0]
+
+    def _answer_at(
+        self, size: int, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
+    ) -> tuple[Visible | None, float]:
         key = (org, footprint_id)
         hit = self._answers.get(key)
         if hit is not None and hit[0] == size and time.time() < hit[2]:
-            found: Visible | None = hit[1]
-            return found
+            return hit[1], hit[2]
         found, valid_until = self._get(conn, org, roles, footprint_id)
         self._answers.put(key, (size, found, valid_until))
-        return found
+        return found, valid_until
 
     async def get_body(
         self,
@@ -228,7 +239,7 @@ class FootprintAccess:
         this call began (shared with concurrent calls: ``LogSizeProbe``). Called on the
         event loop: the rest is cached, or one or two index look-ups on the hot
         connection (see ``ReadPool``)."""
-        size = await self._sizes.current()
+        size = await self.log_size()
         with self._hot() as conn:
             found = self._visible_at(size, conn, org, roles, footprint_id)
             if found is None:
