@@ -70,8 +70,16 @@ def disclosed_result(
     cut for the viewer: open footprints contribute their own direct items; a summary leaf
     its total, under its company and split as its own summary result is; an undisclosed
     leaf its total under ``undisclosed`` only."""
-    graph = engine.graph
-    opened, leaves = open_region(graph, full.footprint_id, level_of)
+    levels: dict[str, Level | None] = {}
+
+    def level(fid: str) -> Level | None:
+        if fid not in levels:
+            levels[fid] = level_of(fid)
+        return levels[fid]
+
+    # only the region's neighbourhood: the walk expands nothing beyond a leaf
+    graph = engine.upstream_graph(full.footprint_id, expand=lambda fid: level(fid) == "detail")
+    opened, leaves = open_region(graph, full.footprint_id, level)
     supply = _open_supply(graph, opened)
     by_stage = dict.fromkeys(full.by_stage, 0.0)
     by_scope = dict.fromkeys(full.by_scope, 0.0)

@@ -116,25 +116,27 @@ class RowStore:
             self._forward = sp.csr_array(self._base.T)
             self._forward_indptr = self._forward.indptr.astype(np.int64)
 
-    def downstream(self, seeds: IntArray) -> IntArray:
-        """Sorted indices of ``seeds`` and everything that (transitively) consumes them."""
+    def consumers(self, inputs: IntArray) -> IntArray:
+        """Indices of the footprints that consume any of ``inputs`` directly (with repeats)."""
         self.prepare_forward()
         fwd = self._forward
         assert fwd is not None
-        indptr = self._forward_indptr
-        nb = self.base_size
+        in_base = inputs[inputs < self.base_size]
+        via_base = fwd.indices[gather_positions(self._forward_indptr, in_base)].astype(np.int64)
+        found = [via_base[~self._overridden[via_base]]]  # overridden rows: overlay is exact
+        if self._overlay_forward:
+            for c in inputs.tolist():
+                if c in self._overlay_forward:
+                    found.append(np.fromiter(self._overlay_forward[c], dtype=np.int64))
+        return np.concatenate(found)
+
+    def downstream(self, seeds: IntArray) -> IntArray:
+        """Sorted indices of ``seeds`` and everything that (transitively) consumes them."""
         seen = np.zeros(self.n, dtype=bool)
         seen[seeds] = True
         frontier = np.unique(seeds)
         while frontier.size:
-            in_base = frontier[frontier < nb]
-            via_base = fwd.indices[gather_positions(indptr, in_base)].astype(np.int64)
-            nxt = [via_base[~self._overridden[via_base]]]  # overridden rows: overlay is exact
-            if self._overlay_forward:
-                for c in frontier.tolist():
-                    if c in self._overlay_forward:
-                        nxt.append(np.fromiter(self._overlay_forward[c], dtype=np.int64))
-            cand = np.unique(np.concatenate(nxt))
+            cand = np.unique(self.consumers(frontier))
             frontier = cand[~seen[cand]]
             seen[frontier] = True
         return np.flatnonzero(seen)

@@ -12,10 +12,11 @@ factors, and who references what, so incremental updates know whom a new footpri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 import networkx as nx
 
@@ -38,6 +39,7 @@ from graph.sharing import Sharing
 from graph.units import conversion_factor
 
 _EPOCH = datetime.min
+_K = TypeVar("_K", bound=Hashable)
 
 
 class DirectItem(NamedTuple):
@@ -95,6 +97,10 @@ class Registry:
     footprints a citing org may follow (``graph.sharing``); one it may not is treated
     as not active. Both are read live, so their keeper updates them in place and
     re-applies the affected footprints.
+
+    The indexes map to tuples of ids, not sets: almost every product has one active
+    footprint and almost every reference one citer, and at 10⁶ footprints a set per key
+    (216 bytes empty) would cost more than the footprints' rows of ``Aᵀ``.
     """
 
     def __init__(
@@ -107,8 +113,8 @@ class Registry:
         self.sharing = sharing
         self.footprints: dict[str, FootprintDeclaration] = {}
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
-        self._by_product: dict[tuple[str, str], set[str]] = {}
-        self._referrers: dict[CitedRef, set[str]] = {}
+        self._by_product: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._referrers: dict[CitedRef, tuple[str, ...]] = {}
 
     @staticmethod
     def _product_keys(decl: FootprintDeclaration) -> list[tuple[str, str]]:
@@ -119,27 +125,31 @@ class Registry:
         if decl.id in self.footprints:
             raise InvalidParameterError(f"footprint {decl.id} is already active")
         self.footprints[decl.id] = decl
+        by_product, referrers = self._by_product, self._referrers
         for key in self._product_keys(decl):
-            self._by_product.setdefault(key, set()).add(decl.id)
+            by_product[key] = (*by_product.get(key, ()), decl.id)
         for line in decl.inputs:
-            if not isinstance(line.ref, FactorRef):
-                self._referrers.setdefault(line.ref, set()).add(decl.id)
+            ref = line.ref
+            if not isinstance(ref, FactorRef):
+                citers = referrers.get(ref, ())
+                if not citers or citers[-1] != decl.id:  # a footprint cites a ref once or more
+                    referrers[ref] = (*citers, decl.id)
 
     def remove(self, footprint_id: str) -> FootprintDeclaration:
         """Unregister a superseded or deprecated footprint."""
         decl = self.footprints.pop(footprint_id)
         for key in self._product_keys(decl):
-            self._by_product[key].discard(decl.id)
+            _discard(self._by_product, key, decl.id)
         for line in decl.inputs:
             if not isinstance(line.ref, FactorRef):
-                self._referrers.get(line.ref, set()).discard(decl.id)
+                _discard(self._referrers, line.ref, decl.id)
         return decl
 
     def referrers(self, decl: FootprintDeclaration) -> set[str]:
         """Active footprints with an input line that may resolve to ``decl``."""
         out = set(self._referrers.get(FootprintRef(decl.id), ()))
         for p, c in self._product_keys(decl):
-            out |= self._referrers.get(ProductRef(p, c), set())
+            out.update(self._referrers.get(ProductRef(p, c), ()))
         return out
 
     def resolve(self, ref: CitedRef, citer_org: str | None) -> FootprintDeclaration | None:
@@ -148,14 +158,15 @@ class Registry:
         if isinstance(ref, FootprintRef):
             found = self.footprints.get(ref.footprint_id)
             return found if found is not None and self._follows(citer_org, found) else None
-        candidates = self._by_product.get((ref.product_id, ref.company_id))
+        candidates = self._by_product.get((ref.product_id, ref.company_id), ())
         if candidates and self.company_owners is not None:
             owner = self.company_owners.get(ref.company_id)
-            candidates = {i for i in candidates if self.footprints[i].org_id == owner}
+            candidates = tuple(i for i in candidates if self.footprints[i].org_id == owner)
+        if len(candidates) == 1:  # the usual case: one active footprint of the product
+            found = self.footprints[candidates[0]]
+            return found if self._follows(citer_org, found) else None
         decls = [
-            self.footprints[i]
-            for i in candidates or ()
-            if self._follows(citer_org, self.footprints[i])
+            self.footprints[i] for i in candidates if self._follows(citer_org, self.footprints[i])
         ]
         if not decls:
             return None
@@ -165,10 +176,30 @@ class Registry:
         return self.sharing is None or self.sharing.follows(citer_org, decl)
 
 
+def _discard(index: dict[_K, tuple[str, ...]], key: _K, footprint_id: str) -> None:
+    """Drop ``footprint_id`` from ``index[key]`` (and the key once nothing is left)."""
+    kept = tuple(i for i in index.get(key, ()) if i != footprint_id)
+    if kept:
+        index[key] = kept
+    else:
+        index.pop(key, None)
+
+
+@functools.cache
 def factor_label(ref: FactorRef) -> str:
     """The label of a factor's line in a contribution tree: names the factor uniquely, so a
-    reader can look up what the factor states (value, unit, gases, source)."""
+    reader can look up what the factor states (value, unit, gases, source). Cached: one
+    string per factor, however many lines use it."""
     return f"factor {ref.set_id}/{ref.version}/{ref.key}"
+
+
+@functools.cache
+def _own_label(stage: Stage, scope: Scope) -> str:
+    """One shared label string per stage and scope (10⁶ footprints, a handful of labels)."""
+    return f"{stage} scope {scope}"
+
+
+_PLAIN = CffTerms(1.0, 0.0, 0.0)
 
 
 def _recycling(line: InputLine) -> CffTerms:
@@ -179,18 +210,22 @@ def _recycling(line: InputLine) -> CffTerms:
         return cff(line.cff)
     rc = line.recycled_content
     if rc is None:
-        return CffTerms(1.0, 0.0, 0.0)
+        return _PLAIN
     return CffTerms(*cut_off(float(rc.share), float(rc.recycling_burden_kgco2e_per_unit)), 0.0)
 
 
 def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
-    """Resolve, convert and normalise one declaration to 1 declared unit."""
+    """Resolve, convert and normalise one declaration to 1 declared unit.
+
+    This runs once per footprint when an engine is built (10⁶ times for the largest
+    benchmark), so it avoids per-line work that can be shared: labels are cached and a line
+    without recycled content skips the recycling terms."""
     per_unit = 1.0 / float(decl.declared_unit_amount)
     inputs: dict[str, float] = {}
     direct: list[DirectItem] = [
         DirectItem(
             "own",
-            f"{o.stage} scope {o.scope}",
+            _own_label(o.stage, o.scope),
             o.stage,
             o.scope,
             float(o.kg_co2e) * per_unit,
@@ -202,7 +237,8 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
     errors: list[InputError] = []
     for n, line in enumerate(decl.inputs):
         amount = float(line.amount) * per_unit
-        coefficient, constant, end_of_life = _recycling(line)
+        terms = _recycling(line)
+        coefficient = terms.coefficient
         ref = line.ref
         if isinstance(ref, FactorRef):
             factor = registry.factors.get(ref)
@@ -233,13 +269,15 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
                 continue
             weight = amount * conv * coefficient
             inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
-        terms: tuple[tuple[str, Stage, float], ...] = (
-            (f"recycled content of input {n}", line.stage, constant),
-            (f"end of life (CFF) of input {n}", "end-of-life-recycling", end_of_life),
+        if terms is _PLAIN:
+            continue
+        constants: tuple[tuple[str, Stage, float], ...] = (
+            (f"recycled content of input {n}", line.stage, terms.constant),
+            (f"end of life (CFF) of input {n}", "end-of-life-recycling", terms.end_of_life),
         )
         direct.extend(
             DirectItem("recycling", label, stage, line.scope, amount * value, decl.dqr)
-            for label, stage, value in terms
+            for label, stage, value in constants
             if value != 0.0
         )
     total = float(sum(item.kg_co2e for item in direct))

@@ -1,0 +1,84 @@
+"""Building the engine's arrays from a whole set of declarations in one pass.
+
+At 10⁶ footprints the build is the engine's longest step, so it keeps nothing per footprint
+that the arrays already hold: each declaration is resolved (:func:`build_node`), its row of
+``Aᵀ`` is appended to flat typed buffers (``array``, 8 bytes an entry, no Python object per
+entry) that become one CSR in a single COO → CSR conversion, its direct total goes into
+``e``, and only what results need and arrays cannot hold stays as Python objects: the direct
+items (shared labels, shared data-quality objects) and, sparsely, gaps and input errors.
+
+Python's cyclic garbage collector is paused for the pass: it allocates millions of
+objects, none of them in reference cycles, and every automatic full collection would walk
+all of them again (a quarter of the build time at 10⁵ footprints, more at 10⁶).
+"""
+
+from __future__ import annotations
+
+import gc
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import numpy as np
+
+from graph.model import FootprintDeclaration
+from graph.solve import FloatArray
+from graph.store import RowStore
+from graph.supply_graph import DirectItem, Gap, InputError, Registry, build_node
+
+Problems = tuple[tuple[Gap, ...], tuple[InputError, ...]]
+
+
+class BulkBuild(NamedTuple):
+    """The engine's state for a set of declarations, indexed as given."""
+
+    store: RowStore
+    e: FloatArray
+    direct: list[tuple[DirectItem, ...]]
+    problems: dict[int, Problems]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause automatic cyclic garbage collection (restored as it was, also on error)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def build_all(
+    decls: Sequence[FootprintDeclaration], registry: Registry, index: Mapping[str, int]
+) -> BulkBuild:
+    """Register ``decls`` and build their rows; ``index`` maps each id to its position."""
+    counts = array("q")
+    cols = array("q")
+    vals = array("d")
+    e = array("d")
+    direct: list[tuple[DirectItem, ...]] = []
+    problems: dict[int, Problems] = {}
+    with gc_paused():
+        for decl in decls:
+            registry.add(decl)
+        for i, decl in enumerate(decls):
+            build = build_node(decl, registry)
+            counts.append(len(build.inputs))
+            cols.extend(map(index.__getitem__, build.inputs))
+            vals.extend(build.inputs.values())
+            e.append(build.direct_total)
+            direct.append(build.direct)
+            if build.gaps or build.errors:
+                problems[i] = (build.gaps, build.errors)
+    n = len(decls)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int64))
+    store = RowStore(
+        n,
+        rows,
+        np.frombuffer(cols, dtype=np.int64),
+        np.frombuffer(vals, dtype=np.float64),
+    )
+    return BulkBuild(store, np.frombuffer(e, dtype=np.float64).copy(), direct, problems)
