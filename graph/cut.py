@@ -19,6 +19,7 @@ supplier); ``disclosed_tree`` cuts a contribution tree. Both apply the one rule
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -70,16 +71,12 @@ def disclosed_result(
     cut for the viewer: open footprints contribute their own direct items; a summary leaf
     its total, under its company and split as its own summary result is; an undisclosed
     leaf its total under ``undisclosed`` only."""
-    levels: dict[str, Level | None] = {}
-
-    def level(fid: str) -> Level | None:
-        if fid not in levels:
-            levels[fid] = level_of(fid)
-        return levels[fid]
-
+    cached_level = functools.cache(level_of)  # asked while walking, then by open_region
     # only the region's neighbourhood: the walk expands nothing beyond a leaf
-    graph = engine.upstream_graph(full.footprint_id, expand=lambda fid: level(fid) == "detail")
-    opened, leaves = open_region(graph, full.footprint_id, level)
+    graph = engine.upstream_graph(
+        full.footprint_id, expand=lambda fid: cached_level(fid) == "detail"
+    )
+    opened, leaves = open_region(graph, full.footprint_id, cached_level)
     supply = _open_supply(graph, opened)
     by_stage = dict.fromkeys(full.by_stage, 0.0)
     by_scope = dict.fromkeys(full.by_scope, 0.0)
