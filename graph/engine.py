@@ -105,7 +105,7 @@ class FootprintEngine:
                 coo.row.astype(np.int64),
                 coo.col.astype(np.int64),
                 coo.data,
-                self._node_build,
+                self._node_builds(alive),
             )
         return self._full_graph
 
@@ -119,7 +119,7 @@ class FootprintEngine:
         nodes, rows, cols, vals = upstream_edges(
             self._store, self._ids, self._index[footprint_id], max_depth=max_depth, expand=expand
         )
-        return to_networkx(self._ids, nodes, rows, cols, vals, self._node_build)
+        return to_networkx(self._ids, nodes, rows, cols, vals, self._node_builds(nodes))
 
     def declaration(self, footprint_id: str) -> FootprintDeclaration:
         """The active declaration with this id."""
@@ -128,13 +128,20 @@ class FootprintEngine:
         except KeyError:
             raise UnknownFootprintError(footprint_id) from None
 
-    def _node_build(self, i: int) -> NodeBuild:
-        """Footprint ``i``'s build as :func:`build_node` made it, from the arrays."""
-        _, cols, vals = self._store.rows(np.array([i], dtype=np.int64))
+    def _node_builds(self, nodes: IntArray) -> list[NodeBuild]:
+        """The builds of footprints ``nodes`` as :func:`build_node` made them, from the
+        arrays (their rows read in one vectorised step)."""
         ids = self._ids
-        inputs = {ids[c]: w for c, w in zip(cols.tolist(), vals.tolist(), strict=True)}
-        gaps, errors = self._problems.get(i, ((), ()))
-        return NodeBuild(inputs, self._direct[i], float(self._e[i]), gaps, errors)
+        inputs: dict[int, dict[str, float]] = {i: {} for i in nodes.tolist()}
+        rows, cols, vals = self._store.rows(nodes)
+        for r, c, w in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
+            inputs[r][ids[c]] = w
+        return [
+            NodeBuild(
+                inputs[i], self._direct[i], float(self._e[i]), *self._problems.get(i, ((), ()))
+            )
+            for i in nodes.tolist()
+        ]
 
     def arrays(self) -> tuple[sp.csr_array, FloatArray, list[str]]:
         """The integer-indexed system: ``Aᵀ`` (row = product, column = input), ``e``, and the
@@ -227,7 +234,7 @@ class FootprintEngine:
         for fid in touched:
             build = build_node(self._registry.footprints[fid], self._registry)
             i = self._index[fid]
-            if fid not in added_ids and self._node_build(i) == build:
+            if fid not in added_ids and self._node_builds(np.array([i]))[0] == build:
                 continue  # a referrer whose reference still resolves to the same footprint
             changed.append(fid)
             cols = np.fromiter((self._index[u] for u in build.inputs), np.int64, len(build.inputs))

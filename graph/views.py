@@ -65,12 +65,14 @@ def to_networkx(
     rows: IntArray,
     cols: IntArray,
     vals: FloatArray,
-    build_of: Callable[[int], NodeBuild],
+    builds: Sequence[NodeBuild],
 ) -> nx.DiGraph:
-    """An ``nx.DiGraph`` of ``nodes`` (attribute ``build``) with an edge input → consumer
-    (attribute ``weight``) per ``(rows, cols, vals)`` entry."""
+    """An ``nx.DiGraph`` of ``nodes`` (attribute ``build``, aligned with ``nodes``) with an
+    edge input → consumer (attribute ``weight``) per ``(rows, cols, vals)`` entry."""
     graph = nx.DiGraph()
-    graph.add_nodes_from((ids[i], {"build": build_of(i)}) for i in nodes.tolist())
+    graph.add_nodes_from(
+        (ids[i], {"build": b}) for i, b in zip(nodes.tolist(), builds, strict=True)
+    )
     graph.add_edges_from(
         (ids[c], ids[r], {"weight": w})
         for r, c, w in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True)
