@@ -13,15 +13,16 @@ factors, and who references what, so incremental updates know whom a new footpri
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, NamedTuple, TypeVar
+from typing import Literal, NamedTuple
 
 import networkx as nx
 
 from graph.circular import CffTerms, cff, cut_off
 from graph.errors import InvalidParameterError, UnitConversionError
+from graph.id_index import IdIndex
 from graph.model import (
     CitedRef,
     DataQuality,
@@ -38,7 +39,6 @@ from graph.sharing import Sharing
 from graph.units import conversion_factor
 
 _EPOCH = datetime.min
-_K = TypeVar("_K", bound=Hashable)
 #: a cited reference as an index key (see :func:`_ref_key`)
 _RefKey = str | tuple[str, str]
 
@@ -99,10 +99,7 @@ class Registry:
     as not active. Both are read live, so their keeper updates them in place and
     re-applies the affected footprints.
 
-    The indexes map to lists of ids, not sets: almost every product has one active
-    footprint and almost every reference one citer, and at 10⁶ footprints a set per key
-    (216 bytes empty) would cost more than the footprints' rows of ``Aᵀ``. (Not tuples
-    either: a hub product is cited by ~10⁴ footprints, and appending to a tuple copies it.)
+    Its indexes are :class:`IdIndex` multimaps, sized for 10⁶ footprints.
     """
 
     def __init__(
@@ -115,8 +112,8 @@ class Registry:
         self.sharing = sharing
         self.footprints: dict[str, FootprintDeclaration] = {}
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
-        self._by_product: dict[tuple[str, str], list[str]] = {}
-        self._referrers: dict[_RefKey, list[str]] = {}
+        self._by_product: IdIndex[tuple[str, str]] = IdIndex()
+        self._referrers: IdIndex[_RefKey] = IdIndex()
 
     @staticmethod
     def _product_keys(decl: FootprintDeclaration) -> list[tuple[str, str]]:
@@ -129,30 +126,27 @@ class Registry:
         self.footprints[decl.id] = decl
         by_product, referrers = self._by_product, self._referrers
         for key in self._product_keys(decl):
-            by_product.setdefault(key, []).append(decl.id)
+            by_product.add(key, decl.id)
         for line in decl.inputs:
             ref = line.ref
             if not isinstance(ref, FactorRef):
-                cited = _ref_key(ref)
-                citers = referrers.setdefault(cited, [])
-                if not citers or citers[-1] != decl.id:  # a footprint cites a ref once or more
-                    citers.append(decl.id)
+                referrers.add(_ref_key(ref), decl.id)
 
     def remove(self, footprint_id: str) -> FootprintDeclaration:
         """Unregister a superseded or deprecated footprint."""
         decl = self.footprints.pop(footprint_id)
         for key in self._product_keys(decl):
-            _discard(self._by_product, key, decl.id)
+            self._by_product.discard(key, decl.id)
         for line in decl.inputs:
             if not isinstance(line.ref, FactorRef):
-                _discard(self._referrers, _ref_key(line.ref), decl.id)
+                self._referrers.discard(_ref_key(line.ref), decl.id)
         return decl
 
     def referrers(self, decl: FootprintDeclaration) -> set[str]:
         """Active footprints with an input line that may resolve to ``decl``."""
-        out = set(self._referrers.get(decl.id, ()))
+        out = set(self._referrers.get(decl.id))
         for key in self._product_keys(decl):
-            out.update(self._referrers.get(key, ()))
+            out.update(self._referrers.get(key))
         return out
 
     def resolve(self, ref: CitedRef, citer_org: str | None) -> FootprintDeclaration | None:
@@ -161,7 +155,7 @@ class Registry:
         if isinstance(ref, FootprintRef):
             found = self.footprints.get(ref.footprint_id)
             return found if found is not None and self._follows(citer_org, found) else None
-        candidates = self._by_product.get((ref.product_id, ref.company_id), [])
+        candidates = self._by_product.get((ref.product_id, ref.company_id))
         if candidates and self.company_owners is not None:
             owner = self.company_owners.get(ref.company_id)
             candidates = [i for i in candidates if self.footprints[i].org_id == owner]
@@ -186,16 +180,6 @@ def _ref_key(ref: CitedRef) -> _RefKey:
     if isinstance(ref, FootprintRef):
         return ref.footprint_id
     return (ref.product_id, ref.company_id)
-
-
-def _discard(index: dict[_K, list[str]], key: _K, footprint_id: str) -> None:
-    """Drop ``footprint_id`` from ``index[key]`` (and the key once nothing is left)."""
-    ids = index.get(key)
-    if ids is None or footprint_id not in ids:
-        return
-    ids.remove(footprint_id)
-    if not ids:
-        del index[key]
 
 
 @functools.cache
