@@ -3,9 +3,10 @@
 At 10⁶ footprints the build is the engine's longest step, so it keeps nothing per footprint
 that the arrays already hold: each declaration is resolved (:func:`build_node`), its row of
 ``Aᵀ`` is appended to flat typed buffers (``array``, 8 bytes an entry, no Python object per
-entry) that become one CSR in a single COO → CSR conversion, its direct total goes into
-``e``, and only what results need and arrays cannot hold stays as Python objects: the direct
-items (shared labels, shared data-quality objects) and, sparsely, gaps and input errors.
+entry) that are the CSR arrays themselves (rows come in index order: no COO step), its
+direct total goes into ``e``, and only what results need and arrays cannot hold stays as
+Python objects: the direct items (shared labels, shared data-quality objects) and,
+sparsely, gaps and input errors.
 
 Python's cyclic garbage collector is paused for the pass: it allocates millions of
 objects, none of them in reference cycles, and every automatic full collection would walk
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from graph.model import FootprintDeclaration
 from graph.solve import FloatArray
@@ -74,11 +76,11 @@ def build_all(
             if build.gaps or build.errors:
                 problems[i] = (build.gaps, build.errors)
     n = len(decls)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(counts, dtype=np.int64))
-    store = RowStore(
-        n,
-        rows,
-        np.frombuffer(cols, dtype=np.int64),
-        np.frombuffer(vals, dtype=np.float64),
+    # rows were appended in index order, so they are CSR already: no COO → CSR conversion
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(counts, dtype=np.int64), out=indptr[1:])
+    base = sp.csr_array(
+        (np.frombuffer(vals, dtype=np.float64), np.frombuffer(cols, dtype=np.int64), indptr),
+        shape=(n, n),
     )
-    return BulkBuild(store, np.frombuffer(e, dtype=np.float64).copy(), direct, problems)
+    return BulkBuild(RowStore(base), np.frombuffer(e, dtype=np.float64).copy(), direct, problems)

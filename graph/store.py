@@ -22,9 +22,10 @@ _EMPTY_F = np.empty(0, dtype=np.float64)
 class RowStore:
     """``Aᵀ`` rows with cheap row replacement and vectorised up/downstream traversal."""
 
-    def __init__(self, n: int, rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
-        self._base = sp.csr_array((vals, (rows, cols)), shape=(n, n))
-        self._base.sum_duplicates()
+    def __init__(self, base: sp.csr_array) -> None:
+        n = int(base.shape[0])
+        self._base = base
+        self._base.sum_duplicates()  # canonical: sorted columns, one entry per input
         self._indptr: IntArray = self._base.indptr.astype(np.int64)
         self._forward: sp.csr_array | None = None
         self._forward_indptr: IntArray = _EMPTY_I
