@@ -10,12 +10,14 @@ updates.
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graph import bulk
 from graph.engine import FootprintEngine
 from graph.errors import InvalidParameterError, UnknownFootprintError
 from graph.model import FootprintDeclaration
@@ -79,7 +81,18 @@ def test_upstream_graph_of_an_unknown_footprint_is_an_error() -> None:
         FootprintEngine([decl("p0v0", 0, "1", [])]).upstream_graph("nope")
 
 
-def test_the_build_restores_the_garbage_collector_even_when_it_fails() -> None:
+def test_the_build_restores_the_garbage_collector_even_when_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "PAUSE_GC_FROM", 1)  # pause for these small builds too
+    paused: list[bool] = []
+    real_build_node = bulk.build_node
+
+    def build_node(*args: Any) -> Any:
+        paused.append(not gc.isenabled())
+        return real_build_node(*args)
+
+    monkeypatch.setattr(bulk, "build_node", build_node)
     assert gc.isenabled()
     FootprintEngine([decl("p0v0", 0, "1", [])])
     assert gc.isenabled()
@@ -92,6 +105,7 @@ def test_the_build_restores_the_garbage_collector_even_when_it_fails() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+    assert paused == [True, True]  # the pass ran paused (the failing build stops earlier)
 
 
 def test_gaps_follow_updates() -> None:
