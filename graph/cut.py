@@ -19,6 +19,7 @@ supplier); ``disclosed_tree`` cuts a contribution tree. Both apply the one rule
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -70,8 +71,12 @@ def disclosed_result(
     cut for the viewer: open footprints contribute their own direct items; a summary leaf
     its total, under its company and split as its own summary result is; an undisclosed
     leaf its total under ``undisclosed`` only."""
-    graph = engine.graph
-    opened, leaves = open_region(graph, full.footprint_id, level_of)
+    cached_level = functools.cache(level_of)  # asked while walking, then by open_region
+    # only the region's neighbourhood: the walk expands nothing beyond a leaf
+    graph = engine.upstream_graph(
+        full.footprint_id, expand=lambda fid: cached_level(fid) == "detail"
+    )
+    opened, leaves = open_region(graph, full.footprint_id, cached_level)
     supply = _open_supply(graph, opened)
     by_stage = dict.fromkeys(full.by_stage, 0.0)
     by_scope = dict.fromkeys(full.by_scope, 0.0)

@@ -1,9 +1,12 @@
 """``FootprintEngine``: full compute, incremental updates and per-footprint results.
 
-networkx holds the model (one node per active footprint, edge input → product with the
-amount per declared unit as ``weight``); the numbers run on integer-indexed arrays kept next
-to it (:class:`RowStore` for ``Aᵀ``, vectors ``e`` and ``x``). Indices are never reused: a
-removed footprint leaves an empty row, so arrays stay aligned without renumbering.
+The model lives in integer-indexed arrays (:class:`RowStore` for the rows of ``Aᵀ``, vectors
+``e`` and ``x``) plus, per footprint, only what the arrays cannot hold: its direct items and,
+sparsely, its gaps and input errors. networkx is the graph layer for questions about a
+neighbourhood (contribution tree, a viewer's open region): :meth:`FootprintEngine.
+upstream_graph` materialises the part of the graph such a question needs (``graph.views``).
+Indices are never reused: a removed footprint leaves an empty row, so arrays stay aligned
+without renumbering.
 
 A loop with no physical solution is *contained*: its footprints and everything downstream of
 them answer :class:`NoPhysicalSolutionError` (naming the loop), every other footprint computes
@@ -15,12 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import cast
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from graph.bulk import Problems, build_all
 from graph.contributions import ContributionNode, contribution_tree
 from graph.errors import (
     InvalidParameterError,
@@ -34,13 +37,14 @@ from graph.sharing import Sharing
 from graph.solve import FloatArray, IntArray, SolvePlan, build_contained_plan, build_plan
 from graph.store import RowStore
 from graph.supply_graph import (
+    DirectItem,
     Gap,
     InputError,
     NodeBuild,
     Registry,
     build_node,
-    set_node,
 )
+from graph.views import Expand, to_networkx, upstream_edges
 
 
 class FootprintEngine:
@@ -65,32 +69,18 @@ class FootprintEngine:
             raise InvalidParameterError("tolerance must be ≥ 0")
         self.tolerance = tolerance
         self._registry = Registry(factors, company_owners, sharing)
-        decls = list(declarations)
-        for decl in decls:
-            self._registry.add(decl)
+        decls = declarations if isinstance(declarations, list) else list(declarations)
         self._ids: list[str] = [d.id for d in decls]
         self._index: dict[str, int] = {fid: i for i, fid in enumerate(self._ids)}
-        builds = [build_node(d, self._registry) for d in decls]
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from((d.id, {"build": b}) for d, b in zip(decls, builds, strict=True))
-        self._graph.add_edges_from(
-            (u, d.id, {"weight": w})
-            for d, b in zip(decls, builds, strict=True)
-            for u, w in b.inputs.items()
-        )
-        index = self._index
-        counts = np.fromiter((len(b.inputs) for b in builds), dtype=np.int64, count=len(builds))
-        rows = np.repeat(np.arange(len(builds), dtype=np.int64), counts)
-        cols = np.fromiter(
-            (index[u] for b in builds for u in b.inputs), dtype=np.int64, count=int(counts.sum())
-        )
-        vals = np.fromiter(
-            (w for b in builds for w in b.inputs.values()), dtype=np.float64, count=cols.size
-        )
-        self._store = RowStore(len(builds), rows, cols, vals)
-        self._e: FloatArray = np.fromiter((b.direct_total for b in builds), dtype=np.float64)
-        self._alive = np.ones(len(builds), dtype=bool)
-        self._x: FloatArray = np.full(len(builds), np.nan)
+        built = build_all(decls, self._registry, self._index)
+        self._store: RowStore = built.store
+        self._e: FloatArray = built.e
+        #: per index: direct items (``()`` for removed ones); gaps and errors only where any
+        self._direct: list[tuple[DirectItem, ...]] = built.direct
+        self._problems: dict[int, Problems] = built.problems
+        self._full_graph: nx.DiGraph | None = None
+        self._alive = np.ones(len(decls), dtype=bool)
+        self._x: FloatArray = np.full(len(decls), np.nan)
         self._computed = False
         #: index → ids of the loop with no physical solution that it is in or downstream of
         self._unphysical: dict[int, tuple[str, ...]] = {}
@@ -103,8 +93,33 @@ class FootprintEngine:
     # ------------------------------------------------------------------ model
     @property
     def graph(self) -> nx.DiGraph:
-        """The networkx supply graph (read-only by convention)."""
-        return self._graph
+        """The whole networkx supply graph, materialised from the arrays on first use after a
+        change (read-only by convention). For small graphs, exports and tests: the engine
+        itself only ever builds the part a question needs (:meth:`upstream_graph`)."""
+        if self._full_graph is None:
+            alive = np.flatnonzero(self._alive[: len(self._ids)])
+            coo = self._store.matrix().tocoo()
+            self._full_graph = to_networkx(
+                self._ids,
+                alive,
+                coo.row.astype(np.int64),
+                coo.col.astype(np.int64),
+                coo.data,
+                self._node_builds(alive),
+            )
+        return self._full_graph
+
+    def upstream_graph(
+        self, footprint_id: str, *, max_depth: int | None = None, expand: Expand | None = None
+    ) -> nx.DiGraph:
+        """The networkx graph of what ``footprint_id`` consumes, up to ``max_depth`` steps,
+        walking on only through footprints for which ``expand`` holds (default: all)."""
+        if footprint_id not in self._index:
+            raise UnknownFootprintError(footprint_id)
+        nodes, rows, cols, vals = upstream_edges(
+            self._store, self._ids, self._index[footprint_id], max_depth=max_depth, expand=expand
+        )
+        return to_networkx(self._ids, nodes, rows, cols, vals, self._node_builds(nodes))
 
     def declaration(self, footprint_id: str) -> FootprintDeclaration:
         """The active declaration with this id."""
@@ -113,8 +128,20 @@ class FootprintEngine:
         except KeyError:
             raise UnknownFootprintError(footprint_id) from None
 
-    def _build(self, footprint_id: str) -> NodeBuild:
-        return cast(NodeBuild, self._graph.nodes[footprint_id]["build"])
+    def _node_builds(self, nodes: IntArray) -> list[NodeBuild]:
+        """The builds of footprints ``nodes`` as :func:`build_node` made them, from the
+        arrays (their rows read in one vectorised step)."""
+        ids = self._ids
+        inputs: dict[int, dict[str, float]] = {i: {} for i in nodes.tolist()}
+        rows, cols, vals = self._store.rows(nodes)
+        for r, c, w in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
+            inputs[r][ids[c]] = w
+        return [
+            NodeBuild(
+                inputs[i], self._direct[i], float(self._e[i]), *self._problems.get(i, ((), ()))
+            )
+            for i in nodes.tolist()
+        ]
 
     def arrays(self) -> tuple[sp.csr_array, FloatArray, list[str]]:
         """The integer-indexed system: ``Aᵀ`` (row = product, column = input), ``e``, and the
@@ -175,17 +202,20 @@ class FootprintEngine:
             i in self._index and i not in removed_set for i in new_ids
         ):
             raise InvalidParameterError("added footprints must have new, distinct ids")
+        self._full_graph = None
         touched: set[str] = set()
         for fid in removed_ids:
             self._registry.remove(fid)
-            touched.update(self._graph.successors(fid))
-            self._graph.remove_node(fid)
+            consumers = self._store.consumers(np.array([self._index[fid]], dtype=np.int64))
+            touched.update(self._ids[c] for c in consumers.tolist())
             i = self._index.pop(fid)
             self._ids[i] = ""
             self._alive[i] = False
             self._e[i] = 0.0
             self._x[i] = np.nan
             self._unphysical.pop(i, None)
+            self._direct[i] = ()
+            self._problems.pop(i, None)
             self._store.set_row(i, np.empty(0, np.int64), np.empty(0))
         for decl in new:
             self._registry.add(decl)
@@ -193,7 +223,7 @@ class FootprintEngine:
             self._ids.append(decl.id)
             self._reserve(len(self._ids))
             self._alive[len(self._ids) - 1] = True
-            self._graph.add_node(decl.id)
+            self._direct.append(())
             touched.add(decl.id)
         for decl in new:
             touched |= self._registry.referrers(decl)
@@ -203,16 +233,19 @@ class FootprintEngine:
         changed: list[str] = []
         for fid in touched:
             build = build_node(self._registry.footprints[fid], self._registry)
-            previous = self._graph.nodes[fid].get("build")
-            if previous == build and fid not in added_ids:
+            i = self._index[fid]
+            if fid not in added_ids and self._node_builds(np.array([i]))[0] == build:
                 continue  # a referrer whose reference still resolves to the same footprint
             changed.append(fid)
-            set_node(self._graph, fid, build)
-            i = self._index[fid]
             cols = np.fromiter((self._index[u] for u in build.inputs), np.int64, len(build.inputs))
             vals = np.fromiter(build.inputs.values(), np.float64, len(build.inputs))
             self._store.set_row(i, cols, vals)
             self._e[i] = build.direct_total
+            self._direct[i] = build.direct
+            if build.gaps or build.errors:
+                self._problems[i] = (build.gaps, build.errors)
+            else:
+                self._problems.pop(i, None)
         seeds = np.fromiter((self._index[f] for f in changed), np.int64, len(changed))
         down = self._store.downstream(seeds)
         down = down[self._alive[down]]
@@ -308,12 +341,7 @@ class FootprintEngine:
 
     def problems(self) -> dict[str, tuple[tuple[Gap, ...], tuple[InputError, ...]]]:
         """Own gaps and input errors per footprint (only footprints that have some)."""
-        out = {}
-        for fid in self._index:
-            b = self._build(fid)
-            if b.gaps or b.errors:
-                out[fid] = (b.gaps, b.errors)
-        return out
+        return {self._ids[i]: found for i, found in sorted(self._problems.items())}
 
     def _upstream_system(self, footprint_id: str) -> tuple[IntArray, sp.csr_array, int]:
         """Upstream set ``U`` (sorted), ``A`` restricted to ``U`` and the root's position."""
@@ -348,10 +376,14 @@ class FootprintEngine:
             for _ in range(max_tier):
                 tiers.append(float(e_up @ vec))
                 vec = a @ vec
-        ids = [self._ids[j] for j in up.tolist()]
         upstream = (
-            (float(s[p]), self._registry.footprints[fid], self._build(fid))
-            for p, fid in enumerate(ids)
+            (
+                float(s[p]),
+                self._registry.footprints[self._ids[j]],
+                self._direct[j],
+                self._problems.get(j, ((), ())),
+            )
+            for p, j in enumerate(up.tolist())
         )
         result = assemble(
             self.declaration(footprint_id),
@@ -376,7 +408,7 @@ class FootprintEngine:
         if not math.isfinite(self.total(footprint_id)):
             raise OutOfRangeError(footprint_id)
         return contribution_tree(
-            self._graph,
+            self.upstream_graph(footprint_id, max_depth=max_depth),
             self.total,
             footprint_id,
             cutoff=cutoff,

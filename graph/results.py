@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from graph.circular import CffParameters, EndOfLifeMethod
 from graph.model import DQR_FIELDS, STAGES, FootprintDeclaration
-from graph.supply_graph import Gap, InputError, NodeBuild
+from graph.supply_graph import DirectItem, Gap, InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,19 @@ def declared_comparison(
 def assemble(
     decl: FootprintDeclaration,
     total: float,
-    upstream: Iterable[tuple[float, FootprintDeclaration, NodeBuild]],
+    upstream: Iterable[
+        tuple[
+            float,
+            FootprintDeclaration,
+            tuple[DirectItem, ...],
+            tuple[Sequence[Gap], Sequence[InputError]],
+        ]
+    ],
     tiers: Sequence[float],
     tolerance: float,
 ) -> ComputedFootprint:
-    """Aggregate ``(s_j, declaration_j, build_j)`` over the upstream set into a result."""
+    """Aggregate ``(s_j, declaration_j, direct items_j, (gaps_j, errors_j))`` over the
+    upstream set into a result."""
     by_stage: dict[str, float] = {str(stage): 0.0 for stage in STAGES}
     by_scope = {"1": 0.0, "2": 0.0, "3": 0.0}
     by_supplier: dict[str, float] = {}
@@ -107,13 +115,13 @@ def assemble(
     dqr_den = dict.fromkeys(DQR_FIELDS, 0.0)
     gaps: list[Gap] = []
     errors: list[InputError] = []
-    for s, d, build in upstream:
-        gaps += build.gaps
-        errors += build.errors
+    for s, d, direct, (own_gaps, own_errors) in upstream:
+        gaps += own_gaps
+        errors += own_errors
         if s == 0.0:
             continue
         supplier_sum = 0.0
-        for item in build.direct:
+        for item in direct:
             c = s * item.kg_co2e
             by_stage[item.stage] += c
             by_scope[item.scope] += c

@@ -22,9 +22,10 @@ _EMPTY_F = np.empty(0, dtype=np.float64)
 class RowStore:
     """``Aᵀ`` rows with cheap row replacement and vectorised up/downstream traversal."""
 
-    def __init__(self, n: int, rows: IntArray, cols: IntArray, vals: FloatArray) -> None:
-        self._base = sp.csr_array((vals, (rows, cols)), shape=(n, n))
-        self._base.sum_duplicates()
+    def __init__(self, base: sp.csr_array) -> None:
+        n = int(base.shape[0])
+        self._base = base
+        self._base.sum_duplicates()  # canonical: sorted columns, one entry per input
         self._indptr: IntArray = self._base.indptr.astype(np.int64)
         self._forward: sp.csr_array | None = None
         self._forward_indptr: IntArray = _EMPTY_I
@@ -116,25 +117,27 @@ class RowStore:
             self._forward = sp.csr_array(self._base.T)
             self._forward_indptr = self._forward.indptr.astype(np.int64)
 
-    def downstream(self, seeds: IntArray) -> IntArray:
-        """Sorted indices of ``seeds`` and everything that (transitively) consumes them."""
+    def consumers(self, inputs: IntArray) -> IntArray:
+        """Indices of the footprints that consume any of ``inputs`` directly (with repeats)."""
         self.prepare_forward()
         fwd = self._forward
         assert fwd is not None
-        indptr = self._forward_indptr
-        nb = self.base_size
+        in_base = inputs[inputs < self.base_size]
+        via_base = fwd.indices[gather_positions(self._forward_indptr, in_base)].astype(np.int64)
+        found = [via_base[~self._overridden[via_base]]]  # overridden rows: overlay is exact
+        if self._overlay_forward:
+            for c in inputs.tolist():
+                if c in self._overlay_forward:
+                    found.append(np.fromiter(self._overlay_forward[c], dtype=np.int64))
+        return np.concatenate(found)
+
+    def downstream(self, seeds: IntArray) -> IntArray:
+        """Sorted indices of ``seeds`` and everything that (transitively) consumes them."""
         seen = np.zeros(self.n, dtype=bool)
         seen[seeds] = True
         frontier = np.unique(seeds)
         while frontier.size:
-            in_base = frontier[frontier < nb]
-            via_base = fwd.indices[gather_positions(indptr, in_base)].astype(np.int64)
-            nxt = [via_base[~self._overridden[via_base]]]  # overridden rows: overlay is exact
-            if self._overlay_forward:
-                for c in frontier.tolist():
-                    if c in self._overlay_forward:
-                        nxt.append(np.fromiter(self._overlay_forward[c], dtype=np.int64))
-            cand = np.unique(np.concatenate(nxt))
+            cand = np.unique(self.consumers(frontier))
             frontier = cand[~seen[cand]]
             seen[frontier] = True
         return np.flatnonzero(seen)
