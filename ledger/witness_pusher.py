@@ -219,6 +219,8 @@ class WitnessPusher:
             )
 
     def _keep(self, size: int, lines: list[str]) -> None:
+        """Store the lines by this witness's key (each verified over the checkpoint of
+        ``size`` as it is stored); a 200 without one is a failure, not a cosignature."""
         ignored = 0
         for line in lines:
             sig = parse_signature_line(line.removesuffix("\n"))
@@ -228,6 +230,11 @@ class WitnessPusher:
                 ignored += 1
         if ignored:
             _LOG.info("witness %s: ignored %d lines of other keys", self._key.name, ignored)
+        if ignored == len(lines):
+            raise PushRefusedError(
+                f"answered 200 without a cosignature by its key {self._key.name} "
+                f"(key ID {self._key.key_hash.hex()})"
+            )
         recovered = self.status.failures > 0
         self._old_size = size
         with self._lock:

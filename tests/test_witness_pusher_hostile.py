@@ -18,6 +18,8 @@ import pytest
 
 from clients.serving import ledger_and_gateway
 from gateway.server import HttpServer
+from ledger.keys import new_private_key
+from ledger.note import CosignatureSigner
 from ledger.note.tlog_witness import AddCheckpointRequest
 from ledger.server import LedgerServer, ServerConfig
 from ledger.witness_http import MAX_ANSWER_BYTES
@@ -128,3 +130,29 @@ def test_stopping_the_ledger_does_not_wait_for_a_push_in_flight(
             started = time.monotonic()
             server.stop()
         assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("signer", ["other", "rotated"])
+def test_a_200_without_its_own_cosignature_is_a_failure(
+    tmp_path: Path, db_url: str, signer: str
+) -> None:
+    """F3: another witness's valid line, or the same name with a key the ledger was not
+    given (the witness rotated its key), is no cosignature by this witness."""
+    rotated = CosignatureSigner("hostile.example/w", new_private_key())
+
+    def not_own(handler: Handler, request: AddCheckpointRequest) -> None:
+        key = handler.witness.other if signer == "other" else rotated
+        handler.answer(200, handler.witness.cosign(key, request))
+
+    with (
+        hostile_witness(not_own) as witness,
+        ledger_pushing_to(witness, tmp_path, db_url) as (server, http),
+    ):
+        status = failed(server, 2)
+        key_id = witness.own.verifier().key_hash.hex()
+        assert status.last_error == (
+            "PushRefusedError: answered 200 without a cosignature by its key "
+            f"hostile.example/w (key ID {key_id})"
+        )
+        assert status.cosigned_size is None
+        assert httpx.get(f"{http.url}/healthz").json()["witnesses"][0]["cosignedSize"] is None
