@@ -13,9 +13,9 @@ would be. The pusher (``ledger.witness_pusher``) posts through :func:`post`, whi
 - stops reading as soon as ``stopping`` is set, so shutdown does not wait on it;
 - asks for no content coding and reads raw bytes, so no decompression bomb.
 
-Submission prefixes are checked here too (:func:`submission_prefix`): a prefix with
-credentials, a query or a fragment is refused, so none ever reaches ``/healthz`` or
-a log line, and ``/add-checkpoint`` is appended to its path.
+Submission prefixes are checked here too (:func:`submission_prefix`): one with
+credentials, a query or a fragment is refused when the ledger starts, so no secret
+ever reaches ``/healthz`` or a log line, and ``/add-checkpoint`` joins its path.
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def _media_type(response: httpx.Response) -> str:
 
 
 def submission_prefix(url: str) -> str:
-    """``url`` as a submission prefix (``scheme://host[:port]/path``, no trailing slash);
-    raises :class:`InvalidWitnessURLError` for anything else."""
+    """``url`` as a submission prefix (``scheme://host[:port]/path``, no trailing slash,
+    so ``/add-checkpoint`` appends to its path); raises :class:`InvalidWitnessURLError`
+    for anything else."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
@@ -109,12 +110,12 @@ def submission_prefix(url: str) -> str:
         raise InvalidWitnessURLError(f"witness URL is malformed: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidWitnessURLError("a witness URL is http(s)://host[:port]/path")
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc:
         raise InvalidWitnessURLError(
             "a witness URL may not carry credentials (user:password@): it is shown on "
             "/healthz and in logs"
         )
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
+    if parts.query or parts.fragment or "?" in url or "#" in url:
         raise InvalidWitnessURLError(
             "a witness URL is a submission prefix: no query (?...) or fragment (#...)"
         )

@@ -43,9 +43,10 @@ from ledger.note.tlog_witness import (
     signature_lines,
 )
 from ledger.store.log import LogStore, SignedCheckpointRow
-from ledger.witness_http import Answer, WitnessTransportError, post
+from ledger.witness_http import Answer, WitnessTransportError, post, submission_prefix
 
 _LOG = logging.getLogger(__name__)
+_MAX_REASON = 500
 _WITH_URL = re.compile(r"(?P<vkey>[^=]+)=(?P<url>https?://\S+)")
 
 
@@ -59,11 +60,12 @@ class WitnessEndpoint:
 
     @classmethod
     def parse(cls, value: str) -> WitnessEndpoint:
-        """``VKEY`` or ``VKEY=URL`` (vkeys hold no ``=``); raises ``NoteError`` for a bad vkey."""
+        """``VKEY`` or ``VKEY=URL`` (vkeys hold no ``=``); raises ``NoteError`` for a bad
+        vkey, ``InvalidWitnessURLError`` for a URL with credentials, a query or a fragment."""
         found = _WITH_URL.fullmatch(value.strip())
         if found is None:
             return cls(CosignatureVerifier.from_vkey(value.strip()))
-        url = found["url"].rstrip("/")
+        url = submission_prefix(found["url"])
         return cls(CosignatureVerifier.from_vkey(found["vkey"]), url)
 
 
@@ -243,6 +245,9 @@ class WitnessPusher:
         log("witness %s cosigned checkpoint %d", self._key.name, size)
 
     def _failed(self, reason: str) -> None:
+        # Quoted parts of the witness's answer are escaped already; bound the whole.
+        if len(reason) > _MAX_REASON:
+            reason = reason[:_MAX_REASON] + "..."
         with self._lock:
             self._status = replace(
                 self._status, last_error=reason, failures=self._status.failures + 1

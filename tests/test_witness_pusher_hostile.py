@@ -7,6 +7,7 @@ fails that push (reported on ``/healthz``), stays bounded, and logs it safely.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from clients.serving import ledger_and_gateway
 from gateway.server import HttpServer
@@ -22,8 +24,8 @@ from ledger.keys import new_private_key
 from ledger.note import CosignatureSigner
 from ledger.note.tlog_witness import AddCheckpointRequest
 from ledger.server import LedgerServer, ServerConfig
-from ledger.witness_http import MAX_ANSWER_BYTES
-from ledger.witness_pusher import WitnessStatus
+from ledger.witness_http import MAX_ANSWER_BYTES, InvalidWitnessURLError
+from ledger.witness_pusher import WitnessEndpoint, WitnessStatus
 from tests.hostile_witness import Handler, HostileWitness, hostile_witness
 from tests.test_tlog_witness import wait_for
 
@@ -156,3 +158,66 @@ def test_a_200_without_its_own_cosignature_is_a_failure(
         )
         assert status.cosigned_size is None
         assert httpx.get(f"{http.url}/healthz").json()["witnesses"][0]["cosignedSize"] is None
+
+
+def test_what_a_witness_says_is_logged_escaped(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """F4: newlines in an error body would forge log lines; escapes would drive a terminal."""
+    forged = "witness w1.example cosigned checkpoint 99999"
+    body = f"oops\n2026-12-06 04:00:00,000 INFO ledger.witness_pusher: {forged}\n\x1b[2J"
+    with (
+        hostile_witness(lambda handler, _: handler.answer(422, body)) as witness,
+        ledger_pushing_to(witness, tmp_path, db_url) as (server, _),
+    ):
+        status = failed(server)
+    said = "it said: 'oops\\n2026-12-06 04:00:00,000 INFO"
+    assert said in (status.last_error or "")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ledger.witness_pusher"]
+    assert any(said in message for message in warnings)
+    assert not any("\n" in message or "\x1b" in message for message in warnings)
+
+
+def test_the_submission_prefix_path_gets_add_checkpoint(tmp_path: Path, db_url: str) -> None:
+    """F5: ``/add-checkpoint`` joins the prefix's path (a trailing slash is dropped)."""
+    own = []
+
+    def honest(handler: Handler, request: AddCheckpointRequest) -> None:
+        own.append(handler.path)
+        handler.answer(200, handler.witness.cosign(handler.witness.own, request))
+
+    with hostile_witness(honest) as witness:
+        witness.url += "/"
+        with ledger_pushing_to(witness, tmp_path, db_url) as (server, http):
+            wait_for(lambda: server.witness_status()[0].cosigned_size, "a cosigned checkpoint")
+            shown = httpx.get(f"{http.url}/healthz").json()["witnesses"][0]["url"]
+        assert shown == witness.url.rstrip("/")
+    assert set(own) == {"/hostile/add-checkpoint"}
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://alice:S3cret@127.0.0.1:9/w", "may not carry credentials"),
+        ("http://alice@127.0.0.1:9/w", "may not carry credentials"),
+        ("http://127.0.0.1:9/w?token=T0ken", "no query"),
+        ("http://127.0.0.1:9/w?", "no query"),
+        ("http://127.0.0.1:9/w#frag", "fragment"),
+        ("http://127.0.0.1:port/w", "malformed"),
+        ("http:///w", "http(s)://host"),
+    ],
+)
+def test_serve_refuses_a_witness_url_that_is_no_submission_prefix(
+    tmp_path: Path, url: str, why: str
+) -> None:
+    from clients.cli import main
+
+    vkey = CosignatureSigner("w.example", new_private_key()).vkey
+    with pytest.raises(InvalidWitnessURLError, match=re.escape(why)):
+        WitnessEndpoint.parse(f"{vkey}={url}")
+    result = CliRunner().invoke(
+        main, ["serve", "--data-dir", str(tmp_path), "--witness", f"{vkey}={url}"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--witness" in result.output and why in result.output
+    assert "S3cret" not in result.output and "T0ken" not in result.output

@@ -27,6 +27,7 @@ from clients.witness.core import (
     Witness,
     WitnessError,
 )
+from ledger.log_text import quoted
 from ledger.note.tlog_witness import ADD_CHECKPOINT, SIZE_CONTENT_TYPE, format_size
 
 MAX_BODY_BYTES = 64 * 1024
@@ -68,7 +69,8 @@ def create_witness_app(witness: Witness, prefix: str = "") -> FastAPI:
             status, code = _STATUS[type(exc)]
             # A known log's signed checkpoint that is not consistent may prove misbehaviour.
             level = logging.WARNING if status in (409, 422) else logging.INFO
-            _LOG.log(level, "add-checkpoint refused (%d): %s", status, exc)
+            # The message may quote the client's request: escaped, bounded.
+            _LOG.log(level, "add-checkpoint refused (%d): %s", status, quoted(str(exc)))
             return _error(status, code, str(exc))
         return PlainTextResponse("".join(lines), 200)
 
