@@ -22,7 +22,7 @@ from clients.serving import ledger_and_gateway
 from gateway.server import HttpServer
 from ledger.keys import new_private_key
 from ledger.note import CosignatureSigner
-from ledger.note.tlog_witness import AddCheckpointRequest
+from ledger.note.tlog_witness import SIZE_CONTENT_TYPE, AddCheckpointRequest
 from ledger.server import LedgerServer, ServerConfig
 from ledger.witness_http import MAX_ANSWER_BYTES, InvalidWitnessURLError
 from ledger.witness_pusher import WitnessEndpoint, WitnessStatus
@@ -221,3 +221,20 @@ def test_serve_refuses_a_witness_url_that_is_no_submission_prefix(
     assert result.exit_code == 2, result.output
     assert "--witness" in result.output and why in result.output
     assert "S3cret" not in result.output and "T0ken" not in result.output
+
+
+def test_a_size_answer_of_5000_digits_is_a_failure_not_a_crash(
+    tmp_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """F6: Python's int() refuses over 4300 digits; the parser refuses over 20 first."""
+    huge = "9" * 5000 + "\n"
+    with (
+        hostile_witness(lambda handler, _: handler.answer(409, huge, SIZE_CONTENT_TYPE)) as wit,
+        ledger_pushing_to(wit, tmp_path, db_url) as (server, _),
+    ):
+        status = failed(server, 2)
+    assert "InvalidWitnessRequestError: a size answer is `<decimal>\\n`" in (
+        status.last_error or ""
+    )
+    assert len(status.last_error or "") < 300
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -25,6 +25,7 @@ from tests.cli_process import start_cli
 from tests.witness_support import MemoryLog, new_witness, post, served_witness
 
 ORIGIN = "example.com/log"
+SIG = "— k ".encode() + base64.b64encode(bytes(72))
 
 
 @pytest.fixture
@@ -116,6 +117,12 @@ def test_no_trusted_signature_is_403_and_unknown_signatures_are_ignored(
         (b"old 11\n\n{note}", "exceeds the checkpoint's size 10"),
         (b"old 0\n\nnot a note\n", "not a checkpoint note"),
         (b"\xff\xfe", "UTF-8"),
+        (b"old " + b"9" * 4301 + b"\n\n{note}", "at most 20 digits"),
+        (b"old 1" + b"0" * 20 + b"\n\n{note}", "at most 20 digits"),
+        (
+            b"old 0\n\n" + ORIGIN.encode() + b"\n" + b"9" * 5000 + b"\nAAAA\n\n" + SIG + b"\n",
+            "at most 20",
+        ),
     ],
     ids=[
         "leading-zero",
@@ -130,6 +137,9 @@ def test_no_trusted_signature_is_403_and_unknown_signatures_are_ignored(
         "old-above-size",
         "no-note",
         "not-utf8",
+        "old-of-4301-digits",
+        "old-of-21-digits",
+        "size-of-5000-digits",
     ],
 )
 def test_malformed_requests_are_400(
