@@ -16,6 +16,7 @@ import logging
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from clients.witness.core import (
     InconsistentCheckpointError,
@@ -57,7 +58,10 @@ def create_witness_app(witness: Witness, prefix: str = "") -> FastAPI:
         try:
             body = await _read_limited(request)
         except BodyTooLargeError:
-            return _error(413, "BadRequest", f"the body exceeds {MAX_BODY_BYTES} bytes")
+            return _error(413, "PayloadTooLarge", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        except ClientDisconnect:  # nobody to answer; a traceback per hang-up floods the log
+            _LOG.debug("add-checkpoint: the client hung up before sending its whole body")
+            return Response(status_code=400)
         try:
             lines = await run_in_threadpool(witness.add_checkpoint_body, body)
         except OldSizeMismatchError as exc:
