@@ -71,7 +71,9 @@ class WitnessEndpoint:
 
 @dataclass(frozen=True)
 class WitnessStatus:
-    """What an operator needs to see: the last size cosigned, and the last failure."""
+    """What an operator needs to see: the last size cosigned, and the failure of the
+    current run of failures (cleared by the next cosignature: it reads as now, not
+    as history; the log keeps the history)."""
 
     name: str
     url: str
@@ -240,7 +242,7 @@ class WitnessPusher:
         recovered = self.status.failures > 0
         self._old_size = size
         with self._lock:
-            self._status = replace(self._status, cosigned_size=size, failures=0)
+            self._status = replace(self._status, cosigned_size=size, last_error=None, failures=0)
         log = _LOG.warning if recovered else _LOG.info
         log("witness %s cosigned checkpoint %d", self._key.name, size)
 
