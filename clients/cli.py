@@ -123,6 +123,7 @@ def serve(
     from ledger.note import NoteError
     from ledger.process import settle_heap_after_startup
     from ledger.server import ServerConfig
+    from ledger.witness_http import InvalidWitnessURLError
     from ledger.witness_pusher import WitnessEndpoint
 
     if (tls_cert is None) != (tls_key is None):
@@ -130,7 +131,7 @@ def serve(
     for vkey in witnesses:
         try:
             WitnessEndpoint.parse(vkey)
-        except NoteError as exc:
+        except (NoteError, InvalidWitnessURLError) as exc:
             raise click.BadParameter(str(exc), param_hint="--witness") from None
     config = ServerConfig(
         data_dir=data_dir,

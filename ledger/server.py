@@ -64,6 +64,8 @@ class ServerConfig:
     # seconds, doubling up to the maximum.
     witness_first_backoff: float = 1.0
     witness_max_backoff: float = 300.0
+    # One request to a witness and its whole answer must finish within this many seconds.
+    witness_deadline: float = 15.0
     # Also keep well-formed cosignatures of other keys, unverified, within per-address
     # quotas (test setups; see ledger.cosignatures). Off: other keys are refused.
     open_witnessing: bool = False
@@ -133,6 +135,7 @@ class LedgerServer:
                 interval=config.checkpoint_interval,
                 first_backoff=config.witness_first_backoff,
                 max_backoff=config.witness_max_backoff,
+                deadline=config.witness_deadline,
             )
             for witness in witnesses
             if witness.url is not None
@@ -172,6 +175,8 @@ class LedgerServer:
 
     def stop(self, grace: float = 2.0) -> None:
         self._stopping.set()
+        for pusher in self._pushers:  # each abandons its request in flight
+            pusher.request_stop()
         self._health.enter_graceful_shutdown()
         self._grpc.stop(grace).wait()
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -11,9 +11,13 @@ checkpoint: logged loudly). Refusals (400, 403, 404, 409, 422, 5xx) and
 network errors are logged at warning with the reason and retried with
 exponential backoff up to ``max_backoff``. The cosignature lines returned are
 stored through :class:`~ledger.cosignatures.Cosignatures` configured with this
-witness's key alone, so each is verified; lines of other keys are ignored.
+witness's key alone, so each is verified; lines of other keys are ignored (one
+log line per push says how many).
 
-A witness that is down delays nothing but its own thread.
+The witness is not trusted: its answer is read with a size cap and one deadline
+for the whole exchange (``ledger.witness_http``), and whatever it says reaches
+the log quoted (``ledger.log_text``). A witness that is down, slow or hostile
+delays nothing but its own thread, and stopping the ledger waits for none.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import httpx
 
 from ledger.cosignatures import Cosignatures
 from ledger.errors import LedgerError
+from ledger.log_text import quoted
 from ledger.merkle import MerkleError
 from ledger.note import CosignatureVerifier, NoteError, parse_signature_line
 from ledger.note.tlog_witness import (
@@ -38,8 +43,10 @@ from ledger.note.tlog_witness import (
     signature_lines,
 )
 from ledger.store.log import LogStore, SignedCheckpointRow
+from ledger.witness_http import Answer, WitnessTransportError, post, submission_prefix
 
 _LOG = logging.getLogger(__name__)
+_MAX_REASON = 500
 _WITH_URL = re.compile(r"(?P<vkey>[^=]+)=(?P<url>https?://\S+)")
 
 
@@ -53,17 +60,20 @@ class WitnessEndpoint:
 
     @classmethod
     def parse(cls, value: str) -> WitnessEndpoint:
-        """``VKEY`` or ``VKEY=URL`` (vkeys hold no ``=``); raises ``NoteError`` for a bad vkey."""
+        """``VKEY`` or ``VKEY=URL`` (vkeys hold no ``=``); raises ``NoteError`` for a bad
+        vkey, ``InvalidWitnessURLError`` for a URL with credentials, a query or a fragment."""
         found = _WITH_URL.fullmatch(value.strip())
         if found is None:
             return cls(CosignatureVerifier.from_vkey(value.strip()))
-        url = found["url"].rstrip("/")
+        url = submission_prefix(found["url"])
         return cls(CosignatureVerifier.from_vkey(found["vkey"]), url)
 
 
 @dataclass(frozen=True)
 class WitnessStatus:
-    """What an operator needs to see: the last size cosigned, and the last failure."""
+    """What an operator needs to see: the last size cosigned, and the failure of the
+    current run of failures (cleared by the next cosignature: it reads as now, not
+    as history; the log keeps the history)."""
 
     name: str
     url: str
@@ -96,9 +106,11 @@ class WitnessPusher:
         first_backoff: float = 1.0,
         max_backoff: float = 300.0,
         timeout: float = 10.0,
+        deadline: float = 15.0,
     ) -> None:
         """``consistency_proof(old, new)``: checked proofs from the stored nodes
-        (``VerifiedLog.consistency_proof``)."""
+        (``VerifiedLog.consistency_proof``). ``timeout``: for connecting and each read;
+        ``deadline``: for one whole request and its answer."""
         if witness.url is None:
             raise ValueError(f"witness {witness.key.name} has no URL to push to")
         self._key = witness.key
@@ -110,6 +122,7 @@ class WitnessPusher:
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
         self._client = httpx.Client(timeout=timeout)
+        self._deadline = deadline
         self._old_size = 0
         self._status = WitnessStatus(witness.key.name, witness.url)
         self._lock = threading.Lock()
@@ -131,11 +144,17 @@ class WitnessPusher:
         """A checkpoint was signed: push it now (unless backing off after a failure)."""
         self._wake.set()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Stop pushing: a request in flight is abandoned at its next chunk."""
         self._stopping.set()
         self._wake.set()
+
+    def stop(self, wait: float = 2.0) -> None:
+        """Stop, waiting at most ``wait`` seconds for the thread (a daemon: a witness
+        that sends nothing at all cannot hold the process)."""
+        self.request_stop()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(wait)
         self._client.close()
 
     def _run(self) -> None:
@@ -156,7 +175,14 @@ class WitnessPusher:
             if latest is None or latest.size == self.status.cosigned_size:
                 return
             self._push(latest)
-        except (PushRefusedError, httpx.HTTPError, LedgerError, MerkleError, NoteError) as exc:
+        except (
+            PushRefusedError,
+            WitnessTransportError,
+            httpx.HTTPError,
+            LedgerError,
+            MerkleError,
+            NoteError,
+        ) as exc:
             self._failed(f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # the thread must outlive a database outage
             _LOG.exception("witness %s: pushing failed", self._key.name)
@@ -165,22 +191,22 @@ class WitnessPusher:
     def _push(self, latest: SignedCheckpointRow) -> None:
         old = self._old_size
         for _ in range(2):  # the first answer may be a 409 naming the size to resend from
-            response = self._post(old, latest)
-            if response.status_code == 200:
-                self._keep(latest.size, signature_lines(response.content))
+            answer = self._post(old, latest)
+            if answer.status == 200:
+                self._keep(latest.size, signature_lines(answer.body))
                 return
-            if not _is_size_answer(response):
-                raise PushRefusedError(_described(response, old, latest.size))
-            held = parse_size(response.content)
+            if not _is_size_answer(answer):
+                raise PushRefusedError(_described(answer, old, latest.size))
+            held = parse_size(answer.body)
             self._check_resync(held, latest.size)
             _LOG.info("witness %s holds size %d: resending from it", self._key.name, held)
             old = self._old_size = held
         raise PushRefusedError(f"answered 409 twice, the second time naming size {old}")
 
-    def _post(self, old: int, latest: SignedCheckpointRow) -> httpx.Response:
+    def _post(self, old: int, latest: SignedCheckpointRow) -> Answer:
         proof = self._proof(old, latest.size) if 0 < old < latest.size else []
         body = AddCheckpointRequest(old, tuple(proof), latest.note).to_body()
-        return self._client.post(self._url, content=body)
+        return post(self._client, self._url, body, self._deadline, self._stopping)
 
     def _check_resync(self, held: int, size: int) -> None:
         """Resending from ``held`` makes sense only for a checkpoint this ledger signed."""
@@ -197,20 +223,33 @@ class WitnessPusher:
             )
 
     def _keep(self, size: int, lines: list[str]) -> None:
+        """Store the lines by this witness's key (each verified over the checkpoint of
+        ``size`` as it is stored); a 200 without one is a failure, not a cosignature."""
+        ignored = 0
         for line in lines:
             sig = parse_signature_line(line.removesuffix("\n"))
             if (sig.name, sig.key_hash) == (self._key.name, self._key.key_hash):
                 self._cosignatures.add(size, line)
             else:
-                _LOG.info("witness %s: ignoring a line of key %s", self._key.name, sig.name)
+                ignored += 1
+        if ignored:
+            _LOG.info("witness %s: ignored %d lines of other keys", self._key.name, ignored)
+        if ignored == len(lines):
+            raise PushRefusedError(
+                f"answered 200 without a cosignature by its key {self._key.name} "
+                f"(key ID {self._key.key_hash.hex()})"
+            )
         recovered = self.status.failures > 0
         self._old_size = size
         with self._lock:
-            self._status = replace(self._status, cosigned_size=size, failures=0)
+            self._status = replace(self._status, cosigned_size=size, last_error=None, failures=0)
         log = _LOG.warning if recovered else _LOG.info
         log("witness %s cosigned checkpoint %d", self._key.name, size)
 
     def _failed(self, reason: str) -> None:
+        # Quoted parts of the witness's answer are escaped already; bound the whole.
+        if len(reason) > _MAX_REASON:
+            reason = reason[:_MAX_REASON] + "..."
         with self._lock:
             self._status = replace(
                 self._status, last_error=reason, failures=self._status.failures + 1
@@ -218,9 +257,8 @@ class WitnessPusher:
         _LOG.warning("witness %s (%s) did not cosign: %s", self._key.name, self._url, reason)
 
 
-def _is_size_answer(response: httpx.Response) -> bool:
-    content_type = response.headers.get("content-type", "")
-    return response.status_code == 409 and content_type.split(";")[0].strip() == SIZE_CONTENT_TYPE
+def _is_size_answer(answer: Answer) -> bool:
+    return answer.status == 409 and answer.media_type == SIZE_CONTENT_TYPE
 
 
 _MEANING = {
@@ -233,7 +271,7 @@ _MEANING = {
 }
 
 
-def _described(response: httpx.Response, old: int, size: int) -> str:
-    meaning = _MEANING.get(response.status_code, "unexpected answer")
-    detail = response.text[:300].strip()
-    return f"{response.status_code} for old {old} -> size {size}: {meaning}; it said: {detail}"
+def _described(answer: Answer, old: int, size: int) -> str:
+    meaning = _MEANING.get(answer.status, "unexpected answer")
+    said = quoted(answer.body.strip()) + (" (cut)" if answer.truncated else "")
+    return f"{answer.status} for old {old} -> size {size}: {meaning}; it said: {said}"

@@ -176,6 +176,7 @@ def test_policy_files_are_parsed_strictly() -> None:
         "log key as witness": f"witness a {log.ledger.vkey}\nquorum none\n",
         "unknown keyword": "quorom none\n",
         "control character": "quorum none\r\n",
+        "threshold of 5000 digits": f"witness a {w1}\ngroup g {'9' * 5000} a\nquorum g\n",
     }
     for name, text in bad.items():
         with pytest.raises(InvalidPolicyError):
@@ -190,6 +191,8 @@ def test_policy_files_are_parsed_strictly() -> None:
     "text",
     [
         "c2sp.org/tlog-proof@v1\nindex 01\n\nx\n",
+        f"c2sp.org/tlog-proof@v1\nindex {'9' * 5000}\n\nx\n",
+        f"c2sp.org/tlog-proof@v1\nindex 1{'0' * 20}\n\nx\n",
         "c2sp.org/tlog-proof@v1\nindex -1\n\nx\n",
         "c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\nx\n",
         "c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\nx\n",

@@ -188,6 +188,7 @@ def test_a_ledger_with_three_witnesses(
         )
         assert setup.policy.check(note) == ("w1", "w2", "w3")
         assert server.witness_status()[2].failures == 0
+        assert server.witness_status()[2].last_error is None
 
 
 def test_a_witness_that_is_down_delays_nothing(tmp_path: Path, db_url: str) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,9 +24,11 @@ from ledger.keys import new_private_key
 from ledger.note import NoteSigner, note_text, open_note, sign_note, verify_cosignature
 from ledger.note.tlog_witness import AddCheckpointRequest
 from tests.cli_process import start_cli
+from tests.test_tlog_witness import wait_for
 from tests.witness_support import MemoryLog, new_witness, post, served_witness
 
 ORIGIN = "example.com/log"
+SIG = "— k ".encode() + base64.b64encode(bytes(72))
 
 
 @pytest.fixture
@@ -116,6 +120,12 @@ def test_no_trusted_signature_is_403_and_unknown_signatures_are_ignored(
         (b"old 11\n\n{note}", "exceeds the checkpoint's size 10"),
         (b"old 0\n\nnot a note\n", "not a checkpoint note"),
         (b"\xff\xfe", "UTF-8"),
+        (b"old " + b"9" * 4301 + b"\n\n{note}", "at most 20 digits"),
+        (b"old 1" + b"0" * 20 + b"\n\n{note}", "at most 20 digits"),
+        (
+            b"old 0\n\n" + ORIGIN.encode() + b"\n" + b"9" * 5000 + b"\nAAAA\n\n" + SIG + b"\n",
+            "at most 20",
+        ),
     ],
     ids=[
         "leading-zero",
@@ -130,6 +140,9 @@ def test_no_trusted_signature_is_403_and_unknown_signatures_are_ignored(
         "old-above-size",
         "no-note",
         "not-utf8",
+        "old-of-4301-digits",
+        "old-of-21-digits",
+        "size-of-5000-digits",
     ],
 )
 def test_malformed_requests_are_400(
@@ -153,7 +166,7 @@ def test_at_most_63_proof_lines_are_accepted(
 
 def test_a_body_over_the_limit_is_413(url: str, client: httpx.Client, witness: Witness) -> None:
     response = post(client, url, b"old 0\n\n" + b"x" * MAX_BODY_BYTES)
-    assert response.status_code == 413 and response.json()["code"] == "BadRequest"
+    assert response.status_code == 413 and response.json()["code"] == "PayloadTooLarge"
     assert stored_size(witness) is None
 
 
@@ -298,3 +311,25 @@ def test_the_state_is_read_by_its_primary_key(tmp_path: Path) -> None:
             (ORIGIN,),
         ).fetchall()
     assert "USING INDEX sqlite_autoindex_cosigned_1" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_a_client_hanging_up_mid_body_is_no_traceback(
+    url: str, witness: Witness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """F7: each aborted upload used to log a 56-line ASGI traceback."""
+    caplog.set_level(logging.DEBUG)
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    for _ in range(3):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /w/add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nold 0"
+            )
+    # One complete request after them: it is answered once the hang-ups were handled.
+    with httpx.Client(timeout=10) as client:
+        assert post(client, url, b"old x\n\n").status_code == 400
+    wait_for(
+        lambda: sum("hung up" in r.getMessage() for r in caplog.records) == 3 or None,
+        "three hang-ups handled",
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert stored_size(witness) is None

@@ -16,6 +16,7 @@ import logging
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from clients.witness.core import (
     InconsistentCheckpointError,
@@ -27,6 +28,7 @@ from clients.witness.core import (
     Witness,
     WitnessError,
 )
+from ledger.log_text import quoted
 from ledger.note.tlog_witness import ADD_CHECKPOINT, SIZE_CONTENT_TYPE, format_size
 
 MAX_BODY_BYTES = 64 * 1024
@@ -56,7 +58,10 @@ def create_witness_app(witness: Witness, prefix: str = "") -> FastAPI:
         try:
             body = await _read_limited(request)
         except BodyTooLargeError:
-            return _error(413, "BadRequest", f"the body exceeds {MAX_BODY_BYTES} bytes")
+            return _error(413, "PayloadTooLarge", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        except ClientDisconnect:  # nobody to answer; a traceback per hang-up floods the log
+            _LOG.debug("add-checkpoint: the client hung up before sending its whole body")
+            return Response(status_code=400)
         try:
             lines = await run_in_threadpool(witness.add_checkpoint_body, body)
         except OldSizeMismatchError as exc:
@@ -68,7 +73,8 @@ def create_witness_app(witness: Witness, prefix: str = "") -> FastAPI:
             status, code = _STATUS[type(exc)]
             # A known log's signed checkpoint that is not consistent may prove misbehaviour.
             level = logging.WARNING if status in (409, 422) else logging.INFO
-            _LOG.log(level, "add-checkpoint refused (%d): %s", status, exc)
+            # The message may quote the client's request: escaped, bounded.
+            _LOG.log(level, "add-checkpoint refused (%d): %s", status, quoted(str(exc)))
             return _error(status, code, str(exc))
         return PlainTextResponse("".join(lines), 200)
 

@@ -10,9 +10,9 @@ Body format, every line ending in a newline::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from ledger.note.decimal import UINT64_DIGITS, parse_decimal, shown
 from ledger.note.errors import InvalidCheckpointError
 from ledger.note.signed_note import (
     NoteSigner,
@@ -26,8 +26,6 @@ from ledger.note.signed_note import (
 ROOT_HASH_SIZE = 32
 MAX_TREE_SIZE = 2**64 - 1
 """Tree sizes are uint64 in every deployed log (and in RFC 9162)."""
-
-_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -70,13 +68,17 @@ class Checkpoint:
         if len(lines) < 3:
             raise InvalidCheckpointError("checkpoint needs origin, size and root hash lines")
         origin, size, root, *extensions = lines
-        if not _DECIMAL.fullmatch(size):
-            raise InvalidCheckpointError(f"tree size {size!r} is not a canonical decimal")
+        tree_size = parse_decimal(size)
+        if tree_size is None:
+            raise InvalidCheckpointError(
+                f"tree size {shown(size)} is not a canonical decimal of at most "
+                f"{UINT64_DIGITS} digits"
+            )
         try:
             root_hash = strict_b64decode(root)
         except ValueError as exc:
             raise InvalidCheckpointError(f"root hash: {exc}") from exc
-        return cls(origin, int(size), root_hash, tuple(extensions))
+        return cls(origin, tree_size, root_hash, tuple(extensions))
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:

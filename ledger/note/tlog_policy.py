@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ledger.note.cosignature import CosignatureVerifier
+from ledger.note.decimal import parse_decimal, shown
 from ledger.note.errors import (
     InvalidPolicyError,
     NoteError,
@@ -185,10 +186,10 @@ class _Parser:
             raise InvalidPolicyError(f"group {name!r} lists a member twice")
         if threshold in ("all", "any"):
             k = len(members) if threshold == "all" else 1
-        elif re.fullmatch(r"[1-9][0-9]*", threshold) and int(threshold) <= len(members):
-            k = int(threshold)
+        elif 1 <= (parsed := parse_decimal(threshold) or 0) <= len(members):
+            k = parsed
         else:
-            raise InvalidPolicyError(f"group {name!r} threshold {threshold!r} is not 1..n")
+            raise InvalidPolicyError(f"group {name!r} threshold {shown(threshold)} is not 1..n")
         self.groups[name] = Group(k, tuple(members))
 
     def _name(self, name: str) -> None:

@@ -15,18 +15,16 @@ checked belong to the application (``ledger.entry_proof``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ledger.merkle import HASH_SIZE
+from ledger.note.decimal import UINT64_DIGITS, parse_decimal, shown
 from ledger.note.errors import InvalidProofError
 from ledger.note.signed_note import b64encode, strict_b64decode
 
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 PROOF_SUFFIX = ".tlog-proof"
 """The file extension the spec recommends for stored proofs."""
-
-_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -65,13 +63,17 @@ class TlogProof:
             extra = _base64(rest.pop(0).removeprefix("extra "), "extra data")
         if not rest or not rest[0].startswith("index "):
             raise InvalidProofError("the line after the header (and extra) must be 'index N'")
-        index = rest.pop(0).removeprefix("index ")
-        if not _DECIMAL.fullmatch(index):
-            raise InvalidProofError(f"index {index!r} is not a canonical decimal")
+        index_text = rest.pop(0).removeprefix("index ")
+        index = parse_decimal(index_text)
+        if index is None:
+            raise InvalidProofError(
+                f"index {shown(index_text)} is not a canonical decimal of at most "
+                f"{UINT64_DIGITS} digits"
+            )
         proof = tuple(_base64(line, "a proof hash") for line in rest)
         if any(len(h) != HASH_SIZE for h in proof):
             raise InvalidProofError(f"every proof hash must be {HASH_SIZE} bytes")
-        return cls(int(index), proof, checkpoint, extra)
+        return cls(index, proof, checkpoint, extra)
 
 
 def _base64(text: str, what: str) -> bytes:

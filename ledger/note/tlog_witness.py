@@ -15,10 +15,10 @@ answer belongs to the witness (``clients.witness.core``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ledger.merkle import HASH_SIZE
+from ledger.note.decimal import UINT64_DIGITS, parse_decimal, shown
 from ledger.note.errors import InvalidNoteError, InvalidWitnessRequestError
 from ledger.note.signed_note import b64encode, parse_signature_line, strict_b64decode
 
@@ -28,7 +28,6 @@ SIZE_CONTENT_TYPE = "text/x.tlog.size"
 """Content type of a 409 answer naming the witness's latest cosigned size."""
 MAX_PROOF_LINES = 63
 
-_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 _OLD = "old "
 
 
@@ -63,16 +62,17 @@ class AddCheckpointRequest:
                 "the request needs an old size line, proof lines, an empty line and a checkpoint"
             )
         first, *proof_lines = head.split("\n")
-        if not first.startswith(_OLD) or not _DECIMAL.fullmatch(first[len(_OLD) :]):
+        old = parse_decimal(first[len(_OLD) :]) if first.startswith(_OLD) else None
+        if old is None:
             raise InvalidWitnessRequestError(
-                f"the first line must be `old <size>` (a decimal without leading zeros), "
-                f"got {first[:40]!r}"
+                f"the first line must be `old <size>` (a decimal without leading zeros, "
+                f"at most {UINT64_DIGITS} digits), got {shown(first)}"
             )
         if len(proof_lines) > MAX_PROOF_LINES:
             raise InvalidWitnessRequestError(
                 f"{len(proof_lines)} consistency proof lines, at most {MAX_PROOF_LINES}"
             )
-        return cls(int(first[len(_OLD) :]), tuple(map(_proof_hash, proof_lines)), note)
+        return cls(old, tuple(map(_proof_hash, proof_lines)), note)
 
 
 def _proof_hash(line: str) -> bytes:
@@ -95,9 +95,12 @@ def format_size(size: int) -> str:
 def parse_size(body: bytes) -> int:
     """The size in a 409 answer's body; raises :class:`InvalidWitnessRequestError`."""
     text = body.decode("ascii", errors="replace")
-    if not text.endswith("\n") or not _DECIMAL.fullmatch(text[:-1]):
-        raise InvalidWitnessRequestError(f"a size answer is `<decimal>\\n`, got {text[:40]!r}")
-    return int(text[:-1])
+    size = parse_decimal(text[:-1]) if text.endswith("\n") else None
+    if size is None:
+        raise InvalidWitnessRequestError(
+            f"a size answer is `<decimal>\\n` (at most {UINT64_DIGITS} digits), got {shown(text)}"
+        )
+    return size
 
 
 def signature_lines(body: bytes) -> list[str]:
