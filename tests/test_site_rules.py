@@ -176,3 +176,43 @@ def _rating(verifier: str, site: str, inputs: list[str]) -> dict[str, object]:
         inputs=sorted(inputs),
         resultDigest="0" * 64,
     )
+
+
+def test_a_generation_reading_is_recorded_once_across_batches(chain: Chain) -> None:
+    """Red team F1: the same reading in a second batch would count its MWh twice."""
+    _enrol_both(chain)
+    chain.submit(chain.recycler, sb.generation_batch(RECYCLER, PLANT, "500000"))
+    again = rejected(chain, chain.recycler, sb.generation_batch(RECYCLER, PLANT, "500000"))
+    assert again.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert again.message.startswith(
+        f"readings: meter pv-1 already has generation recorded at "
+        f"site {PLANT} over 2024-05-31T16:00:00Z..2024-06-30T16:00:00Z"
+    )
+    # Partly: two contiguous days, the second inside June, in another offset.
+    partly = sb.generation_batch(RECYCLER, PLANT, "1")
+    readings = partly["readings"]
+    readings[0].update(intervalStart="2024-05-30T16:00:00Z", intervalEnd="2024-05-31T16:00:00Z")
+    readings.append(
+        {
+            **readings[0],
+            "intervalStart": "2024-05-31T16:00:00Z",
+            "intervalEnd": "2024-06-01T16:00:00Z",
+        }
+    )
+    overlap = rejected(chain, chain.recycler, partly)
+    assert overlap.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "over 2024-05-31T16:00:00Z..2024-06-01T16:00:00Z" in overlap.message
+    # The day before June, another meter over June, and July are new generation.
+    del readings[1]
+    chain.submit(chain.recycler, partly)
+    other_meter = sb.generation_batch(RECYCLER, PLANT, "1")
+    other_meter["readings"][0]["meterId"] = "pv-2"
+    chain.submit(chain.recycler, other_meter)
+    july = sb.generation_batch(RECYCLER, PLANT, "1")
+    july["readings"][0].update(
+        intervalStart="2024-07-01T00:00:00+08:00", intervalEnd="2024-08-01T00:00:00+08:00"
+    )
+    chain.submit(chain.recycler, july)
+    # The same meter name at another site is another meter.
+    chain.submit(chain.refiner, sb.generation_batch(REFINER, REFINERY, "500000"))
+    _audit_agrees(chain)

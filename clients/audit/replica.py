@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from ledger.rules import (
     FactorFacts,
     FootprintFacts,
+    GenerationSpan,
     GrantFacts,
     MemoryCarbonView,
     SerialSpan,
@@ -84,6 +85,10 @@ class ReplicaCarbonView(MemoryCarbonView):
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         super().add_site_input(site, facts)
         self.sql.add_site_input(site, facts)
+
+    def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
+        super().add_generation_spans(site, seq, spans)
+        self.sql.add_generation_spans(site, seq, spans)
 
 
 def create_derived_tables(conn: Connection) -> None:

@@ -17,7 +17,9 @@ the owner's live inventory grant: it attests what it has read.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from ledger.entries import Entry
 from ledger.entries.carbon.activity import ActivityBatch
@@ -25,7 +27,9 @@ from ledger.entries.carbon.instruments import InstrumentRetire
 from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll, names_a_site
 from ledger.entries.carbon.targets import Inventory
 from ledger.errors import ConflictError, PermissionDeniedError, UnknownReferenceError
-from ledger.rules.view import CarbonView, SiteInput
+from ledger.rules.view import CarbonView, GenerationSpan, SiteInput
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
@@ -40,6 +44,8 @@ def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
     elif (named := _site_named(entry)) is not None:
         site, field = named
         _owned_site(site, entry.org, view, field)
+        if isinstance(entry, ActivityBatch):
+            _check_generation_once(site, _spans(entry), view)
     elif isinstance(entry, SiteAttestation):
         _check_site_attestation(entry, view, at_us)
 
@@ -78,6 +84,9 @@ def apply_site_rules(entry: Entry, seq: int, view: CarbonView) -> None:
     """Record what ``entry`` (already checked) adds to the site tables."""
     if isinstance(entry, SiteEnroll):
         view.add_site(entry.site, entry.org, seq)
+    elif isinstance(entry, ActivityBatch) and names_a_site(entry.site):
+        if spans := _spans(entry):
+            view.add_generation_spans(entry.site, seq, spans)
     for site, facts in site_inputs_of(entry, seq):
         view.add_site_input(site, facts)
 
@@ -90,6 +99,37 @@ def _owned_site(site: str, org: str, view: CarbonView, field: str) -> None:
             "readings and retirements only for sites it enrolled (site.enroll)",
             field=field,
         )
+
+
+def _spans(entry: ActivityBatch) -> tuple[GenerationSpan, ...]:
+    return tuple(GenerationSpan(*span) for span in entry.generation_spans)
+
+
+def _check_generation_once(site: str, spans: tuple[GenerationSpan, ...], view: CarbonView) -> None:
+    """Refuse generation readings of a meter over time the site's log already has
+    generation for from that meter: resubmitted in another batch, they would count
+    twice. One probe per meter the batch reads (its spans' hull), none per reading."""
+    by_meter: dict[str, list[GenerationSpan]] = {}
+    for span in spans:
+        by_meter.setdefault(span.meter_id, []).append(span)
+    for meter, mine in by_meter.items():
+        recorded = view.generation_spans_near(site, meter, mine[0].start_us, mine[-1].end_us)
+        for span in mine:
+            # ``recorded`` is sorted by start: the last one starting before this span
+            # ends is the only candidate (recorded spans of a meter never overlap).
+            i = bisect_left(recorded, span.end_us, key=lambda r: r.start_us) - 1
+            if i >= 0 and recorded[i].end_us > span.start_us:
+                raise UnknownReferenceError(
+                    f"meter {meter} already has generation recorded at site {site} over "
+                    f"{_utc(max(span.start_us, recorded[i].start_us))}.."
+                    f"{_utc(min(span.end_us, recorded[i].end_us))}; a generation reading "
+                    "is recorded once",
+                    field="readings",
+                )
+
+
+def _utc(epoch_us: int) -> str:
+    return (_EPOCH + timedelta(microseconds=epoch_us)).isoformat().replace("+00:00", "Z")
 
 
 def _check_site_attestation(entry: SiteAttestation, view: CarbonView, at_us: int) -> None:

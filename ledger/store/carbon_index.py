@@ -10,9 +10,16 @@ runs this code for every fact of the log.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, false, insert, or_, select, update
+from sqlalchemy import Connection, false, func, insert, or_, select, update
 
-from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
+from ledger.rules.view import (
+    FactorFacts,
+    FootprintFacts,
+    GenerationSpan,
+    GrantFacts,
+    SerialSpan,
+    SiteInput,
+)
 from ledger.store.index_tables import (
     FOOTPRINT_PRODUCT_ACTIVE,
     ActivityBatchRow,
@@ -24,6 +31,7 @@ from ledger.store.index_tables import (
     GrantRow,
     RetirementBeneficiaryRow,
     RetirementRow,
+    SiteGenerationRow,
     SiteInputRow,
     SiteRow,
     TargetRow,
@@ -41,6 +49,7 @@ _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
 _ST = SiteRow.__table__  # type: ignore[attr-defined]
 _SI = SiteInputRow.__table__  # type: ignore[attr-defined]
+_SG = SiteGenerationRow.__table__  # type: ignore[attr-defined]
 
 # A grant row as ``GrantFacts`` (same names): ``GrantFacts(**row._mapping)``.
 GRANT_COLUMNS = [
@@ -218,6 +227,25 @@ class SqlCarbonView:
         )
         return [SiteInput(row.seq, row.year, row.kind) for row in rows]
 
+    def generation_spans_near(
+        self, site: str, meter_id: str, start_us: int, end_us: int
+    ) -> list[GenerationSpan]:
+        """The spans from the last one starting at or before ``start_us`` to the last one
+        starting before ``end_us``: a range of the primary key (site, meter_id, start_us)
+        from a max() probe of it."""
+        meter = (_SG.c.site == site, _SG.c.meter_id == meter_id)
+        before = (
+            select(func.coalesce(func.max(_SG.c.start_us), start_us))
+            .where(*meter, _SG.c.start_us <= start_us)
+            .scalar_subquery()
+        )
+        rows = self._conn.execute(
+            select(_SG.c.start_us, _SG.c.end_us)
+            .where(*meter, _SG.c.start_us >= before, _SG.c.start_us < end_us)
+            .order_by(_SG.c.start_us)
+        )
+        return [GenerationSpan(meter_id, row.start_us, row.end_us) for row in rows]
+
     def live_inventory_grant(self, grantee: str, grantor: str, at_us: int) -> GrantFacts | None:
         """One probe of ``ix_access_grant_pair`` (grantee, grantor, inventory)."""
         row = self._conn.execute(
@@ -354,4 +382,19 @@ class SqlCarbonView:
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         self._conn.execute(
             insert(_SI), {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
+        )
+
+    def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
+        self._conn.execute(
+            insert(_SG),
+            [
+                {
+                    "site": site,
+                    "meter_id": span.meter_id,
+                    "start_us": span.start_us,
+                    "end_us": span.end_us,
+                    "seq": seq,
+                }
+                for span in spans
+            ],
         )
