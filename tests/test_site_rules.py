@@ -216,3 +216,30 @@ def test_a_generation_reading_is_recorded_once_across_batches(chain: Chain) -> N
     # The same meter name at another site is another meter.
     chain.submit(chain.refiner, sb.generation_batch(REFINER, REFINERY, "500000"))
     _audit_agrees(chain)
+
+
+def test_only_a_sites_owner_names_it_as_generator(chain: Chain) -> None:
+    """Red team F2: certificates naming another org's site as their generator would lower
+    the generation that site may count and invalidate its rating."""
+    _enrol_both(chain)
+    nowhere = sb.site_urn("nowhere")
+    for build in (
+        # Another supplier, retiring for its own site.
+        lambda generator: sb.site_retirement(
+            REFINER, REFINERY, "GEC-2024-000500", "GEC-2024-000509", generator=generator
+        ),
+        # Any org with a registry account, naming no site of its own.
+        lambda generator: {
+            **cb.retirement(REFINER, "gec-cn", "GEC-2024-000510", "GEC-2024-000511"),
+            "generator": {"site": generator},
+        },
+    ):
+        theirs = rejected(chain, chain.refiner, build(PLANT))
+        unknown = rejected(chain, chain.refiner, build(nowhere))
+        assert theirs.code == grpc.StatusCode.FAILED_PRECONDITION
+        assert theirs.message.startswith(f"generator.site: no site {PLANT} of {REFINER}")
+        assert RECYCLER not in theirs.message
+        assert theirs.message.replace(PLANT, "<s>") == unknown.message.replace(nowhere, "<s>")
+        # Its own site as generator is recorded.
+        chain.submit(chain.refiner, build(REFINERY))
+    _audit_agrees(chain)

@@ -3,7 +3,7 @@
 A site URN is enrolled once in the whole log, and its owner is the enrolling org.
 Only the owner records what a site's zero-carbon evaluation reads: inventories of
 the site, generation readings metered at it, and retirements naming it as
-beneficiary. A buyer that pays for its supplier's certificates or credits has them
+beneficiary or as the generator of the certificates retired. A buyer that pays for its supplier's certificates or credits has them
 transferred to the supplier's registry account (or funds the supplier's own
 purchase), and the supplier retires them: a retirement any org could point at
 another org's site would change (and invalidate) that site's rating without its
@@ -41,25 +41,30 @@ def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
                 "choose another",
                 field="site",
             )
-    elif (named := _site_named(entry)) is not None:
-        site, field = named
-        _owned_site(site, entry.org, view, field)
-        if isinstance(entry, ActivityBatch):
-            _check_generation_once(site, _spans(entry), view)
     elif isinstance(entry, SiteAttestation):
         _check_site_attestation(entry, view, at_us)
+    else:
+        for site, field in _sites_named(entry):
+            _owned_site(site, entry.org, view, field)
+        if isinstance(entry, ActivityBatch) and names_a_site(entry.site):
+            _check_generation_once(entry.site, _spans(entry), view)
 
 
-def _site_named(entry: Entry) -> tuple[str, str] | None:
-    """The site an inventory, activity batch or retirement records for, and its field."""
+def _sites_named(entry: Entry) -> Iterator[tuple[str, str]]:
+    """The sites an inventory, activity batch or retirement records for, with their
+    fields: each must be the signer's own."""
     if isinstance(entry, Inventory) and entry.site is not None:
-        return entry.site, "site"
-    if isinstance(entry, ActivityBatch) and names_a_site(entry.site):
-        return entry.site, "site"
-    if isinstance(entry, InstrumentRetire) and entry.beneficiary.site is not None:
-        # ``beneficiary.org`` is the retiring org when a site is named (stateless rule).
-        return entry.beneficiary.site, "beneficiary.site"
-    return None
+        yield entry.site, "site"
+    elif isinstance(entry, ActivityBatch) and names_a_site(entry.site):
+        yield entry.site, "site"
+    elif isinstance(entry, InstrumentRetire):
+        if entry.beneficiary.site is not None:
+            # ``beneficiary.org`` is the retiring org when a site is named (stateless rule).
+            yield entry.beneficiary.site, "beneficiary.site"
+        if entry.generator is not None:
+            # Naming a site as generator lowers the generation it may count and changes
+            # its evaluation: only its owner says its generation was certified.
+            yield entry.generator.site, "generator.site"
 
 
 def site_inputs_of(entry: Entry, seq: int) -> Iterator[tuple[str, SiteInput]]:
