@@ -3,13 +3,14 @@
 A site URN is enrolled once in the whole log, and its owner is the enrolling org.
 Only the owner records what a site's zero-carbon evaluation reads: inventories of
 the site, generation readings metered at it, and retirements naming it as
-beneficiary or as the generator of the certificates retired. A buyer that pays for its supplier's certificates or credits has them
-transferred to the supplier's registry account (or funds the supplier's own
-purchase), and the supplier retires them: a retirement any org could point at
-another org's site would change (and invalidate) that site's rating without its
-owner's word. Refusals that concern whether a site exists or whose it is read the
-same for both (``no site … of ORG on the ledger``), except the enrolment of a taken
-URN: URNs are unique across the ledger, so that conflict must be told (not whose).
+beneficiary or as the generator of the certificates retired. A buyer that pays for
+its supplier's certificates or credits has them transferred to the supplier's
+registry account (or funds the supplier's own purchase), and the supplier retires
+them: a retirement any org could point at another org's site would change (and
+invalidate) that site's rating without its owner's word. Refusals that concern
+whether a site exists or whose it is read the same for both (``no site … of ORG
+on the ledger``), except the enrolment of a taken URN: URNs are unique across the
+ledger, so that conflict must be told (not whose).
 
 A site's ``site.attestation`` is by a verifier other than the owner that holds
 the owner's live inventory grant: it attests what it has read.
@@ -19,17 +20,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from ledger.entries import Entry
 from ledger.entries.carbon.activity import ActivityBatch
+from ledger.entries.carbon.common import utc_text
 from ledger.entries.carbon.instruments import InstrumentRetire
 from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll, names_a_site
 from ledger.entries.carbon.targets import Inventory
 from ledger.errors import ConflictError, PermissionDeniedError, UnknownReferenceError
 from ledger.rules.view import CarbonView, GenerationSpan, SiteInput
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
@@ -53,10 +52,12 @@ def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
 def _sites_named(entry: Entry) -> Iterator[tuple[str, str]]:
     """The sites an inventory, activity batch or retirement records for, with their
     fields: each must be the signer's own."""
-    if isinstance(entry, Inventory) and entry.site is not None:
-        yield entry.site, "site"
-    elif isinstance(entry, ActivityBatch) and names_a_site(entry.site):
-        yield entry.site, "site"
+    if isinstance(entry, Inventory):
+        if entry.site is not None:
+            yield entry.site, "site"
+    elif isinstance(entry, ActivityBatch):
+        if names_a_site(entry.site):
+            yield entry.site, "site"
     elif isinstance(entry, InstrumentRetire):
         if entry.beneficiary.site is not None:
             # ``beneficiary.org`` is the retiring org when a site is named (stateless rule).
@@ -126,15 +127,11 @@ def _check_generation_once(site: str, spans: tuple[GenerationSpan, ...], view: C
             if i >= 0 and recorded[i].end_us > span.start_us:
                 raise UnknownReferenceError(
                     f"meter {meter} already has generation recorded at site {site} over "
-                    f"{_utc(max(span.start_us, recorded[i].start_us))}.."
-                    f"{_utc(min(span.end_us, recorded[i].end_us))}; a generation reading "
+                    f"{utc_text(max(span.start_us, recorded[i].start_us))}.."
+                    f"{utc_text(min(span.end_us, recorded[i].end_us))}; a generation reading "
                     "is recorded once",
                     field="readings",
                 )
-
-
-def _utc(epoch_us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=epoch_us)).isoformat().replace("+00:00", "Z")
 
 
 def _check_site_attestation(entry: SiteAttestation, view: CarbonView, at_us: int) -> None:
