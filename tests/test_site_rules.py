@@ -10,6 +10,8 @@ attempts left reaches the same decisions from memory.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 
 from clients.sdk import new_entry
@@ -242,4 +244,48 @@ def test_only_a_sites_owner_names_it_as_generator(chain: Chain) -> None:
         assert theirs.message.replace(PLANT, "<s>") == unknown.message.replace(nowhere, "<s>")
         # Its own site as generator is recorded.
         chain.submit(chain.refiner, build(REFINERY))
+    _audit_agrees(chain)
+
+
+def test_no_inventory_vintage_or_reporting_period_in_the_future(chain: Chain) -> None:
+    """Red team F5: a supplier fabricating 2099 would be rated, and shown by default."""
+    _enrol_both(chain)
+    now = datetime.now(UTC)
+    soon = (now + timedelta(days=2)).replace(microsecond=0)
+    future_period = sb.site_retirement(RECYCLER, PLANT, "GEC-2024-000001", "GEC-2024-000002")
+    future_period["beneficiary"]["reportingPeriod"] = {
+        "start": soon.isoformat(),
+        "end": (soon + timedelta(hours=1)).isoformat(),
+    }
+    future_vintage = sb.site_retirement(RECYCLER, PLANT, "GEC-2024-000001", "GEC-2024-000002")
+    future_vintage["vintage"] = 2099
+    cases = [
+        (sb.site_inventory(RECYCLER, PLANT, 2099), "reportingYear: 2099 has not begun"),
+        (
+            new_entry(
+                "inventory",
+                RECYCLER,
+                reportingYear=2099,
+                scope1TCO2e="1",
+                scope2TCO2e="2",
+                electricityMWh="3",
+                renewableElectricityMWh="0",
+            ),
+            "reportingYear: 2099 has not begun",
+        ),
+        (future_vintage, "vintage: vintage 2099 has not begun"),
+        (future_period, "beneficiary.reportingPeriod.start: the period starts after"),
+    ]
+    for entry, message in cases:
+        refused = rejected(chain, chain.recycler, entry)
+        assert refused.code == grpc.StatusCode.INVALID_ARGUMENT, message
+        assert refused.message.startswith(message), refused.message
+    # This year's inventory and a period that has started are recorded.
+    chain.submit(chain.recycler, sb.site_inventory(RECYCLER, PLANT, now.year))
+    started = sb.site_retirement(RECYCLER, PLANT, "GEC-2024-000001", "GEC-2024-000002")
+    started["beneficiary"]["reportingPeriod"] = {
+        "start": f"{now.year}-01-01T00:00:00Z",
+        "end": (now.replace(microsecond=0) + timedelta(seconds=1)).isoformat(),
+    }
+    chain.submit(chain.recycler, started)
     _audit_agrees(chain)
