@@ -126,7 +126,8 @@ def test_five_stars_need_all_electricity_renewable_and_backed() -> None:
         short.type_i.unmet
     )
     assert short.unbacked_claim_mwh == D(1)
-    assert [f.code for f in short.flags] == ["unbacked-renewable-claim"]
+    # The declared market-based scope 2 of 0 is no longer backed for the missing MWh.
+    assert [f.code for f in short.flags] == ["unbacked-renewable-claim", "unbacked-market-scope2"]
 
 
 def test_six_stars_need_removals_not_avoidance() -> None:

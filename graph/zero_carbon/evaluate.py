@@ -39,7 +39,12 @@ class Comparison:
 class Flag:
     """Something the evaluation did not count as claimed, and the records concerned."""
 
-    code: Literal["unbacked-renewable-claim", "generation-also-certified", "no-inventory"]
+    code: Literal[
+        "unbacked-renewable-claim",
+        "generation-also-certified",
+        "no-inventory",
+        "unbacked-market-scope2",
+    ]
     message: str
     entry_ids: tuple[str, ...]
 
@@ -130,6 +135,10 @@ def evaluate(inputs: SiteYearInputs) -> Evaluation:
             )
         )
     market, derived = _market_scope2(inventory, backed)
+    floor = _location_floor(inventory, backed)
+    if market_flag := _unbacked_market(inventory, floor):
+        flags.append(market_flag)
+        market = floor
     earlier: tuple[tuple[InventoryInput | None, Against], ...] = (
         (inputs.base, "base"),
         (inputs.previous, "previous"),
@@ -189,15 +198,36 @@ def _credits(inputs: SiteYearInputs, credit_type: str) -> Decimal:
 
 def _market_scope2(inventory: InventoryInput, backed: Decimal) -> tuple[Decimal, bool]:
     """The declared market-based scope 2, or, when none is declared, the location-based
-    figure for the electricity not backed by certificates or counted generation (a
-    grid-average stand-in for the residual mix: docs/zero-carbon.md)."""
+    floor (``_location_floor``): a grid-average stand-in for the residual mix
+    (docs/zero-carbon.md)."""
     if inventory.scope2_market is not None:
         return inventory.scope2_market, False
+    return _location_floor(inventory, backed), True
+
+
+def _location_floor(inventory: InventoryInput, backed: Decimal) -> Decimal:
+    """Location-based scope 2 for the electricity not backed by certificates or counted
+    generation: the least market-based scope 2 the ledger's records support (all of it
+    when the inventory states no electricity)."""
     electricity = inventory.electricity_mwh
     if electricity == 0:
-        return inventory.scope2_location, True
-    unbacked_share = max(_ZERO, electricity - backed) / electricity
-    return inventory.scope2_location * unbacked_share, True
+        return inventory.scope2_location
+    return inventory.scope2_location * (max(_ZERO, electricity - backed) / electricity)
+
+
+def _unbacked_market(inventory: InventoryInput, floor: Decimal) -> Flag | None:
+    """A declared market-based scope 2 below the floor: the gap is supplier contracts or
+    certificates the ledger does not hold, so the floor is used."""
+    declared = inventory.scope2_market
+    if declared is None or declared >= floor:
+        return None
+    return Flag(
+        "unbacked-market-scope2",
+        f"the inventory declares market-based scope 2 of {_show(declared)} tCO2e; the "
+        f"location-based figure for the electricity not backed on the ledger is "
+        f"{_show(floor)} tCO2e, which is used",
+        (inventory.ref.entry_id,),
+    )
 
 
 def _compare(now: InventoryInput, earlier: InventoryInput, against: Against) -> Comparison:

@@ -1,0 +1,69 @@
+"""The red team's findings on the zero-carbon programme (issue 19), through a real
+ledger and gateway on SQLite and PostgreSQL: each served answer below was wrong
+before its fix (F4 a declared market-based scope 2 nobody backs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests import carbon_builders as cb
+from tests import site_builders as sb
+from tests.ledger_fixtures import SUPPLIER
+from tests.test_gateway_support import Env, environment
+
+PLANT = sb.site_urn("redteam:plant")
+
+
+def _bind(env: Env, registry: str, first: str, last: str) -> None:
+    issued = cb.registry_account(env.operator.org, registry, SUPPLIER, serials=[(first, last)])
+    env.ledger.submit(env.operator.sign(issued))
+
+
+def _site(env: Env, **year_2024: str) -> None:
+    """SUPPLIER's plant, with an own reduction from 2023 (150 t) to 2024 (100 t scope 1,
+    200 t scope 2 location-based over 400 MWh unless ``year_2024`` says otherwise)."""
+    env.submit(SUPPLIER, sb.site_enroll(SUPPLIER, PLANT))
+    env.submit(SUPPLIER, sb.site_inventory(SUPPLIER, PLANT, 2023, scope1TCO2e="150"))
+    env.submit(SUPPLIER, sb.site_inventory(SUPPLIER, PLANT, 2024, **year_2024))
+
+
+def _served(env: Env, year: int = 2024) -> dict[str, Any]:
+    with env.client(SUPPLIER) as owner:
+        answer = owner.get(f"/v1/sites/{PLANT}/zero-carbon", params={"year": year})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_a_declared_market_scope2_is_floored_by_what_the_ledger_backs(
+    tmp_path: Path, db_url: str
+) -> None:
+    """F4: declaring market-based scope 2 of 0 with no certificates made the residual
+    100 t instead of 300 t, so 100 t of credits rated four stars."""
+    with environment(tmp_path, db_url) as env:
+        _bind(env, "ccer-cn", "CCER-R-000001", "CCER-R-000999")
+        _bind(env, "gec-cn", "GEC-R-000001", "GEC-R-000999")
+        _site(env, scope2MarketTCO2e="0")
+        env.submit(
+            SUPPLIER,
+            sb.site_retirement(
+                SUPPLIER, PLANT, "CCER-R-000001", "CCER-R-000100", kind="CCER", registry="ccer-cn"
+            ),
+        )
+        unbacked = _served(env)
+        # Half the electricity backed by certificates: the floor halves.
+        env.submit(
+            SUPPLIER,
+            sb.site_retirement(SUPPLIER, PLANT, "GEC-R-000001", "GEC-R-000200", registry="gec-cn"),
+        )
+        half = _served(env)
+    assert unbacked["scopes"]["scope2MarketTCO2e"] == "200"
+    assert unbacked["typeI"]["residualTCO2e"] == "300"
+    assert unbacked["level"] == "none"
+    (flag,) = [f for f in unbacked["flags"] if f["code"] == "unbacked-market-scope2"]
+    assert "declares market-based scope 2 of 0 tCO2e" in flag["message"]
+    assert "not backed on the ledger is 200 tCO2e" in flag["message"]
+    assert half["scopes"]["scope2MarketTCO2e"] == "100"
+    assert half["typeI"]["residualTCO2e"] == "200"
