@@ -1,6 +1,7 @@
 """The red team's findings on the zero-carbon programme (issue 19), through a real
 ledger and gateway on SQLite and PostgreSQL: each served answer below was wrong
-before its fix (F4 a declared market-based scope 2 nobody backs).
+before its fix (F3 a rating's lasting view of the whole site, F4 a declared
+market-based scope 2 nobody backs).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Any
 
 from tests import carbon_builders as cb
 from tests import site_builders as sb
-from tests.ledger_fixtures import SUPPLIER
+from tests.ledger_fixtures import SUPPLIER, enroll
 from tests.test_gateway_support import Env, environment
+from tests.test_zero_carbon_gateway import _grant_to
+from tests.zero_carbon_support import FIVE, NOWHERE, VERIFIER, attest, record_programme
 
 PLANT = sb.site_urn("redteam:plant")
 
@@ -67,3 +70,33 @@ def test_a_declared_market_scope2_is_floored_by_what_the_ledger_backs(
     assert "not backed on the ledger is 200 tCO2e" in flag["message"]
     assert half["scopes"]["scope2MarketTCO2e"] == "100"
     assert half["typeI"]["residualTCO2e"] == "200"
+
+
+def test_a_rating_opens_only_its_site_year_as_it_was_rated(tmp_path: Path, db_url: str) -> None:
+    """F3 (a): a verifier whose grant ended saw the whole site for good: every year, and
+    whatever its owner recorded after the grant was revoked."""
+    with environment(tmp_path, db_url) as env:
+        env.orgs[VERIFIER] = enroll(env.ledger, env.operator, VERIFIER, "verifier")
+        record_programme(env)
+        with env.client(SUPPLIER) as owner:
+            served = owner.get(f"/v1/sites/{FIVE}/zero-carbon", params={"year": 2024}).json()
+        attest(env, VERIFIER, FIVE, SUPPLIER, served)
+        with env.client(VERIFIER) as verifier:
+            rated = verifier.get(f"/v1/sites/{FIVE}/zero-carbon", params={"year": 2024}).json()
+        env.revoke(SUPPLIER, _grant_to(env, VERIFIER))
+        # The owner records more for the rated year after the grant ended.
+        env.submit(SUPPLIER, sb.site_inventory(SUPPLIER, FIVE, 2024, scope1TCO2e="90"))
+        with env.client(VERIFIER) as verifier:
+            later = verifier.get(f"/v1/sites/{FIVE}/zero-carbon", params={"year": 2024})
+            other_year = verifier.get(f"/v1/sites/{FIVE}/zero-carbon", params={"year": 2023})
+            missing = verifier.get(f"/v1/sites/{NOWHERE}/zero-carbon", params={"year": 2023})
+        with env.client(SUPPLIER) as owner:
+            now = owner.get(f"/v1/sites/{FIVE}/zero-carbon", params={"year": 2024}).json()
+    assert later.status_code == 200
+    body = later.json()
+    # As it rated it: the log up to its attestation, the restated inventory not seen.
+    assert body["asOfSize"] == rated["asOfSize"] < now["asOfSize"]
+    assert body["scopes"]["scope1TCO2e"] == "100" != now["scopes"]["scope1TCO2e"]
+    assert [a["status"] for a in body["attestations"]] == ["current"]
+    assert (other_year.status_code, other_year.content) == (missing.status_code, missing.content)
+    assert other_year.status_code == 404
