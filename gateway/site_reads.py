@@ -22,12 +22,6 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from gateway.zero_carbon_body import SiteEvaluationOut, evaluation_out
-from graph.zero_carbon import (
-    RecordedEntry,
-    SiteReader,
-    evaluate_site,
-    site_attestations,
-)
 from ledger.entries import Entry, parse_entry
 from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll
 from ledger.errors import IntegrityError
@@ -36,6 +30,12 @@ from ledger.read.access import Caller, SiteFacts, now_us, site_access_in, site_f
 from ledger.rules.sites import site_inputs_of
 from ledger.rules.view import SiteInput
 from ledger.store.carbon_index import SqlCarbonView
+from ledger.zero_carbon import (
+    RecordedEntry,
+    SiteReader,
+    evaluate_site,
+    site_attestations,
+)
 
 
 class _SiteRows(SqlCarbonView):

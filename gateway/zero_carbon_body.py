@@ -17,7 +17,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from gateway.quantities import quantity
-from graph.zero_carbon import (
+from ledger.entries.carbon.sites import SiteAttestation
+from ledger.zero_carbon import (
     AttestationStatus,
     Comparison,
     Evaluation,
@@ -25,7 +26,6 @@ from graph.zero_carbon import (
     Rating,
     attestation_status,
 )
-from ledger.entries.carbon.sites import SiteAttestation
 
 _STARS = {"none": None, "three-star": 3, "four-star": 4, "five-star": 5, "six-star": 6}
 

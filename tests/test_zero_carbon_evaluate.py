@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from clients.sdk import new_entry
-from graph.zero_carbon import (
+from ledger.entries import parse_entry
+from ledger.entries.carbon.sites import SiteAttestation
+from ledger.zero_carbon import (
     GenerationInput,
     InputRef,
     InventoryInput,
@@ -21,8 +23,6 @@ from graph.zero_carbon import (
     evaluate,
     result_digest,
 )
-from ledger.entries import parse_entry
-from ledger.entries.carbon.sites import SiteAttestation
 
 SITE = "urn:carbonledger:site:recycler:ganzhou"
 D = Decimal

@@ -4,7 +4,7 @@ a gateway serves.
 During a whole-log replay the auditor keeps the entries the site rows name (site
 inventories, generation batches, retirements for or generated at a site, site
 attestations: a small part of a log) and, at the end, evaluates every (site, year) with
-an inventory or an attestation through ``graph.zero_carbon`` over the replay's own
+an inventory or an attestation through ``ledger.zero_carbon`` over the replay's own
 in-memory site rows (the rules' ``MemoryCarbonView``) and the leaf hashes it
 recomputed. Each evaluation is rendered as the gateway renders one
 (``gateway.zero_carbon_body.evaluation_out``: code, which no database change alters).
@@ -26,12 +26,12 @@ from typing import Any
 from clients.audit.model import Check, Failure
 from clients.audit.served import differences_shown
 from gateway.zero_carbon_body import evaluation_out
-from graph.zero_carbon import RecordedEntry, SiteReader, evaluate_site, site_attestations
 from ledger.entries import Entry
 from ledger.entries.carbon.sites import SiteAttestation
 from ledger.entries.carbon.targets import Inventory
 from ledger.rules.sites import site_inputs_of
 from ledger.rules.view import CarbonView
+from ledger.zero_carbon import RecordedEntry, SiteReader, evaluate_site, site_attestations
 
 ServedEvaluation = Callable[[str, int, int], dict[str, Any] | None]
 """(site, year, log size) -> the evaluation a gateway serves, or None when it says none."""

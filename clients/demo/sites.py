@@ -9,7 +9,7 @@ rated for 2024, the buyer reading them through inventory grants, one certified.
   certificate or meter backs: an unbacked claim, no level.
 
 Each plant reported 2023 higher, so each has its own reduction. The verifier rates
-the plant as it evaluates what it read (``graph.zero_carbon``, the ledger's own method).
+the plant as it evaluates what it read (``ledger.zero_carbon``, the ledger's own method).
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from typing import Any
 
 from clients.demo.identities import BY_KEY, DemoIds, demo_entry
 from gateway.zero_carbon_body import evaluation_out
-from graph.zero_carbon import (
+from ledger.entries import parse_entry
+from ledger.rules import MemoryCarbonView
+from ledger.rules.sites import apply_site_rules
+from ledger.zero_carbon import (
     RecordedEntry,
     SiteReader,
     evaluate_site,
     result_digest,
     site_attestations,
 )
-from ledger.entries import parse_entry
-from ledger.rules import MemoryCarbonView
-from ledger.rules.sites import apply_site_rules
 
 YEAR = 2024
 # Registries of the programme's instruments, apart from the chain's certificates.

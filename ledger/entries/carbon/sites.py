@@ -74,9 +74,9 @@ class SiteAttestation(Entry):
 
     ``inputs`` are the entry ids of the inventories, retirements and activity batches
     the evaluation used, in ascending order (the canonical order: one evaluation has
-    one list); ``resultDigest`` is ``graph.zero_carbon.result_digest`` of the
+    one list); ``resultDigest`` is ``ledger.zero_carbon.result_digest`` of the
     evaluation. Whether the rating is still current is decided by
-    ``graph.zero_carbon.attestation_status`` against a fresh evaluation."""
+    ``ledger.zero_carbon.attestation_status`` against a fresh evaluation."""
 
     type: Literal["site.attestation"]
     site: SiteUrn

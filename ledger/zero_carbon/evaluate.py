@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from graph.zero_carbon.inputs import InputRef, InventoryInput, SiteYearInputs
-from graph.zero_carbon.levels import THRESHOLDS, Level, at_least
+from ledger.zero_carbon.inputs import InputRef, InventoryInput, SiteYearInputs
+from ledger.zero_carbon.levels import THRESHOLDS, Level, at_least
 
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from graph.zero_carbon.gather import RecordedEntry, SiteReader
 from ledger.entries import parse_entry
 from ledger.store.carbon_index import SqlCarbonView
 from ledger.store.log import record_at
+from ledger.zero_carbon.gather import RecordedEntry, SiteReader
 
 
 def stored_entries(conn: Connection) -> Callable[[int], RecordedEntry]:
