@@ -10,11 +10,14 @@ attempts left reaches the same decisions from memory.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from clients.sdk import new_entry
+from ledger.zero_carbon import evaluate_site, result_digest
+from ledger.zero_carbon.store import store_reader
 from tests import carbon_builders as cb
 from tests import site_builders as sb
 from tests.chain_fixture import ISSUED, RECYCLER, REFINER, VERIFIER, Chain, chain, rejected
@@ -132,7 +135,7 @@ def test_a_site_is_rated_by_another_org_under_the_owners_inventory_grant(chain: 
     missing = rejected(chain, chain.verifier, _rating(VERIFIER, nowhere, [inventory.entry_id]))
     assert missing.message.replace(nowhere, "<s>") == unread.message.replace(PLANT, "<s>")
     chain.submit(chain.recycler, cb.inventory_grant(RECYCLER, VERIFIER))
-    chain.submit(chain.verifier, rating)
+    chain.submit(chain.verifier, _true_rating(chain, VERIFIER, PLANT))
     # An org holding supplier and verifier roles does not rate its own site.
     both = "urn:pact:company:customcode:self-rater"
     self_rater = enroll(chain.client, chain.operator, both, "supplier", "verifier")
@@ -141,6 +144,38 @@ def test_a_site_is_rated_by_another_org_under_the_owners_inventory_grant(chain: 
     mine = rejected(chain, self_rater, _rating(both, own, [inventory.entry_id]))
     assert mine.code == grpc.StatusCode.PERMISSION_DENIED
     assert mine.message.startswith("site: ")
+    _audit_agrees(chain)
+
+
+def test_a_rating_states_the_evaluation_from_the_log(chain: Chain) -> None:
+    """Red team F3 (b): an org holding buyer and verifier roles, with an ordinary
+    inventory grant, recorded a junk rating (bogus inputs and digest) that showed the
+    supplier's site as "certification invalidated" for good."""
+    _enrol_both(chain)
+    inventory = chain.submit(chain.recycler, sb.site_inventory(RECYCLER, PLANT, 2024))
+    chain.submit(chain.recycler, sb.generation_batch(RECYCLER, PLANT, "100000"))
+    both = "urn:pact:company:customcode:buyer-verifier"
+    rater = enroll(chain.client, chain.operator, both, "buyer", "verifier")
+    chain.submit(chain.recycler, cb.inventory_grant(RECYCLER, both))
+    true = _true_rating(chain, both, PLANT)
+    junk = {
+        "inputs": (_rating(both, PLANT, [inventory.entry_id]), "inputs: "),
+        "digest": ({**true, "resultDigest": "0" * 64}, "resultDigest: "),
+        "level": ({**true, "level": "six-star"}, "level: "),
+    }
+    for what, (entry, field) in junk.items():
+        refused = rejected(chain, rater, {**entry, "entryId": str(uuid.uuid4())})
+        assert refused.code == grpc.StatusCode.FAILED_PRECONDITION, what
+        assert refused.message.startswith(field + "the rating differs from the evaluation"), (
+            refused.message
+        )
+    assert "is an input it did not rate" in rejected(chain, rater, junk["inputs"][0]).message
+    chain.submit(rater, true)
+    # Once an input changes, the earlier evaluation is no longer what the log gives.
+    chain.submit(chain.recycler, sb.site_inventory(RECYCLER, PLANT, 2024, scope1TCO2e="90"))
+    stale = rejected(chain, rater, {**true, "entryId": str(uuid.uuid4())})
+    assert stale.message.startswith("inputs: ")
+    chain.submit(rater, _true_rating(chain, both, PLANT))
     _audit_agrees(chain)
 
 
@@ -289,3 +324,19 @@ def test_no_inventory_vintage_or_reporting_period_in_the_future(chain: Chain) ->
     }
     chain.submit(chain.recycler, started)
     _audit_agrees(chain)
+
+
+def _true_rating(chain: Chain, verifier: str, site: str) -> dict[str, object]:
+    """``verifier``'s rating of ``site`` for 2024 as the ledger's store evaluates it now."""
+    with chain.server.store.db.read() as conn:
+        result = evaluate_site(store_reader(conn), site, 2024)
+    return new_entry(
+        "site.attestation",
+        verifier,
+        site=site,
+        year=2024,
+        level=result.level,
+        factoryType=result.factory_type or "I",
+        inputs=result.input_ids,
+        resultDigest=result_digest(result),
+    )

@@ -23,7 +23,6 @@ from ledger.entries import parse_entry
 from ledger.rules import MemoryCarbonView
 from ledger.rules.sites import apply_site_rules
 from ledger.zero_carbon import (
-    RecordedEntry,
     SiteReader,
     evaluate_site,
     result_digest,
@@ -144,12 +143,10 @@ def _site_entries(ids: DemoIds, site: DemoSite) -> list[tuple[str, dict[str, Any
 def _rating(ids: DemoIds, site: DemoSite, read: list[dict[str, Any]]) -> dict[str, Any]:
     """The verifier's ``site.attestation`` of what it read, evaluated by the ledger's
     method (the digest covers entry ids and figures, not log positions)."""
-    view, records = MemoryCarbonView(), {}
+    view = MemoryCarbonView()
     for position, raw in enumerate(read):
-        entry = parse_entry(raw)
-        records[position] = RecordedEntry(entry, position, bytes(32))
-        apply_site_rules(entry, position, view)
-    evaluation = evaluate_site(SiteReader(view, records.__getitem__), site.urn, YEAR)
+        apply_site_rules(parse_entry(raw), position, bytes(32), view)
+    evaluation = evaluate_site(SiteReader(view, view.site_record), site.urn, YEAR)
     members = {
         "site": site.urn,
         "year": YEAR,

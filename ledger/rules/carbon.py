@@ -89,7 +89,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us:
 
 def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
     """Record what ``entry`` (already checked) changes in the view."""
-    apply_site_rules(entry, seq, view)
+    apply_site_rules(entry, seq, leaf_hash, view)
     if isinstance(entry, Footprint):
         fp = entry.footprint
         for predecessor in fp.precedingPfIds or ():

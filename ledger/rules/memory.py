@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from ledger.rules.view import (
     FactorFacts,
@@ -14,6 +15,10 @@ from ledger.rules.view import (
     SerialSpan,
     SiteInput,
 )
+from ledger.zero_carbon.gather import RecordedEntry
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
 
 
 class MemoryCarbonView:
@@ -35,6 +40,7 @@ class MemoryCarbonView:
         self._batches: dict[str, str] = {}
         self._site_owners: dict[str, str] = {}
         self._site_inputs: dict[tuple[str, int], list[SiteInput]] = defaultdict(list)
+        self._site_records: dict[int, RecordedEntry] = {}
         # (site, meter) -> its recorded generation spans, sorted by start
         self._generation: dict[tuple[str, str], list[GenerationSpan]] = defaultdict(list)
 
@@ -111,6 +117,9 @@ class MemoryCarbonView:
                 return facts
         return None
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        return self._site_records[seq]
+
     def generation_spans_near(
         self, site: str, meter_id: str, start_us: int, end_us: int
     ) -> list[GenerationSpan]:
@@ -176,6 +185,9 @@ class MemoryCarbonView:
 
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         self._site_inputs[(site, facts.year)].append(facts)
+
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        self._site_records[seq] = RecordedEntry(entry, seq, leaf_hash)
 
     def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
         for span in spans:

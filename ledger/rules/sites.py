@@ -29,6 +29,8 @@ from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll, names_a_sit
 from ledger.entries.carbon.targets import Inventory
 from ledger.errors import ConflictError, PermissionDeniedError, UnknownReferenceError
 from ledger.rules.view import CarbonView, GenerationSpan, SiteInput
+from ledger.zero_carbon.attestation import attestation_status
+from ledger.zero_carbon.gather import SiteReader, evaluate_site
 
 
 def check_site_rules(entry: Entry, view: CarbonView, at_us: int) -> None:
@@ -86,15 +88,20 @@ def site_inputs_of(entry: Entry, seq: int) -> Iterator[tuple[str, SiteInput]]:
         yield entry.site, SiteInput(seq, entry.year, "attestation")
 
 
-def apply_site_rules(entry: Entry, seq: int, view: CarbonView) -> None:
-    """Record what ``entry`` (already checked) adds to the site tables."""
+def apply_site_rules(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
+    """Record what ``entry`` (already checked), recorded at ``seq`` with ``leaf_hash``,
+    adds to the site tables."""
     if isinstance(entry, SiteEnroll):
         view.add_site(entry.site, entry.org, seq)
     elif isinstance(entry, ActivityBatch) and names_a_site(entry.site):
         if spans := _spans(entry):
             view.add_generation_spans(entry.site, seq, spans)
+    named = False
     for site, facts in site_inputs_of(entry, seq):
         view.add_site_input(site, facts)
+        named = True
+    if named:
+        view.add_site_record(entry, seq, leaf_hash)
 
 
 def _owned_site(site: str, org: str, view: CarbonView, field: str) -> None:
@@ -148,3 +155,29 @@ def _check_site_attestation(entry: SiteAttestation, view: CarbonView, at_us: int
             "a verifier rates a site under its owner's live inventory grant",
             field="site",
         )
+    _check_rating(entry, view)
+
+
+def _check_rating(entry: SiteAttestation, view: CarbonView) -> None:
+    """A rating states the evaluation of its site-year from the log as it is now: the
+    same inputs, level, type and result digest (``ledger.zero_carbon``), so a junk
+    rating (bogus inputs or digest) cannot be recorded, and a recorded one is current
+    until an input changes."""
+    evaluation = evaluate_site(SiteReader(view, view.site_record), entry.site, entry.year)
+    status = attestation_status(entry, evaluation)
+    if status.current:
+        return
+    if set(entry.inputs) != set(evaluation.input_ids):
+        field = "inputs"
+    elif entry.level != evaluation.level:
+        field = "level"
+    elif evaluation.factory_type is not None and entry.factoryType != evaluation.factory_type:
+        field = "factoryType"
+    else:
+        field = "resultDigest"
+    raise UnknownReferenceError(
+        f"the rating differs from the evaluation of {entry.site} for {entry.year} from the "
+        f"log: {'; '.join(status.reasons)}; a rating states ledger.zero_carbon.evaluate_site "
+        "as of its record",
+        field=field,
+    )

@@ -10,7 +10,11 @@ and an independent audit reach the same verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
+    from ledger.zero_carbon.gather import RecordedEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +151,11 @@ class CarbonView(Protocol):
         """An inventory grant by ``grantor`` to ``grantee`` live at ``at_us``, or None."""
         ...
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        """The entry recorded at ``seq`` (a seq a site row names), in full (readings
+        included), and its leaf hash: what a site's evaluation reads."""
+        ...
+
     def generation_spans_near(
         self, site: str, meter_id: str, start_us: int, end_us: int
     ) -> list[GenerationSpan]:
@@ -173,6 +182,11 @@ class CarbonView(Protocol):
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None: ...
     def add_site(self, site: str, org_id: str, seq: int) -> None: ...
     def add_site_input(self, site: str, facts: SiteInput) -> None: ...
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        """Keep ``entry`` (which site rows name) for ``site_record``, where the view does
+        not read the log itself."""
+        ...
+
     def add_generation_spans(
         self, site: str, seq: int, spans: tuple[GenerationSpan, ...]
     ) -> None: ...

@@ -10,8 +10,12 @@ runs this code for every fact of the log.
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, false, func, insert, or_, select, update
 
+from ledger.entries import parse_entry
 from ledger.rules.view import (
     FactorFacts,
     FootprintFacts,
@@ -36,6 +40,11 @@ from ledger.store.index_tables import (
     SiteRow,
     TargetRow,
 )
+from ledger.store.log import record_at
+from ledger.zero_carbon.gather import RecordedEntry
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
@@ -227,6 +236,14 @@ class SqlCarbonView:
         )
         return [SiteInput(row.seq, row.year, row.kind) for row in rows]
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        """The stored record, parsed: the sequencer flushes its batch so far before an
+        entry whose rule reads records (``ledger._internal.appending``)."""
+        stored = record_at(self._conn, seq)
+        if stored is None:
+            raise LookupError(f"no record at seq {seq}")
+        return RecordedEntry(parse_entry(json.loads(stored.entry)), seq, stored.leaf_hash)
+
     def generation_spans_near(
         self, site: str, meter_id: str, start_us: int, end_us: int
     ) -> list[GenerationSpan]:
@@ -383,6 +400,9 @@ class SqlCarbonView:
         self._conn.execute(
             insert(_SI), {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
         )
+
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        """Nothing to keep: ``site_record`` reads the log."""
 
     def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
         self._conn.execute(

@@ -8,29 +8,14 @@ verified reads (``ledger.read.verified``) instead.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
 from sqlalchemy import Connection
 
-from ledger.entries import parse_entry
 from ledger.store.carbon_index import SqlCarbonView
-from ledger.store.log import record_at
-from ledger.zero_carbon.gather import RecordedEntry, SiteReader
-
-
-def stored_entries(conn: Connection) -> Callable[[int], RecordedEntry]:
-    """The entry recorded at a seq on ``conn``, parsed (readings included)."""
-
-    def record(seq: int) -> RecordedEntry:
-        stored = record_at(conn, seq)
-        if stored is None:
-            raise LookupError(f"no record at seq {seq}")
-        return RecordedEntry(parse_entry(json.loads(stored.entry)), seq, stored.leaf_hash)
-
-    return record
+from ledger.zero_carbon.gather import SiteReader
 
 
 def store_reader(conn: Connection, below: int | None = None) -> SiteReader:
-    """A ``SiteReader`` over ``conn`` (seen as of log size ``below``, when given)."""
-    return SiteReader(SqlCarbonView(conn), stored_entries(conn), below)
+    """A ``SiteReader`` over ``conn`` (seen as of log size ``below``, when given): the
+    site rows and the records they name (``SqlCarbonView.site_record``)."""
+    view = SqlCarbonView(conn)
+    return SiteReader(view, view.site_record, below)
