@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from ledger.zero_carbon import (
     evaluate,
     result_digest,
 )
+from ledger.zero_carbon.evaluate import EXACT
 
 SITE = "urn:carbonledger:site:recycler:ganzhou"
 D = Decimal
@@ -163,7 +164,9 @@ def test_own_reduction_against_base_or_previous_absolute_or_intensity() -> None:
     assert [(c.against, c.absolute_fell) for c in by_base.comparisons] == [("base", True)]
 
     by_previous = evaluate(_inputs(now, credits, previous=higher))
-    assert by_previous.comparisons[0].absolute_change_percent == D(-1100 + 1000) / 11
+    # Computed in the evaluation's wide context (200 digits), not the default 28.
+    with localcontext(EXACT):
+        assert by_previous.comparisons[0].absolute_change_percent == D(-1100 + 1000) / 11
     assert by_previous.level == "three-star"
 
     # Absolute emissions rose (900 t -> 1000 t) but intensity fell (18 -> 10 t per t).

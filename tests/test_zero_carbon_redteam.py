@@ -100,3 +100,23 @@ def test_a_rating_opens_only_its_site_year_as_it_was_rated(tmp_path: Path, db_ur
     assert [a["status"] for a in body["attestations"]] == ["current"]
     assert (other_year.status_code, other_year.content) == (missing.status_code, missing.content)
     assert other_year.status_code == 404
+
+
+def test_thresholds_are_compared_exactly_beyond_28_digits(tmp_path: Path, db_url: str) -> None:
+    """F7: a residual of 2.0000000000000000000000000001 t (29 significant digits) with
+    1 t of credits rated three stars: Decimal's default context rounded it to 2."""
+    residual = "2.00000000000000000000000000000000000001"  # 39 significant digits
+    with environment(tmp_path, db_url) as env:
+        _bind(env, "ccer-cn", "CCER-R-000001", "CCER-R-000999")
+        _site(env, scope1TCO2e=residual, scope2TCO2e="0", scope2MarketTCO2e="0")
+        env.submit(
+            SUPPLIER,
+            sb.site_retirement(
+                SUPPLIER, PLANT, "CCER-R-000001", "CCER-R-000001", kind="CCER", registry="ccer-cn"
+            ),
+        )
+        short = _served(env)
+    assert short["typeI"]["residualTCO2e"] == residual
+    assert short["scopes"]["scope1TCO2e"] == residual
+    assert short["level"] == "none"
+    assert short["typeI"]["unmet"][0].startswith("three-star: offsets cover")

@@ -7,7 +7,7 @@ worked example are in docs/zero-carbon.md; the thresholds in ``levels``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
 from ledger.zero_carbon.inputs import InputRef, InventoryInput, SiteYearInputs
@@ -68,7 +68,7 @@ class Evaluation:
     scope1: Decimal | None
     scope2_location: Decimal | None
     scope2_market: Decimal | None
-    scope2_market_derived: bool  # not declared: derived from backed renewable electricity
+    scope2_market_derived: bool  # not as declared: derived from backed renewable electricity
     scope3_declared: Decimal | None  # the sum of the declared categories; None if none
     comparisons: tuple[Comparison, ...]
     own_reduction: bool
@@ -95,8 +95,20 @@ class Evaluation:
         return [ref.entry_id for ref in self.inputs]
 
 
+#: Every figure is a signed decimal of at most 64 characters: in 200 significant digits
+#: their sums and their products with a threshold share are exact, so a level is
+#: decided exactly (Decimal's default 28 digits rounded 2.0000000000000000000000000001
+#: t to 2 t, and one credit covered "50 %" of it).
+EXACT = Context(prec=200)
+
+
 def evaluate(inputs: SiteYearInputs) -> Evaluation:
-    """The evaluation of ``inputs.site`` for ``inputs.year``."""
+    """The evaluation of ``inputs.site`` for ``inputs.year``, computed in ``EXACT``."""
+    with localcontext(EXACT):
+        return _evaluate(inputs)
+
+
+def _evaluate(inputs: SiteYearInputs) -> Evaluation:
     certificates = sum((r.quantity for r in inputs.retirements if r.certificate), _ZERO)
     avoidance = _credits(inputs, "avoidance")
     removal = _credits(inputs, "removal")
@@ -138,7 +150,7 @@ def evaluate(inputs: SiteYearInputs) -> Evaluation:
     floor = _location_floor(inventory, backed)
     if market_flag := _unbacked_market(inventory, floor):
         flags.append(market_flag)
-        market = floor
+        market, derived = floor, True
     earlier: tuple[tuple[InventoryInput | None, Against], ...] = (
         (inputs.base, "base"),
         (inputs.previous, "previous"),
