@@ -53,11 +53,11 @@ def _inventory(year: int = 2024, **figures: Any) -> InventoryInput:
 
 
 def _credits(tco2e: str, credit_type: str = "avoidance") -> RetirementInput:
-    return RetirementInput(_ref(), False, D(tco2e), credit_type, SITE, None, "urn:x:org")  # type: ignore[arg-type]
+    return RetirementInput(_ref(), False, D(tco2e), credit_type, SITE, None, "urn:x:org", 2024)  # type: ignore[arg-type]
 
 
-def _certificates(mwh: str, generator: str | None = None) -> RetirementInput:
-    return RetirementInput(_ref(), True, D(mwh), None, SITE, generator, "urn:x:org")
+def _certificates(mwh: str, generator: str | None = None, vintage: int = 2024) -> RetirementInput:
+    return RetirementInput(_ref(), True, D(mwh), None, SITE, generator, "urn:x:org", vintage)
 
 
 def _inputs(

@@ -1,7 +1,8 @@
 """The red team's findings on the zero-carbon programme (issue 19), through a real
 ledger and gateway on SQLite and PostgreSQL: each served answer below was wrong
 before its fix (F3 a rating's lasting view of the whole site, F4 a declared
-market-based scope 2 nobody backs).
+market-based scope 2 nobody backs, F7 thresholds rounded at 28 digits, F8 certificates
+of another vintage counted).
 """
 
 from __future__ import annotations
@@ -120,3 +121,23 @@ def test_thresholds_are_compared_exactly_beyond_28_digits(tmp_path: Path, db_url
     assert short["scopes"]["scope1TCO2e"] == residual
     assert short["level"] == "none"
     assert short["typeI"]["unmet"][0].startswith("three-star: offsets cover")
+
+
+def test_certificates_count_only_for_their_vintage_year(tmp_path: Path, db_url: str) -> None:
+    """F8: 2023-vintage certificates backed 2024's electricity."""
+    with environment(tmp_path, db_url) as env:
+        _bind(env, "gec-cn", "GEC-R-000001", "GEC-R-000999")
+        _site(env, renewableElectricityMWh="400")
+        old = sb.site_retirement(SUPPLIER, PLANT, "GEC-R-000001", "GEC-R-000300", registry="gec-cn")
+        old["vintage"] = 2023
+        env.submit(SUPPLIER, old)
+        env.submit(
+            SUPPLIER,
+            sb.site_retirement(SUPPLIER, PLANT, "GEC-R-000301", "GEC-R-000400", registry="gec-cn"),
+        )
+        served = _served(env)
+    assert served["renewable"]["certificatesMWh"] == "100"
+    assert served["renewable"]["backedMWh"] == "100"
+    (flag,) = [f for f in served["flags"] if f["code"] == "vintage-outside-period"]
+    assert flag["entryIds"] == [old["entryId"]]
+    assert flag["message"].startswith("300 MWh of certificates retired for the site and 2024")

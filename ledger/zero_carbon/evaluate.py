@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
-from ledger.zero_carbon.inputs import InputRef, InventoryInput, SiteYearInputs
+from ledger.zero_carbon.inputs import InputRef, InventoryInput, RetirementInput, SiteYearInputs
 from ledger.zero_carbon.levels import THRESHOLDS, Level, at_least
 
 _HUNDRED = Decimal(100)
@@ -44,6 +44,7 @@ class Flag:
         "generation-also-certified",
         "no-inventory",
         "unbacked-market-scope2",
+        "vintage-outside-period",
     ]
     message: str
     entry_ids: tuple[str, ...]
@@ -109,14 +110,21 @@ def evaluate(inputs: SiteYearInputs) -> Evaluation:
 
 
 def _evaluate(inputs: SiteYearInputs) -> Evaluation:
-    certificates = sum((r.quantity for r in inputs.retirements if r.certificate), _ZERO)
+    flags = []
+    certificates = sum(
+        (r.quantity for r in inputs.retirements if r.certificate and r.vintage == inputs.year),
+        _ZERO,
+    )
+    if other_vintage := [
+        r for r in inputs.retirements if r.certificate and r.vintage != inputs.year
+    ]:
+        flags.append(_other_vintage(inputs.year, other_vintage))
     avoidance = _credits(inputs, "avoidance")
     removal = _credits(inputs, "removal")
     generation = sum((g.mwh for g in inputs.generation), _ZERO)
     certified = sum((c.quantity for c in inputs.generated_certificates), _ZERO)
     counted = max(_ZERO, generation - certified)
     backed = certificates + counted
-    flags = []
     if certified > 0 and generation > 0:
         flags.append(
             Flag(
@@ -194,6 +202,19 @@ def _evaluate(inputs: SiteYearInputs) -> Evaluation:
         factory_type=None if best.level == "none" else best.factory_type,
         flags=tuple(flags),
         inputs=inputs.refs(),
+    )
+
+
+def _other_vintage(year: int, retirements: list[RetirementInput]) -> Flag:
+    """Certificates retired for the site-year whose MWh were generated in another year:
+    electricity of another year does not back this year's consumption."""
+    mwh = sum((r.quantity for r in retirements), _ZERO)
+    vintages = ", ".join(str(v) for v in sorted({r.vintage for r in retirements}))
+    return Flag(
+        "vintage-outside-period",
+        f"{_show(mwh)} MWh of certificates retired for the site and {year} are of vintage "
+        f"{vintages}; only certificates of vintage {year} are counted",
+        tuple(sorted(r.ref.entry_id for r in retirements)),
     )
 
 
