@@ -88,6 +88,10 @@ def _agrees(
         raise _refuse(records, seq, f"the {index} index does not match the record it names")
 
 
+#: The facts a missing site is judged by (an owner no org is), only to do the same work.
+_NO_SITE = SiteFacts(owner="", enrolled_seq=-1, attested_seq=None)
+
+
 @dataclass(frozen=True, slots=True)
 class VisibleSite:
     """A site-year the caller may see: the site's facts and the largest log size it may
@@ -108,10 +112,10 @@ def visible_site(
     access.site_access``), checked against the records they rest on; None when the site
     is not enrolled or hidden from the caller (the two read the same)."""
     facts = site_facts_in(conn, caller, site, year)
-    if facts is None:
-        return None
-    sight = site_access_in(conn, caller, facts, now_us())
-    if not sight.visible:
+    # A missing site asks the policy too, about an owner that does not exist: hidden and
+    # missing sites then cost the same look-ups and cannot be told apart by timing.
+    sight = site_access_in(conn, caller, facts or _NO_SITE, now_us())
+    if facts is None or not sight.visible:
         return None
     _agrees(conn, records, facts.enrolled_seq, "site", SiteEnroll, site=site, org=facts.owner)
     if facts.attested_seq is not None:

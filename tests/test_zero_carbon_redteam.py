@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, event
+
 from tests import carbon_builders as cb
 from tests import site_builders as sb
 from tests.ledger_fixtures import SUPPLIER, enroll
-from tests.test_gateway_support import Env, environment
+from tests.test_gateway_support import OTHER_BUYER, Env, environment
 from tests.test_zero_carbon_gateway import _grant_to
 from tests.zero_carbon_support import FIVE, NOWHERE, VERIFIER, attest, record_programme
 
@@ -141,3 +143,30 @@ def test_certificates_count_only_for_their_vintage_year(tmp_path: Path, db_url: 
     (flag,) = [f for f in served["flags"] if f["code"] == "vintage-outside-period"]
     assert flag["entryIds"] == [old["entryId"]]
     assert flag["message"].startswith("300 MWh of certificates retired for the site and 2024")
+
+
+def test_hidden_and_missing_sites_cost_the_same_look_ups(tmp_path: Path, db_url: str) -> None:
+    """F6: a hidden site answered ~0.27 ms slower than a missing one (more look-ups).
+    Timings are never asserted: the statements each answer sends are compared."""
+    with environment(tmp_path, db_url) as env:
+        record_programme(env)
+        sent: list[str] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            if any(table in statement for table in ("site", "access_grant")):
+                sent.append(statement)
+
+        answers = {}
+        with env.client(OTHER_BUYER) as other:
+            for site in (FIVE, NOWHERE):
+                event.listen(Engine, "before_cursor_execute", capture)
+                try:
+                    got = other.get(f"/v1/sites/{site}/zero-carbon", params={"year": 2024})
+                finally:
+                    event.remove(Engine, "before_cursor_execute", capture)
+                answers[site] = (got.status_code, got.content, list(sent))
+                sent.clear()
+    hidden, missing = answers[FIVE], answers[NOWHERE]
+    assert hidden[0] == missing[0] == 404
+    assert hidden[1] == missing[1]
+    assert hidden[2] == missing[2] and len(hidden[2]) >= 3  # site, attestation, grants
