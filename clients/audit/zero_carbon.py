@@ -4,11 +4,12 @@ a gateway serves.
 During a whole-log replay the rules' in-memory view keeps the entries the site rows
 name (site inventories, generation batches, retirements for or generated at a site,
 site attestations: a small part of a log; ``MemoryCarbonView.site_record``, which the
-rule checking a ``site.attestation`` reads too) and, at the end, the auditor evaluates every (site, year) with
-an inventory or an attestation through ``ledger.zero_carbon`` over the replay's own
-in-memory site rows (the rules' ``MemoryCarbonView``) and the leaf hashes it
-recomputed. Each evaluation is rendered as the gateway renders one
-(``gateway.zero_carbon_body.evaluation_out``: code, which no database change alters).
+rule checking a ``site.attestation`` reads too) and, at the end, the auditor
+evaluates every (site, year) with an inventory or an attestation through
+``ledger.zero_carbon`` over the replay's own in-memory site rows and those records,
+with the leaf hashes it recomputed. Each evaluation is rendered as the gateway renders
+one (``gateway.zero_carbon_body.evaluation_out``: code, which no database change
+alters).
 
 * A verifier's ``site.attestation`` that no longer matches its site-year's evaluation
   (a restated inventory, a new retirement) is listed as invalidated, with why: a fact
