@@ -9,6 +9,10 @@ Twelve digits are well below float64's 15–17 and above what any carbon figure 
 Shares are served as percentages (0 to 100), the unit PACT gives ``primaryDataShare``:
 :func:`percent` turns the engine's fractions into that unit before rounding.
 
+A figure the zero-carbon evaluation sums exactly from signed values (emissions, MWh,
+credits) is served in full by :func:`exact`: rounding it could show a residual the
+rating did not compare.
+
 Values a supplier signed (PACT members, CFF parameters) are served as signed strings, never
 rounded; only PACT v2.3, which wants JSON numbers for a few of them, takes :func:`number`.
 """
@@ -50,3 +54,15 @@ def number(value: float | Decimal | str) -> float:
     whenever it has no more), and never carries binary noise.
     """
     return float(quantity(Decimal(value) if isinstance(value, str) else value))
+
+
+def exact(value: Decimal) -> str:
+    """An exactly computed ``value`` in full: plain notation without trailing zeros
+    (``"0"`` for zero, also negative zero)."""
+    if value.is_zero():
+        return "0"
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), "a finite figure"
+    while exponent < 0 and digits and digits[-1] == 0:  # trailing zeros, without a context
+        digits, exponent = digits[:-1], exponent + 1
+    return format(Decimal((sign, digits, exponent)), "f")

@@ -17,16 +17,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from gateway.zero_carbon_body import SiteEvaluationOut, evaluation_out
-from graph.zero_carbon import (
-    RecordedEntry,
-    SiteReader,
-    evaluate_site,
-    site_attestations,
-)
 from ledger.entries import Entry, parse_entry
 from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll
 from ledger.errors import IntegrityError
@@ -35,6 +30,12 @@ from ledger.read.access import Caller, SiteFacts, now_us, site_access_in, site_f
 from ledger.rules.sites import site_inputs_of
 from ledger.rules.view import SiteInput
 from ledger.store.carbon_index import SqlCarbonView
+from ledger.zero_carbon import (
+    RecordedEntry,
+    SiteReader,
+    evaluate_site,
+    site_attestations,
+)
 
 
 class _SiteRows(SqlCarbonView):
@@ -80,21 +81,41 @@ def verified_site_reader(conn: Connection, records: VerifiedLog, below: int) -> 
 
 
 def _agrees(
-    conn: Connection, records: VerifiedLog, seq: int, index: str, claim: type[Entry], **says: str
+    conn: Connection, records: VerifiedLog, seq: int, index: str, claim: type[Entry], **says: object
 ) -> None:
     entry = _verified_entry(conn, records, seq, index).entry
     if not isinstance(entry, claim) or any(getattr(entry, k) != v for k, v in says.items()):
         raise _refuse(records, seq, f"the {index} index does not match the record it names")
 
 
+#: The facts a missing site is judged by (an owner no org is), only to do the same work.
+_NO_SITE = SiteFacts(owner="", enrolled_seq=-1, attested_seq=None)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleSite:
+    """A site-year the caller may see: the site's facts and the largest log size it may
+    see the evaluation at (None: any)."""
+
+    facts: SiteFacts
+    below: int | None
+
+    def size(self, asked: int) -> int:
+        """The log size to evaluate at when ``asked`` is requested."""
+        return asked if self.below is None else min(asked, self.below)
+
+
 def visible_site(
-    conn: Connection, records: VerifiedLog, caller: Caller, site: str
-) -> SiteFacts | None:
-    """The site's facts if ``caller`` may see its evaluations (``ledger.read.access.
-    site_access``), checked against the records they rest on; None when the site is not
-    enrolled or hidden from the caller (the two read the same)."""
-    facts = site_facts_in(conn, caller, site)
-    if facts is None or site_access_in(conn, caller, facts, now_us()).level is None:
+    conn: Connection, records: VerifiedLog, caller: Caller, site: str, year: int
+) -> VisibleSite | None:
+    """The site's facts if ``caller`` may see its evaluation for ``year`` (``ledger.read.
+    access.site_access``), checked against the records they rest on; None when the site
+    is not enrolled or hidden from the caller (the two read the same)."""
+    facts = site_facts_in(conn, caller, site, year)
+    # A missing site asks the policy too, about an owner that does not exist: hidden and
+    # missing sites then cost the same look-ups and cannot be told apart by timing.
+    sight = site_access_in(conn, caller, facts or _NO_SITE, now_us())
+    if facts is None or not sight.visible:
         return None
     _agrees(conn, records, facts.enrolled_seq, "site", SiteEnroll, site=site, org=facts.owner)
     if facts.attested_seq is not None:
@@ -106,14 +127,18 @@ def visible_site(
             SiteAttestation,
             site=site,
             org=caller.org,
+            year=year,
         )
-    return facts
+    return VisibleSite(facts, sight.below)
 
 
 def served_evaluation(
-    conn: Connection, records: VerifiedLog, facts: SiteFacts, site: str, year: int, below: int
+    conn: Connection, records: VerifiedLog, seen: VisibleSite, site: str, year: int, below: int
 ) -> SiteEvaluationOut:
-    """The evaluation of ``site`` for ``year`` as of log size ``below``, as served."""
-    reader = verified_site_reader(conn, records, below)
+    """The evaluation of ``site`` for ``year`` as of log size ``below`` (or the earlier
+    size the caller's sight stops at), as served."""
+    size = seen.size(below)
+    reader = verified_site_reader(conn, records, size)
     evaluation = evaluate_site(reader, site, year)
-    return evaluation_out(evaluation, facts.owner, below, site_attestations(reader, site, year))
+    attestations = site_attestations(reader, site, year)
+    return evaluation_out(evaluation, seen.facts.owner, size, attestations)

@@ -2,10 +2,10 @@
 year, and a buyer's view of the suppliers that share their inventories with it.
 
 ``GET /v1/sites/{site}/zero-carbon?year=Y``: the site's owner, orgs with the owner's
-live inventory grant, read-all roles and a verifier that rated the site see it
-(``ledger.read.access.site_access``); anyone else gets exactly the answer of a site
-that does not exist. ``atSize`` evaluates the log's first N records (what an auditor
-compares with its replay at a checkpoint).
+live inventory grant and read-all roles see it, and a verifier that rated the site-year
+sees it as of its attestation (``ledger.read.access.site_access``); anyone else gets
+exactly the answer of a site that does not exist. ``atSize`` evaluates the log's first
+N records (what an auditor compares with its replay at a checkpoint).
 
 ``GET /v1/programmes/suppliers[?year=Y]``: for the calling org, each supplier with a
 live inventory grant to it: progress against the caller's targets (as
@@ -55,10 +55,10 @@ def site_zero_carbon(
         size = log_size(conn)
         if atSize is not None and atSize > size:
             raise bad_request(f"atSize {atSize} is beyond the log's {size} records")
-        facts = visible_site(conn, records, caller.reader, site) if is_site_urn(site) else None
-        if facts is None:
+        seen = visible_site(conn, records, caller.reader, site, year) if is_site_urn(site) else None
+        if seen is None:
             raise not_found(request, "site")
-        return served_evaluation(conn, records, facts, site, year, atSize or size)
+        return served_evaluation(conn, records, seen, site, year, atSize or size)
 
 
 class SupplierProgrammeOut(BaseModel):
@@ -100,9 +100,9 @@ def programme_suppliers(
             shown = year if year is not None else latest_inventory_year(conn, sites, size)
             evaluations = []
             for site in sites if shown is not None else []:
-                facts = visible_site(conn, records, reader, site)
-                if facts is not None and shown is not None:
-                    evaluations.append(served_evaluation(conn, records, facts, site, shown, size))
+                seen = None if shown is None else visible_site(conn, records, reader, site, shown)
+                if seen is not None and shown is not None:
+                    evaluations.append(served_evaluation(conn, records, seen, site, shown, size))
             out.append(
                 SupplierProgrammeOut(
                     supplier=org,

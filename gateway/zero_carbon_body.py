@@ -16,8 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from gateway.quantities import quantity
-from graph.zero_carbon import (
+from gateway.quantities import exact, quantity
+from ledger.entries.carbon.sites import SiteAttestation
+from ledger.zero_carbon import (
     AttestationStatus,
     Comparison,
     Evaluation,
@@ -25,19 +26,26 @@ from graph.zero_carbon import (
     Rating,
     attestation_status,
 )
-from ledger.entries.carbon.sites import SiteAttestation
 
 _STARS = {"none": None, "three-star": 3, "four-star": 4, "five-star": 5, "six-star": 6}
 
 
 def _q(value: Decimal | None) -> str | None:
+    """A quotient (a percentage): rounded as every computed quantity is."""
     return None if value is None else quantity(value)
+
+
+def _x(value: Decimal | None) -> str | None:
+    """A figure summed exactly from signed values: in full."""
+    return None if value is None else exact(value)
 
 
 class ScopesOut(BaseModel):
     """The reporting year's emissions, tCO2e. ``scope2MarketDerived``: the inventory
-    declares no market-based scope 2; it is derived from the electricity not backed on
-    the ledger (docs/zero-carbon.md)."""
+    declares no market-based scope 2, or one below what the ledger backs
+    (``unbacked-market-scope2``); it is derived from the electricity not backed on the
+    ledger (docs/zero-carbon.md). Sums of signed figures are served in full, a derived
+    figure and the residual it is in are rounded to 12 significant digits."""
 
     scope1TCO2e: str | None
     scope2LocationTCO2e: str | None
@@ -159,12 +167,13 @@ def _comparison(c: Comparison) -> ComparisonOut:
     )
 
 
-def _rating(rating: Rating | None) -> RatingOut | None:
+def _rating(rating: Rating | None, derived: bool) -> RatingOut | None:
+    """``derived``: the market-based scope 2 in the residual is a quotient (rounded)."""
     if rating is None:
         return None
     return RatingOut(
         factoryType=rating.factory_type,
-        residualTCO2e=quantity(rating.residual),
+        residualTCO2e=quantity(rating.residual) if derived else exact(rating.residual),
         offsetRatioPercent=quantity(rating.offset_percent),
         removalPercent=quantity(rating.removal_percent),
         level=rating.level,
@@ -205,6 +214,7 @@ def evaluation_out(
     """``evaluation`` as served, with each attestation of the site-year judged against it."""
     e = evaluation
     shown = headline(e)
+    derived = e.scope2_market_derived  # a quotient: rounded, as is the residual it is in
     return SiteEvaluationOut(
         site=e.site,
         owner=owner,
@@ -215,30 +225,30 @@ def evaluation_out(
         factoryType=e.factory_type,
         offsetRatioPercent=None if shown is None else quantity(shown.offset_percent),
         scopes=ScopesOut(
-            scope1TCO2e=_q(e.scope1),
-            scope2LocationTCO2e=_q(e.scope2_location),
-            scope2MarketTCO2e=_q(e.scope2_market),
+            scope1TCO2e=_x(e.scope1),
+            scope2LocationTCO2e=_x(e.scope2_location),
+            scope2MarketTCO2e=(_q if derived else _x)(e.scope2_market),
             scope2MarketDerived=e.scope2_market_derived,
-            scope3DeclaredTCO2e=_q(e.scope3_declared),
+            scope3DeclaredTCO2e=_x(e.scope3_declared),
         ),
         ownReduction=OwnReductionOut(
             met=e.own_reduction, comparisons=[_comparison(c) for c in e.comparisons]
         ),
         renewable=RenewableOut(
-            electricityMWh=quantity(e.electricity_mwh),
-            claimedMWh=quantity(e.renewable_claimed_mwh),
-            certificatesMWh=quantity(e.certificates_mwh),
-            generationMWh=quantity(e.generation_mwh),
-            generationCountedMWh=quantity(e.generation_counted_mwh),
-            backedMWh=quantity(e.renewable_backed_mwh),
-            unbackedClaimMWh=quantity(e.unbacked_claim_mwh),
+            electricityMWh=exact(e.electricity_mwh),
+            claimedMWh=exact(e.renewable_claimed_mwh),
+            certificatesMWh=exact(e.certificates_mwh),
+            generationMWh=exact(e.generation_mwh),
+            generationCountedMWh=exact(e.generation_counted_mwh),
+            backedMWh=exact(e.renewable_backed_mwh),
+            unbackedClaimMWh=exact(e.unbacked_claim_mwh),
             sharePercent=_q(e.renewable_percent),
         ),
         offsets=OffsetsOut(
-            avoidanceTCO2e=quantity(e.avoidance_tco2e), removalTCO2e=quantity(e.removal_tco2e)
+            avoidanceTCO2e=exact(e.avoidance_tco2e), removalTCO2e=exact(e.removal_tco2e)
         ),
-        typeI=_rating(e.type_i),
-        typeII=_rating(e.type_ii),
+        typeI=_rating(e.type_i, derived),
+        typeII=_rating(e.type_ii, derived),
         flags=[_flag(f) for f in e.flags],
         inputs=[
             InputOut(entryId=r.entry_id, seq=r.seq, leafHash=r.leaf_hash.hex()) for r in e.inputs

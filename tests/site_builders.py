@@ -66,6 +66,7 @@ def site_retirement(
 ) -> dict[str, Any]:
     """``org`` retires ``first..last`` for ``site``'s reporting year ``year``."""
     entry = cb.retirement(org, registry, first, last, kind=kind, account=account)
+    entry["vintage"] = year
     entry["beneficiary"] = {
         "org": org,
         "site": site,

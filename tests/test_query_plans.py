@@ -26,8 +26,8 @@ from sqlalchemy import Engine, create_engine, event
 
 from clients.sdk import LedgerClient, new_entry
 from gateway.auth import add_client
-from graph.zero_carbon import evaluate_site, result_digest, site_attestations
-from graph.zero_carbon.store import store_reader
+from ledger.zero_carbon import evaluate_site, result_digest, site_attestations
+from ledger.zero_carbon.store import store_reader
 from tests import carbon_builders as cb
 from tests import site_builders as sb
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll
@@ -70,7 +70,7 @@ def _statements(db_url: str, tmp_path: Path) -> dict[str, Any]:
 
 def _record_a_site(client: LedgerClient, server: Any, ledger: Ledger) -> None:
     """A site's year and its rating (issue 19): the site rules' probes while recording,
-    then the evaluation's reads (``graph.zero_carbon.evaluate_site``)."""
+    then the evaluation's reads (``ledger.zero_carbon.evaluate_site``)."""
     supplier = ledger.supplier
     site = SITE
     for entry in (

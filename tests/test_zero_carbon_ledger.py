@@ -14,7 +14,10 @@ from decimal import Decimal
 
 import pytest
 
-from graph.zero_carbon import (
+from ledger.entries import parse_entry
+from ledger.rules import MemoryCarbonView, apply_entry
+from ledger.rules.identity import IdentityState
+from ledger.zero_carbon import (
     RecordedEntry,
     SiteReader,
     UnknownSiteError,
@@ -23,10 +26,7 @@ from graph.zero_carbon import (
     result_digest,
     site_attestations,
 )
-from graph.zero_carbon.store import store_reader
-from ledger.entries import parse_entry
-from ledger.rules import MemoryCarbonView, apply_entry
-from ledger.rules.identity import IdentityState
+from ledger.zero_carbon.store import store_reader
 from tests import carbon_builders as cb
 from tests import site_builders as sb
 from tests.chain_fixture import RECYCLER, VERIFIER, Chain, chain

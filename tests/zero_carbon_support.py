@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients.sdk import new_entry
-from graph.zero_carbon import evaluate_site, result_digest
-from graph.zero_carbon.store import store_reader
+from ledger.zero_carbon import evaluate_site, result_digest
+from ledger.zero_carbon.store import store_reader
 from tests import carbon_builders as cb
 from tests import site_builders as sb
 from tests.ledger_fixtures import BUYER, SUPPLIER, enroll

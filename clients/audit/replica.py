@@ -20,9 +20,11 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, event
 from sqlmodel import SQLModel
 
+from ledger.entries import Entry
 from ledger.rules import (
     FactorFacts,
     FootprintFacts,
+    GenerationSpan,
     GrantFacts,
     MemoryCarbonView,
     SerialSpan,
@@ -93,6 +95,14 @@ class ReplicaCarbonView(MemoryCarbonView):
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         super().add_site_input(site, facts)
         self.sql.add_site_input(site, facts)
+
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        super().add_site_record(entry, seq, leaf_hash)
+        self.sql.add_site_record(entry, seq, leaf_hash)
+
+    def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
+        super().add_generation_spans(site, seq, spans)
+        self.sql.add_generation_spans(site, seq, spans)
 
 
 def create_derived_tables(conn: Connection) -> None:

@@ -200,7 +200,7 @@ def _replay(
         report.footprints = footprints.findings()
     except FootprintEngineError as exc:
         report.notes.append(f"check 8: the footprint engine found no solution: {exc}")
-    report.zero_carbon = sites.findings(replay.carbon, auditor.leaf_hashes, checkpoint.size)
+    report.zero_carbon = sites.findings(replay.carbon, checkpoint.size)
     return auditor
 
 

@@ -1,13 +1,15 @@
 """Check 12: every zero-carbon evaluation recomputed from the log, and compared with what
 a gateway serves.
 
-During a whole-log replay the auditor keeps the entries the site rows name (site
-inventories, generation batches, retirements for or generated at a site, site
-attestations: a small part of a log) and, at the end, evaluates every (site, year) with
-an inventory or an attestation through ``graph.zero_carbon`` over the replay's own
-in-memory site rows (the rules' ``MemoryCarbonView``) and the leaf hashes it
-recomputed. Each evaluation is rendered as the gateway renders one
-(``gateway.zero_carbon_body.evaluation_out``: code, which no database change alters).
+During a whole-log replay the rules' in-memory view keeps the entries the site rows
+name (site inventories, generation batches, retirements for or generated at a site,
+site attestations: a small part of a log; ``MemoryCarbonView.site_record``, which the
+rule checking a ``site.attestation`` reads too) and, at the end, the auditor
+evaluates every (site, year) with an inventory or an attestation through
+``ledger.zero_carbon`` over the replay's own in-memory site rows and those records,
+with the leaf hashes it recomputed. Each evaluation is rendered as the gateway renders
+one (``gateway.zero_carbon_body.evaluation_out``: code, which no database change
+alters).
 
 * A verifier's ``site.attestation`` that no longer matches its site-year's evaluation
   (a restated inventory, a new retirement) is listed as invalidated, with why: a fact
@@ -26,12 +28,11 @@ from typing import Any
 from clients.audit.model import Check, Failure
 from clients.audit.served import differences_shown
 from gateway.zero_carbon_body import evaluation_out
-from graph.zero_carbon import RecordedEntry, SiteReader, evaluate_site, site_attestations
 from ledger.entries import Entry
 from ledger.entries.carbon.sites import SiteAttestation
 from ledger.entries.carbon.targets import Inventory
-from ledger.rules.sites import site_inputs_of
 from ledger.rules.view import CarbonView
+from ledger.zero_carbon import SiteReader, evaluate_site, site_attestations
 
 ServedEvaluation = Callable[[str, int, int], dict[str, Any] | None]
 """(site, year, log size) -> the evaluation a gateway serves, or None when it says none."""
@@ -72,32 +73,22 @@ class ZeroCarbonFinding:
 
 
 class ZeroCarbonRecompute:
-    """Collects the site rows' entries during the replay; evaluates once at the end."""
+    """Collects the site-years during the replay; evaluates once at the end."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, Entry] = {}
         self._site_years: set[tuple[str, int]] = set()
 
     def applied(self, entry: Entry, seq: int, timestamp_us: int) -> None:
         """Called for every entry the replay applied (it passed every check)."""
-        if next(site_inputs_of(entry, seq), None) is None:
-            return
-        self._entries[seq] = entry
         if isinstance(entry, Inventory) and entry.site is not None:
             self._site_years.add((entry.site, entry.reportingYear))
         elif isinstance(entry, SiteAttestation):
             self._site_years.add((entry.site, entry.year))
 
-    def findings(
-        self, view: CarbonView, leaf_hashes: list[bytes], size: int
-    ) -> list[ZeroCarbonFinding]:
-        """Every site-year's evaluation from the replay (``view``: its site rows,
-        ``leaf_hashes``: the leaves it recomputed, by seq), by site and year."""
-
-        def record(seq: int) -> RecordedEntry:
-            return RecordedEntry(self._entries[seq], seq, leaf_hashes[seq])
-
-        reader = SiteReader(view, record)
+    def findings(self, view: CarbonView, size: int) -> list[ZeroCarbonFinding]:
+        """Every site-year's evaluation from the replay (``view``: its site rows and the
+        records they name, with the leaves it recomputed), by site and year."""
+        reader = SiteReader(view, view.site_record)
         found = []
         for site, year in sorted(self._site_years):
             owner = view.site_owner(site)

@@ -23,9 +23,9 @@ from clients.sdk import OrgSigner
 from clients.serving import ledger_and_gateway
 from gateway.auth import add_client
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
-from graph.zero_carbon.store import store_reader
 from ledger.entries import parse_entry
 from ledger.server import ServerConfig
+from ledger.zero_carbon.store import store_reader
 
 
 def run_demo(

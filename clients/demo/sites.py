@@ -9,7 +9,7 @@ rated for 2024, the buyer reading them through inventory grants, one certified.
   certificate or meter backs: an unbacked claim, no level.
 
 Each plant reported 2023 higher, so each has its own reduction. The verifier rates
-the plant as it evaluates what it read (``graph.zero_carbon``, the ledger's own method).
+the plant as it evaluates what it read (``ledger.zero_carbon``, the ledger's own method).
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ from typing import Any
 
 from clients.demo.identities import BY_KEY, DemoIds, demo_entry
 from gateway.zero_carbon_body import evaluation_out
-from graph.zero_carbon import (
-    RecordedEntry,
+from ledger.entries import parse_entry
+from ledger.rules import MemoryCarbonView
+from ledger.rules.sites import apply_site_rules
+from ledger.zero_carbon import (
     SiteReader,
     evaluate_site,
     result_digest,
     site_attestations,
 )
-from ledger.entries import parse_entry
-from ledger.rules import MemoryCarbonView
-from ledger.rules.sites import apply_site_rules
 
 YEAR = 2024
 # Registries of the programme's instruments, apart from the chain's certificates.
@@ -144,12 +143,10 @@ def _site_entries(ids: DemoIds, site: DemoSite) -> list[tuple[str, dict[str, Any
 def _rating(ids: DemoIds, site: DemoSite, read: list[dict[str, Any]]) -> dict[str, Any]:
     """The verifier's ``site.attestation`` of what it read, evaluated by the ledger's
     method (the digest covers entry ids and figures, not log positions)."""
-    view, records = MemoryCarbonView(), {}
+    view = MemoryCarbonView()
     for position, raw in enumerate(read):
-        entry = parse_entry(raw)
-        records[position] = RecordedEntry(entry, position, bytes(32))
-        apply_site_rules(entry, position, view)
-    evaluation = evaluate_site(SiteReader(view, records.__getitem__), site.urn, YEAR)
+        apply_site_rules(parse_entry(raw), position, bytes(32), view)
+    evaluation = evaluate_site(SiteReader(view, view.site_record), site.urn, YEAR)
     members = {
         "site": site.urn,
         "year": YEAR,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ledger._internal.prevalidate import Verdict
 from ledger.entries import Entry
+from ledger.entries.carbon.sites import SiteAttestation
 from ledger.errors import (
     UNVERIFIED_SIGNATURE,
     ConflictError,
@@ -112,6 +113,10 @@ def _append_one(
             field="entryId",
         )
     signer = identity.resolve_signer(sub.key_id, entry)
+    if isinstance(entry, SiteAttestation):
+        # Its rule evaluates the site-year from the records (``CarbonView.site_record``),
+        # this batch's earlier ones included: write them now (same transaction).
+        writer.flush()
     check_entry(entry, signer, identity, carbon, timestamp_us)
     seq = writer.size
     record = Record(seq, timestamp_us, writer.last_chain_hash, digest, sub.key_id, sub.signature)

@@ -19,9 +19,10 @@ The rule (``docs/security.md``, "One access policy"):
 * a supplier's yearly inventories and its progress against targets are seen by
   another org only through a live inventory grant from the supplier (``grant`` with
   ``inventory: true``); a buyer's ``target`` naming the supplier opens nothing;
-* a site's zero-carbon evaluation is seen by whoever sees its owner's inventories, and
-  by a verifier that recorded a ``site.attestation`` of the site (it keeps seeing what
-  it rated, and whether its rating still stands, after the grant it rated under ends);
+* a site's zero-carbon evaluation for a year is seen by whoever sees its owner's
+  inventories, and by a verifier that recorded a ``site.attestation`` of that site-year,
+  which keeps seeing the evaluation as of its (latest) attestation of it, after the
+  grant it rated under ends: what it rated, never a later year or later data;
 * a recorded entry's bytes are readable by its signer and read-all roles, for a
   footprint entry (it carries the composition) at ``detail`` level, for an
   ``inventory`` entry through a live inventory grant, and for a grant entry by its
@@ -38,7 +39,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, or_, select, tuple_
+from sqlalchemy import Connection, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.rules.view import GrantFacts
@@ -164,14 +165,28 @@ def inventory_access(
     return Access(DETAIL if seen else None, changes)
 
 
-def site_access(caller: Caller, inventories: Access, attested: bool) -> Access:
-    """Whether ``caller`` sees a site's zero-carbon evaluations, given its access to the
-    owner's inventories (``inventory_access``) and whether it recorded a
-    ``site.attestation`` of the site. The evaluation is made of the owner's inventories,
-    so no one sees it who could not see them, except the verifier that rated it."""
-    if attested:
-        return _EVERYTHING
-    return inventories
+@dataclass(frozen=True, slots=True)
+class SiteSight:
+    """What a caller sees of a site-year's evaluation: nothing (``visible`` False), the
+    log as of any size it asks (``below`` None), or at most the log's first ``below``
+    records."""
+
+    visible: bool
+    below: int | None = None
+
+
+def site_access(inventories: Access, attested_seq: int | None) -> SiteSight:
+    """What a caller sees of a site-year's zero-carbon evaluation, given its access to
+    the owner's inventories (``inventory_access``) and the seq of its latest
+    ``site.attestation`` of that site-year (None: none). The evaluation is made of the
+    owner's inventories, so no one sees it who could not see them, except the verifier
+    that rated it, which sees it only as it rated it (the log up to its attestation):
+    a rating gives no lasting view of other years or of what the owner records later."""
+    if inventories.level is not None:
+        return SiteSight(True)
+    if attested_seq is not None:
+        return SiteSight(True, attested_seq + 1)
+    return SiteSight(False)
 
 
 def entry_access(
@@ -258,34 +273,38 @@ def inventory_access_in(conn: Connection, caller: Caller, supplier: str, at_us: 
 
 @dataclass(frozen=True, slots=True)
 class SiteFacts:
-    """What the site rows say of a site: its owner and the seq of its ``site.enroll``,
-    and the seq of a ``site.attestation`` of it by the caller (None: none). Unsigned
-    derived rows: a reader checks them against the records they name."""
+    """What the site rows say of a site-year: the site's owner and the seq of its
+    ``site.enroll``, and the seq of the caller's latest ``site.attestation`` of the year
+    (None: none). Unsigned derived rows: a reader checks them against the records they
+    name."""
 
     owner: str
     enrolled_seq: int
     attested_seq: int | None
 
 
-def site_facts_in(conn: Connection, caller: Caller, site: str) -> SiteFacts | None:
-    """The site's owner and the caller's attestation of it, if it is enrolled (probes of
-    the ``site`` primary key, of ``site_input``'s (site, ...) key and of records by seq)."""
+def site_facts_in(conn: Connection, caller: Caller, site: str, year: int) -> SiteFacts | None:
+    """The site's owner and the caller's latest attestation of ``year``, if the site is
+    enrolled (probes of the ``site`` primary key, of ``site_input``'s (site, year, kind)
+    key and of records by seq)."""
     row = conn.execute(select(_ST.c.org_id, _ST.c.seq).where(_ST.c.site == site)).first()
-    if row is None:
-        return None
+    # Asked for a missing site too: hidden and missing cost the same probes.
     attested = conn.execute(
-        select(_SI.c.seq)
+        select(func.max(_SI.c.seq))
         .join(_R, _R.c.seq == _SI.c.seq)
-        .where(_SI.c.site == site, _SI.c.kind == "attestation", _R.c.org_id == caller.org)
-        .limit(1)
+        .where(
+            _SI.c.site == site,
+            _SI.c.year == year,
+            _SI.c.kind == "attestation",
+            _R.c.org_id == caller.org,
+        )
     ).scalar()
-    return SiteFacts(row.org_id, row.seq, attested)
+    return None if row is None else SiteFacts(row.org_id, row.seq, attested)
 
 
-def site_access_in(conn: Connection, caller: Caller, facts: SiteFacts, at_us: int) -> Access:
-    """``site_access`` for the site ``facts`` describe, its owner's grants looked up."""
-    inventories = inventory_access_in(conn, caller, facts.owner, at_us)
-    return site_access(caller, inventories, facts.attested_seq is not None)
+def site_access_in(conn: Connection, caller: Caller, facts: SiteFacts, at_us: int) -> SiteSight:
+    """``site_access`` for the site-year ``facts`` describe, its owner's grants looked up."""
+    return site_access(inventory_access_in(conn, caller, facts.owner, at_us), facts.attested_seq)
 
 
 def entry_access_in(

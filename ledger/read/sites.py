@@ -2,7 +2,7 @@
 
 Unsigned derived rows (``ledger.store.index_tables.SiteRow``, ``SiteInputRow``): a
 reader serves a site only after checking its ``site.enroll`` record, and evaluates a
-year through ``graph.zero_carbon`` with every record checked against the row naming it
+year through ``ledger.zero_carbon`` with every record checked against the row naming it
 (``gateway.site_reads``). Each query here probes an index; none reads the log.
 """
 

@@ -39,6 +39,7 @@ from ledger.errors import (
 )
 from ledger.rules.attestation import attested_footprint, check_attestation
 from ledger.rules.identity import IdentityState
+from ledger.rules.periods import check_not_future
 from ledger.rules.sites import apply_site_rules, check_site_rules
 from ledger.rules.view import CarbonView, FactorFacts, FootprintFacts, GrantFacts, SerialSpan
 from ledger.units import convertible
@@ -47,6 +48,7 @@ from ledger.units import convertible
 def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us: int) -> None:
     """Raise an ``EntryRejectedError`` naming the field unless ``entry`` may be recorded in a
     record stamped ``at_us`` (UTC microseconds, signed into the leaf)."""
+    check_not_future(entry, at_us)
     check_site_rules(entry, view, at_us)
     if isinstance(entry, Footprint):
         _check_footprint(entry, identity, view, at_us)
@@ -87,7 +89,7 @@ def check_carbon(entry: Entry, identity: IdentityState, view: CarbonView, at_us:
 
 def apply_carbon(entry: Entry, seq: int, leaf_hash: bytes, view: CarbonView) -> None:
     """Record what ``entry`` (already checked) changes in the view."""
-    apply_site_rules(entry, seq, view)
+    apply_site_rules(entry, seq, leaf_hash, view)
     if isinstance(entry, Footprint):
         fp = entry.footprint
         for predecessor in fp.precedingPfIds or ():

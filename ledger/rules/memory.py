@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
+from ledger.rules.view import (
+    FactorFacts,
+    FootprintFacts,
+    GenerationSpan,
+    GrantFacts,
+    SerialSpan,
+    SiteInput,
+)
+from ledger.zero_carbon.gather import RecordedEntry
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
 
 
 class MemoryCarbonView:
@@ -28,6 +40,9 @@ class MemoryCarbonView:
         self._batches: dict[str, str] = {}
         self._site_owners: dict[str, str] = {}
         self._site_inputs: dict[tuple[str, int], list[SiteInput]] = defaultdict(list)
+        self._site_records: dict[int, RecordedEntry] = {}
+        # (site, meter) -> its recorded generation spans, sorted by start
+        self._generation: dict[tuple[str, str], list[GenerationSpan]] = defaultdict(list)
 
     def footprint(self, footprint_id: str) -> FootprintFacts | None:
         return self.footprints.get(footprint_id)
@@ -102,6 +117,18 @@ class MemoryCarbonView:
                 return facts
         return None
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        return self._site_records[seq]
+
+    def generation_spans_near(
+        self, site: str, meter_id: str, start_us: int, end_us: int
+    ) -> list[GenerationSpan]:
+        """The spans from the last one starting at or before ``start_us`` to the last one
+        starting before ``end_us`` (the SQL view's two index probes)."""
+        spans = self._generation.get((site, meter_id), [])
+        first = max(0, bisect_right(spans, start_us, key=lambda s: s.start_us) - 1)
+        return spans[first : bisect_left(spans, end_us, key=lambda s: s.start_us)]
+
     def add_footprint(self, facts: FootprintFacts) -> None:
         self.footprints[facts.footprint_id] = facts
         self._by_entry[facts.entry_id] = facts.footprint_id
@@ -158,3 +185,10 @@ class MemoryCarbonView:
 
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         self._site_inputs[(site, facts.year)].append(facts)
+
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        self._site_records[seq] = RecordedEntry(entry, seq, leaf_hash)
+
+    def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
+        for span in spans:
+            insort(self._generation[(site, span.meter_id)], span)

@@ -10,7 +10,11 @@ and an independent audit reach the same verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
+    from ledger.zero_carbon.gather import RecordedEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,18 @@ class SiteInput:
     kind: SiteInputKind
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class GenerationSpan:
+    """A stretch of time one generation meter of a site was read over: contiguous
+    readings of a batch merged, bounds in UTC microseconds since the epoch (end
+    exclusive). Recorded spans of one meter at one site never overlap, so no
+    generation reading counts twice (``ledger.rules.sites``)."""
+
+    meter_id: str
+    start_us: int
+    end_us: int
+
+
 class CarbonView(Protocol):
     # -- reads ----------------------------------------------------------------
     def footprint(self, footprint_id: str) -> FootprintFacts | None: ...
@@ -135,6 +151,18 @@ class CarbonView(Protocol):
         """An inventory grant by ``grantor`` to ``grantee`` live at ``at_us``, or None."""
         ...
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        """The entry recorded at ``seq`` (a seq a site row names), in full (readings
+        included), and its leaf hash: what a site's evaluation reads."""
+        ...
+
+    def generation_spans_near(
+        self, site: str, meter_id: str, start_us: int, end_us: int
+    ) -> list[GenerationSpan]:
+        """Recorded spans of ``meter_id`` at ``site`` that may overlap ``[start_us,
+        end_us)``: every one that does (possibly some that do not), in start order."""
+        ...
+
     # -- updates (called only after every rule for the entry has passed) ------
     def add_footprint(self, facts: FootprintFacts) -> None: ...
     def deprecate_footprint(self, footprint_id: str, seq: int) -> None: ...
@@ -154,3 +182,11 @@ class CarbonView(Protocol):
     def add_target(self, entry_id: str, seq: int, buyer: str, supplier: str) -> None: ...
     def add_site(self, site: str, org_id: str, seq: int) -> None: ...
     def add_site_input(self, site: str, facts: SiteInput) -> None: ...
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        """Keep ``entry`` (which site rows name) for ``site_record``, where the view does
+        not read the log itself."""
+        ...
+
+    def add_generation_spans(
+        self, site: str, seq: int, spans: tuple[GenerationSpan, ...]
+    ) -> None: ...

@@ -12,9 +12,20 @@ per statement.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, false, insert, or_, select, update
+import json
+from typing import TYPE_CHECKING
 
-from ledger.rules.view import FactorFacts, FootprintFacts, GrantFacts, SerialSpan, SiteInput
+from sqlalchemy import Connection, bindparam, false, func, insert, or_, select, update
+
+from ledger.entries import parse_entry
+from ledger.rules.view import (
+    FactorFacts,
+    FootprintFacts,
+    GenerationSpan,
+    GrantFacts,
+    SerialSpan,
+    SiteInput,
+)
 from ledger.store.index_tables import (
     FOOTPRINT_PRODUCT_ACTIVE,
     ActivityBatchRow,
@@ -26,11 +37,17 @@ from ledger.store.index_tables import (
     GrantRow,
     RetirementBeneficiaryRow,
     RetirementRow,
+    SiteGenerationRow,
     SiteInputRow,
     SiteRow,
     TargetRow,
 )
+from ledger.store.log import record_at
 from ledger.store.write_batch import Row, Statement, WriteBatch
+from ledger.zero_carbon.gather import RecordedEntry
+
+if TYPE_CHECKING:
+    from ledger.entries import Entry
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
@@ -44,9 +61,10 @@ _AB = ActivityBatchRow.__table__  # type: ignore[attr-defined]
 _TG = TargetRow.__table__  # type: ignore[attr-defined]
 _ST = SiteRow.__table__  # type: ignore[attr-defined]
 _SI = SiteInputRow.__table__  # type: ignore[attr-defined]
+_SG = SiteGenerationRow.__table__  # type: ignore[attr-defined]
 
 # Every write, built and compiled once (updates name their row by bind parameters).
-_INSERT = {t: insert(t) for t in (_F, _FP, _FS, _FA, _RT, _RB, _AT, _GR, _AB, _TG, _ST, _SI)}
+_INSERT = {t: insert(t) for t in (_F, _FP, _FS, _FA, _RT, _RB, _AT, _GR, _AB, _TG, _ST, _SI, _SG)}
 _DEPRECATE_FOOTPRINT = (
     update(_F)
     .where(_F.c.footprint_id == bindparam("b_footprint_id"))
@@ -249,6 +267,33 @@ class SqlCarbonView:
         )
         return [SiteInput(row.seq, row.year, row.kind) for row in rows]
 
+    def site_record(self, seq: int) -> RecordedEntry:
+        """The stored record, parsed: the sequencer flushes its batch so far before an
+        entry whose rule reads records (``ledger._internal.appending``)."""
+        stored = record_at(self._conn, seq)
+        if stored is None:
+            raise LookupError(f"no record at seq {seq}")
+        return RecordedEntry(parse_entry(json.loads(stored.entry)), seq, stored.leaf_hash)
+
+    def generation_spans_near(
+        self, site: str, meter_id: str, start_us: int, end_us: int
+    ) -> list[GenerationSpan]:
+        """The spans from the last one starting at or before ``start_us`` to the last one
+        starting before ``end_us``: a range of the primary key (site, meter_id, start_us)
+        from a max() probe of it."""
+        meter = (_SG.c.site == site, _SG.c.meter_id == meter_id)
+        before = (
+            select(func.coalesce(func.max(_SG.c.start_us), start_us))
+            .where(*meter, _SG.c.start_us <= start_us)
+            .scalar_subquery()
+        )
+        rows = self._conn.execute(
+            select(_SG.c.start_us, _SG.c.end_us)
+            .where(*meter, _SG.c.start_us >= before, _SG.c.start_us < end_us)
+            .order_by(_SG.c.start_us)
+        )
+        return [GenerationSpan(meter_id, row.start_us, row.end_us) for row in rows]
+
     def live_inventory_grant(self, grantee: str, grantor: str, at_us: int) -> GrantFacts | None:
         """One probe of ``ix_access_grant_pair`` (grantee, grantor, inventory)."""
         row = self._conn.execute(
@@ -357,3 +402,19 @@ class SqlCarbonView:
     def add_site_input(self, site: str, facts: SiteInput) -> None:
         row = {"site": site, "year": facts.year, "kind": facts.kind, "seq": facts.seq}
         self._write(_INSERT[_SI], [row])
+
+    def add_site_record(self, entry: Entry, seq: int, leaf_hash: bytes) -> None:
+        """Nothing to keep: ``site_record`` reads the log."""
+
+    def add_generation_spans(self, site: str, seq: int, spans: tuple[GenerationSpan, ...]) -> None:
+        rows: list[Row] = [
+            {
+                "site": site,
+                "meter_id": span.meter_id,
+                "start_us": span.start_us,
+                "end_us": span.end_us,
+                "seq": seq,
+            }
+            for span in spans
+        ]
+        self._write(_INSERT[_SG], rows)

@@ -199,3 +199,17 @@ class SiteInputRow(SQLModel, table=True):
     year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     kind: str = Field(sa_column=Column(String(32), primary_key=True))
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
+class SiteGenerationRow(SQLModel, table=True):
+    """A span of time a site's generation meter was read over, by the batch at ``seq``
+    (``ledger.rules.view.GenerationSpan``): a meter's spans at a site never overlap, and
+    the rules find the ones near a new batch's by two probes of the primary key."""
+
+    __tablename__ = "site_generation"
+
+    site: str = Field(sa_column=Column(String(_URN), primary_key=True))
+    meter_id: str = Field(sa_column=Column(String(128), primary_key=True))
+    start_us: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    end_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -8,7 +8,7 @@ it is the sequencer's check; the model only validates the readings.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
@@ -91,12 +91,21 @@ class ActivityBatch(Entry):
     # ``generation_years``, computed here from the readings before they are withheld.
     stateless_members: ClassVar[frozenset[str]] = frozenset({"readings"})
     _generation_years: tuple[int, ...] = PrivateAttr(default=())
+    _generation_spans: tuple[tuple[str, int, int], ...] = PrivateAttr(default=())
 
     @property
     def generation_years(self) -> tuple[int, ...]:
         """The calendar years (in each reading's offset) in which the batch meters on-site
         renewable generation: the years whose zero-carbon evaluation of the site reads it."""
         return self._generation_years
+
+    @property
+    def generation_spans(self) -> tuple[tuple[str, int, int], ...]:
+        """``(meterId, start, end)`` of the batch's generation readings, bounds in UTC
+        microseconds since the epoch, a meter's contiguous readings merged into one span,
+        sorted: what the rules compare with the generation already recorded at the site,
+        so a reading submitted again in another batch is refused."""
+        return self._generation_spans
 
     @model_validator(mode="after")
     def _site(self) -> Self:
@@ -114,6 +123,7 @@ class ActivityBatch(Entry):
         # do not overlap, or its consumption would count twice. Errors name the reading
         # (``readings[12].intervalEnd``) in the order a per-reading check would.
         by_meter: dict[str, list[tuple[datetime, int, datetime]]] = {}
+        generation: list[tuple[str, datetime, datetime]] = []
         generation_years: set[int] = set()
         for index, reading in enumerate(self.readings):
             try:
@@ -130,6 +140,7 @@ class ActivityBatch(Entry):
             by_meter.setdefault(reading["meterId"], []).append((start, index, end))
             if reading["stage"] == GENERATION_STAGE:
                 generation_years.add(self._generation_year(index, start, end))
+                generation.append((reading["meterId"], start, end))
         for intervals in by_meter.values():
             intervals.sort()  # by start, then by position: the index is unique
             for (_, _, end), (start, index, _) in itertools.pairwise(intervals):
@@ -141,6 +152,7 @@ class ActivityBatch(Entry):
                         later["intervalStart"],
                     )
         self._generation_years = tuple(sorted(generation_years))
+        self._generation_spans = _merged_spans(generation)
         return self
 
     def _generation_year(self, index: int, start: datetime, end: datetime) -> int:
@@ -162,6 +174,25 @@ class ActivityBatch(Entry):
                 reading["intervalEnd"],
             )
         return start.year
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _merged_spans(
+    intervals: list[tuple[str, datetime, datetime]],
+) -> tuple[tuple[str, int, int], ...]:
+    """Per meter, ``intervals`` (which do not overlap) as UTC-microsecond spans sorted
+    by start, each run of contiguous ones (an end equal to the next start) merged."""
+    spans: list[tuple[str, int, int]] = []
+    for meter, start, end in sorted(intervals):
+        start_us = (start - _EPOCH) // timedelta(microseconds=1)
+        end_us = (end - _EPOCH) // timedelta(microseconds=1)
+        if spans and spans[-1][0] == meter and spans[-1][2] == start_us:
+            spans[-1] = (meter, spans[-1][1], end_us)
+        else:
+            spans.append((meter, start_us, end_us))
+    return tuple(spans)
 
 
 def _no_such_instant(index: int, reading: Reading) -> ValidationError:

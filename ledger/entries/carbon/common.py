@@ -151,6 +151,17 @@ def epoch_us(value: str) -> int:
     return (instant(value) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
+def from_epoch_us(value: int) -> datetime:
+    """The UTC ``datetime`` of ``value`` microseconds since the epoch (``epoch_us``'s
+    inverse)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+def utc_text(value: int) -> str:
+    """``value`` microseconds since the epoch as an RFC 3339 UTC instant, for messages."""
+    return from_epoch_us(value).isoformat().replace("+00:00", "Z")
+
+
 def dec(value: str) -> Decimal:
     """The ``Decimal`` of a validated decimal string."""
     return Decimal(value)

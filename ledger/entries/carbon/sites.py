@@ -74,9 +74,11 @@ class SiteAttestation(Entry):
 
     ``inputs`` are the entry ids of the inventories, retirements and activity batches
     the evaluation used, in ascending order (the canonical order: one evaluation has
-    one list); ``resultDigest`` is ``graph.zero_carbon.result_digest`` of the
-    evaluation. Whether the rating is still current is decided by
-    ``graph.zero_carbon.attestation_status`` against a fresh evaluation."""
+    one list); ``resultDigest`` is ``ledger.zero_carbon.result_digest`` of the
+    evaluation. The sequencer records it only when both are those of the site-year's
+    evaluation from the log at that moment (``ledger.rules.sites``); whether it is
+    still current later is decided by ``ledger.zero_carbon.attestation_status``
+    against a fresh evaluation."""
 
     type: Literal["site.attestation"]
     site: SiteUrn

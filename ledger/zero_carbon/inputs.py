@@ -68,6 +68,7 @@ class RetirementInput:
     beneficiary_site: str | None
     generator_site: str | None
     retired_by: str
+    vintage: int  # the year the certificates' MWh (or the credits' reductions) happened
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ def from_retirement(entry: InstrumentRetire, ref: InputRef) -> RetirementInput:
         beneficiary_site=entry.beneficiary.site,
         generator_site=None if entry.generator is None else entry.generator.site,
         retired_by=entry.org,
+        vintage=entry.vintage,
     )
 
 

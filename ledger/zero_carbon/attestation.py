@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from graph.zero_carbon.evaluate import Evaluation, Rating
 from ledger.canonical import canonicalize
 from ledger.entries.carbon.sites import SiteAttestation
+from ledger.zero_carbon.evaluate import Evaluation, Rating
 
 
 def _text(value: Decimal | None) -> str | None:

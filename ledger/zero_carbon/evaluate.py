@@ -7,11 +7,11 @@ worked example are in docs/zero-carbon.md; the thresholds in ``levels``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
-from graph.zero_carbon.inputs import InputRef, InventoryInput, SiteYearInputs
-from graph.zero_carbon.levels import THRESHOLDS, Level, at_least
+from ledger.zero_carbon.inputs import InputRef, InventoryInput, RetirementInput, SiteYearInputs
+from ledger.zero_carbon.levels import THRESHOLDS, Level, at_least
 
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
@@ -39,7 +39,13 @@ class Comparison:
 class Flag:
     """Something the evaluation did not count as claimed, and the records concerned."""
 
-    code: Literal["unbacked-renewable-claim", "generation-also-certified", "no-inventory"]
+    code: Literal[
+        "unbacked-renewable-claim",
+        "generation-also-certified",
+        "no-inventory",
+        "unbacked-market-scope2",
+        "vintage-outside-period",
+    ]
     message: str
     entry_ids: tuple[str, ...]
 
@@ -63,7 +69,7 @@ class Evaluation:
     scope1: Decimal | None
     scope2_location: Decimal | None
     scope2_market: Decimal | None
-    scope2_market_derived: bool  # not declared: derived from backed renewable electricity
+    scope2_market_derived: bool  # not as declared: derived from backed renewable electricity
     scope3_declared: Decimal | None  # the sum of the declared categories; None if none
     comparisons: tuple[Comparison, ...]
     own_reduction: bool
@@ -90,16 +96,35 @@ class Evaluation:
         return [ref.entry_id for ref in self.inputs]
 
 
+#: Every figure is a signed decimal of at most 64 characters: in 200 significant digits
+#: their sums and their products with a threshold share are exact, so a level is
+#: decided exactly (Decimal's default 28 digits rounded 2.0000000000000000000000000001
+#: t to 2 t, and one credit covered "50 %" of it).
+EXACT = Context(prec=200)
+
+
 def evaluate(inputs: SiteYearInputs) -> Evaluation:
-    """The evaluation of ``inputs.site`` for ``inputs.year``."""
-    certificates = sum((r.quantity for r in inputs.retirements if r.certificate), _ZERO)
+    """The evaluation of ``inputs.site`` for ``inputs.year``, computed in ``EXACT``."""
+    with localcontext(EXACT):
+        return _evaluate(inputs)
+
+
+def _evaluate(inputs: SiteYearInputs) -> Evaluation:
+    flags = []
+    certificates = sum(
+        (r.quantity for r in inputs.retirements if r.certificate and r.vintage == inputs.year),
+        _ZERO,
+    )
+    if other_vintage := [
+        r for r in inputs.retirements if r.certificate and r.vintage != inputs.year
+    ]:
+        flags.append(_other_vintage(inputs.year, other_vintage))
     avoidance = _credits(inputs, "avoidance")
     removal = _credits(inputs, "removal")
     generation = sum((g.mwh for g in inputs.generation), _ZERO)
     certified = sum((c.quantity for c in inputs.generated_certificates), _ZERO)
     counted = max(_ZERO, generation - certified)
     backed = certificates + counted
-    flags = []
     if certified > 0 and generation > 0:
         flags.append(
             Flag(
@@ -130,6 +155,10 @@ def evaluate(inputs: SiteYearInputs) -> Evaluation:
             )
         )
     market, derived = _market_scope2(inventory, backed)
+    floor = _location_floor(inventory, backed)
+    if market_flag := _unbacked_market(inventory, floor):
+        flags.append(market_flag)
+        market, derived = floor, True
     earlier: tuple[tuple[InventoryInput | None, Against], ...] = (
         (inputs.base, "base"),
         (inputs.previous, "previous"),
@@ -176,6 +205,19 @@ def evaluate(inputs: SiteYearInputs) -> Evaluation:
     )
 
 
+def _other_vintage(year: int, retirements: list[RetirementInput]) -> Flag:
+    """Certificates retired for the site-year whose MWh were generated in another year:
+    electricity of another year does not back this year's consumption."""
+    mwh = sum((r.quantity for r in retirements), _ZERO)
+    vintages = ", ".join(str(v) for v in sorted({r.vintage for r in retirements}))
+    return Flag(
+        "vintage-outside-period",
+        f"{_show(mwh)} MWh of certificates retired for the site and {year} are of vintage "
+        f"{vintages}; only certificates of vintage {year} are counted",
+        tuple(sorted(r.ref.entry_id for r in retirements)),
+    )
+
+
 def _credits(inputs: SiteYearInputs, credit_type: str) -> Decimal:
     return sum(
         (
@@ -189,15 +231,36 @@ def _credits(inputs: SiteYearInputs, credit_type: str) -> Decimal:
 
 def _market_scope2(inventory: InventoryInput, backed: Decimal) -> tuple[Decimal, bool]:
     """The declared market-based scope 2, or, when none is declared, the location-based
-    figure for the electricity not backed by certificates or counted generation (a
-    grid-average stand-in for the residual mix: docs/zero-carbon.md)."""
+    floor (``_location_floor``): a grid-average stand-in for the residual mix
+    (docs/zero-carbon.md)."""
     if inventory.scope2_market is not None:
         return inventory.scope2_market, False
+    return _location_floor(inventory, backed), True
+
+
+def _location_floor(inventory: InventoryInput, backed: Decimal) -> Decimal:
+    """Location-based scope 2 for the electricity not backed by certificates or counted
+    generation: the least market-based scope 2 the ledger's records support (all of it
+    when the inventory states no electricity)."""
     electricity = inventory.electricity_mwh
     if electricity == 0:
-        return inventory.scope2_location, True
-    unbacked_share = max(_ZERO, electricity - backed) / electricity
-    return inventory.scope2_location * unbacked_share, True
+        return inventory.scope2_location
+    return inventory.scope2_location * (max(_ZERO, electricity - backed) / electricity)
+
+
+def _unbacked_market(inventory: InventoryInput, floor: Decimal) -> Flag | None:
+    """A declared market-based scope 2 below the floor: the gap is supplier contracts or
+    certificates the ledger does not hold, so the floor is used."""
+    declared = inventory.scope2_market
+    if declared is None or declared >= floor:
+        return None
+    return Flag(
+        "unbacked-market-scope2",
+        f"the inventory declares market-based scope 2 of {_show(declared)} tCO2e; the "
+        f"location-based figure for the electricity not backed on the ledger is "
+        f"{_show(floor)} tCO2e, which is used",
+        (inventory.ref.entry_id,),
+    )
 
 
 def _compare(now: InventoryInput, earlier: InventoryInput, against: Against) -> Comparison:

@@ -6,14 +6,14 @@ indexed site rows and evaluates them; ``evaluate(inputs)`` is the pure method;
 method and its sources are in docs/zero-carbon.md.
 """
 
-from graph.zero_carbon.attestation import (
+from ledger.zero_carbon.attestation import (
     AttestationStatus,
     attestation_status,
     result_digest,
     result_summary,
 )
-from graph.zero_carbon.evaluate import Comparison, Evaluation, Flag, Rating, evaluate
-from graph.zero_carbon.gather import (
+from ledger.zero_carbon.evaluate import Comparison, Evaluation, Flag, Rating, evaluate
+from ledger.zero_carbon.gather import (
     RecordedEntry,
     SiteReader,
     UnknownSiteError,
@@ -21,14 +21,14 @@ from graph.zero_carbon.gather import (
     gather,
     site_attestations,
 )
-from graph.zero_carbon.inputs import (
+from ledger.zero_carbon.inputs import (
     GenerationInput,
     InputRef,
     InventoryInput,
     RetirementInput,
     SiteYearInputs,
 )
-from graph.zero_carbon.levels import THRESHOLDS, Level, Threshold
+from ledger.zero_carbon.levels import THRESHOLDS, Level, Threshold
 
 __all__ = [
     "THRESHOLDS",

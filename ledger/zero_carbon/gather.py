@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from graph.zero_carbon.evaluate import Evaluation, evaluate
-from graph.zero_carbon.inputs import (
+from ledger.entries import Entry
+from ledger.entries.carbon.activity import ActivityBatch
+from ledger.entries.carbon.instruments import InstrumentRetire
+from ledger.entries.carbon.sites import SiteAttestation
+from ledger.entries.carbon.targets import Inventory
+from ledger.zero_carbon.evaluate import Evaluation, evaluate
+from ledger.zero_carbon.inputs import (
     GenerationInput,
     InputRef,
     InventoryInput,
@@ -24,12 +30,9 @@ from graph.zero_carbon.inputs import (
     from_inventory,
     from_retirement,
 )
-from ledger.entries import Entry
-from ledger.entries.carbon.activity import ActivityBatch
-from ledger.entries.carbon.instruments import InstrumentRetire
-from ledger.entries.carbon.sites import SiteAttestation
-from ledger.entries.carbon.targets import Inventory
-from ledger.rules.view import CarbonView, SiteInput
+
+if TYPE_CHECKING:  # the rules import this module: no import of them at run time
+    from ledger.rules.view import CarbonView, SiteInput
 
 
 @dataclass(frozen=True, slots=True)
