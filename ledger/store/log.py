@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, and_, insert, or_, select
@@ -19,6 +20,7 @@ from ledger.merkle import (
     root_nodes,
 )
 from ledger.record import GENESIS_CHAIN_HASH, Record
+from ledger.store.bulk_insert import BulkInsert
 from ledger.store.database import Database
 from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
 
@@ -57,6 +59,9 @@ class StoredRecord:
 
 
 _RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
+_INSERT_RECORDS = BulkInsert(_R, StoredRecord.__slots__)
+_INSERT_NODES = BulkInsert(_N, ("level", "idx", "hash"))
+_record_values = attrgetter(*StoredRecord.__slots__)
 
 
 def _record(row: Sequence[object]) -> StoredRecord:
@@ -132,8 +137,8 @@ class LogWriter:
         else:
             self.last_chain_hash = GENESIS_CHAIN_HASH
             self.last_timestamp_us = 0
-        self._rows: list[dict[str, object]] = []
-        self._nodes: list[dict[str, object]] = []
+        self._rows: list[tuple[object, ...]] = []
+        self._nodes: list[tuple[object, ...]] = []
 
     def existing(self, entry_ids: Iterable[str]) -> dict[str, StoredRecord]:
         ids = list(set(entry_ids))
@@ -156,17 +161,17 @@ class LogWriter:
         if record.seq != self.size:
             raise ValueError(f"append out of order: seq {record.seq}, size {self.size}")
         self.compact.append(record.leaf_hash, self._queue_node)
-        self._rows.append({c.name: getattr(record, c.name) for c in _RECORD_COLUMNS})
+        self._rows.append(_record_values(record))
         self.size += 1
         self.last_chain_hash = record.chain_hash
 
     def _queue_node(self, node: NodeID, digest: bytes) -> None:
-        self._nodes.append({"level": node.level, "idx": node.index, "hash": digest})
+        self._nodes.append((node.level, node.index, digest))
 
     def flush(self) -> None:
-        if self._rows:
-            self._conn.execute(insert(_R), self._rows)
-            self._conn.execute(insert(_N), self._nodes)
+        """Insert the queued records and nodes: one ``executemany`` per table."""
+        _INSERT_RECORDS.run(self._conn, self._rows)
+        _INSERT_NODES.run(self._conn, self._nodes)
         self._rows, self._nodes = [], []
 
 
