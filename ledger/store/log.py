@@ -20,8 +20,8 @@ from ledger.merkle import (
     root_nodes,
 )
 from ledger.record import GENESIS_CHAIN_HASH, Record
-from ledger.store.bulk_insert import BulkInsert
 from ledger.store.database import Database
+from ledger.store.driver_sql import BulkInsert, SelectWhereIn
 from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
 
 _ENTRY_ID = TypeAdapter(EntryId)
@@ -61,6 +61,7 @@ class StoredRecord:
 _RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
 _INSERT_RECORDS = BulkInsert(_R, StoredRecord.__slots__)
 _INSERT_NODES = BulkInsert(_N, ("level", "idx", "hash"))
+_RECORDS_BY_ENTRY_ID = SelectWhereIn(_R, StoredRecord.__slots__, "entry_id")
 _record_values = attrgetter(*StoredRecord.__slots__)
 
 
@@ -141,10 +142,8 @@ class LogWriter:
         self._nodes: list[tuple[object, ...]] = []
 
     def existing(self, entry_ids: Iterable[str]) -> dict[str, StoredRecord]:
-        ids = list(set(entry_ids))
-        if not ids:
-            return {}
-        rows = self._conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id.in_(ids))).all()
+        """The records of those of ``entry_ids`` that are recorded, by entry id."""
+        rows = _RECORDS_BY_ENTRY_ID.run(self._conn, list(set(entry_ids)))
         return {r.entry_id: r for r in map(_record, rows)}
 
     def records_since(self, seq: int, types: Iterable[str]) -> Iterator[StoredRecord]:

@@ -1,7 +1,8 @@
-"""Rows inserted as driver SQL (``BulkInsert``) read back exactly as given, on both
-backends, and a row the database refuses is told as SQLAlchemy's ``IntegrityError``
-(the sequencer's "commit again in halves" relies on that) with nothing of the
-statement left behind."""
+"""The sequencer's driver SQL on both backends: rows inserted (``BulkInsert``) read back
+exactly as given, a row the database refuses is told as SQLAlchemy's
+``IntegrityError`` (the sequencer's "commit again in halves" relies on that) with
+nothing of the statement left behind, and a look-up by a list of keys
+(``SelectWhereIn``) finds exactly the stored ones."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.store.bulk_insert import BulkInsert, UnsupportedDriverError
 from ledger.store.database import Database
+from ledger.store.driver_sql import BulkInsert, SelectWhereIn, UnsupportedDriverError
 from ledger.store.tables import MerkleNodeRow
 
 _N = MerkleNodeRow.__table__  # type: ignore[attr-defined]
 _INSERT = BulkInsert(_N, ("level", "idx", "hash"))
+_BY_IDX = SelectWhereIn(_N, ("idx", "hash"), "idx")
 
 
 def _stored(db: Database) -> list[tuple[int, int, bytes]]:
@@ -53,3 +55,19 @@ def test_a_driver_without_positional_placeholders_is_named() -> None:
 
     with pytest.raises(UnsupportedDriverError, match="'named'"):
         _INSERT.sql(Named())  # type: ignore[arg-type]
+
+
+def test_a_lookup_finds_exactly_the_stored_keys(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with db.write() as conn:
+            _INSERT.run(conn, [(0, i, bytes([i]) * 32) for i in range(0, 40, 2)])
+        with db.read() as conn:
+            found = _BY_IDX.run(conn, [*range(10, 30), 999])
+            assert sorted(tuple(row) for row in found) == [
+                (i, bytes([i]) * 32) for i in range(10, 30, 2)
+            ]
+            assert _BY_IDX.run(conn, [1, 3]) == []
+            assert _BY_IDX.run(conn, []) == []
+    finally:
+        db.dispose()
