@@ -5,7 +5,8 @@ has queued (up to ``max_batch``) and hands it to worker processes in chunks,
 which check canonical form and signatures and validate each entry against its
 model, on all cores. A second stage takes the checked chunks in order, as many
 as are ready, takes the database's sequencer lock, applies the stateful rules
-in order, appends records and Merkle nodes, and commits once for them all. Only
+in order, appends records and Merkle nodes (one ``executemany`` of tuples per
+table, as driver SQL: ``ledger.store.driver_sql``), and commits once for them all. Only
 after that commit is any submission of the batch acknowledged, so nothing
 acknowledged can be lost. A commit the database refuses for one entry's data is
 retried without that entry (see ``Sequencer._sequence``); any other failed

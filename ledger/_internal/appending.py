@@ -25,7 +25,7 @@ from ledger.errors import (
 )
 from ledger.keys import verify_signature
 from ledger.receipt import Receipt
-from ledger.record import Record, entry_hash
+from ledger.record import Record, chain_hash, entry_hash
 from ledger.rules import CarbonView, IdentityState, apply_entry, check_entry
 from ledger.store.log import LogWriter, StoredRecord
 
@@ -133,7 +133,7 @@ def _append_one(
         entry=sub.entry,
         entry_hash=digest,
         leaf_hash=leaf,
-        chain_hash=record.chain_hash(),
+        chain_hash=chain_hash(writer.last_chain_hash, leaf),
     )
     writer.append(stored)
     apply_entry(entry, seq, leaf, identity, carbon)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from ledger.entries import Entry, KeyRevoke, KeyRotate, OrgEnroll
 from ledger.entries.carbon.activity import KeyAdd
@@ -29,6 +30,16 @@ from ledger.rules.issuance import BlockKey, IssuedBlocks, block_of
 
 COLLECTOR = "collector"
 COLLECTED_TYPE = "activity.batch"
+
+
+@lru_cache(maxsize=8192)
+def _public_key(text: str) -> tuple[bytes, bytes]:
+    """The raw public key a base64 member names, and its key id. Remembered: the
+    rules check an entry's new key and then apply it, and each decode builds a
+    ``cryptography`` key object; for a batch of enrolments that was one of the
+    sequencer's larger per-entry costs."""
+    public = decode_public_key(text)
+    return public, key_id(public)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +252,13 @@ class IdentityState:
         elif isinstance(entry, KeyRotate | KeyRevoke):
             self._check_key_change(entry, roles)
         elif isinstance(entry, KeyAdd):
-            if key_id(decode_public_key(entry.publicKey)) in self.keys:
+            if _public_key(entry.publicKey)[1] in self.keys:
                 raise ConflictError("this public key is already enrolled", field="publicKey")
 
     def _check_enroll(self, entry: OrgEnroll) -> None:
         if entry.orgId in self.orgs:
             raise ConflictError(f"{entry.orgId} is already enrolled", field="orgId")
-        if key_id(decode_public_key(entry.publicKey)) in self.keys:
+        if _public_key(entry.publicKey)[1] in self.keys:
             raise ConflictError("this public key is already enrolled", field="publicKey")
         field_name = "companyIds" if entry.companyIds is not None else "orgId"
         self._check_companies_free(entry.orgId, entry.company_ids, field_name)
@@ -300,7 +311,7 @@ class IdentityState:
         if entry.orgId not in self.orgs:
             raise UnknownReferenceError(f"{entry.orgId} is not enrolled", field="orgId")
         if isinstance(entry, KeyRotate):
-            if key_id(decode_public_key(entry.newPublicKey)) in self.keys:
+            if _public_key(entry.newPublicKey)[1] in self.keys:
                 raise ConflictError("this public key is already enrolled", field="newPublicKey")
             return
         target = self.keys.get(bytes.fromhex(entry.keyId))
@@ -316,8 +327,7 @@ class IdentityState:
         self._check_unsealed()
         if isinstance(entry, OrgEnroll):
             self._own_maps()
-            public = decode_public_key(entry.publicKey)
-            kid = key_id(public)
+            public, kid = _public_key(entry.publicKey)
             self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
             self.orgs[entry.orgId] = OrgState(
                 entry.orgId, entry.name, frozenset(entry.roles), seq, kid
@@ -335,14 +345,12 @@ class IdentityState:
             org = self.orgs[entry.orgId]
             if org.signing_key is not None:
                 self._end_key(org.signing_key, seq, "rotated")
-            public = decode_public_key(entry.newPublicKey)
-            kid = key_id(public)
+            public, kid = _public_key(entry.newPublicKey)
             self.keys[kid] = KeyState(kid, public, entry.orgId, added_seq=seq)
             self.orgs[entry.orgId] = replace(org, signing_key=kid)
         elif isinstance(entry, KeyAdd):
             self._own_maps()
-            public = decode_public_key(entry.publicKey)
-            kid = key_id(public)
+            public, kid = _public_key(entry.publicKey)
             self.keys[kid] = KeyState(
                 kid, public, entry.orgId, added_seq=seq, purpose=entry.purpose
             )

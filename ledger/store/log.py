@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, and_, insert, or_, select
@@ -20,6 +21,7 @@ from ledger.merkle import (
 )
 from ledger.record import GENESIS_CHAIN_HASH, Record
 from ledger.store.database import Database
+from ledger.store.driver_sql import BulkInsert, SelectWhereIn
 from ledger.store.tables import BIGINT_MAX, CheckpointRow, MerkleNodeRow, RecordRow
 
 _ENTRY_ID = TypeAdapter(EntryId)
@@ -57,6 +59,10 @@ class StoredRecord:
 
 
 _RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
+_INSERT_RECORDS = BulkInsert(_R, StoredRecord.__slots__)
+_INSERT_NODES = BulkInsert(_N, ("level", "idx", "hash"))
+_RECORDS_BY_ENTRY_ID = SelectWhereIn(_R, StoredRecord.__slots__, "entry_id")
+_record_values = attrgetter(*StoredRecord.__slots__)
 
 
 def _record(row: Sequence[object]) -> StoredRecord:
@@ -132,14 +138,12 @@ class LogWriter:
         else:
             self.last_chain_hash = GENESIS_CHAIN_HASH
             self.last_timestamp_us = 0
-        self._rows: list[dict[str, object]] = []
-        self._nodes: list[dict[str, object]] = []
+        self._rows: list[tuple[object, ...]] = []
+        self._nodes: list[tuple[object, ...]] = []
 
     def existing(self, entry_ids: Iterable[str]) -> dict[str, StoredRecord]:
-        ids = list(set(entry_ids))
-        if not ids:
-            return {}
-        rows = self._conn.execute(select(*_RECORD_COLUMNS).where(_R.c.entry_id.in_(ids))).all()
+        """The records of those of ``entry_ids`` that are recorded, by entry id."""
+        rows = _RECORDS_BY_ENTRY_ID.run(self._conn, list(set(entry_ids)))
         return {r.entry_id: r for r in map(_record, rows)}
 
     def records_since(self, seq: int, types: Iterable[str]) -> Iterator[StoredRecord]:
@@ -156,17 +160,17 @@ class LogWriter:
         if record.seq != self.size:
             raise ValueError(f"append out of order: seq {record.seq}, size {self.size}")
         self.compact.append(record.leaf_hash, self._queue_node)
-        self._rows.append({c.name: getattr(record, c.name) for c in _RECORD_COLUMNS})
+        self._rows.append(_record_values(record))
         self.size += 1
         self.last_chain_hash = record.chain_hash
 
     def _queue_node(self, node: NodeID, digest: bytes) -> None:
-        self._nodes.append({"level": node.level, "idx": node.index, "hash": digest})
+        self._nodes.append((node.level, node.index, digest))
 
     def flush(self) -> None:
-        if self._rows:
-            self._conn.execute(insert(_R), self._rows)
-            self._conn.execute(insert(_N), self._nodes)
+        """Insert the queued records and nodes: one ``executemany`` per table."""
+        _INSERT_RECORDS.run(self._conn, self._rows)
+        _INSERT_NODES.run(self._conn, self._nodes)
         self._rows, self._nodes = [], []
 
 
