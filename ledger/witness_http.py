@@ -7,9 +7,10 @@ would be. The pusher (``ledger.witness_pusher``) posts through :func:`post`, whi
   few signature lines; a 409 one number): beyond it the push fails
   (:class:`AnswerTooLargeError`) instead of filling the ledger's memory;
 - reads at most ``MAX_ERROR_BYTES`` of any other answer (only logged);
-- gives the whole exchange one deadline, checked on every chunk received, so a
-  witness dripping its answer byte by byte fails the push
-  (:class:`DeadlineExceededError`) — httpx's own timeouts bound each read only;
+- gives the whole exchange one deadline (:class:`BoundedExchanges`, headers included,
+  and checked on every chunk received), so a witness dripping its answer byte by byte
+  fails the push (:class:`DeadlineExceededError`) — httpx's own timeouts bound each
+  read only;
 - stops reading as soon as ``stopping`` is set, so shutdown does not wait on it;
 - asks for no content coding and reads raw bytes, so no decompression bomb.
 
@@ -65,10 +66,56 @@ class Answer:
     truncated: bool = False
 
 
+class BoundedExchanges:
+    """One witness's exchanges, each held to ``deadline`` seconds of wall time from the
+    first byte sent, headers included.
+
+    httpx bounds connecting and each read, not a whole exchange: a witness that sends
+    its status line and then one header a second would hold the pusher for as long as
+    it likes. So each exchange runs on its own daemon thread and the pusher waits for
+    it at most ``deadline``; one left running past it (it ends when the witness stops
+    or the connection dies) is remembered, and no new exchange starts until it has
+    ended, so a dripping witness holds at most one thread.
+    """
+
+    def __init__(self, client: httpx.Client, deadline: float, stopping: threading.Event) -> None:
+        self._client = client
+        self._deadline = deadline
+        self._stopping = stopping
+        self._overdue: threading.Thread | None = None
+
+    def post(self, url: str, content: bytes) -> Answer:
+        """POST ``content`` to ``url``; the answer, or the exception the exchange raised,
+        or :class:`DeadlineExceededError` when it did not end within the deadline."""
+        if self._overdue is not None and self._overdue.is_alive():
+            raise DeadlineExceededError(
+                "the previous exchange, past its deadline, is still open; not sending another"
+            )
+        outcome: list[Answer | BaseException] = []
+
+        def exchange() -> None:
+            try:
+                outcome.append(post(self._client, url, content, self._deadline, self._stopping))
+            except BaseException as exc:  # handed to the pusher's thread below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=exchange, name="witness-exchange", daemon=True)
+        thread.start()
+        thread.join(self._deadline)
+        if thread.is_alive():
+            self._overdue = thread
+            raise DeadlineExceededError(f"no complete answer within {self._deadline:g} s")
+        (result,) = outcome
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
 def post(
     client: httpx.Client, url: str, content: bytes, deadline: float, stopping: threading.Event
 ) -> Answer:
-    """POST ``content`` to ``url`` and read the answer within ``deadline`` seconds."""
+    """POST ``content`` to ``url`` and read the answer's body within ``deadline`` seconds
+    (checked per chunk; :class:`BoundedExchanges` bounds the whole exchange)."""
     ends = time.monotonic() + deadline
     headers = {"Accept-Encoding": "identity"}
     with client.stream("POST", url, content=content, headers=headers) as response:

@@ -43,7 +43,12 @@ from ledger.note.tlog_witness import (
     signature_lines,
 )
 from ledger.store.log import LogStore, SignedCheckpointRow
-from ledger.witness_http import Answer, WitnessTransportError, post, submission_prefix
+from ledger.witness_http import (
+    Answer,
+    BoundedExchanges,
+    WitnessTransportError,
+    submission_prefix,
+)
 
 _LOG = logging.getLogger(__name__)
 _MAX_REASON = 500
@@ -122,12 +127,12 @@ class WitnessPusher:
         self._first_backoff = first_backoff
         self._max_backoff = max_backoff
         self._client = httpx.Client(timeout=timeout)
-        self._deadline = deadline
         self._old_size = 0
         self._status = WitnessStatus(witness.key.name, witness.url)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._exchanges = BoundedExchanges(self._client, deadline, self._stopping)
         self._thread = threading.Thread(
             target=self._run, name=f"witness-{witness.key.name}", daemon=True
         )
@@ -206,7 +211,7 @@ class WitnessPusher:
     def _post(self, old: int, latest: SignedCheckpointRow) -> Answer:
         proof = self._proof(old, latest.size) if 0 < old < latest.size else []
         body = AddCheckpointRequest(old, tuple(proof), latest.note).to_body()
-        return post(self._client, self._url, body, self._deadline, self._stopping)
+        return self._exchanges.post(self._url, body)
 
     def _check_resync(self, held: int, size: int) -> None:
         """Resending from ``held`` makes sense only for a checkpoint this ledger signed."""

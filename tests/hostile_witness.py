@@ -100,6 +100,16 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.witness.bytes_sent += 1
 
+    def drip_headers(self, every: float) -> None:
+        """A status line, then one header every ``every`` seconds, never ending the
+        headers: each byte resets a per-read timeout."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        self.wfile.flush()
+        self.witness.dripping.set()
+        while not self.witness.closing.wait(every):
+            self.wfile.write(b"X-Drip: a\r\n")
+            self.wfile.flush()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True

@@ -120,6 +120,24 @@ def test_a_dripping_witness_fails_within_the_deadline(tmp_path: Path, db_url: st
         assert health["consecutiveFailures"] >= 1 and "within 1 s" in health["lastError"]
 
 
+def test_a_witness_dripping_its_headers_fails_within_the_deadline(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Red team re-check: the status line, then a header every 50 ms, never ending the
+    headers. No per-read timeout fires; the exchange's deadline does, and no second
+    exchange starts while the first is still open (one thread held, not one per retry)."""
+    with (
+        hostile_witness(lambda handler, _: handler.drip_headers(0.05)) as witness,
+        ledger_pushing_to(witness, tmp_path, db_url, witness_deadline=1.0) as (server, _),
+    ):
+        started = time.monotonic()
+        status = failed(server, 2)
+        assert time.monotonic() - started < 10
+        assert "DeadlineExceededError" in (status.last_error or "")
+        assert "still open" in (status.last_error or "")
+        assert len(witness.requests) == 1
+
+
 def test_stopping_the_ledger_does_not_wait_for_a_push_in_flight(
     tmp_path: Path, db_url: str
 ) -> None:
