@@ -21,7 +21,15 @@ from clients.witness.core import OldSizeMismatchError, Witness, WitnessError
 from clients.witness.server import MAX_BODY_BYTES
 from clients.witness.state import WitnessStore
 from ledger.keys import new_private_key
-from ledger.note import NoteSigner, note_text, open_note, sign_note, verify_cosignature
+from ledger.note import (
+    Checkpoint,
+    NoteSigner,
+    note_text,
+    open_note,
+    sign_checkpoint,
+    sign_note,
+    verify_cosignature,
+)
 from ledger.note.tlog_witness import AddCheckpointRequest
 from tests.cli_process import start_cli
 from tests.test_tlog_witness import wait_for
@@ -151,6 +159,19 @@ def test_malformed_requests_are_400(
     response = post(client, url, body.replace(b"{note}", log.note(10).encode()))
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "BadRequest" and complaint in response.json()["message"]
+    assert stored_size(witness) is None
+
+
+def test_a_signed_size_beyond_the_state_is_400(
+    url: str, client: httpx.Client, witness: Witness, log: MemoryLog
+) -> None:
+    """Red team re-check: a trusted key's checkpoint of size 2^63 (a valid uint64) used to
+    overflow the SQLite state with a 500 and a traceback."""
+    for size in (2**63, 2**64 - 1):
+        note = sign_checkpoint(Checkpoint(log.signer.name, size, log.tree.root(3)), log.signer)
+        response = post(client, url, AddCheckpointRequest(0, (), note))
+        assert response.status_code == 400, response.text
+        assert "2^63-1" in response.json()["message"]
     assert stored_size(witness) is None
 
 

@@ -25,6 +25,10 @@ from ledger.merkle import MerkleError, verify_consistency
 from ledger.note import Checkpoint, CosignatureSigner, NoteError, NoteVerifier, note_text, open_note
 from ledger.note.tlog_witness import AddCheckpointRequest
 
+MAX_TREE_SIZE = 2**63 - 1
+"""The largest size the state keeps (an SQLite integer); the ledger's own sizes are
+far below it, and a larger one, however well signed, is refused with 400."""
+
 
 class WitnessError(Exception):
     """The witness does not cosign; the subclass says why (and which status it is)."""
@@ -95,6 +99,10 @@ class Witness:
         """The cosignature lines (with newlines) for the request's checkpoint, once stored
         as the latest cosigned for its origin; raises a :class:`WitnessError` otherwise."""
         checkpoint = self._trusted(request.note)
+        if checkpoint.size > MAX_TREE_SIZE:
+            raise MalformedRequestError(
+                f"a checkpoint size above {MAX_TREE_SIZE} (2^63-1) cannot be witnessed here"
+            )
         if request.old_size > checkpoint.size:
             raise MalformedRequestError(
                 f"old size {request.old_size} exceeds the checkpoint's size {checkpoint.size}"
