@@ -11,9 +11,11 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -35,6 +37,8 @@ from ledger.service import SERVICE_NAME, LedgerService
 from ledger.store.database import Database
 from ledger.store.log import LogStore
 from ledger.witness_pusher import WitnessEndpoint, WitnessPusher, WitnessStatus
+
+T = TypeVar("T")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
@@ -127,6 +131,7 @@ class LedgerServer:
         self._refresher = threading.Thread(
             target=self._refresh_checkpoints, name="checkpointer", daemon=True
         )
+        self._witness_changed = threading.Condition()
         self._pushers = [
             WitnessPusher(
                 witness,
@@ -136,6 +141,7 @@ class LedgerServer:
                 first_backoff=config.witness_first_backoff,
                 max_backoff=config.witness_max_backoff,
                 deadline=config.witness_deadline,
+                changed=self._witness_changed,
             )
             for witness in witnesses
             if witness.url is not None
@@ -172,6 +178,23 @@ class LedgerServer:
     def witness_status(self) -> list[WitnessStatus]:
         """How pushing to each witness with a URL goes (``/healthz`` shows it)."""
         return [pusher.status for pusher in self._pushers]
+
+    def wait_for_witnesses(self, condition: Callable[[], T | None], timeout: float) -> T | None:
+        """The first true value of ``condition``, evaluated now and after each change of a
+        witness's status (a cosignature stored, a push failed), or None after ``timeout``
+        seconds: a supervisor or a test waits on the pushers instead of polling them."""
+        found: list[T] = []
+
+        def holds() -> bool:
+            value = condition()
+            if value is None or value is False:
+                return False
+            found.append(value)
+            return True
+
+        with self._witness_changed:
+            self._witness_changed.wait_for(holds, timeout)
+        return found[-1] if found else None
 
     def stop(self, grace: float = 2.0) -> None:
         self._stopping.set()

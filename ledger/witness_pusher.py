@@ -112,10 +112,12 @@ class WitnessPusher:
         max_backoff: float = 300.0,
         timeout: float = 10.0,
         deadline: float = 15.0,
+        changed: threading.Condition | None = None,
     ) -> None:
         """``consistency_proof(old, new)``: checked proofs from the stored nodes
         (``VerifiedLog.consistency_proof``). ``timeout``: for connecting and each read;
-        ``deadline``: for one whole request and its answer."""
+        ``deadline``: for one whole request and its answer. ``changed``: notified after
+        each change of :attr:`status` (what a supervisor waits on instead of polling)."""
         if witness.url is None:
             raise ValueError(f"witness {witness.key.name} has no URL to push to")
         self._key = witness.key
@@ -129,6 +131,7 @@ class WitnessPusher:
         self._client = httpx.Client(timeout=timeout)
         self._old_size = 0
         self._status = WitnessStatus(witness.key.name, witness.url)
+        self._changed = changed or threading.Condition()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -246,19 +249,22 @@ class WitnessPusher:
             )
         recovered = self.status.failures > 0
         self._old_size = size
-        with self._lock:
-            self._status = replace(self._status, cosigned_size=size, last_error=None, failures=0)
+        self._set_status(replace(self.status, cosigned_size=size, last_error=None, failures=0))
         log = _LOG.warning if recovered else _LOG.info
         log("witness %s cosigned checkpoint %d", self._key.name, size)
+
+    def _set_status(self, status: WitnessStatus) -> None:
+        with self._lock:
+            self._status = status
+        with self._changed:
+            self._changed.notify_all()
 
     def _failed(self, reason: str) -> None:
         # Quoted parts of the witness's answer are escaped already; bound the whole.
         if len(reason) > _MAX_REASON:
             reason = reason[:_MAX_REASON] + "..."
-        with self._lock:
-            self._status = replace(
-                self._status, last_error=reason, failures=self._status.failures + 1
-            )
+        status = self.status
+        self._set_status(replace(status, last_error=reason, failures=status.failures + 1))
         _LOG.warning("witness %s (%s) did not cosign: %s", self._key.name, self._url, reason)
 
 

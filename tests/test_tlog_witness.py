@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
@@ -39,22 +39,13 @@ from ledger.note import (
     sign_checkpoint,
 )
 from ledger.note.tlog_policy import TlogPolicy
-from ledger.server import LedgerServer, ServerConfig
+from ledger.server import LedgerServer
 from tests.cli_process import closed_port
 from tests.ledger_fixtures import enroll, operator_of, running_server
-from tests.witness_support import post, served_witness
+from tests.witness_support import post, pushing_config, served_witness, witnesses_reach
 
 T = TypeVar("T")
 NAMES = ("w1.example", "w2.example", "w3.example")
-
-
-def wait_for(condition: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    """Poll ``condition`` until it returns something, or fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while (found := condition()) is None or found is False:
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return found
 
 
 def org(i: int) -> str:
@@ -130,15 +121,8 @@ def test_a_ledger_with_three_witnesses(
     with httpx.Client(timeout=10) as http_client:
         assert post(http_client, urls[2], b"old 0\n\n" + fed.note.encode()).status_code == 200
 
-    config = ServerConfig(
-        data_dir=data_dir,
-        db_url=db_url,
-        grpc_address="127.0.0.1:0",
-        checkpoint_interval=0.1,
-        witnesses=tuple(f"{s.vkey}={url}" for s, url in zip(setup.signers, urls, strict=True)),
-        witness_first_backoff=0.05,
-        witness_max_backoff=0.4,
-    )
+    witnesses = tuple(f"{s.vkey}={url}" for s, url in zip(setup.signers, urls, strict=True))
+    config = pushing_config(data_dir, db_url, witnesses, witness_max_backoff=0.4)
     with (
         ledger_and_gateway(config, "127.0.0.1:0") as (server, http),
         LedgerClient(server.grpc_target) as client,
@@ -147,8 +131,10 @@ def test_a_ledger_with_three_witnesses(
         ledger = server.signer.verifier()
         for i in range(1, 6):
             enroll(client, operator, org(i), "buyer")
-        note = wait_for(
-            lambda: latest_cosigned_by(setup, server, http, set(NAMES)), "three cosignatures"
+        note = witnesses_reach(
+            server,
+            lambda: latest_cosigned_by(setup, server, http, set(NAMES)),
+            "three cosignatures",
         )
         assert setup.policy.check(note) == ("w1", "w2", "w3")
         # The third witness answered 409 with the size it was fed; the ledger resent from it.
@@ -163,11 +149,13 @@ def test_a_ledger_with_three_witnesses(
         for i in range(6, 12):
             enroll(client, operator, org(i), "buyer")
         assert server.store.tree_size() == size + 6
-        note = wait_for(
+        note = witnesses_reach(
+            server,
             lambda: latest_cosigned_by(setup, server, http, {"w1.example", "w2.example"}),
             "the two honest cosignatures",
         )
-        status = wait_for(
+        status = witnesses_reach(
+            server,
             lambda: next(
                 (s for s in server.witness_status() if s.last_error and "422" in s.last_error),
                 None,
@@ -183,8 +171,8 @@ def test_a_ledger_with_three_witnesses(
 
         # Its operator restores the genuine checkpoint: the ledger's next retry resyncs.
         _replace_state(setup.states[2], genuine, ledger)
-        note = wait_for(
-            lambda: latest_cosigned_by(setup, server, http, set(NAMES)), "the third again"
+        note = witnesses_reach(
+            server, lambda: latest_cosigned_by(setup, server, http, set(NAMES)), "the third again"
         )
         assert setup.policy.check(note) == ("w1", "w2", "w3")
         assert server.witness_status()[2].failures == 0
@@ -193,15 +181,8 @@ def test_a_ledger_with_three_witnesses(
 
 def test_a_witness_that_is_down_delays_nothing(tmp_path: Path, db_url: str) -> None:
     signer = CosignatureSigner("down.example", new_private_key())
-    config = ServerConfig(
-        data_dir=tmp_path / "data",
-        db_url=db_url,
-        grpc_address="127.0.0.1:0",
-        checkpoint_interval=0.1,
-        witnesses=(f"{signer.vkey}=http://127.0.0.1:{closed_port()}/w",),
-        witness_first_backoff=0.05,
-        witness_max_backoff=0.2,
-    )
+    down = (f"{signer.vkey}=http://127.0.0.1:{closed_port()}/w",)
+    config = pushing_config(tmp_path / "data", db_url, down)
     with (
         ledger_and_gateway(config, "127.0.0.1:0") as (server, http),
         LedgerClient(server.grpc_target) as client,
@@ -210,7 +191,8 @@ def test_a_witness_that_is_down_delays_nothing(tmp_path: Path, db_url: str) -> N
         for i in range(20):
             enroll(client, operator_of(server), org(i), "buyer")
         assert time.monotonic() - started < 20
-        status = wait_for(
+        status = witnesses_reach(
+            server,
             lambda: next((s for s in server.witness_status() if s.failures >= 3), None),
             "three failed attempts",
         )
@@ -234,17 +216,10 @@ def test_a_witness_ahead_of_the_log_is_reported_not_followed(
     """A witness holding a larger checkpoint under our origin (signed with our key by
     whoever forked it) answers 409 with that size: the ledger must not resend from it."""
     _hold_forged(setup.states[0], Checkpoint(DEFAULT_ORIGIN, 1000, bytes(32)), setup)
-    config = ServerConfig(
-        data_dir=tmp_path / "data",
-        db_url=db_url,
-        grpc_address="127.0.0.1:0",
-        checkpoint_interval=0.1,
-        witnesses=(f"{setup.signers[0].vkey}={urls[0]}",),
-        witness_first_backoff=0.05,
-        witness_max_backoff=0.2,
-    )
+    config = pushing_config(tmp_path / "data", db_url, (f"{setup.signers[0].vkey}={urls[0]}",))
     with ledger_and_gateway(config, "127.0.0.1:0") as (server, http):
-        status = wait_for(
+        status = witnesses_reach(
+            server,
             lambda: next((s for s in server.witness_status() if s.failures >= 2), None),
             "two refused attempts",
         )

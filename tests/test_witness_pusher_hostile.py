@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -27,22 +26,14 @@ from ledger.server import LedgerServer, ServerConfig
 from ledger.witness_http import MAX_ANSWER_BYTES, InvalidWitnessURLError
 from ledger.witness_pusher import WitnessEndpoint, WitnessStatus
 from tests.hostile_witness import Handler, HostileWitness, hostile_witness
-from tests.test_tlog_witness import wait_for
+from tests.witness_support import pushing_config, witnesses_reach
 
 
 def config_for(
     witness: HostileWitness, tmp_path: Path, db_url: str, **config: float
 ) -> ServerConfig:
-    base = ServerConfig(
-        data_dir=tmp_path / "data",
-        db_url=db_url,
-        grpc_address="127.0.0.1:0",
-        checkpoint_interval=0.1,
-        witnesses=(f"{witness.own.vkey}={witness.url}",),
-        witness_first_backoff=0.05,
-        witness_max_backoff=0.2,
-    )
-    return replace(base, **config)  # type: ignore[arg-type]
+    own = (f"{witness.own.vkey}={witness.url}",)
+    return pushing_config(tmp_path / "data", db_url, own, **config)
 
 
 @contextmanager
@@ -57,7 +48,8 @@ def ledger_pushing_to(
 
 
 def failed(server: LedgerServer, times: int = 1) -> WitnessStatus:
-    return wait_for(
+    return witnesses_reach(
+        server,
         lambda: next((s for s in server.witness_status() if s.failures >= times), None),
         f"{times} failed pushes",
     )
@@ -99,7 +91,9 @@ def test_lines_of_other_keys_are_counted_once_per_push(
         hostile_witness(mixed) as witness,
         ledger_pushing_to(witness, tmp_path, db_url) as (server, _),
     ):
-        wait_for(lambda: server.witness_status()[0].cosigned_size, "a cosigned checkpoint")
+        witnesses_reach(
+            server, lambda: server.witness_status()[0].cosigned_size, "a cosigned checkpoint"
+        )
     pushes = len(witness.requests)
     ignored = [r for r in caplog.records if "lines of other keys" in r.getMessage()]
     assert 1 <= len(ignored) <= pushes
@@ -207,7 +201,9 @@ def test_the_submission_prefix_path_gets_add_checkpoint(tmp_path: Path, db_url: 
     with hostile_witness(honest) as witness:
         witness.url += "/"
         with ledger_pushing_to(witness, tmp_path, db_url) as (server, http):
-            wait_for(lambda: server.witness_status()[0].cosigned_size, "a cosigned checkpoint")
+            witnesses_reach(
+                server, lambda: server.witness_status()[0].cosigned_size, "a cosigned checkpoint"
+            )
             shown = httpx.get(f"{http.url}/healthz").json()["witnesses"][0]["url"]
         assert shown == witness.url.rstrip("/")
     assert set(own) == {"/hostile/add-checkpoint"}

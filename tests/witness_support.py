@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,6 +18,9 @@ from ledger.keys import new_private_key
 from ledger.merkle import MerkleTree, leaf_hash
 from ledger.note import Checkpoint, CosignatureSigner, NoteSigner, sign_checkpoint
 from ledger.note.tlog_witness import AddCheckpointRequest
+from ledger.server import LedgerServer, ServerConfig
+
+T = TypeVar("T")
 
 
 class MemoryLog:
@@ -56,3 +60,31 @@ def served_witness(witness: Witness, prefix: str = "") -> Iterator[str]:
 def post(client: httpx.Client, url: str, body: bytes | AddCheckpointRequest) -> httpx.Response:
     content = body.to_body() if isinstance(body, AddCheckpointRequest) else body
     return client.post(f"{url}/add-checkpoint", content=content)
+
+
+def pushing_config(
+    data_dir: Path, db_url: str, witnesses: tuple[str, ...], **more: Any
+) -> ServerConfig:
+    """A ledger that signs often and pushes to ``witnesses`` (``VKEY=URL``), retrying fast."""
+    settings: dict[str, Any] = {
+        "checkpoint_interval": 0.1,
+        "witness_first_backoff": 0.05,
+        "witness_max_backoff": 0.2,
+        **more,
+    }
+    return ServerConfig(
+        data_dir=data_dir,
+        db_url=db_url,
+        grpc_address="127.0.0.1:0",
+        witnesses=witnesses,
+        **settings,
+    )
+
+
+def witnesses_reach(
+    server: LedgerServer, condition: Callable[[], T | None], what: str, timeout: float = 60.0
+) -> T:
+    """The first true value of ``condition``, checked at each change of a witness's status."""
+    found = server.wait_for_witnesses(condition, timeout)
+    assert found is not None, f"timed out waiting for {what}"
+    return found
