@@ -4,13 +4,13 @@ ratio to the raw Ed25519 verification rate of ``cryptography`` on all cores, mea
 the same run on the same machine. Entries are signed before the timed window (signing is
 the suppliers' cost, not the ledger's).
 
-It also measures what bounds any server on this stack: the transport ceiling
-(the same clients streaming the same entries to a gRPC server whose
-SubmitStream does nothing but answer each entry with a receipt) and the
-stateless floor of ``bench/floors.py``. Transport, floor and verification all
-share the cores, so no server can exceed ``1 / (1/transport + 1/floor +
-1/verify)`` entries/s; the bench prints that bound as a ratio next to the
-measured one.
+It also measures what bounds any server on this stack, per path: the transport ceiling
+(the same clients sending the same entries to a gRPC server whose SubmitStream or
+SubmitBatch does nothing but answer each entry with a receipt) and the stateless floor
+of ``bench/floors.py``. Transport, floor and verification all share the cores, so no
+server can exceed ``1 / (1/transport + 1/floor + 1/verify)`` entries/s; the bench prints
+that bound as a ratio next to the measured one, and where the sequencer's time went on
+each path.
 
 Usage: python bench/ingest.py [--entries N] [--clients C] [--db URL]
 The last line is the batched headline: ``ingest: <rate> entries/s (ratio <r> vs ...)``.
@@ -19,6 +19,7 @@ The last line is the batched headline: ``ingest: <rate> entries/s (ratio <r> vs 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -37,7 +38,8 @@ from clients.sdk.entries import SignedEntry
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.keys import encode_public_key, public_key_bytes
-from ledger.sequencer import SequencerConfig
+from ledger.process import settle_heap_after_startup
+from ledger.sequencer import SequencerConfig, SequencerStats
 from ledger.server import LedgerServer, ServerConfig
 
 
@@ -87,26 +89,40 @@ def _submit(
 
 
 class _ReceiptsOnly(pb_grpc.LedgerServicer):  # type: ignore[misc]
-    """SubmitStream that answers every entry at once and records nothing: what the
-    gRPC transport and the SDK cost on their own."""
+    """SubmitStream and SubmitBatch that answer every entry at once and record nothing:
+    what the gRPC transport and the SDK cost on their own."""
 
     def SubmitStream(
         self, request_iterator: Iterator[pb.SubmitRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.SubmitStreamResponse]:
-        hash_placeholder = bytes(32)
         for index, request in enumerate(request_iterator):
-            receipt = pb.Receipt(
-                entry_id=str(index),
-                seq=index,
-                leaf_hash=hash_placeholder,
-                chain_hash=hash_placeholder,
-                timestamp_us=len(request.entry),
-            )
-            yield pb.SubmitStreamResponse(index=index, receipt=receipt)
+            yield pb.SubmitStreamResponse(index=index, receipt=_placeholder(index, request))
+
+    def SubmitBatch(
+        self, request: pb.SubmitBatchRequest, context: grpc.ServicerContext
+    ) -> pb.SubmitBatchResponse:
+        return pb.SubmitBatchResponse(
+            results=[
+                pb.SubmitStreamResponse(index=index, receipt=_placeholder(index, entry))
+                for index, entry in enumerate(request.entries)
+            ]
+        )
 
 
-def transport_rate(batches: list[list[SignedEntry]]) -> float:
-    """Entries/s of the same clients and entries through a do-nothing SubmitStream."""
+def _placeholder(index: int, request: pb.SubmitRequest) -> pb.Receipt:
+    hash_placeholder = bytes(32)
+    return pb.Receipt(
+        entry_id=str(index),
+        seq=index,
+        leaf_hash=hash_placeholder,
+        chain_hash=hash_placeholder,
+        timestamp_us=len(request.entry),
+    )
+
+
+def transport_rate(batches: list[list[SignedEntry]], batched: bool) -> float:
+    """Entries/s of the same clients and entries through a do-nothing SubmitStream (or
+    SubmitBatch when ``batched``)."""
     server = grpc.server(ThreadPoolExecutor(max_workers=len(batches) + 4))
     pb_grpc.add_LedgerServicer_to_server(_ReceiptsOnly(), server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -116,8 +132,8 @@ def transport_rate(batches: list[list[SignedEntry]]) -> float:
         with ProcessPoolExecutor(len(batches), mp_context=context) as pool:
             start_at = time.time() + 1.0
             targets = [f"127.0.0.1:{port}"] * len(batches)
-            starts, streamed = [start_at] * len(batches), [False] * len(batches)
-            results = list(pool.map(_submit, targets, batches, starts, streamed))
+            starts, how = [start_at] * len(batches), [batched] * len(batches)
+            results = list(pool.map(_submit, targets, batches, starts, how))
             elapsed = time.time() - start_at
     finally:
         server.stop(grace=None)
@@ -143,6 +159,22 @@ def raw_verify_rate(entries: list[SignedEntry], public: bytes, workers: int) -> 
         started = time.perf_counter()
         done = sum(pool.map(_verify_chunk, chunks))
         return done / (time.perf_counter() - started)
+
+
+def _since(before: SequencerStats, after: SequencerStats) -> str:
+    """Where the sequencer's time went between two snapshots of its stats, per entry."""
+    entries = max(after.entries - before.entries, 1)
+    batches = after.batches - before.batches
+
+    def per_entry(seconds: float) -> str:
+        return f"{seconds:.2f}s ({1e6 * seconds / entries:.0f} µs/entry)"
+
+    return (
+        f"batches={batches} mean batch={entries / max(batches, 1):.0f} "
+        f"waiting for checks={per_entry(after.verify_seconds - before.verify_seconds)} "
+        f"rules={per_entry(after.rule_seconds - before.rule_seconds)} "
+        f"commit={per_entry(after.commit_seconds - before.commit_seconds)}"
+    )
 
 
 def main() -> None:
@@ -179,12 +211,15 @@ def main() -> None:
                 )
             )
             batches, for_batched = signed[: args.clients], signed[args.clients :]
+            settle_heap_after_startup()  # as `carbonledger serve` does
             targets = [server.grpc_target] * args.clients
             runs = {}
+            spent: dict[str, str] = {}
             for name, entries, batched in (
                 ("stream", batches, False),
                 ("batch", for_batched, True),
             ):
+                before = dataclasses.replace(server.sequencer.stats)
                 start_at = time.time() + 1.0
                 results = list(
                     pool.map(
@@ -196,7 +231,7 @@ def main() -> None:
                     )
                 )
                 runs[name] = (results, time.time() - start_at)
-        stats = server.sequencer.stats
+                spent[name] = _since(before, server.sequencer.stats)
         server.stop()
         rates = {
             name: sum(ok for ok, _ in results) / elapsed
@@ -208,9 +243,11 @@ def main() -> None:
         all_entries = [e for batch in signed for e in batch]
         operator_public = public_key_bytes(server.data_dir.operator_key())
         reference = raw_verify_rate(all_entries, operator_public, cores)
-        transport = transport_rate(batches)
+        transport = transport_rate(batches, batched=False)
+        transport_batched = transport_rate(for_batched, batched=True)
         floor = stateless_rate([e.entry for e in all_entries], cores)
     best = bound(reference, transport, floor)
+    best_batched = bound(reference, transport_batched, floor)
 
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={cores} "
@@ -220,17 +257,18 @@ def main() -> None:
         f"store: {args.db or 'sqlite (WAL, synchronous=FULL)'}; clients={args.clients} "
         f"entries={accepted} rejected={rejected} elapsed={elapsed:.2f}s"
     )
-    mean_batch = stats.entries / max(stats.batches, 1)
-    print(
-        f"sequencer: batches={stats.batches} mean batch={mean_batch:.0f} "
-        f"waiting for checks={stats.verify_seconds:.2f}s rules={stats.rule_seconds:.2f}s "
-        f"commit={stats.commit_seconds:.2f}s"
-    )
+    for name, line in spent.items():
+        print(f"sequencer, {name}: {line}")
     print(f"reference: raw Ed25519 verify on {cores} cores = {reference:,.0f} /s")
     print(
         f"ceiling: a do-nothing SubmitStream, same clients and entries = {transport:,.0f} /s; "
         f"canonical check + schema parse + entry hash on {cores} cores = {floor:,.0f} /s; "
         f"with verification, any server <= {best:,.0f} /s (ratio <= {best / reference:.2f})"
+    )
+    print(
+        f"ceiling, batched: a do-nothing SubmitBatch, same clients and entries = "
+        f"{transport_batched:,.0f} /s; with verification and the same floor, any server <= "
+        f"{best_batched:,.0f} /s (ratio <= {best_batched / reference:.2f})"
     )
     print(
         f"ingest, one entry per message (SubmitStream): {rates['stream']:,.0f} entries/s "

@@ -33,6 +33,7 @@ from scratch_db import scratch_store
 from clients.sdk import LedgerClient, OrgSigner, Rejected, new_entry
 from clients.sdk.entries import SignedEntry
 from ledger.entries.carbon.factors import load_default_factors
+from ledger.process import settle_heap_after_startup
 from ledger.sequencer import SequencerConfig
 from ledger.server import LedgerServer, ServerConfig
 
@@ -155,6 +156,7 @@ def main() -> None:
             ]
             rates, refused = [], []
             _submit(server.grpc_target, signed.pop(0))  # warm-up
+            settle_heap_after_startup()  # as `carbonledger serve` does
             for tenth in signed:
                 started = time.perf_counter()
                 results = list(pool.map(_submit, [server.grpc_target] * 2, _split(tenth, 2)))
