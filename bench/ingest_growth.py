@@ -10,7 +10,8 @@ sign; everything is signed before the timed window. A rule, index or read whose 
 with the log shows as a falling rate: the last tenth must keep at least 0.8 of the first.
 
 Usage: python bench/ingest_growth.py [--entries N] [--db URL]
-The last line is the headline: ``ingest growth: last tenth / first tenth = r``.
+The last line is the headline:
+``ingest growth (<store>): last tenth / first tenth = r (last tenth <rate> entries/s)``.
 """
 
 from __future__ import annotations
@@ -173,7 +174,10 @@ def main() -> None:
     for sample in refused[:3]:
         print(f"  refused: {sample}")
     print("rate per tenth (entries/s): " + " ".join(f"{r:,.0f}" for r in rates))
-    print(f"ingest growth: last tenth / first tenth = {rates[-1] / rates[0]:.2f}")
+    print(
+        f"ingest growth ({store_name}): last tenth / first tenth = {rates[-1] / rates[0]:.2f} "
+        f"(last tenth {rates[-1]:,.0f} entries/s)"
+    )
 
 
 def _split(items: list[Any], parts: int) -> list[list[Any]]:

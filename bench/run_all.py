@@ -16,14 +16,22 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [
-    "ingest.py",
-    "ingest_growth.py",
-    "activity.py",
-    "footprint.py",
-    "gateway.py",
-    "audit.py",
-    "audit_db.py",
+#: PostgreSQL for the benchmarks whose targets name it (the Makefile exports it).
+POSTGRES_URL = os.environ.get("CARBONLEDGER_BENCH_POSTGRES_URL")
+#: (title, script and arguments) of each benchmark, in order
+BENCHMARKS: list[tuple[str, list[str]]] = [
+    ("ingest.py", ["ingest.py"]),
+    ("ingest_growth.py", ["ingest_growth.py"]),
+    *(
+        [("ingest_growth.py on PostgreSQL", ["ingest_growth.py", "--db", POSTGRES_URL])]
+        if POSTGRES_URL
+        else []
+    ),
+    ("activity.py", ["activity.py"]),
+    ("footprint.py", ["footprint.py"]),
+    ("gateway.py", ["gateway.py"]),
+    ("audit.py", ["audit.py"]),
+    ("audit_db.py", ["audit_db.py"]),
 ]
 
 
@@ -40,10 +48,10 @@ def _cpu_model() -> str:
 def main() -> None:
     sections = []
     headlines = []
-    for name in BENCHMARKS:
+    for name, (script, *args) in BENCHMARKS:
         print(f"== {name}", flush=True)
         run = subprocess.run(
-            [sys.executable, str(HERE / name)],
+            [sys.executable, str(HERE / script), *args],
             capture_output=True,
             text=True,
             check=False,
