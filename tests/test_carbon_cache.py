@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from clients.sdk import LedgerClient, Rejected
 from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.store.carbon_cache import CarbonFactsCache
 from tests import carbon_builders as cb
 from tests.ledger_fixtures import enroll, operator_of, running_server
 from tests.test_commit_isolation import MARK, _refuse_marked_org
@@ -90,3 +91,16 @@ def _drop_refusal(db_url: str) -> None:
         else:
             conn.execute(text("ALTER TABLE record DROP CONSTRAINT refuse_marked"))
     engine.dispose()
+
+
+def test_a_full_cache_starts_again_empty_after_a_commit() -> None:
+    cache = CarbonFactsCache(limit=2)
+    cache.start(7)
+    cache.declared.update({("org", "a"): True, ("org", "b"): True, ("org", "c"): False})
+    cache.committed(8)
+    assert (cache.size, cache.declared) == (8, {})  # valid for the new size, and empty
+    cache.declared[("org", "a")] = True
+    cache.committed(9)
+    assert cache.declared == {("org", "a"): True}  # under the limit: kept
+    cache.start(10)  # another process appended in between: nothing kept
+    assert (cache.size, cache.declared) == (-1, {})

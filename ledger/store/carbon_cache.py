@@ -56,9 +56,11 @@ def _active_key(org_id: str, product_id: str, company_id: str, batch_id: str | N
     return (org_id, product_id, company_id, batch_id or "")
 
 
-#: Facts kept across commits, at most (about 0.5 KB each): past it the cache starts
-#: again empty after a commit, never within one (held writes rely on what it holds).
-CACHED_FACTS = 200_000
+#: Facts kept across commits, at most: ≈ 180 bytes each, five per footprint, so ≈ 180 MB
+#: for the last ≈ 200,000 footprints recorded or asked about. Past it the cache starts
+#: again empty after a commit (never within one: held writes rely on what it holds), and
+#: the questions go to the tables' indexes until it has filled again.
+CACHED_FACTS = 1_000_000
 
 
 class CarbonFactsCache:
