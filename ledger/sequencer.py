@@ -47,7 +47,7 @@ from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.receipt import Receipt
 from ledger.rules import IdentityState
 from ledger.store.carbon_cache import CachedCarbonView, CarbonFactsCache
-from ledger.store.log import LogStore, LogWriter
+from ledger.store.log import LogHead, LogStore, LogWriter
 
 log = logging.getLogger(__name__)
 _unstorable = RateLimitedWarning(log, 60.0)
@@ -109,6 +109,7 @@ class Sequencer:
         self._prevalidator = Prevalidator(self.config.verify_workers)
         # what the rules learnt of the carbon tables, kept from one commit to the next
         self._carbon_facts = CarbonFactsCache()
+        self._log_head: LogHead | None = None  # the end of the log the last commit left
         self._threads = [
             threading.Thread(target=self._check_loop, name="sequencer-check", daemon=True),
             threading.Thread(target=self._commit_loop, name="sequencer-commit", daemon=True),
@@ -312,10 +313,11 @@ class Sequencer:
     def _commit(self, batch: list[Pending]) -> list[Receipt | EntryRejectedError]:
         """Commit ``batch``, then publish the identity it leads to (nothing if it raises).
 
-        The carbon facts the rules cached survive only a commit that succeeded."""
+        The carbon facts the rules cached and the log's end it appended to survive only a
+        commit that succeeded; both are used again only while the log keeps that size."""
         try:
             with self.store.db.write() as conn:
-                writer = LogWriter(conn)
+                writer = LogWriter(conn, self._log_head)
                 identity = self._working_identity(writer)
                 self._carbon_facts.start(writer.size)
                 carbon = CachedCarbonView(conn, self._carbon_facts)
@@ -327,9 +329,11 @@ class Sequencer:
                 writer.flush()
         except BaseException:
             self._carbon_facts.reset()
+            self._log_head = None
             raise
         self.stats.commit_seconds += time.perf_counter() - started
         self._carbon_facts.committed(writer.size)
+        self._log_head = writer.head()
         self._identity.publish(identity)
         return outcomes
 

@@ -91,3 +91,30 @@ def test_checkpointer_refuses_to_sign_a_forked_history(tmp_path: Path) -> None:
         checkpointer.refresh()
     assert store.latest_checkpoint() is not None
     assert store.latest_checkpoint().size == 10  # type: ignore[union-attr]
+
+
+def test_a_writer_resumes_from_the_head_it_left_while_the_log_keeps_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(sqlite_url(tmp_path))
+    _append(db, 0, 37)
+    with db.write() as conn:
+        left = LogWriter(conn).head()
+    looked_up: list[int] = []
+    original = NodeReader.get
+
+    def counting_get(self: NodeReader, ids: Any) -> list[bytes]:
+        looked_up.append(len(ids))
+        return original(self, ids)
+
+    monkeypatch.setattr(NodeReader, "get", counting_get)
+    with db.write() as conn:
+        resumed = LogWriter(conn, left)
+        assert not looked_up  # nothing read back but the size
+        assert resumed.head() == left == LogWriter(conn).head()
+    looked_up.clear()
+    _append(db, 37, 40)  # another writer appended: the head left at 37 is stale
+    with db.write() as conn:
+        writer = LogWriter(conn, left)
+        assert looked_up  # read from the tables instead
+        assert writer.size == 40 and writer.head() == LogWriter(conn).head() != left

@@ -122,24 +122,53 @@ def log_size(conn: Connection) -> int:
     return int(conn.exec_driver_sql(_LOG_SIZE).scalar_one())
 
 
-class LogWriter:
-    """The log's head inside one write transaction (the sequencer lock is held)."""
+@dataclass(frozen=True, slots=True)
+class LogHead:
+    """The end of the log as a committed writer left it: what the next writer needs to
+    append (the Merkle tree's compact range, the last chain hash and timestamp)."""
 
-    def __init__(self, conn: Connection) -> None:
+    size: int
+    tree: tuple[bytes, ...]
+    last_chain_hash: bytes
+    last_timestamp_us: int
+
+
+class LogWriter:
+    """The log's head inside one write transaction (the sequencer lock is held).
+
+    ``head``: what the previous writer of this process left (``LogWriter.head`` after its
+    commit). It is used when the log still has its size, so an append reads one number
+    instead of the tree's root nodes and the last record; otherwise (another process
+    appended) the end is read from the tables."""
+
+    def __init__(self, conn: Connection, head: LogHead | None = None) -> None:
         self._conn = conn
         self.size: int = log_size(conn)
+        if head is not None and head.size == self.size:
+            self.compact = CompactRange(head.size, head.tree)
+            self.last_chain_hash: bytes = head.last_chain_hash
+            self.last_timestamp_us: int = head.last_timestamp_us
+        else:
+            self._read_end()
+        self._rows: list[tuple[object, ...]] = []
+        self._nodes: list[tuple[object, ...]] = []
+
+    def _read_end(self) -> None:
+        conn = self._conn
         self.compact = CompactRange(self.size, NodeReader(conn).get(root_nodes(self.size)))
         if self.size:
             head = conn.execute(
                 select(_R.c.chain_hash, _R.c.timestamp_us).where(_R.c.seq == self.size - 1)
             ).one()
-            self.last_chain_hash: bytes = head.chain_hash
-            self.last_timestamp_us: int = head.timestamp_us
+            self.last_chain_hash = head.chain_hash
+            self.last_timestamp_us = head.timestamp_us
         else:
             self.last_chain_hash = GENESIS_CHAIN_HASH
             self.last_timestamp_us = 0
-        self._rows: list[tuple[object, ...]] = []
-        self._nodes: list[tuple[object, ...]] = []
+
+    def head(self) -> LogHead:
+        """The end of the log with this writer's appends (to resume from once committed)."""
+        return LogHead(self.size, self.compact.hashes, self.last_chain_hash, self.last_timestamp_us)
 
     def existing(self, entry_ids: Iterable[str]) -> dict[str, StoredRecord]:
         """The records of those of ``entry_ids`` that are recorded, by entry id."""
@@ -163,6 +192,7 @@ class LogWriter:
         self._rows.append(_record_values(record))
         self.size += 1
         self.last_chain_hash = record.chain_hash
+        self.last_timestamp_us = record.timestamp_us
 
     def _queue_node(self, node: NodeID, digest: bytes) -> None:
         self._nodes.append((node.level, node.index, digest))
