@@ -19,6 +19,7 @@ from gateway.errors import PactError, error_responses, not_found
 from gateway.footprints import Visible
 from gateway.index_checks import inventory_of, target_of
 from gateway.quantities import quantity
+from gateway.request_guard import Whole
 from graph.cut import Disclosure
 from graph.errors import NoPhysicalSolutionError, OutOfRangeError
 from ledger.entries.carbon.footprint import Cff
@@ -269,7 +270,7 @@ def contributions(
     caller: CallerDep,
     svc: ServicesDep,
     id: Annotated[str, Path(pattern=UUID_PATTERN)],
-    depth: Annotated[int, Query(ge=1, le=10)] = 4,
+    depth: Annotated[Whole, Query(ge=1, le=10)] = 4,
     cutoff: Annotated[float, Query(ge=0, le=100, allow_inf_nan=False)] = 1,
 ) -> dict[str, Any]:
     """Children below ``cutoff`` percent of the total are folded into one ``other`` node."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
 from gateway.index_checks import retired_by
+from gateway.request_guard import Whole
 from ledger.entries.carbon.instruments import split_serial
 from ledger.entry_proof import entry_proof
 from ledger.note import Checkpoint, note_text
@@ -94,7 +95,7 @@ def inclusion(
     request: Request,
     svc: ServicesDep,
     leaf_hash: Annotated[str, Query(alias="leafHash", description="hex SHA-256 leaf hash")],
-    tree_size: Annotated[int, Query(alias="treeSize", ge=1, le=MAX_SIZE)],
+    tree_size: Annotated[Whole, Query(alias="treeSize", ge=1, le=MAX_SIZE)],
 ) -> InclusionProofOut:
     if not _HEX32.match(leaf_hash):
         raise bad_request("leafHash must be 64 hex digits")
@@ -116,8 +117,8 @@ def inclusion(
 )
 def consistency(
     svc: ServicesDep,
-    first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
-    second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    first: Annotated[Whole, Query(ge=1, le=MAX_SIZE)],
+    second: Annotated[Whole, Query(ge=1, le=MAX_SIZE)],
 ) -> ConsistencyProofOut:
     _size_ok(svc, second, "second")
     if first > second:
@@ -144,9 +145,9 @@ def entry(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-    seq: Annotated[int, Path(ge=0, le=MAX_SIZE)],
+    seq: Annotated[Whole, Path(ge=0, le=MAX_SIZE)],
     tree_size: Annotated[
-        int | None,
+        Whole | None,
         Query(
             alias="treeSize", ge=1, le=MAX_SIZE, description="default: the latest checkpoint's size"
         ),
@@ -194,7 +195,7 @@ def entry_proof_bundle(
     request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-    seq: Annotated[int, Path(ge=0, le=MAX_SIZE)],
+    seq: Annotated[Whole, Path(ge=0, le=MAX_SIZE)],
 ) -> PlainTextResponse:
     """The record's leaf and exact entry bytes (``extra``), its inclusion proof, and the
     latest checkpoint with its witness cosignatures (``docs/ledger-format.md`` §8).

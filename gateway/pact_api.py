@@ -16,6 +16,7 @@ from gateway.errors import bad_request, error_responses, not_found, not_implemen
 from gateway.filters import Filters, parse_instant
 from gateway.footprints import Visible
 from gateway.pact_v2 import ProductFootprintV2, servable, to_v2
+from gateway.request_guard import Whole
 from ledger.entries.carbon.pact import ProductFootprint
 
 router = APIRouter()
@@ -107,7 +108,7 @@ def _page(limit: int | None) -> int:
 
 
 Limit = Annotated[
-    int | None,
+    Whole | None,
     Query(
         ge=1,
         le=2**31,
@@ -115,7 +116,7 @@ Limit = Annotated[
     ),
 ]
 After = Annotated[
-    int | None,
+    Whole | None,
     Query(
         alias=CURSOR,
         ge=0,

@@ -26,7 +26,7 @@ import re
 from typing import Annotated
 
 from fastapi import Request
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,6 +58,24 @@ def _plain(text: str) -> str:
 
 PlainText = Annotated[str, AfterValidator(_plain)]
 """A string from a request body that may reach the database (see the module docstring)."""
+
+# ASCII digits only (``\d`` would admit other scripts' digits), no sign, no leading zero.
+_CANONICAL_WHOLE = re.compile(r"(?:0|[1-9][0-9]*)\Z")
+
+
+def _canonical_whole(value: object) -> object:
+    if isinstance(value, str) and not _CANONICAL_WHOLE.match(value):
+        raise ValueError(
+            "must be a whole number in decimal digits, without sign, leading zeros, "
+            "fraction or spaces"
+        )
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_canonical_whole)]
+"""A whole number in a URL, in its one spelling: ``06``, ``+6`` and ``6.0`` are refused
+rather than read as 6, so one resource has one address and a cache or log keyed on the
+URL sees it once."""
 
 
 class BodyTooLarge(HTTPException):

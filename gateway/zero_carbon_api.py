@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from gateway.computed_api import ProgressOut, supplier_progress
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
+from gateway.request_guard import Whole
 from gateway.site_reads import served_evaluation, visible_site
 from gateway.zero_carbon_body import SiteEvaluationOut
 from ledger.entries.carbon.sites import is_site_urn
@@ -47,8 +48,10 @@ def site_zero_carbon(
     caller: CallerDep,
     svc: ServicesDep,
     site: Annotated[str, Path(max_length=512)],
-    year: Annotated[int, YearQuery],
-    atSize: Annotated[int | None, Query(ge=1, description="Evaluate the first N records.")] = None,
+    year: Annotated[Whole, YearQuery],
+    atSize: Annotated[
+        Whole | None, Query(ge=1, description="Evaluate the first N records.")
+    ] = None,
 ) -> SiteEvaluationOut:
     records = svc.context.records
     with svc.context.reads.read() as conn:
@@ -86,7 +89,7 @@ class ProgrammeOut(BaseModel):
 def programme_suppliers(
     caller: CallerDep,
     svc: ServicesDep,
-    year: Annotated[int | None, YearQuery] = None,
+    year: Annotated[Whole | None, YearQuery] = None,
 ) -> ProgrammeOut:
     reader, records, at = caller.reader, svc.context.records, now_us()
     with svc.context.reads.read() as conn:

@@ -146,6 +146,28 @@ def test_integers_beyond_64_bits_are_refused(tmp_path: Path, db_url: str) -> Non
         assert auditor.get("/v1/entries/0").status_code == 200
 
 
+def test_whole_numbers_in_urls_have_one_spelling(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as auditor:
+        fid, _ = env.footprint(SUPPLIER, PRODUCT)
+        site = "urn:carbonledger:site:none"
+        for value in ("01", "+1", "1.0", " 1", "1 ", "\u0661", "0x1", "1_0"):
+            for path, params, name in (
+                (f"/v1/entries/{value}", {}, "seq"),
+                (f"/v1/entries/{value}/proof", {}, "seq"),
+                ("/v1/entries/0", {"treeSize": value}, "treeSize"),
+                ("/v1/proofs/inclusion", {"leafHash": "00" * 32, "treeSize": value}, "treeSize"),
+                ("/v1/proofs/consistency", {"first": value, "second": "2"}, "first"),
+                (f"/v1/footprints/{fid}/contributions", {"depth": value}, "depth"),
+                ("/3/footprints", {"limit": value}, "limit"),
+                (f"/v1/sites/{site}/zero-carbon", {"year": "2024", "atSize": value}, "atSize"),
+            ):
+                _refused(auditor.get(path, params=params), name, "decimal digits")
+        # the one spelling is read as before
+        assert auditor.get("/v1/entries/1").status_code == 200
+        assert auditor.get("/v1/entries/0", params={"treeSize": "1"}).status_code == 200
+        assert auditor.get("/3/footprints", params={"limit": "10"}).status_code == 200
+
+
 def _token(key: bytes, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, subkey(key, "carbonledger gateway access token"), "HS256")
 
