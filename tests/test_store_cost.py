@@ -48,13 +48,8 @@ def _append(db: Database, start: int, stop: int) -> list[bytes]:
     return leaves
 
 
-def test_proofs_and_head_cost_log_n_node_lookups(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = Database(sqlite_url(tmp_path))
-    leaves = _append(db, 0, 1500)
-    store = LogStore(db)
-    tree = MerkleTree(leaves)
+def _count_node_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of Merkle nodes each ``NodeReader.get`` asks for."""
     looked_up: list[int] = []
     original = NodeReader.get
 
@@ -63,6 +58,17 @@ def test_proofs_and_head_cost_log_n_node_lookups(
         return original(self, ids)
 
     monkeypatch.setattr(NodeReader, "get", counting_get)
+    return looked_up
+
+
+def test_proofs_and_head_cost_log_n_node_lookups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(sqlite_url(tmp_path))
+    leaves = _append(db, 0, 1500)
+    store = LogStore(db)
+    tree = MerkleTree(leaves)
+    looked_up = _count_node_reads(monkeypatch)
     for size in (1, 2, 777, 1024, 1500):
         for index in (0, size // 2, size - 1):
             proof = store.inclusion_proof(index, size)
@@ -100,14 +106,7 @@ def test_a_writer_resumes_from_the_head_it_left_while_the_log_keeps_its_size(
     _append(db, 0, 37)
     with db.write() as conn:
         left = LogWriter(conn).head()
-    looked_up: list[int] = []
-    original = NodeReader.get
-
-    def counting_get(self: NodeReader, ids: Any) -> list[bytes]:
-        looked_up.append(len(ids))
-        return original(self, ids)
-
-    monkeypatch.setattr(NodeReader, "get", counting_get)
+    looked_up = _count_node_reads(monkeypatch)
     with db.write() as conn:
         resumed = LogWriter(conn, left)
         assert not looked_up  # nothing read back but the size
