@@ -5,7 +5,7 @@
   U+0000 and fails the statement (a 500), SQLite would store it, and no identifier,
   URN or date-time has any of them. ``refuse_control_characters``, a dependency of
   the whole app (so of every route, before the route's own dependencies and
-  parameters), refuses them in the decoded path parameters, the query parameters
+  parameters), refuses them in the decoded path and its parameters, the query parameters
   and the HTTP Basic credentials, naming which, so every route answers the same
   400 on both backends. JSON bodies are checked by their models with ``PlainText``
   (the same rule, ``control_character``).
@@ -103,6 +103,10 @@ def _unacceptable_text(request: Request) -> str | None:
     for name, value in request.path_params.items():
         if problem := control_character(str(value)):
             return f"path parameter {name} {problem}"
+    # The router's patterns end in ``$``, which matches before a final newline: a path
+    # ending in one reaches its route with the newline left out of every parameter.
+    if problem := control_character(request.scope["path"]):
+        return f"the path {problem}"
     for name, value in request.query_params.multi_items():
         if problem := control_character(name):
             return f"a query parameter name {problem}"

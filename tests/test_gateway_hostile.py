@@ -162,6 +162,9 @@ def test_whole_numbers_in_urls_have_one_spelling(tmp_path: Path, db_url: str) ->
                 (f"/v1/sites/{site}/zero-carbon", {"year": "2024", "atSize": value}, "atSize"),
             ):
                 _refused(auditor.get(path, params=params), name, "decimal digits")
+        # A final newline is not left out of the path: the same tile at a second address.
+        for path in ("/tlog/tile/0/000.p/1%0A", "/tlog/tile/0/000%0A", "/v1/entries/1%0A"):
+            _refused(auditor.get(path), "control character (U+000A)")
         # the one spelling is read as before
         assert auditor.get("/v1/entries/1").status_code == 200
         assert auditor.get("/v1/entries/0", params={"treeSize": "1"}).status_code == 200
