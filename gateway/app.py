@@ -40,7 +40,7 @@ from gateway.footprints import Directory, FootprintAccess
 from gateway.key_binding import check_gateway_key
 from gateway.login_throttle import ChecksBusy, LoginThrottle, ProvenSecrets, SecretChecks
 from gateway.page import page_router
-from gateway.request_guard import BodyLimit, refuse_control_characters
+from gateway.request_guard import BodyLimit, refuse_bad_parameters
 from gateway.revocation import RevokedClients
 from gateway.tables import TABLES
 from ledger.read.verified_tiles import VerifiedTiles
@@ -96,7 +96,7 @@ def create_app(context: GatewayContext) -> FastAPI:
         title="carbonledger gateway",
         version="0.2.0",
         description="PACT v2.3 and v3.0 data exchange over a verifiable carbon ledger.",
-        dependencies=[Depends(refuse_control_characters)],
+        dependencies=[Depends(refuse_bad_parameters)],
     )
     app.state.services = svc
     errors.install(app)

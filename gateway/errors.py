@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.plain_text import control_character
 from ledger.errors import IntegrityError
 
 
@@ -134,6 +135,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        path_problem = control_character(request.scope["path"])
+        if exc.status_code == 404 and path_problem is not None:
+            # No route matched: the guard on every route's parameters never ran.
+            return JSONResponse(_body("BadRequest", f"the path {path_problem}"), 400)
         if exc.status_code == 404:
             code, message = ("NoSuchFootprint" if _v2(request) else "NotFound"), "no such resource"
         elif exc.status_code == 405:

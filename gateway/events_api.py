@@ -24,7 +24,7 @@ from gateway.context import CallerDep, Services, ServicesDep
 from gateway.errors import bad_request, error_responses
 from gateway.events import V2_TYPES, V3_TYPES
 from gateway.filters import Filters, parse_instant
-from gateway.request_guard import PlainText
+from gateway.plain_text import PlainText
 
 router = APIRouter()
 MEDIA_TYPE = "application/cloudevents+json"

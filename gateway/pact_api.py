@@ -95,14 +95,6 @@ def _footprint_id(request: Request, id: str) -> str:
     return id.lower()
 
 
-def _once(request: Request, *names: str) -> None:
-    """A 400 naming a single-valued query parameter given more than once (which of the
-    values would count is no reader's guess to make)."""
-    for name in names:
-        if len(request.query_params.getlist(name)) > 1:
-            raise bad_request(f"query parameter {name} is given more than once")
-
-
 def _page(limit: int | None) -> int:
     return MAX_PAGE if limit is None else min(limit, MAX_PAGE)
 
@@ -150,7 +142,6 @@ def list_v3(
 ) -> Response:
     """Footprints visible to the caller, oldest first. Values of one filter OR, different
     filters AND; values that match nothing give an empty list."""
-    _once(request, "limit", "validOn", "validAfter", "validBefore", "status", CURSOR)
     filters = Filters(
         product_ids=productId or [],
         company_ids=companyId or [],
@@ -230,7 +221,6 @@ def list_v2(
     ] = None,
     after: After = None,
 ) -> Response:
-    _once(request, "limit", "$filter", CURSOR)
     found, more = svc.footprints.list(
         caller.org,
         caller.roles,

@@ -3,12 +3,18 @@
 * **Characters.** No text a request hands to the database may hold a control
   character (U+0000-U+001F, U+007F) or a lone surrogate: PostgreSQL cannot store
   U+0000 and fails the statement (a 500), SQLite would store it, and no identifier,
-  URN or date-time has any of them. ``refuse_control_characters``, a dependency of
+  URN or date-time has any of them. ``refuse_bad_parameters``, a dependency of
   the whole app (so of every route, before the route's own dependencies and
   parameters), refuses them in the decoded path and its parameters, the query parameters
   and the HTTP Basic credentials, naming which, so every route answers the same
-  400 on both backends. JSON bodies are checked by their models with ``PlainText``
-  (the same rule, ``control_character``).
+  400 on both backends (a path no route matches, with one, too: ``gateway.errors``).
+  JSON bodies are checked by their models with ``PlainText`` (the same rule,
+  ``gateway.plain_text``).
+* **One value per single-valued parameter.** A query parameter its route declares as
+  one value (not a list) and given more than once is refused, naming it: FastAPI would
+  read the last value and never check the others, so ``?treeSize=060&treeSize=60``
+  would pass a spelling ``Whole`` refuses, and which value counts would be no reader's
+  guess to make. Same dependency; the declared parameters come from the route itself.
 * **Body size.** A request body is limited to ``max_body_bytes`` (default
   ``MAX_BODY_BYTES``), checked against ``Content-Length`` and against the bytes
   actually received (chunked bodies), and only when a route reads the body: a
@@ -23,42 +29,23 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Iterator
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Request
-from pydantic import AfterValidator, BeforeValidator
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BeforeValidator
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import parse_basic
 from gateway.errors import TOKEN_PATH, OAuthError, bad_request
+from gateway.plain_text import control_character
 
 MAX_BODY_BYTES = 1024 * 1024
-_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-
-
-def control_character(text: str) -> str | None:
-    """What is wrong with ``text`` (its first control character or lone surrogate,
-    and where), or None if it may reach the database."""
-    found = _FORBIDDEN.search(text)
-    if found is None:
-        return None
-    char = found.group()
-    kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
-    return f"contains {kind} (U+{ord(char):04X}) at position {found.start()}"
-
-
-def _plain(text: str) -> str:
-    problem = control_character(text)
-    if problem is not None:
-        raise ValueError(problem)
-    return text
-
-
-PlainText = Annotated[str, AfterValidator(_plain)]
-"""A string from a request body that may reach the database (see the module docstring)."""
-
 # ASCII digits only (``\d`` would admit other scripts' digits), no sign, no leading zero.
 _CANONICAL_WHOLE = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 
@@ -87,10 +74,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
-async def refuse_control_characters(request: Request) -> None:
+async def refuse_bad_parameters(request: Request) -> None:
     """400 naming the parameter if any path or query parameter, or the HTTP Basic
-    client id or secret, holds what ``control_character`` refuses. (At the token
-    endpoint an RFC 6749 ``invalid_request``; elsewhere a PACT ``BadRequest``.)"""
+    client id or secret, holds what ``control_character`` refuses, or a single-valued
+    query parameter is repeated. (At the token endpoint an RFC 6749 ``invalid_request``;
+    elsewhere a PACT ``BadRequest``.)"""
     problem = _unacceptable_text(request)
     if problem is None:
         return
@@ -100,6 +88,8 @@ async def refuse_control_characters(request: Request) -> None:
 
 
 def _unacceptable_text(request: Request) -> str | None:
+    if problem := _repeated_single_value(request):
+        return problem
     for name, value in request.path_params.items():
         if problem := control_character(str(value)):
             return f"path parameter {name} {problem}"
@@ -118,6 +108,51 @@ def _unacceptable_text(request: Request) -> str | None:
             if problem := control_character(value):
                 return f"the HTTP Basic {what} {problem}"
     return None
+
+
+def _repeated_single_value(request: Request) -> str | None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return None
+    single = _single_valued(route)
+    counted: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in single and name in counted:
+            return f"query parameter {name} is given more than once"
+        counted.add(name)
+    return None
+
+
+_SINGLE_VALUED: dict[int, frozenset[str]] = {}
+
+
+def _single_valued(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` (with its dependencies) reads as one value; worked
+    out once per route (routes live as long as the app)."""
+    found = _SINGLE_VALUED.get(id(route))
+    if found is None:
+        found = frozenset(
+            field.alias
+            for field in _query_fields(route.dependant)
+            if not _is_list(field.field_info.annotation)
+        )
+        _SINGLE_VALUED[id(route)] = found
+    return found
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_fields(sub)
+
+
+def _is_list(annotation: object) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_list(get_args(annotation)[0])
+    if origin is Union or origin is UnionType:
+        return any(_is_list(arg) for arg in get_args(annotation))
+    return origin in (list, tuple, set, frozenset)
 
 
 class BodyLimit:

@@ -72,8 +72,8 @@ def test_control_characters_are_refused_naming_the_parameter(tmp_path: Path, db_
         _refused(auditor.get("/v1/instruments/cn-gec/GEC%001"), "path parameter serial")
         _refused(auditor.get("/v1/suppliers/urn%00x/progress"), "path parameter org")
         _refused(auditor.get("/3/footprints/%00"), "path parameter id")
-        missing = auditor.get("/no/such%00route")
-        assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
+        # A path no route matches is refused too, not answered "no such resource".
+        _refused(auditor.get("/no/such%00route"), "the path", "U+0000")
 
         # The token endpoint, before any credentials are known: an RFC 6749 error.
         form = {"grant_type": "client_credentials"}
@@ -165,10 +165,37 @@ def test_whole_numbers_in_urls_have_one_spelling(tmp_path: Path, db_url: str) ->
         # A final newline is not left out of the path: the same tile at a second address.
         for path in ("/tlog/tile/0/000.p/1%0A", "/tlog/tile/0/000%0A", "/v1/entries/1%0A"):
             _refused(auditor.get(path), "control character (U+000A)")
+        # Nor one inside a path no route matches (404 before: no route's guard ran).
+        for path in ("/tlog/tile/0/00%0A0.p/1", "/v1/entr%00ies/1", "/3/foot%7Fprints"):
+            _refused(auditor.get(path), "the path contains a control character")
         # the one spelling is read as before
         assert auditor.get("/v1/entries/1").status_code == 200
         assert auditor.get("/v1/entries/0", params={"treeSize": "1"}).status_code == 200
         assert auditor.get("/3/footprints", params={"limit": "10"}).status_code == 200
+
+
+def test_a_single_valued_parameter_given_twice_is_refused(tmp_path: Path, db_url: str) -> None:
+    """Only the last value would be read, the others never checked: ``treeSize=060`` would
+    slip past its one-spelling rule behind a good ``treeSize=60``."""
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as auditor:
+        fid, _ = env.footprint(SUPPLIER, PRODUCT)
+        site = "urn:carbonledger:site:none"
+        for path, query, name in (
+            ("/v1/entries/0", "treeSize=01&treeSize=1", "treeSize"),
+            ("/v1/proofs/consistency", "first=1&first=01&second=2", "first"),
+            (f"/v1/footprints/{fid}/contributions", "depth=02&depth=2", "depth"),
+            (f"/v1/footprints/{fid}/contributions", "cutoff=1&cutoff=2", "cutoff"),
+            (f"/v1/sites/{site}/zero-carbon", "year=2024&year=2025", "year"),
+            ("/3/footprints", "limit=1&limit=2", "limit"),
+            ("/3/footprints", "status=Active&status=Deprecated", "status"),
+            ("/2/footprints", "%24filter=x&%24filter=y", "$filter"),
+        ):
+            _refused(auditor.get(f"{path}?{query}"), f"{name} is given more than once")
+        # A parameter its route reads as a list may repeat; one value is read as before.
+        listed = auditor.get(f"/3/footprints?productId={PRODUCT}&productId=urn:x:y")
+        assert listed.status_code == 200, listed.text
+        assert [d["id"] for d in listed.json()["data"]] == [fid]
+        assert auditor.get("/v1/entries/0?treeSize=1").status_code == 200
 
 
 def _token(key: bytes, claims: dict[str, Any]) -> str:
