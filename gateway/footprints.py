@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from gateway.access_journal import AccessJournal
 from gateway.filters import Filters, matches
 from gateway.index_checks import declares, deprecates, names_filtered
 from gateway.log_size import LogSizeProbe
@@ -121,8 +122,10 @@ class FootprintAccess:
         self._verified = verified
         self._entries = Lru(20000)
         # (org, footprint id) -> (log size, Visible | None, valid until): an answer holds
-        # while the log has not grown and no grant window it depended on opened or closed.
+        # while no append reaches it (``gateway.access_journal``) and no grant window it
+        # depended on opened or closed.
         self._answers = Lru(50000)
+        self._journal = AccessJournal()
         self._bodies = Lru(20000)
         self._hot = hot or db.read
         self._sizes = LogSizeProbe(probe or db.read)
@@ -222,9 +225,15 @@ class FootprintAccess:
     ) -> tuple[Visible | None, float]:
         key = (org, footprint_id)
         hit = self._answers.get(key)
-        if hit is not None and hit[0] == size and time.time() < hit[2]:
-            return hit[1], hit[2]
+        if hit is not None and time.time() < hit[2]:
+            if hit[0] == size:
+                return hit[1], hit[2]
+            if hit[0] < size and self._journal.untouched(conn, hit[0], size, footprint_id, org):
+                self._answers.put(key, (size, hit[1], hit[2]))
+                return hit[1], hit[2]
         found, valid_until = self._get(conn, org, roles, footprint_id)
+        # The journal's next advance starts here, so it can vouch for this answer alone.
+        self._journal.follow(conn, size)
         self._answers.put(key, (size, found, valid_until))
         return found, valid_until
 

@@ -119,16 +119,22 @@ def _read_everything(server: Any, url: str, ledger: Ledger) -> None:
         "/v1/programmes/suppliers",
         "/v1/programmes/suppliers?year=2024",
     ]
+    tokens = {}
     for org in (SUPPLIER, BUYER, AUDITOR, RATER):
         credentials = add_client(server.db, org)
-        token = httpx.post(
+        tokens[org] = httpx.post(
             f"{url}/auth/token",
             data={"grant_type": "client_credentials"},
             auth=(credentials.client_id, credentials.client_secret),
         ).json()["access_token"]
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens[org]}"}) as http:
             for path in paths:
                 assert http.get(path).status_code < 500, path
+    # An append, then a cached answer asked again: the access journal reads the append.
+    with LedgerClient(server.grpc_target) as client:
+        client.submit(ledger.supplier.sign(cb.grant(SUPPLIER, RATER, footprint_id=fid)))
+    headers = {"Authorization": f"Bearer {tokens[BUYER]}"}
+    assert httpx.get(f"{url}/3/footprints/{fid}", headers=headers).status_code < 500
     with LedgerClient(server.grpc_target, signer=ledger.auditor) as client:
         assert client.get_entry(seq=ledger.seqs["footprint"]).seq == ledger.seqs["footprint"]
         assert sum(1 for _ in client.stream_entries(0)) > 0

@@ -302,6 +302,13 @@ def record_at(conn: Connection, seq: int) -> StoredRecord | None:
     return _record(row) if row else None
 
 
+def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
+    """The stored records with ``start <= seq < stop`` on ``conn``, in order (unverified,
+    as ``record_at``); a primary-key range, for spans of a few appends."""
+    query = select(*_RECORD_COLUMNS).where(_R.c.seq >= start, _R.c.seq < stop).order_by(_R.c.seq)
+    return [_record(row) for row in conn.execute(query)]
+
+
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     row = conn.execute(
         select(_C.c.size, _C.c.root_hash, _C.c.note).order_by(_C.c.size.desc()).limit(1)
