@@ -11,7 +11,12 @@ row alone and never trusting a stored hash:
 3. the entry's ``entryId``, ``type`` and ``org`` equal the row's ``entry_id``,
    ``entry_type`` and ``org_id`` (readers decide visibility with them);
 4. the leaf is included, by a proof built from the stored Merkle nodes, in the latest
-   checkpoint, whose note signature is verified with the ledger's key.
+   checkpoint, whose note signature is verified with the ledger's key; or, for a record
+   newer than that checkpoint, in the tree at the log's current size once a consistency
+   proof (from the stored nodes) ties that tree to the checkpoint. That is exactly what
+   the checkpointer checks before it signs the next checkpoint (within
+   ``checkpoint_interval``), so forcing a signature, a write transaction, on the read
+   path would prove nothing more; served proofs still name a signed checkpoint.
 
 Step 4 (one database query and a few dozen hashes) is done once per seq per process:
 the proven record is remembered as one 32-byte digest binding its leaf hash, chain
@@ -35,6 +40,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -48,12 +54,21 @@ from ledger.merkle import (
     consistency_nodes,
     inclusion_nodes,
     root_from_inclusion_proof,
+    root_from_subtrees,
+    root_nodes,
     verify_consistency,
     verify_inclusion,
 )
 from ledger.note import Checkpoint, NoteError, open_checkpoint
 from ledger.record import Record, chain_hash, entry_hash
-from ledger.store.log import LogStore, NodeReader, StoredRecord, latest_checkpoint, record_at
+from ledger.store.log import (
+    LogStore,
+    NodeReader,
+    StoredRecord,
+    latest_checkpoint,
+    log_size,
+    record_at,
+)
 
 log = logging.getLogger("ledger.integrity")
 
@@ -98,6 +113,18 @@ class IntegrityMonitor:
             listener(error)
 
 
+@dataclass(frozen=True, slots=True)
+class _TreeHead:
+    """A tree head this process proved consistent with a signed checkpoint (unsigned)."""
+
+    size: int
+    root_hash: bytes
+
+
+def _head_name(head: Checkpoint | _TreeHead) -> str:
+    return "signed checkpoint" if isinstance(head, Checkpoint) else "tree proven from checkpoint"
+
+
 class VerifiedLog:
     """The records and inclusion proofs readers may serve (see the module docstring)."""
 
@@ -117,6 +144,8 @@ class VerifiedLog:
         self._proven: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self._checkpoint: Checkpoint | None = None  # the latest one verified
+        # the largest tree proven consistent with a signed checkpoint (``_tree_head``)
+        self._proven_head: _TreeHead | None = None
 
     # -- records ------------------------------------------------------------------
 
@@ -182,7 +211,7 @@ class VerifiedLog:
         with self._connection(conn) as c:
             last = pending[-1][0].seq
             try:
-                signed = self._signed_checkpoint(c, last, last + 1)
+                signed = self._tree_head(c, last, last + 1)
             except IntegrityError as exc:
                 return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
             proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
@@ -211,7 +240,7 @@ class VerifiedLog:
             if root != signed.root_hash:
                 failures[record.seq] = IntegrityError(
                     record.seq,
-                    f"the record is not in the signed checkpoint of size {signed.size} "
+                    f"the record is not in the {_head_name(signed)} of size {signed.size} "
                     "(its entry, leaf or the stored Merkle nodes were changed)",
                 )
                 continue
@@ -325,6 +354,40 @@ class VerifiedLog:
             raise IntegrityError(seq, f"no signed checkpoint covers it (size {opened.size})")
         self._checkpoint = opened
         return opened
+
+    def _tree_head(self, conn: Connection, seq: int, at_least: int) -> Checkpoint | _TreeHead:
+        """A tree head covering at least ``at_least`` records: the latest signed checkpoint
+        when it does, else the tree at ``conn``'s log size, proven consistent with it from
+        the stored nodes (see the module docstring); failures reported against ``seq``."""
+        proven = self._proven_head
+        if proven is not None and proven.size >= at_least:
+            return proven
+        row = latest_checkpoint(conn)
+        if row is None:  # a new store: sign its first checkpoint
+            return self._signed_checkpoint(conn, seq, at_least)
+        signed = self._signed_checkpoint(conn, seq, min(at_least, row.size))
+        if signed.size >= at_least:
+            return signed
+        size = log_size(conn)
+        if size < at_least:
+            raise IntegrityError(seq, f"the log has {size} records, so none at seq {seq}")
+        try:
+            nodes = NodeReader(conn)
+            root = root_from_subtrees(nodes.get(root_nodes(size)))
+            wanted = consistency_nodes(signed.size, size)
+            proof = wanted.rehash(nodes.get(wanted.ids))
+            verify_consistency(signed.size, size, proof, signed.root_hash, root)
+        except (LookupError, MerkleError) as exc:
+            raise IntegrityError(
+                seq,
+                f"the tree of {size} records is not consistent with the signed checkpoint "
+                f"of size {signed.size} ({exc})",
+            ) from None
+        head = _TreeHead(size, root)
+        with self._lock:
+            if self._proven_head is None or self._proven_head.size < size:
+                self._proven_head = head
+        return head
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return nullcontext(conn) if conn is not None else self.store.db.read()
