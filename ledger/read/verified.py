@@ -363,7 +363,7 @@ class VerifiedLog:
         if proven is not None and proven.size >= at_least:
             return proven
         row = latest_checkpoint(conn)
-        if row is None:  # a new store: sign its first checkpoint
+        if row is None or row.size == 0:  # nothing signed to extend: sign a first one
             return self._signed_checkpoint(conn, seq, at_least)
         signed = self._signed_checkpoint(conn, seq, min(at_least, row.size))
         if signed.size >= at_least:
