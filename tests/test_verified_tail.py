@@ -1,10 +1,12 @@
 """Records newer than the last signed checkpoint (``VerifiedLog._tree_head``): proven
 against the tree at the log's size once a consistency proof ties it to the signed
 checkpoint, without signing one on the read path; a rewritten tree is refused. Through
-a real ledger whose own checkpointer stays out of the way (an hour's interval)."""
+a real ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -53,18 +55,27 @@ def _rebuild_merkle_nodes(db_url: str) -> None:
         engine.dispose()
 
 
-def test_a_record_past_the_signed_checkpoint_is_read_without_signing_one(
+@contextmanager
+def quiet_ledger(
     tmp_path: Path, db_url: str
-) -> None:
-    """Signing is a write transaction: forced by every read of a new record, it held up
-    computed footprints under appends (one per append, on the request path)."""
+) -> Iterator[tuple[LedgerServer, LedgerClient, OrgSigner, OrgSigner]]:
+    """A ledger whose own checkpointer stays out of the way (an hour's interval), a client,
+    and the signers of an enrolled supplier and auditor."""
     with (
         running_server(tmp_path, db_url, checkpoint_interval=3600) as server,
         LedgerClient(server.grpc_target) as client,
     ):
         operator = operator_of(server)
         supplier = enroll(client, operator, SUPPLIER, "supplier")
-        auditor = enroll(client, operator, AUDITOR, "auditor")
+        yield server, client, supplier, enroll(client, operator, AUDITOR, "auditor")
+
+
+def test_a_record_past_the_signed_checkpoint_is_read_without_signing_one(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Signing is a write transaction: forced by every read of a new record, it held up
+    computed footprints under appends (one per append, on the request path)."""
+    with quiet_ledger(tmp_path, db_url) as (server, client, supplier, auditor):
         server.checkpointer.refresh()
         signed = _checkpoints(server)
         seqs = _footprints(client, supplier, 3, "new")
@@ -79,13 +90,7 @@ def test_a_rewritten_tree_under_new_records_is_refused(tmp_path: Path, db_url: s
     """An insider edits a signed record and recomputes every hash and Merkle node after
     it: the tree at the log's size is whole, but no longer extends the signed checkpoint,
     so the records past it are not served either."""
-    with (
-        running_server(tmp_path, db_url, checkpoint_interval=3600) as server,
-        LedgerClient(server.grpc_target) as client,
-    ):
-        operator = operator_of(server)
-        supplier = enroll(client, operator, SUPPLIER, "supplier")
-        auditor = enroll(client, operator, AUDITOR, "auditor")
+    with quiet_ledger(tmp_path, db_url) as (server, client, supplier, auditor):
         signed_seqs = _footprints(client, supplier, 3, "signed")
         server.checkpointer.refresh()
         tail = _footprints(client, supplier, 3, "tail")
