@@ -18,8 +18,9 @@ Types that reach no footprint access answer: attestations, retirements, activity
 inventories, factor sets, registry accounts, sites and targets.
 
 The journal reads the appended records as stored, with the same trust as the index
-tables the answers themselves are computed from; a span longer than
-``MAX_SPAN_READ`` is not read and reaches every answer.
+tables the answers themselves are computed from, by the type the signed entry bytes
+name (a row whose ``entry_type`` column disagrees reaches every answer); a span longer
+than ``MAX_SPAN_READ`` is not read and reaches every answer.
 """
 
 from __future__ import annotations
@@ -63,12 +64,16 @@ def _advance(start: int, records: list[StoredRecord]) -> Advance:
     footprints: set[str] = set()
     viewers: set[str] = set()
     for record in records:
-        if record.entry_type in REACHES_NO_ACCESS:
-            continue
-        if record.entry_type not in _READ:
-            return Advance(start, stop, None, None)
         try:
-            entry = parse_entry(json.loads(record.entry))
+            obj = json.loads(record.entry)
+            kind = obj.get("type") if isinstance(obj, dict) else None
+            if kind != record.entry_type:  # a tampered row: verified reads will say so
+                return Advance(start, stop, None, None)
+            if kind in REACHES_NO_ACCESS:
+                continue
+            if kind not in _READ:
+                return Advance(start, stop, None, None)
+            entry = parse_entry(obj)
         except (MalformedEntryError, ValidationError, ValueError):
             return Advance(start, stop, None, None)
         if isinstance(entry, Footprint):

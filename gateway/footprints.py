@@ -121,7 +121,7 @@ class FootprintAccess:
         self._db = db
         self._verified = verified
         self._entries = Lru(20000)
-        # (org, footprint id) -> (log size, Visible | None, valid until): an answer holds
+        # (org, roles, footprint id) -> (log size, Visible | None, valid until): an answer holds
         # while no append reaches it (``gateway.access_journal``) and no grant window it
         # depended on opened or closed.
         self._answers = Lru(50000)
@@ -223,7 +223,7 @@ class FootprintAccess:
     def _answer_at(
         self, size: int, conn: Connection, org: str, roles: frozenset[str], footprint_id: str
     ) -> tuple[Visible | None, float]:
-        key = (org, footprint_id)
+        key = (org, roles, footprint_id)
         hit = self._answers.get(key)
         if hit is not None and time.time() < hit[2]:
             if hit[0] == size:

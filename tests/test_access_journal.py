@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 import gateway.footprints
 from tests.ledger_fixtures import BUYER, SUPPLIER
@@ -73,6 +74,31 @@ def test_every_append_that_reaches_a_cached_answer_changes_it_at_once(
         assert _status(env, SUPPLIER, future) == 404
         env.footprint(SUPPLIER, PRODUCT_2, fid=future)
         assert _status(env, SUPPLIER, future) == "Active"
+
+
+def test_a_revocation_disguised_in_its_row_still_reaches_the_answer(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A database insider relabels the revocation's row as an attestation (a type that
+    reaches no answer): the journal goes by the type the signed bytes name."""
+    with environment(tmp_path, db_url) as env:
+        fid, _ = env.footprint(SUPPLIER, PRODUCT)
+        grant = env.grant(SUPPLIER, BUYER, footprintId=fid)
+        assert _status(env, BUYER, fid) == "Active"
+        env.revoke(SUPPLIER, grant)
+        engine = create_engine(db_url)
+        try:
+            with engine.begin() as conn:
+                relabelled = conn.execute(
+                    text(
+                        "UPDATE record SET entry_type = 'attestation' "
+                        "WHERE seq = (SELECT MAX(seq) FROM record)"
+                    )
+                ).rowcount
+        finally:
+            engine.dispose()
+        assert relabelled == 1
+        assert _status(env, BUYER, fid) == 404
 
 
 @pytest.fixture
