@@ -1,4 +1,4 @@
-"""Records newer than the last signed checkpoint (``VerifiedLog._tree_head``): proven
+"""Records newer than the last signed checkpoint (``ledger.read.proven_head``): proven
 against the tree at the log's size once a consistency proof ties it to the signed
 checkpoint, without signing one on the read path; a rewritten tree is refused. Through
 a real ledger."""

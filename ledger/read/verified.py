@@ -12,13 +12,15 @@ row alone and never trusting a stored hash:
    ``entry_type`` and ``org_id`` (readers decide visibility with them);
 4. the leaf is included, by a proof built from the stored Merkle nodes, in the latest
    checkpoint, whose note signature is verified with the ledger's key; or, for a record
-   newer than that checkpoint, in the tree at the log's current size once a consistency
-   proof (from the stored nodes) ties that tree to the checkpoint. That is exactly what
+   newer than that checkpoint, in the tree that ends with it (or with the newest record
+   proven with it), once a consistency proof from the stored nodes ties that tree to the
+   checkpoint or to a tree so proven before. That is exactly what
    the checkpointer checks before it signs the next checkpoint (within
    ``checkpoint_interval``), so forcing a signature, a write transaction, on the read
    path would prove nothing more; served proofs still name a signed checkpoint.
 
-Step 4 (one database query and a few dozen hashes) is done once per seq per process:
+Step 4 (one database query for the nodes of every proof it needs, and a few dozen
+hashes) is done once per seq per process:
 the proven record is remembered as one 32-byte digest binding its leaf hash, chain
 hash and the three columns. A proven seq stays proven: the checkpointer signs a new
 checkpoint only if it is consistent with the previous one. Every later read re-runs
@@ -40,7 +42,6 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -54,19 +55,17 @@ from ledger.merkle import (
     consistency_nodes,
     inclusion_nodes,
     root_from_inclusion_proof,
-    root_from_subtrees,
-    root_nodes,
     verify_consistency,
     verify_inclusion,
 )
 from ledger.note import Checkpoint, NoteError, open_checkpoint
+from ledger.read.proven_head import ProvenHead, ProvenHeads, extension_nodes, head_name
 from ledger.record import Record, chain_hash, entry_hash
 from ledger.store.log import (
     LogStore,
     NodeReader,
     StoredRecord,
     latest_checkpoint,
-    log_size,
     record_at,
 )
 
@@ -113,18 +112,6 @@ class IntegrityMonitor:
             listener(error)
 
 
-@dataclass(frozen=True, slots=True)
-class _TreeHead:
-    """A tree head this process proved consistent with a signed checkpoint (unsigned)."""
-
-    size: int
-    root_hash: bytes
-
-
-def _head_name(head: Checkpoint | _TreeHead) -> str:
-    return "signed checkpoint" if isinstance(head, Checkpoint) else "tree proven from checkpoint"
-
-
 class VerifiedLog:
     """The records and inclusion proofs readers may serve (see the module docstring)."""
 
@@ -144,8 +131,7 @@ class VerifiedLog:
         self._proven: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self._checkpoint: Checkpoint | None = None  # the latest one verified
-        # the largest tree proven consistent with a signed checkpoint (``_tree_head``)
-        self._proven_head: _TreeHead | None = None
+        self._heads = ProvenHeads()  # trees proven consistent with a signed checkpoint
 
     # -- records ------------------------------------------------------------------
 
@@ -211,11 +197,14 @@ class VerifiedLog:
         with self._connection(conn) as c:
             last = pending[-1][0].seq
             try:
-                signed = self._tree_head(c, last, last + 1)
+                base = self._trusted_head(c, last)
             except IntegrityError as exc:
                 return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
-            proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
-            wanted = {i for nodes in proofs.values() for i in nodes.ids}
+            size = max(base.size, last + 1)
+            proofs = {r.seq: inclusion_nodes(r.seq, size) for r, _ in pending}
+            # Past ``base``: the tree at ``size`` and its consistency proof, in one query.
+            extension = extension_nodes(base.size, size)
+            wanted = {i for nodes in proofs.values() for i in nodes.ids} | set(extension)
             stored = NodeReader(c).found(wanted)
         if len(stored) < len(wanted):
             # ``c``'s snapshot may predate the checkpoint (signed meanwhile by another
@@ -223,6 +212,10 @@ class VerifiedLog:
             # node of it, as a checkpoint is signed only over committed nodes.
             with self.store.db.read() as fresh:
                 stored = NodeReader(fresh).found(wanted)
+        try:
+            signed = base if size == base.size else self._heads.extend(base, size, stored, last)
+        except IntegrityError as exc:
+            return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
         for record, digest in pending:
             nodes = proofs[record.seq]
             missing = [i for i in nodes.ids if i not in stored]
@@ -240,7 +233,7 @@ class VerifiedLog:
             if root != signed.root_hash:
                 failures[record.seq] = IntegrityError(
                     record.seq,
-                    f"the record is not in the {_head_name(signed)} of size {signed.size} "
+                    f"the record is not in the {head_name(signed)} of size {signed.size} "
                     "(its entry, leaf or the stored Merkle nodes were changed)",
                 )
                 continue
@@ -355,39 +348,14 @@ class VerifiedLog:
         self._checkpoint = opened
         return opened
 
-    def _tree_head(self, conn: Connection, seq: int, at_least: int) -> Checkpoint | _TreeHead:
-        """A tree head covering at least ``at_least`` records: the latest signed checkpoint
-        when it does, else the tree at ``conn``'s log size, proven consistent with it from
-        the stored nodes (see the module docstring); failures reported against ``seq``."""
-        proven = self._proven_head
-        if proven is not None and proven.size >= at_least:
-            return proven
-        row = latest_checkpoint(conn)
-        if row is None or row.size == 0:  # nothing signed to extend: sign a first one
-            return self._signed_checkpoint(conn, seq, at_least)
-        signed = self._signed_checkpoint(conn, seq, min(at_least, row.size))
-        if signed.size >= at_least:
-            return signed
-        size = log_size(conn)
-        if size < at_least:
-            raise IntegrityError(seq, f"the log has {size} records, so none at seq {seq}")
-        try:
-            nodes = NodeReader(conn)
-            root = root_from_subtrees(nodes.get(root_nodes(size)))
-            wanted = consistency_nodes(signed.size, size)
-            proof = wanted.rehash(nodes.get(wanted.ids))
-            verify_consistency(signed.size, size, proof, signed.root_hash, root)
-        except (LookupError, MerkleError) as exc:
-            raise IntegrityError(
-                seq,
-                f"the tree of {size} records is not consistent with the signed checkpoint "
-                f"of size {signed.size} ({exc})",
-            ) from None
-        head = _TreeHead(size, root)
-        with self._lock:
-            if self._proven_head is None or self._proven_head.size < size:
-                self._proven_head = head
-        return head
+    def _trusted_head(self, conn: Connection, seq: int) -> Checkpoint | ProvenHead:
+        """The newest tree head this process trusts: a signed checkpoint it verified or a
+        tree it proved consistent with one (the latest stored checkpoint, verified, when
+        it has neither yet); failures reported against ``seq``."""
+        known = [h for h in (self._heads.newest, self._checkpoint) if h is not None and h.size]
+        if known:
+            return max(known, key=lambda head: head.size)
+        return self._signed_checkpoint(conn, seq, 1)
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return nullcontext(conn) if conn is not None else self.store.db.read()
