@@ -153,9 +153,11 @@ class ComputedFootprints:
             return snap
         snap.results = {k: v for k, v in previous.results.items() if k not in reached}
         with self._db.read() as conn:
-            stale = reached | evidence_added(conn, previous.size, size)
-        snap.evidence = {k: v for k, v in previous.evidence.items() if k not in stale}
-        self.journal.record(Advance(start, size, frozenset(stale), viewers))
+            added = evidence_added(conn, previous.size, size)
+        # A footprint's evidence rests on its own record and the attestations and
+        # retirements naming it, not on its result: a recomputed footprint keeps it.
+        snap.evidence = {k: v for k, v in previous.evidence.items() if k not in added}
+        self.journal.record(Advance(start, size, frozenset(reached | added), viewers))
         return snap
 
     def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:

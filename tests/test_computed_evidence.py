@@ -8,6 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import gateway.computed
 from tests import carbon_builders as cb
 from tests.ledger_fixtures import BUYER, SUPPLIER, enroll
 from tests.test_gateway_support import Env, environment, footprint_entry
@@ -72,3 +75,55 @@ def test_each_footprint_shows_its_own_attestations_and_retirements(
         assert _evidence(env, BUYER, cell_id) == ([], [])
         env.grant(SUPPLIER, BUYER, "detail", footprintId=cell_id)
         assert _evidence(env, BUYER, cell_id) == ([attested["entryId"]], [first, second])
+
+
+def test_a_recomputed_footprint_keeps_its_evidence_until_new_evidence_names_it(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Superseding what a footprint cites recomputes its result, not its evidence (which
+    rests on its own record and on what names it): the attestations are not read again
+    until a new one is recorded, and then it shows at once."""
+    asked: list[str] = []
+    seqs = gateway.computed.attestation_seqs
+
+    def counted(conn: Any, footprint_id: str, below: int) -> list[int]:
+        asked.append(footprint_id)
+        return seqs(conn, footprint_id, below)
+
+    monkeypatch.setattr(gateway.computed, "attestation_seqs", counted)
+    with environment(tmp_path, db_url) as env:
+        env.orgs[VERIFIER] = enroll(env.ledger, env.operator, VERIFIER, "verifier")
+        material = _footprint(env, "urn:pact:product:recycler-a:material-k")
+        pack = footprint_entry(SUPPLIER, "urn:pact:product:recycler-a:pack-k", unit="kilogram")
+        pack["composition"]["inputs"] = [
+            {
+                "productId": "urn:pact:product:recycler-a:material-k",
+                "companyId": SUPPLIER,
+                "amount": "2",
+                "unit": "kilogram",
+            }
+        ]
+        env.submit(SUPPLIER, pack)
+        pack_id = pack["footprint"]["id"]
+        env.grant(SUPPLIER, VERIFIER, "detail", footprintId=pack_id)
+        first = cb.attestation(VERIFIER, pack["entryId"])
+        env.submit(VERIFIER, first)
+        assert _evidence(env, SUPPLIER, pack_id) == ([first["entryId"]], [])
+        assert asked == [pack_id]
+
+        successor = footprint_entry(
+            SUPPLIER,
+            "urn:pact:product:recycler-a:material-k",
+            unit="kilogram",
+            preceding=[material["footprint"]["id"]],
+        )
+        env.submit(SUPPLIER, successor)
+        with env.client(SUPPLIER) as http:
+            body = http.get(f"/v1/footprints/{pack_id}/computed").json()
+        assert body["attestations"][0]["entryId"] == first["entryId"]
+        assert asked == [pack_id]  # recomputed, evidence kept
+
+        second = cb.attestation(VERIFIER, pack["entryId"])
+        env.submit(VERIFIER, second)
+        assert _evidence(env, SUPPLIER, pack_id) == ([first["entryId"], second["entryId"]], [])
+        assert asked == [pack_id, pack_id]
