@@ -2,7 +2,7 @@
 
 ``gateway.footprints`` caches each (org, footprint) answer with the log size it was
 computed at. Keyed on the exact size, every append would make every cached answer be
-computed anew (measured: the PACT read fell from about 3,900 to about 540 requests/s
+computed anew (measured: the PACT read fell from about 2,500 to 250-460 requests/s
 under 20 appends/s). An answer rests on the footprint's index row (owner, active,
 deprecation) and on the grants its owner gave the org; so an append reaches it only
 if it is

@@ -135,10 +135,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        path_problem = control_character(request.scope["path"])
-        if exc.status_code == 404 and path_problem is not None:
+        if exc.status_code == 404 and (problem := control_character(request.scope["path"])):
             # No route matched: the guard on every route's parameters never ran.
-            return JSONResponse(_body("BadRequest", f"the path {path_problem}"), 400)
+            return JSONResponse(_body("BadRequest", f"the path {problem}"), 400)
         if exc.status_code == 404:
             code, message = ("NoSuchFootprint" if _v2(request) else "NotFound"), "no such resource"
         elif exc.status_code == 405:

@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -79,7 +79,7 @@ async def refuse_bad_parameters(request: Request) -> None:
     client id or secret, holds what ``control_character`` refuses, or a single-valued
     query parameter is repeated. (At the token endpoint an RFC 6749 ``invalid_request``;
     elsewhere a PACT ``BadRequest``.)"""
-    problem = _unacceptable_text(request)
+    problem = _problem(request)
     if problem is None:
         return
     if request.url.path == TOKEN_PATH:
@@ -87,7 +87,7 @@ async def refuse_bad_parameters(request: Request) -> None:
     raise bad_request(problem)
 
 
-def _unacceptable_text(request: Request) -> str | None:
+def _problem(request: Request) -> str | None:
     if problem := _repeated_single_value(request):
         return problem
     for name, value in request.path_params.items():
@@ -123,20 +123,22 @@ def _repeated_single_value(request: Request) -> str | None:
     return None
 
 
-_SINGLE_VALUED: dict[int, frozenset[str]] = {}
+# By endpoint function: it fixes a route's parameters, and as a key it stays alive (an
+# ``id(route)`` could be reused by a later app's route).
+_SINGLE_VALUED: dict[Callable[..., Any], frozenset[str]] = {}
 
 
 def _single_valued(route: APIRoute) -> frozenset[str]:
     """The query parameters ``route`` (with its dependencies) reads as one value; worked
-    out once per route (routes live as long as the app)."""
-    found = _SINGLE_VALUED.get(id(route))
+    out once per endpoint."""
+    found = _SINGLE_VALUED.get(route.endpoint)
     if found is None:
         found = frozenset(
             field.alias
             for field in _query_fields(route.dependant)
             if not _is_list(field.field_info.annotation)
         )
-        _SINGLE_VALUED[id(route)] = found
+        _SINGLE_VALUED[route.endpoint] = found
     return found
 
 

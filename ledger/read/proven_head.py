@@ -62,12 +62,12 @@ class ProvenHeads:
         """The tree of ``size`` records from the ``stored`` nodes (``extension_nodes``),
         once a consistency proof ties it to ``base``; ``IntegrityError`` against ``seq``
         otherwise (a missing node, or a tree that no longer extends ``base``)."""
-        consistency = consistency_nodes(base.size, size)
+        roots, consistency = root_nodes(size), consistency_nodes(base.size, size)
         try:
-            missing = [i for i in extension_nodes(base.size, size) if i not in stored]
+            missing = [i for i in (*roots, *consistency.ids) if i not in stored]
             if missing:
                 raise LookupError(f"merkle nodes missing from the store: {missing[:4]}")
-            root = root_from_subtrees([stored[i] for i in root_nodes(size)])
+            root = root_from_subtrees([stored[i] for i in roots])
             proof = consistency.rehash([stored[i] for i in consistency.ids])
             verify_consistency(base.size, size, proof, base.root_hash, root)
         except (LookupError, MerkleError) as exc:
