@@ -30,14 +30,12 @@ def running_server(
     witnesses: tuple[str, ...] = (),
     open_witnessing: bool = False,
     grpc_address: str = "127.0.0.1:0",
-    checkpoint_interval: float = 1.0,
 ) -> Iterator[LedgerServer]:
     server = LedgerServer(
         ServerConfig(
             data_dir=data_dir,
             db_url=db_url,
             grpc_address=grpc_address,
-            checkpoint_interval=checkpoint_interval,
             max_in_flight=max_in_flight,
             witnesses=witnesses,
             open_witnessing=open_witnessing,

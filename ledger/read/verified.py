@@ -11,16 +11,9 @@ row alone and never trusting a stored hash:
 3. the entry's ``entryId``, ``type`` and ``org`` equal the row's ``entry_id``,
    ``entry_type`` and ``org_id`` (readers decide visibility with them);
 4. the leaf is included, by a proof built from the stored Merkle nodes, in the latest
-   checkpoint, whose note signature is verified with the ledger's key; or, for a record
-   newer than that checkpoint, in the tree that ends with it (or with the newest record
-   proven with it), once a consistency proof from the stored nodes ties that tree to the
-   checkpoint or to a tree so proven before. That is exactly what
-   the checkpointer checks before it signs the next checkpoint (within
-   ``checkpoint_interval``), so forcing a signature, a write transaction, on the read
-   path would prove nothing more; served proofs still name a signed checkpoint.
+   checkpoint, whose note signature is verified with the ledger's key.
 
-Step 4 (one database query for the nodes of every proof it needs, and a few dozen
-hashes) is done once per seq per process:
+Step 4 (one database query and a few dozen hashes) is done once per seq per process:
 the proven record is remembered as one 32-byte digest binding its leaf hash, chain
 hash and the three columns. A proven seq stays proven: the checkpointer signs a new
 checkpoint only if it is consistent with the previous one. Every later read re-runs
@@ -59,15 +52,8 @@ from ledger.merkle import (
     verify_inclusion,
 )
 from ledger.note import Checkpoint, NoteError, open_checkpoint
-from ledger.read.proven_head import ProvenHead, ProvenHeads, extension_nodes, head_name
 from ledger.record import Record, chain_hash, entry_hash
-from ledger.store.log import (
-    LogStore,
-    NodeReader,
-    StoredRecord,
-    latest_checkpoint,
-    record_at,
-)
+from ledger.store.log import LogStore, NodeReader, StoredRecord, latest_checkpoint, record_at
 
 log = logging.getLogger("ledger.integrity")
 
@@ -131,7 +117,6 @@ class VerifiedLog:
         self._proven: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self._checkpoint: Checkpoint | None = None  # the latest one verified
-        self._heads = ProvenHeads()  # trees proven consistent with a signed checkpoint
 
     # -- records ------------------------------------------------------------------
 
@@ -197,14 +182,11 @@ class VerifiedLog:
         with self._connection(conn) as c:
             last = pending[-1][0].seq
             try:
-                base = self._trusted_head(c, last)
+                signed = self._signed_checkpoint(c, last, last + 1)
             except IntegrityError as exc:
                 return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
-            size = max(base.size, last + 1)
-            proofs = {r.seq: inclusion_nodes(r.seq, size) for r, _ in pending}
-            # Past ``base``: the tree at ``size`` and its consistency proof, in one query.
-            extension = extension_nodes(base.size, size)
-            wanted = {i for nodes in proofs.values() for i in nodes.ids} | set(extension)
+            proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
+            wanted = {i for nodes in proofs.values() for i in nodes.ids}
             stored = NodeReader(c).found(wanted)
         if len(stored) < len(wanted):
             # ``c``'s snapshot may predate the checkpoint (signed meanwhile by another
@@ -212,10 +194,6 @@ class VerifiedLog:
             # node of it, as a checkpoint is signed only over committed nodes.
             with self.store.db.read() as fresh:
                 stored = NodeReader(fresh).found(wanted)
-        try:
-            signed = base if size == base.size else self._heads.extend(base, size, stored, last)
-        except IntegrityError as exc:
-            return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
         for record, digest in pending:
             nodes = proofs[record.seq]
             missing = [i for i in nodes.ids if i not in stored]
@@ -233,7 +211,7 @@ class VerifiedLog:
             if root != signed.root_hash:
                 failures[record.seq] = IntegrityError(
                     record.seq,
-                    f"the record is not in the {head_name(signed)} of size {signed.size} "
+                    f"the record is not in the signed checkpoint of size {signed.size} "
                     "(its entry, leaf or the stored Merkle nodes were changed)",
                 )
                 continue
@@ -347,15 +325,6 @@ class VerifiedLog:
             raise IntegrityError(seq, f"no signed checkpoint covers it (size {opened.size})")
         self._checkpoint = opened
         return opened
-
-    def _trusted_head(self, conn: Connection, seq: int) -> Checkpoint | ProvenHead:
-        """The newest tree head this process trusts: a signed checkpoint it verified or a
-        tree it proved consistent with one (the latest stored checkpoint, verified, when
-        it has neither yet); failures reported against ``seq``."""
-        known = [h for h in (self._heads.newest, self._checkpoint) if h is not None and h.size]
-        if known:
-            return max(known, key=lambda head: head.size)
-        return self._signed_checkpoint(conn, seq, 1)
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return nullcontext(conn) if conn is not None else self.store.db.read()
