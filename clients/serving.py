@@ -26,7 +26,7 @@ from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.key_binding import ForeignGatewayKeyError
 from gateway.server import HttpServer, TlsFilesError, check_tls_files
-from ledger.checkpointer import ForeignCheckpointError
+from ledger.checkpointer import ForeignCheckpointError, InconsistentCheckpointError
 from ledger.server import AddressUnavailableError, LedgerServer, ServerConfig, check_can_listen
 
 
@@ -131,6 +131,12 @@ def _started(
                 f"copy ledger.key from the data directory of the process that started it "
                 f"to {server.data_dir.ledger_key_path}",
                 ExitCode.USAGE,
+            ) from None
+        if isinstance(exc, InconsistentCheckpointError):
+            raise CommandFailed(
+                f"{exc.reason}: the store was changed behind the ledger's back; "
+                f"`carbonledger fsck` names the rows that differ",
+                ExitCode.REFUSED,
             ) from None
         raise
     return server, http

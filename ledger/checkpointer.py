@@ -5,7 +5,9 @@ the sequencer lock, so the size and root signed are exactly what is
 committed. Before signing, the new root is proven consistent with the last
 signed checkpoint from the stored nodes: a store whose nodes were altered
 behind the ledger's back makes signing fail loudly instead of publishing a
-fork.
+fork: the refusal is an ``IntegrityError`` reported to the process's
+``IntegrityMonitor``, so health says so whoever asked for the checkpoint (a reader,
+the periodic refresh).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from sqlalchemy import Connection
 
 from ledger.cosignatures import with_cosignatures
+from ledger.errors import IntegrityError
+from ledger.integrity_monitor import IntegrityMonitor
 from ledger.merkle import MerkleError, consistency_nodes, verify_consistency
 from ledger.note import Checkpoint, NoteError, NoteSigner, open_checkpoint, sign_checkpoint
 from ledger.store.cosignature_table import cosignature_lines
@@ -27,8 +31,11 @@ from ledger.store.log import (
 )
 
 
-class InconsistentCheckpointError(RuntimeError):
-    """The store's current tree is not an extension of the last signed checkpoint."""
+class InconsistentCheckpointError(IntegrityError):
+    """The store's current tree is not an extension of the last signed checkpoint.
+
+    Reported against the newest stored record (``seq``), which no checkpoint can now
+    cover: nothing past the last signed checkpoint is served until the store is repaired."""
 
 
 class ForeignCheckpointError(RuntimeError):
@@ -39,14 +46,19 @@ class ForeignCheckpointError(RuntimeError):
 
 
 class Checkpointer:
-    def __init__(self, store: LogStore, signer: NoteSigner) -> None:
+    def __init__(
+        self, store: LogStore, signer: NoteSigner, monitor: IntegrityMonitor | None = None
+    ) -> None:
         self.store = store
         self.signer = signer
         self.origin = signer.name
+        self.monitor = monitor or IntegrityMonitor()
 
-    def check_signer(self) -> None:
-        """Raise ``ForeignCheckpointError`` unless the newest stored checkpoint verifies
-        under this process's key and origin (a new store has none: any key may start it)."""
+    def check_store(self) -> None:
+        """Before a process appends anything: raise ``ForeignCheckpointError`` unless the
+        newest stored checkpoint verifies under this process's key and origin, and
+        ``InconsistentCheckpointError`` unless the stored tree extends it (signing the
+        records past it). A new store has no checkpoint: any key may start it."""
         current = self.store.latest_checkpoint()
         if current is None:
             return
@@ -57,6 +69,7 @@ class Checkpointer:
                 f"checkpoint {current.size} in this database does not verify with this "
                 f"ledger's key {self.signer.vkey} and origin {self.origin!r} ({exc})"
             ) from None
+        self.latest()
 
     def latest(self) -> SignedCheckpointRow:
         """The newest checkpoint, signing one first if the log has grown past it."""
@@ -79,7 +92,11 @@ class Checkpointer:
                 return previous
             root = writer.compact.root()
             if previous is not None:
-                self._check_extends(conn, previous, writer.size, root)
+                try:
+                    self._check_extends(conn, previous, writer.size, root)
+                except InconsistentCheckpointError as exc:
+                    self.monitor.report(exc)
+                    raise
             checkpoint = Checkpoint(self.origin, writer.size, root)
             signed = SignedCheckpointRow(
                 writer.size, root, sign_checkpoint(checkpoint, self.signer)
@@ -93,7 +110,7 @@ class Checkpointer:
     ) -> None:
         if size < previous.size:
             raise InconsistentCheckpointError(
-                f"the log has {size} records but checkpoint {previous.size} was signed"
+                size, f"the log has {size} records but checkpoint {previous.size} was signed"
             )
         nodes = consistency_nodes(previous.size, size)
         proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
@@ -101,6 +118,7 @@ class Checkpointer:
             verify_consistency(previous.size, size, proof, previous.root_hash, root)
         except MerkleError as exc:
             raise InconsistentCheckpointError(
+                size - 1,
                 f"refusing to sign size {size}: not consistent with checkpoint "
-                f"{previous.size} ({exc})"
+                f"{previous.size} ({exc})",
             ) from None

@@ -7,6 +7,7 @@ operator's self-signed enrolment) so the log's trust root is the log itself.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -37,6 +38,8 @@ from ledger.service import SERVICE_NAME, LedgerService
 from ledger.store.database import Database
 from ledger.store.log import LogStore
 from ledger.witness_pusher import WitnessEndpoint, WitnessPusher, WitnessStatus
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -159,9 +162,10 @@ class LedgerServer:
 
     def start(self) -> None:
         """Listen on the gRPC address, then start; nothing is started when the address is
-        unavailable (``AddressUnavailableError``) or when the store's checkpoints are
-        another ledger key's (``ForeignCheckpointError``)."""
-        self.checkpointer.check_signer()
+        unavailable (``AddressUnavailableError``), when the store's checkpoints are
+        another ledger key's (``ForeignCheckpointError``) or when its tree does not extend
+        them (``InconsistentCheckpointError``)."""
+        self.checkpointer.check_store()
         self.port = self._listen(self.config.grpc_address)
         self.identity.start()
         self.sequencer.start()
@@ -252,8 +256,17 @@ class LedgerServer:
             self.sequencer.submit(submission).result()
 
     def _refresh_checkpoints(self) -> None:
+        """Sign what the log holds every interval, for as long as the server runs: a tree
+        the checkpointer refuses (already alarmed, health says so) or a database that
+        does not answer this time is tried again at the next interval, never given up."""
         while not self._stopping.wait(self.config.checkpoint_interval):
-            self.checkpointer.latest()
+            try:
+                self.checkpointer.latest()
+            except IntegrityError:
+                continue
+            except Exception as exc:
+                log.warning("signing a checkpoint failed; retrying: %s", exc)
+                continue
             for pusher in self._pushers:
                 pusher.wake()
 

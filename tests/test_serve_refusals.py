@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from ledger.datadir import DEFAULT_OPERATOR_ORG as OPERATOR
 from tests.cli_process import (
@@ -32,7 +33,7 @@ from tests.cli_process import (
 )
 from tests.test_gateway_support import self_signed
 
-USAGE, UNREACHABLE, ADDRESS_UNAVAILABLE = 2, 3, 5
+REFUSED, USAGE, UNREACHABLE, ADDRESS_UNAVAILABLE = 1, 2, 3, 5
 
 
 def _fails_to_start(data_dir: Path, *args: str, code: int) -> str:
@@ -174,3 +175,25 @@ def test_gateway_processes_on_one_database_share_one_token_key(tmp_path: Path, d
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 assert answer.status_code == 200, answer.text
+
+
+def test_a_log_shorter_than_its_signed_checkpoint_is_refused(tmp_path: Path, db_url: str) -> None:
+    """An insider who deletes the newest record leaves a log its own checkpoint
+    contradicts: ``serve`` refuses to sign anything over it and says why in one line
+    (it used to end with a traceback)."""
+    data = tmp_path / "data"
+    with serving(data, "--db", db_url):
+        pass
+    eng = create_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            signed = conn.execute(text("SELECT max(size) FROM checkpoint")).scalar_one()
+            conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": signed - 1})
+    finally:
+        eng.dispose()
+    alarm, line = _fails_to_start(data, "--db", db_url, code=REFUSED).splitlines()
+    assert "INTEGRITY ALARM" in alarm
+    assert line.startswith(
+        f"error: the log has {signed - 1} records but checkpoint {signed} was signed: "
+    ), line
+    assert "carbonledger fsck" in line

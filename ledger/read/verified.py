@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -55,47 +54,9 @@ from ledger.note import Checkpoint, NoteError, open_checkpoint
 from ledger.record import Record, chain_hash, entry_hash
 from ledger.store.log import LogStore, NodeReader, StoredRecord, latest_checkpoint, record_at
 
-log = logging.getLogger("ledger.integrity")
-
 DEFAULT_CACHE_SIZE = 262_144
-_MAX_REMEMBERED_FAILURES = 1000
 _PROOF_PAGE = 256  # records proven with one query for their proofs' nodes
 _T = TypeVar("_T")
-
-
-class IntegrityMonitor:
-    """What this process found wrong with the store: one alarm line per failing seq (a
-    seq read again and again is not logged again), and whether health must say so."""
-
-    def __init__(self) -> None:
-        self._failures: dict[int, str] = {}
-        self._listeners: list[Callable[[IntegrityError], None]] = []
-        self._lock = threading.Lock()
-
-    @property
-    def failing(self) -> bool:
-        return bool(self._failures)
-
-    def failed_seqs(self) -> list[int]:
-        with self._lock:
-            return sorted(self._failures)
-
-    def on_failure(self, listener: Callable[[IntegrityError], None]) -> None:
-        """Call ``listener`` at each new failing seq (the gRPC health service's switch)."""
-        with self._lock:
-            self._listeners.append(listener)
-
-    def report(self, error: IntegrityError) -> None:
-        with self._lock:
-            if error.seq in self._failures:
-                return
-            if len(self._failures) >= _MAX_REMEMBERED_FAILURES:
-                return  # already failing loudly; do not grow without bound
-            self._failures[error.seq] = error.reason
-            listeners = list(self._listeners)
-        log.error("INTEGRITY ALARM: record %d: %s; it is not served", error.seq, error.reason)
-        for listener in listeners:
-            listener(error)
 
 
 class VerifiedLog:
@@ -106,11 +67,10 @@ class VerifiedLog:
         store: LogStore,
         checkpointer: Checkpointer,
         *,
-        monitor: IntegrityMonitor | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self.store = store
-        self.monitor = monitor or IntegrityMonitor()
+        self.monitor = checkpointer.monitor  # one per process: health reads it
         self._checkpointer = checkpointer
         self._verifier = checkpointer.signer.verifier()
         self._cache_size = cache_size
