@@ -97,6 +97,9 @@ def create_app(context: GatewayContext) -> FastAPI:
         version="0.2.0",
         description="PACT v2.3 and v3.0 data exchange over a verifiable carbon ledger.",
         dependencies=[Depends(refuse_bad_parameters)],
+        # One address per resource: a trailing slash is 404, not a redirect built from
+        # the request's Host header that echoes its query.
+        redirect_slashes=False,
     )
     app.state.services = svc
     errors.install(app)

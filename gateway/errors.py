@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.plain_text import control_character
+from gateway.plain_text import address_problem
 from ledger.errors import IntegrityError
 
 
@@ -135,9 +135,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 404 and (problem := control_character(request.scope["path"])):
-            # No route matched: the guard on every route's parameters never ran.
-            return JSONResponse(_body("BadRequest", f"the path {problem}"), 400)
+        unrouted = exc.status_code in (404, 405)  # the guard on every route never ran
+        if unrouted and (
+            problem := address_problem(request.scope["path"], request.query_params.multi_items())
+        ):
+            return JSONResponse(_body("BadRequest", problem), 400)
         if exc.status_code == 404:
             code, message = ("NoSuchFootprint" if _v2(request) else "NotFound"), "no such resource"
         elif exc.status_code == 405:

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import parse_basic
 from gateway.errors import TOKEN_PATH, OAuthError, bad_request
-from gateway.plain_text import control_character
+from gateway.plain_text import address_problem, control_character
 
 MAX_BODY_BYTES = 1024 * 1024
 # ASCII digits only (``\d`` would admit other scripts' digits), no sign, no leading zero.
@@ -95,13 +95,8 @@ def _problem(request: Request) -> str | None:
             return f"path parameter {name} {problem}"
     # The router's patterns end in ``$``, which matches before a final newline: a path
     # ending in one reaches its route with the newline left out of every parameter.
-    if problem := control_character(request.scope["path"]):
-        return f"the path {problem}"
-    for name, value in request.query_params.multi_items():
-        if problem := control_character(name):
-            return f"a query parameter name {problem}"
-        if problem := control_character(value):
-            return f"query parameter {name} {problem}"
+    if problem := address_problem(request.scope["path"], request.query_params.multi_items()):
+        return problem
     credentials = parse_basic(request.headers.get("authorization"))
     if credentials is not None:
         for what, value in zip(("client id", "client secret"), credentials, strict=True):

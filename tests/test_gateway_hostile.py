@@ -72,8 +72,18 @@ def test_control_characters_are_refused_naming_the_parameter(tmp_path: Path, db_
         _refused(auditor.get("/v1/instruments/cn-gec/GEC%001"), "path parameter serial")
         _refused(auditor.get("/v1/suppliers/urn%00x/progress"), "path parameter org")
         _refused(auditor.get("/3/footprints/%00"), "path parameter id")
-        # A path no route matches is refused too, not answered "no such resource".
+        # A path no route matches is refused too, not answered "no such resource", and so
+        # is its query, or one sent with a method its route does not allow.
         _refused(auditor.get("/no/such%00route"), "the path", "U+0000")
+        _refused(auditor.get("/no/such/route", params={"q": "a\x00"}), "query parameter q")
+        _refused(auditor.delete("/3/footprints", params={"q\x01": "1"}), "parameter name")
+        # A trailing slash is no second address: 404, no redirect echoing the query
+        # under a Location built from the Host header.
+        for path in ("/3/footprints/", f"/3/footprints/{fid}/", "/healthz/"):
+            answer = auditor.get(path, params={"limit": "1"}, headers={"Host": "evil.example"})
+            assert answer.status_code == 404, (path, answer.status_code, answer.headers)
+            assert "location" not in answer.headers
+        _refused(auditor.get("/3/footprints/", params={"x": "\x1f"}), "query parameter x")
 
         # The token endpoint, before any credentials are known: an RFC 6749 error.
         form = {"grant_type": "client_credentials"}
