@@ -28,6 +28,7 @@ from gateway import (
     exports_api,
     native,
     pact_api,
+    progress_api,
     tlog_api,
     zero_carbon_api,
 )
@@ -199,6 +200,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(native.router)
     app.include_router(tlog_api.router)
     app.include_router(computed_api.router)
+    app.include_router(progress_api.router)
     app.include_router(zero_carbon_api.router)
     app.include_router(exports_api.router)
     app.include_router(page_router())

@@ -20,9 +20,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
-from gateway.computed_api import ProgressOut, supplier_progress
 from gateway.context import CallerDep, ServicesDep
 from gateway.errors import bad_request, error_responses, not_found
+from gateway.progress_api import ProgressOut, supplier_progress
 from gateway.request_guard import Whole
 from gateway.site_reads import served_evaluation, visible_site
 from gateway.zero_carbon_body import SiteEvaluationOut
