@@ -153,7 +153,7 @@ def clients_callback(
     db_url: str | None,
 ) -> None:
     """Register where PACT events for ORG are delivered, and the credentials to use."""
-    from gateway.events import register_callback
+    from gateway.callback_credentials import register_callback
 
     keys = existing_data_dir(data_dir).path  # the gateway key that seals the secret
     with _database(data_dir, db_url) as db:

@@ -18,27 +18,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, func, insert, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.auth import gateway_key, subkey
+from gateway.callback_credentials import callback_secret, has_callback
 from gateway.context import GatewayContext
 from gateway.errors import bad_request
 from gateway.filters import Filters, parse_instant
 from gateway.footprints import Directory, FootprintAccess
 from gateway.pact_v2 import servable, to_v2
 from gateway.tables import AsyncRequestRow, CallbackCredentialRow, CallbackRow
-from ledger.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -67,42 +63,6 @@ MAX_OPEN_REQUESTS = 100
 
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-# -- requester credentials -------------------------------------------------------------
-
-
-def _box_key(data_dir: Path) -> bytes:
-    return subkey(gateway_key(data_dir), "carbonledger callback credentials")
-
-
-def register_callback(
-    db: Database,
-    data_dir: Path,
-    org_id: str,
-    base_url: str,
-    client_id: str,
-    client_secret: str,
-    token_url: str | None = None,
-) -> None:
-    """Register (or replace) where and how events are delivered to ``org_id``."""
-    nonce = os.urandom(12)
-    box = AESGCM(_box_key(data_dir)).encrypt(nonce, client_secret.encode(), org_id.encode())
-    row = {
-        "org_id": org_id,
-        "events_url": base_url.rstrip("/"),
-        "token_url": token_url or base_url.rstrip("/") + "/auth/token",
-        "client_id": client_id,
-        "secret_nonce": nonce,
-        "secret_box": box,
-    }
-    with db.write_engine.begin() as conn:
-        conn.execute(_CC.delete().where(_CC.c.org_id == org_id))
-        conn.execute(insert(_CC).values(**row))
-
-
-def _has_callback(conn: Connection, org_id: str) -> bool:
-    return conn.execute(select(_CC.c.org_id).where(_CC.c.org_id == org_id)).first() is not None
 
 
 # -- criteria ------------------------------------------------------------------------
@@ -225,7 +185,7 @@ class Outbox:
                     f"{requester} has {open_now} open requests, the most one requester may "
                     "have; send more once some are fulfilled or rejected"
                 )
-            if not _has_callback(conn, requester):
+            if not has_callback(conn, requester):
                 raise bad_request(
                     f"no events endpoint is registered for {requester}; "
                     "the ledger operator registers one with `carbonledger clients callback`"
@@ -411,13 +371,11 @@ class Outbox:
         if creds is None:
             return "no callback credentials registered"
         try:
-            secret = AESGCM(_box_key(self.context.data_dir)).decrypt(
-                creds.secret_nonce, creds.secret_box, creds.org_id.encode()
-            )
+            secret = callback_secret(self.context.data_dir, creds)
             token = client.post(
                 creds.token_url,
                 data={"grant_type": "client_credentials"},
-                auth=(creds.client_id, secret.decode()),
+                auth=(creds.client_id, secret),
             )
             if token.status_code != 200:
                 return f"token endpoint answered {token.status_code}"

@@ -21,7 +21,7 @@ import jwt
 from sqlalchemy import func, select
 
 from gateway.auth import gateway_key, revoke_client, subkey
-from gateway.events import register_callback
+from gateway.callback_credentials import register_callback
 from gateway.request_guard import MAX_BODY_BYTES
 from gateway.tables import AsyncRequestRow
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER

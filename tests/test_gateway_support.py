@@ -26,8 +26,8 @@ from fastapi.responses import JSONResponse, Response
 from clients.sdk import LedgerClient, OrgSigner, new_entry
 from gateway.app import create_app
 from gateway.auth import add_client
+from gateway.callback_credentials import register_callback
 from gateway.context import GatewayContext
-from gateway.events import register_callback
 from gateway.server import HttpServer
 from ledger.server import LedgerServer
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
