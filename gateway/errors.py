@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.plain_text import address_problem
+from gateway.address import address_problem
 from ledger.errors import IntegrityError
 
 
@@ -136,9 +136,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         unrouted = exc.status_code in (404, 405)  # the guard on every route never ran
-        if unrouted and (
-            problem := address_problem(request.scope["path"], request.query_params.multi_items())
-        ):
+        if unrouted and (problem := address_problem(request)):
             return JSONResponse(_body("BadRequest", problem), 400)
         if exc.status_code == 404:
             code, message = ("NoSuchFootprint" if _v2(request) else "NotFound"), "no such resource"

@@ -7,7 +7,6 @@ Checked in every parameter by ``gateway.request_guard`` and in JSON bodies throu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -24,20 +23,6 @@ def control_character(text: str) -> str | None:
     char = found.group()
     kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
     return f"contains {kind} (U+{ord(char):04X}) at position {found.start()}"
-
-
-def address_problem(path: str, query: Iterable[tuple[str, str]]) -> str | None:
-    """What ``control_character`` refuses in a request's decoded path or query parameters
-    (names and values), named; None if neither holds any. Checked on every route and on
-    requests no route answers (404, 405), so no address echoes one back."""
-    if problem := control_character(path):
-        return f"the path {problem}"
-    for name, value in query:
-        if problem := control_character(name):
-            return f"a query parameter name {problem}"
-        if problem := control_character(value):
-            return f"query parameter {name} {problem}"
-    return None
 
 
 def _plain(text: str) -> str:

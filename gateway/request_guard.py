@@ -41,9 +41,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.address import address_problem
 from gateway.auth import parse_basic
 from gateway.errors import TOKEN_PATH, OAuthError, bad_request
-from gateway.plain_text import address_problem, control_character
+from gateway.plain_text import control_character
 
 MAX_BODY_BYTES = 1024 * 1024
 # ASCII digits only (``\d`` would admit other scripts' digits), no sign, no leading zero.
@@ -95,7 +96,7 @@ def _problem(request: Request) -> str | None:
             return f"path parameter {name} {problem}"
     # The router's patterns end in ``$``, which matches before a final newline: a path
     # ending in one reaches its route with the newline left out of every parameter.
-    if problem := address_problem(request.scope["path"], request.query_params.multi_items()):
+    if problem := address_problem(request):
         return problem
     credentials = parse_basic(request.headers.get("authorization"))
     if credentials is not None:

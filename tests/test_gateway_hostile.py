@@ -175,6 +175,14 @@ def test_whole_numbers_in_urls_have_one_spelling(tmp_path: Path, db_url: str) ->
         # A final newline is not left out of the path: the same tile at a second address.
         for path in ("/tlog/tile/0/000.p/1%0A", "/tlog/tile/0/000%0A", "/v1/entries/1%0A"):
             _refused(auditor.get(path), "control character (U+000A)")
+        # An encoded slash is decoded before routing: the same tile at a second address.
+        assert auditor.get("/tlog/tile/0/000.p/1").status_code == 200
+        for path in (
+            "/tlog/tile/0/000.p%2F1",
+            "/tlog/tile/0%2f000.p/1",
+            "/v1/products/a%2Fb/footprint",
+        ):
+            _refused(auditor.get(path), "encoded slash")
         # Nor one inside a path no route matches (404 before: no route's guard ran).
         for path in ("/tlog/tile/0/00%0A0.p/1", "/v1/entr%00ies/1", "/3/foot%7Fprints"):
             _refused(auditor.get(path), "the path contains a control character")
