@@ -26,7 +26,8 @@ from gateway.app import create_app
 from gateway.context import GatewayContext
 from gateway.key_binding import ForeignGatewayKeyError
 from gateway.server import HttpServer, TlsFilesError, check_tls_files
-from ledger.checkpointer import ForeignCheckpointError, InconsistentCheckpointError
+from ledger.checkpointer import ForeignCheckpointError
+from ledger.errors import IntegrityError
 from ledger.server import AddressUnavailableError, LedgerServer, ServerConfig, check_can_listen
 
 
@@ -132,7 +133,7 @@ def _started(
                 f"to {server.data_dir.ledger_key_path}",
                 ExitCode.USAGE,
             ) from None
-        if isinstance(exc, InconsistentCheckpointError):
+        if isinstance(exc, IntegrityError):
             raise CommandFailed(
                 f"{exc.reason}: the store was changed behind the ledger's back; "
                 f"`carbonledger fsck` names the rows that differ",

@@ -32,6 +32,7 @@ from gateway import (
     tlog_api,
     zero_carbon_api,
 )
+from gateway.api_docs import install_api_docs
 from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
 from gateway.computed import ComputedFootprints
 from gateway.computed_served import ServedComputed
@@ -101,8 +102,12 @@ def create_app(context: GatewayContext) -> FastAPI:
         # One address per resource: a trailing slash is 404, not a redirect built from
         # the request's Host header that echoes its query.
         redirect_slashes=False,
+        openapi_url=None,  # served by ``install_api_docs``, under the app's rules
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
+    install_api_docs(app)
     errors.install(app)
     app.add_middleware(BodyLimit, max_body_bytes=context.max_body_bytes)
 

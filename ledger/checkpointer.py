@@ -12,7 +12,9 @@ the periodic refresh).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Connection
 
@@ -28,6 +30,7 @@ from ledger.store.log import (
     NodeReader,
     SignedCheckpointRow,
     latest_checkpoint,
+    log_size,
 )
 
 
@@ -46,6 +49,12 @@ class ForeignCheckpointError(RuntimeError):
 
 
 class Checkpointer:
+    """Signs the store's tree head, and is the one place that decides which stored
+    checkpoint is trusted: the newest row whose note verifies under this ledger's key and
+    origin, whose columns agree with its note, that is not older than (nor different from)
+    a checkpoint this process signed or verified, and whose root the stored tree at its
+    size has. Anything else is an ``IntegrityError``, reported to ``monitor``."""
+
     def __init__(
         self, store: LogStore, signer: NoteSigner, monitor: IntegrityMonitor | None = None
     ) -> None:
@@ -53,17 +62,24 @@ class Checkpointer:
         self.signer = signer
         self.origin = signer.name
         self.monitor = monitor or IntegrityMonitor()
+        self._verifier = signer.verifier()
+        # The newest checkpoint this process signed or trusted, and its row as trusted:
+        # a store that later shows an older or a different one lost rows or was forged.
+        self._known: Checkpoint | None = None
+        self._trusted: SignedCheckpointRow | None = None
+        self._lock = threading.Lock()
 
     def check_store(self) -> None:
         """Before a process appends anything: raise ``ForeignCheckpointError`` unless the
         newest stored checkpoint verifies under this process's key and origin, and
-        ``InconsistentCheckpointError`` unless the stored tree extends it (signing the
-        records past it). A new store has no checkpoint: any key may start it."""
+        ``InconsistentCheckpointError`` (or another ``IntegrityError``) unless the stored
+        tree extends it (signing the records past it). A new store has no checkpoint: any
+        key may start it."""
         current = self.store.latest_checkpoint()
         if current is None:
             return
         try:
-            open_checkpoint(current.note, self.signer.verifier(), self.origin)
+            open_checkpoint(current.note, self._verifier, self.origin)
         except NoteError as exc:
             raise ForeignCheckpointError(
                 f"checkpoint {current.size} in this database does not verify with this "
@@ -72,10 +88,15 @@ class Checkpointer:
         self.latest()
 
     def latest(self) -> SignedCheckpointRow:
-        """The newest checkpoint, signing one first if the log has grown past it."""
-        current = self.store.latest_checkpoint()
-        if current is not None and current.size == self.store.tree_size():
-            return current
+        """The newest trusted checkpoint, signing one first if the log has grown past it.
+        A row trusted before is returned after two small reads; a new one is checked in a
+        read transaction (its note, and the stored tree's root at its size)."""
+        with self.store.db.read() as conn:
+            row = latest_checkpoint(conn)
+            if row is not None and row.size == log_size(conn):
+                if row == self._trusted:
+                    return row
+                return self._reported(lambda: self._trust(conn, row, LogWriter(conn)))
         return self.refresh()
 
     def latest_note(self) -> str:
@@ -85,33 +106,95 @@ class Checkpointer:
             return with_cosignatures(latest.note, cosignature_lines(conn, latest.size))
 
     def refresh(self) -> SignedCheckpointRow:
+        """Sign the stored tree if it has grown past the newest trusted checkpoint and
+        extends it; the trusted checkpoint if it has not grown."""
         with self.store.db.write() as conn:
-            writer = LogWriter(conn)
-            previous = latest_checkpoint(conn)
-            if previous is not None and previous.size == writer.size:
-                return previous
-            root = writer.compact.root()
-            if previous is not None:
-                try:
-                    self._check_extends(conn, previous, writer.size, root)
-                except InconsistentCheckpointError as exc:
-                    self.monitor.report(exc)
-                    raise
-            checkpoint = Checkpoint(self.origin, writer.size, root)
-            signed = SignedCheckpointRow(
-                writer.size, root, sign_checkpoint(checkpoint, self.signer)
+            return self._reported(lambda: self._sign(conn))
+
+    def _sign(self, conn: Connection) -> SignedCheckpointRow:
+        writer = LogWriter(conn)
+        row = latest_checkpoint(conn)
+        if row is not None and row.size >= writer.size:
+            return self._trust(conn, row, writer)
+        root = writer.compact.root()
+        if row is not None:
+            previous = self._opened(row, writer.size)
+            self._check_extends(conn, previous, writer.size, root)
+        elif self._known is not None:
+            raise InconsistentCheckpointError(
+                self._known.size - 1,
+                f"the store holds no checkpoint but this process trusted checkpoint "
+                f"{self._known.size}: checkpoint rows were deleted",
             )
-            self.store.save_checkpoint(conn, signed, time.time_ns() // 1000)
-            return signed
+        checkpoint = Checkpoint(self.origin, writer.size, root)
+        signed = SignedCheckpointRow(writer.size, root, sign_checkpoint(checkpoint, self.signer))
+        self.store.save_checkpoint(conn, signed, time.time_ns() // 1000)
+        self._remember(checkpoint, signed)
+        return signed
+
+    def _trust(
+        self, conn: Connection, row: SignedCheckpointRow, writer: LogWriter
+    ) -> SignedCheckpointRow:
+        """``row``, the newest stored checkpoint, once checked against the stored tree
+        (``writer``: its end as ``conn`` sees it)."""
+        opened = self._opened(row, writer.size)
+        if writer.size < opened.size:
+            raise InconsistentCheckpointError(
+                writer.size,
+                f"the log has {writer.size} records but checkpoint {opened.size} was signed",
+            )
+        if writer.compact.root() != opened.root_hash:
+            raise InconsistentCheckpointError(
+                opened.size - 1,
+                f"the stored tree of size {opened.size} does not have the root of the "
+                f"signed checkpoint {opened.size}",
+            )
+        self._remember(opened, row)
+        return row
+
+    def _opened(self, row: SignedCheckpointRow, records: int) -> Checkpoint:
+        """The checkpoint ``row``'s note signs, if the note verifies, the row's columns
+        agree with it and it is not older than, nor different from, one this process
+        signed or trusted; else ``IntegrityError`` (against the last record it covers)."""
+        seq = max(min(row.size, records) - 1, 0)
+        try:
+            opened = open_checkpoint(row.note, self._verifier, self.origin)
+        except NoteError as exc:
+            raise IntegrityError(
+                seq, f"the newest checkpoint row (size {row.size}) does not verify: {exc}"
+            ) from None
+        if (opened.size, opened.root_hash) != (row.size, row.root_hash):
+            raise IntegrityError(
+                seq, f"checkpoint row {row.size}'s size or root column differs from its note"
+            )
+        known = self._known
+        if known is not None and (
+            opened.size < known.size
+            or (opened.size == known.size and opened.root_hash != known.root_hash)
+        ):
+            raise InconsistentCheckpointError(
+                known.size - 1,
+                f"the newest stored checkpoint is {opened.size} but this process trusted "
+                f"checkpoint {known.size} (root {known.root_hash.hex()[:16]}…): checkpoint "
+                "rows were deleted or replaced",
+            )
+        return opened
+
+    def _remember(self, checkpoint: Checkpoint, row: SignedCheckpointRow) -> None:
+        with self._lock:
+            if self._known is None or checkpoint.size >= self._known.size:
+                self._known = checkpoint
+                self._trusted = row
+
+    def _reported(self, check: Callable[[], SignedCheckpointRow]) -> SignedCheckpointRow:
+        try:
+            return check()
+        except IntegrityError as exc:
+            self.monitor.report(exc)
+            raise
 
     @staticmethod
-    def _check_extends(
-        conn: Connection, previous: SignedCheckpointRow, size: int, root: bytes
-    ) -> None:
-        if size < previous.size:
-            raise InconsistentCheckpointError(
-                size, f"the log has {size} records but checkpoint {previous.size} was signed"
-            )
+    def _check_extends(conn: Connection, previous: Checkpoint, size: int, root: bytes) -> None:
         nodes = consistency_nodes(previous.size, size)
         proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
         try:

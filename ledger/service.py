@@ -282,7 +282,10 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     def GetCheckpoint(
         self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext
     ) -> pb.SignedCheckpoint:
-        latest = self.checkpointer.latest()
+        try:
+            latest = self.checkpointer.latest()
+        except IntegrityError as exc:  # already alarmed; the store contradicts its checkpoint
+            _abort(context, status_for(exc), str(exc))
         note = self._cosignatures.note(latest.size) or latest.note
         return pb.SignedCheckpoint(note=note, size=latest.size, root_hash=latest.root_hash)
 

@@ -5,6 +5,12 @@ makes that head inconsistent with the last signed checkpoint. The server's perio
 refresh is the first to find out: it must report it (health "not serving", the
 gateway's ``/healthz`` 503), sign nothing past the checkpoint, and keep refreshing (it
 used to die on the exception, leaving health green and the log unsigned for good).
+
+The checkpoint it extends is the one its note signs, not what a row's columns say
+(red team, 2026-12-06: rewriting ``checkpoint.root_hash`` to a forged tree's root got
+that tree signed and served), nor one older than, or different from, a checkpoint the
+process already trusted (deleting the newest checkpoint row and record got a second,
+different checkpoint signed at a size already signed).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from ledger.server import LedgerServer
 from tests.ledger_fixtures import enroll, operator_of, running_server
 from tests.test_gateway_support import gateway
 from tests.test_verified_reads import assert_data_loss, engine, grpc_health
+
+Alarms = tuple[list[IntegrityError], threading.Event]
 
 ALARM_TIMEOUT = 30.0
 
@@ -49,6 +57,24 @@ def _store_node(conn: object, node: NodeID, digest: bytes) -> None:
     )
 
 
+def _listen(server: LedgerServer) -> Alarms:
+    alarms: list[IntegrityError] = []
+    alarmed = threading.Event()
+    server.verified.monitor.on_failure(lambda error: (alarms.append(error), alarmed.set()))
+    return alarms, alarmed
+
+
+def _grow_past_a_merge(server: LedgerServer, ledger: LedgerClient) -> int:
+    """Grow the log until its largest subtree survives one more append, so the next head
+    is built from a node stored now (a power of two would merge it away); its size,
+    signed."""
+    operator = operator_of(server)
+    while root_nodes(size := server.store.tree_size())[0] not in root_nodes(size + 1):
+        enroll(ledger, operator, f"urn:example:org-{size}", "buyer")
+    assert server.checkpointer.latest().size == size
+    return size
+
+
 def _signed_size(server: LedgerServer) -> int:
     latest = server.store.latest_checkpoint()
     assert latest is not None
@@ -70,20 +96,13 @@ def test_the_refresh_alarms_on_a_tree_it_refuses_and_keeps_refreshing(
         gateway(tmp_path, db_url, server=server) as (_, http_server),
         LedgerClient(server.grpc_target) as ledger,
     ):
-        operator = operator_of(server)
-        auditor = enroll(ledger, operator, "urn:example:auditor", "auditor")
-        # Grow the log until its largest subtree survives one more append, so the next
-        # head is built from a node stored now (a power of two would merge it away).
-        while root_nodes(size := server.store.tree_size())[0] not in root_nodes(size + 1):
-            enroll(ledger, operator, f"urn:example:org-{size}", "buyer")
-        assert server.checkpointer.latest().size == size
-        alarms: list[IntegrityError] = []
-        alarmed = threading.Event()
-        server.verified.monitor.on_failure(lambda error: (alarms.append(error), alarmed.set()))
+        auditor = enroll(ledger, operator_of(server), "urn:example:auditor", "auditor")
+        size = _grow_past_a_merge(server, ledger)
+        alarms, alarmed = _listen(server)
 
         flipped = root_nodes(size)[0]
         genuine = _flip_node(db_url, flipped)
-        enroll(ledger, operator, "urn:example:late", "buyer")  # record ``size``
+        enroll(ledger, operator_of(server), "urn:example:late", "buyer")  # record ``size``
 
         # Nobody reads: the periodic refresh finds it and raises the alarm.
         assert alarmed.wait(ALARM_TIMEOUT), "the refresh signed or died without an alarm"
@@ -97,11 +116,84 @@ def test_the_refresh_alarms_on_a_tree_it_refuses_and_keeps_refreshing(
         with LedgerClient(server.grpc_target, signer=auditor) as client:
             assert_data_loss(lambda: client.get_entry(seq=size), size)
             assert client.get_entry(seq=size - 1).seq == size - 1  # still signed for
+            assert_data_loss(client.checkpoint, size)  # not UNKNOWN with a traceback
 
         # The refresh is still alive: once the node is put back it signs the new head.
         with engine(db_url) as eng, eng.begin() as conn:
             _store_node(conn, flipped, genuine)
         _wait_for_signed_size(server, size + 1)
+
+
+def test_a_root_column_rewritten_to_a_forged_tree_is_not_signed_over(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The insider rewrites a stored node and sets the newest checkpoint row's
+    ``root_hash`` to the root the stored nodes now give: consistent with the column, the
+    forged tree is not consistent with the note the ledger's key signed."""
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as ledger:
+        size = _grow_past_a_merge(server, ledger)
+        alarms, alarmed = _listen(server)
+        _flip_node(db_url, root_nodes(size)[0])
+        forged_root = server.store.root(size)
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text("UPDATE checkpoint SET root_hash = :r WHERE size = :s"),
+                {"r": forged_root, "s": size},
+            )
+        enroll(ledger, operator_of(server), "urn:example:late", "buyer")
+
+        assert alarmed.wait(ALARM_TIMEOUT), "a checkpoint was signed over the forged tree"
+        assert "root column differs from its note" in alarms[0].reason
+        assert _signed_size(server) == size
+
+
+def test_deleted_checkpoints_do_not_get_a_second_root_signed_at_a_signed_size(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The insider deletes the newest checkpoint row and the record it ends with (and its
+    leaf's nodes); the next entry takes that seq. The process signed that size before, so
+    it refuses to sign another root there: a fork signed with the ledger's own key."""
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as ledger:
+        size = _grow_past_a_merge(server, ledger)
+        first = server.store.latest_checkpoint()
+        alarms, alarmed = _listen(server)
+        last = size - 1
+        # the nodes holding the last leaf: those whose whole span the tree has
+        covering = [(n, last >> n) for n in range(64) if ((last >> n) + 1) << n <= size]
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(text("DELETE FROM checkpoint WHERE size = :s"), {"s": size})
+            conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": last})
+            for level, index in covering:
+                conn.execute(
+                    text("DELETE FROM merkle_node WHERE level = :l AND idx = :i"),
+                    {"l": level, "i": index},
+                )
+
+        assert alarmed.wait(ALARM_TIMEOUT), "no alarm for the deleted checkpoint"
+        assert f"this process trusted checkpoint {size}" in alarms[0].reason
+        enroll(ledger, operator_of(server), "urn:example:fork", "buyer")  # takes seq ``last``
+        assert server.store.tree_size() == size
+        with pytest.raises(IntegrityError, match=f"trusted checkpoint {size}"):
+            server.checkpointer.latest()
+        signed = server.store.latest_checkpoint()
+        assert first is not None and signed is not None and signed.size < size
+
+
+def test_a_checkpoint_row_that_does_not_verify_is_named_so(tmp_path: Path, db_url: str) -> None:
+    """An unsigned row is not believed by its size column: the alarm says it does not
+    verify (it used to say the log was shorter than a checkpoint "signed" at that size)."""
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as ledger:
+        size = _grow_past_a_merge(server, ledger)
+        alarms, alarmed = _listen(server)
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text("INSERT INTO checkpoint VALUES (:s, :r, 'garbage', 0)"),
+                {"s": size + 100, "r": bytes(32)},
+            )
+        assert alarmed.wait(ALARM_TIMEOUT)
+        assert "does not verify" in alarms[0].reason, alarms[0].reason
+        with LedgerClient(server.grpc_target) as client:
+            assert_data_loss(client.checkpoint, alarms[0].seq)
 
 
 def test_a_database_error_does_not_end_the_refresh(

@@ -84,6 +84,11 @@ def test_control_characters_are_refused_naming_the_parameter(tmp_path: Path, db_
             assert answer.status_code == 404, (path, answer.status_code, answer.headers)
             assert "location" not in answer.headers
         _refused(auditor.get("/3/footprints/", params={"x": "\x1f"}), "query parameter x")
+        # The API's own documents follow the same rules.
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert env.client().get(path).status_code == 200, path
+            _refused(env.client().get(path, params={"x": "\x00"}), "query parameter x")
+            _refused(env.client().get(path, params={"x\r\n": "1"}), "parameter name")
 
         # The token endpoint, before any credentials are known: an RFC 6749 error.
         form = {"grant_type": "client_credentials"}

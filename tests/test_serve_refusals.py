@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ledger.datadir import DEFAULT_OPERATOR_ORG as OPERATOR
+from ledger.merkle import root_nodes
 from tests.cli_process import (
     closed_port,
     read_banner,
@@ -197,3 +198,29 @@ def test_a_log_shorter_than_its_signed_checkpoint_is_refused(tmp_path: Path, db_
         f"error: the log has {signed - 1} records but checkpoint {signed} was signed: "
     ), line
     assert "carbonledger fsck" in line
+
+
+def test_a_tree_without_its_signed_root_is_refused_before_appending(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Red team, 2026-12-06: a node the tree head is built from, rewritten while the server
+    was stopped, was found only after the next start had appended an entry over it."""
+    data = tmp_path / "data"
+    with serving(data, "--db", db_url):
+        pass
+    eng = create_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            size = conn.execute(text("SELECT count(*) FROM record")).scalar_one()
+            node = root_nodes(size)[0]
+            conn.execute(
+                text("UPDATE merkle_node SET hash = :h WHERE level = :l AND idx = :i"),
+                {"h": bytes(32), "l": node.level, "i": node.index},
+            )
+        alarm, line = _fails_to_start(data, "--db", db_url, code=REFUSED).splitlines()
+        assert "INTEGRITY ALARM" in alarm
+        assert f"the stored tree of size {size} does not have the root" in line, line
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM record")).scalar_one() == size
+    finally:
+        eng.dispose()
