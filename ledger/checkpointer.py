@@ -15,13 +15,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
 from ledger.cosignatures import with_cosignatures
 from ledger.errors import IntegrityError
 from ledger.integrity_monitor import IntegrityMonitor
-from ledger.merkle import MerkleError, consistency_nodes, verify_consistency
+from ledger.merkle import (
+    CompactRange,
+    MerkleError,
+    consistency_nodes,
+    root_nodes,
+    verify_consistency,
+)
 from ledger.note import Checkpoint, NoteError, NoteSigner, open_checkpoint, sign_checkpoint
 from ledger.store.cosignature_table import cosignature_lines
 from ledger.store.log import (
@@ -32,6 +39,8 @@ from ledger.store.log import (
     latest_checkpoint,
     log_size,
 )
+
+_T = TypeVar("_T")
 
 
 class InconsistentCheckpointError(IntegrityError):
@@ -65,6 +74,8 @@ class Checkpointer:
         self._verifier = signer.verifier()
         # The newest checkpoint this process signed or trusted, and its row as trusted:
         # a store that later shows an older or a different one lost rows or was forged.
+        # Set only once committed, and read before a transaction begins, so that a
+        # snapshot older than it (a reader begun before a signing) is not taken for one.
         self._known: Checkpoint | None = None
         self._trusted: SignedCheckpointRow | None = None
         self._lock = threading.Lock()
@@ -91,12 +102,13 @@ class Checkpointer:
         """The newest trusted checkpoint, signing one first if the log has grown past it.
         A row trusted before is returned after two small reads; a new one is checked in a
         read transaction (its note, and the stored tree's root at its size)."""
+        known = self._known
         with self.store.db.read() as conn:
             row = latest_checkpoint(conn)
             if row is not None and row.size == log_size(conn):
                 if row == self._trusted:
                     return row
-                return self._reported(lambda: self._trust(conn, row, LogWriter(conn)))
+                return self._reported(lambda: self._trust(conn, row, log_size(conn), known))
         return self.refresh()
 
     def latest_note(self) -> str:
@@ -108,42 +120,53 @@ class Checkpointer:
     def refresh(self) -> SignedCheckpointRow:
         """Sign the stored tree if it has grown past the newest trusted checkpoint and
         extends it; the trusted checkpoint if it has not grown."""
+        known = self._known
         with self.store.db.write() as conn:
-            return self._reported(lambda: self._sign(conn))
+            signed, checkpoint = self._reported(lambda: self._sign(conn, known))
+        if checkpoint is not None:
+            self._remember(checkpoint, signed)
+        return signed
 
-    def _sign(self, conn: Connection) -> SignedCheckpointRow:
+    def _sign(
+        self, conn: Connection, known: Checkpoint | None
+    ) -> tuple[SignedCheckpointRow, Checkpoint | None]:
+        """The trusted newest checkpoint, or a new one signed (and the checkpoint it signs,
+        to remember once committed)."""
         writer = LogWriter(conn)
         row = latest_checkpoint(conn)
         if row is not None and row.size >= writer.size:
-            return self._trust(conn, row, writer)
+            return self._trust(conn, row, writer.size, known), None
         root = writer.compact.root()
         if row is not None:
-            previous = self._opened(row, writer.size)
+            previous = self._opened(row, writer.size, known)
             self._check_extends(conn, previous, writer.size, root)
-        elif self._known is not None:
+        elif known is not None:
             raise InconsistentCheckpointError(
-                self._known.size - 1,
+                known.size - 1,
                 f"the store holds no checkpoint but this process trusted checkpoint "
-                f"{self._known.size}: checkpoint rows were deleted",
+                f"{known.size}: checkpoint rows were deleted",
             )
         checkpoint = Checkpoint(self.origin, writer.size, root)
         signed = SignedCheckpointRow(writer.size, root, sign_checkpoint(checkpoint, self.signer))
         self.store.save_checkpoint(conn, signed, time.time_ns() // 1000)
-        self._remember(checkpoint, signed)
-        return signed
+        return signed, checkpoint
 
     def _trust(
-        self, conn: Connection, row: SignedCheckpointRow, writer: LogWriter
+        self, conn: Connection, row: SignedCheckpointRow, records: int, known: Checkpoint | None
     ) -> SignedCheckpointRow:
         """``row``, the newest stored checkpoint, once checked against the stored tree
-        (``writer``: its end as ``conn`` sees it)."""
-        opened = self._opened(row, writer.size)
-        if writer.size < opened.size:
+        (``records``: the log's size as ``conn`` saw it; another process may append
+        meanwhile, so the root compared is the one at the checkpoint's size)."""
+        opened = self._opened(row, records, known)
+        if records < opened.size:
             raise InconsistentCheckpointError(
-                writer.size,
-                f"the log has {writer.size} records but checkpoint {opened.size} was signed",
+                records, f"the log has {records} records but checkpoint {opened.size} was signed"
             )
-        if writer.compact.root() != opened.root_hash:
+        try:
+            stored = CompactRange(opened.size, NodeReader(conn).get(root_nodes(opened.size)))
+        except LookupError as exc:
+            raise InconsistentCheckpointError(opened.size - 1, str(exc)) from None
+        if stored.root() != opened.root_hash:
             raise InconsistentCheckpointError(
                 opened.size - 1,
                 f"the stored tree of size {opened.size} does not have the root of the "
@@ -152,10 +175,13 @@ class Checkpointer:
         self._remember(opened, row)
         return row
 
-    def _opened(self, row: SignedCheckpointRow, records: int) -> Checkpoint:
+    def _opened(
+        self, row: SignedCheckpointRow, records: int, known: Checkpoint | None
+    ) -> Checkpoint:
         """The checkpoint ``row``'s note signs, if the note verifies, the row's columns
-        agree with it and it is not older than, nor different from, one this process
-        signed or trusted; else ``IntegrityError`` (against the last record it covers)."""
+        agree with it and it is not older than, nor different from, ``known`` (the newest
+        this process signed or trusted before the transaction began); else
+        ``IntegrityError`` (against the last record it covers)."""
         seq = max(min(row.size, records) - 1, 0)
         try:
             opened = open_checkpoint(row.note, self._verifier, self.origin)
@@ -167,7 +193,6 @@ class Checkpointer:
             raise IntegrityError(
                 seq, f"checkpoint row {row.size}'s size or root column differs from its note"
             )
-        known = self._known
         if known is not None and (
             opened.size < known.size
             or (opened.size == known.size and opened.root_hash != known.root_hash)
@@ -186,7 +211,7 @@ class Checkpointer:
                 self._known = checkpoint
                 self._trusted = row
 
-    def _reported(self, check: Callable[[], SignedCheckpointRow]) -> SignedCheckpointRow:
+    def _reported(self, check: Callable[[], _T]) -> _T:
         try:
             return check()
         except IntegrityError as exc:

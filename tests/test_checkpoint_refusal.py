@@ -216,3 +216,35 @@ def test_a_database_error_does_not_end_the_refresh(
         _wait_for_signed_size(server, size + 1)
         assert failures == [1]
         assert not server.verified.monitor.failing
+
+
+def test_readers_racing_signers_raise_no_alarm(tmp_path: Path, db_url: str) -> None:
+    """A reader whose snapshot began before another thread signed sees an older newest
+    checkpoint than the process trusts: that is not a deleted row, and no alarm."""
+    with running_server(tmp_path, db_url) as server, LedgerClient(server.grpc_target) as ledger:
+        operator = operator_of(server)
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            while not done.is_set():
+                try:
+                    server.checkpointer.latest()
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
+
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        try:
+            for n in range(40):
+                enroll(ledger, operator, f"urn:example:racer-{n}", "buyer")
+                server.checkpointer.refresh()
+        finally:
+            done.set()
+            for reader in readers:
+                reader.join()
+        assert errors == []
+        assert not server.verified.monitor.failing
+        assert _signed_size(server) == server.store.tree_size()
