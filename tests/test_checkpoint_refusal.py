@@ -230,7 +230,7 @@ def test_readers_racing_signers_raise_no_alarm(tmp_path: Path, db_url: str) -> N
             while not done.is_set():
                 try:
                     server.checkpointer.latest()
-                except BaseException as exc:  # noqa: BLE001 - reported below
+                except BaseException as exc:  # reported below
                     errors.append(exc)
                     return
 
