@@ -264,7 +264,7 @@ class LedgerServer:
                 self.checkpointer.latest()
             except IntegrityError:
                 continue
-            except Exception as exc:
+            except Exception as exc:  # e.g. a database that did not answer this time
                 log.warning("signing a checkpoint failed; retrying: %s", exc)
                 continue
             for pusher in self._pushers:
