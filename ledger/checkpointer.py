@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection
 
-from ledger.cosignatures import with_cosignatures
+from ledger.cosignatures import Cosignatures, signed_note, with_cosignatures
 from ledger.errors import IntegrityError
 from ledger.integrity_monitor import IntegrityMonitor
 from ledger.merkle import (
@@ -65,12 +65,19 @@ class Checkpointer:
     size has. Anything else is an ``IntegrityError``, reported to ``monitor``."""
 
     def __init__(
-        self, store: LogStore, signer: NoteSigner, monitor: IntegrityMonitor | None = None
+        self,
+        store: LogStore,
+        signer: NoteSigner,
+        monitor: IntegrityMonitor | None = None,
+        cosignatures: Cosignatures | None = None,
     ) -> None:
+        """``cosignatures``: the witnesses whose stored lines are served with the notes
+        (by default none)."""
         self.store = store
         self.signer = signer
         self.origin = signer.name
         self.monitor = monitor or IntegrityMonitor()
+        self.cosignatures = cosignatures or Cosignatures(store)
         self._verifier = signer.verifier()
         # The newest checkpoint this process signed or trusted, and its row as trusted:
         # a store that later shows an older or a different one lost rows or was forged.
@@ -114,8 +121,35 @@ class Checkpointer:
     def latest_note(self) -> str:
         """The newest checkpoint note with the witness cosignatures received for it appended."""
         latest = self.latest()
+        return self._cosigned(latest.size, latest.note)
+
+    def cosigned_note(self, size: int) -> str | None:
+        """The note of the checkpoint of ``size`` with its cosignatures, or None if none
+        was signed; ``IntegrityError`` (reported) if its stored note does not verify."""
         with self.store.db.read() as conn:
-            return with_cosignatures(latest.note, cosignature_lines(conn, latest.size))
+            note = signed_note(conn, size)
+        if note is None:
+            return None
+        if note != (self._trusted.note if self._trusted else None):
+            try:
+                open_checkpoint(note, self._verifier, self.origin)
+            except NoteError as exc:
+                failure = IntegrityError(
+                    max(size - 1, 0), f"the stored note of checkpoint {size} does not verify: {exc}"
+                )
+                self.monitor.report(failure)
+                raise failure from None
+        return self._cosigned(size, note)
+
+    def _cosigned(self, size: int, note: str) -> str:
+        """``note`` (verified) with the stored cosignatures that may be served with it; a
+        stored line that may not is left out and reported (the store was changed)."""
+        with self.store.db.read() as conn:
+            lines = cosignature_lines(conn, size)
+        kept, refused = self.cosignatures.servable(note, lines)
+        for problem in refused[:1]:
+            self.monitor.report(IntegrityError(max(size - 1, 0), problem))
+        return with_cosignatures(note, kept)
 
     def refresh(self) -> SignedCheckpointRow:
         """Sign the stored tree if it has grown past the newest trusted checkpoint and

@@ -52,6 +52,7 @@ from ledger.store.log import LogStore
 from ledger.store.tables import BIGINT_MAX, CheckpointRow
 
 MAX_COSIGNATURES = 32
+_CHECKED_KEPT = 4096
 # New slots of one checkpoint that one network may take for unconfigured keys.
 SLOTS_PER_NETWORK = 4
 _PAYLOAD = 8 + 64
@@ -110,9 +111,13 @@ class Cosignatures:
         self._witnesses = {(w.name, w.key_hash): w for w in witnesses}
         self._open = open_witnessing
         self._new_slots = _SlotsByNetwork(SLOTS_PER_NETWORK)
+        # (note, line) -> what is wrong with serving it ("" if nothing): a line is
+        # verified once, not at every checkpoint request.
+        self._checked: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
 
-    def add(self, size: int, line: str, peer: str = "") -> str:
-        """Keep ``line`` for the checkpoint of ``size`` and return that note with its cosignatures.
+    def add(self, size: int, line: str, peer: str = "") -> None:
+        """Keep ``line`` for the checkpoint of ``size``.
 
         ``peer`` is the gRPC peer that sent it (``ipv4:HOST:PORT``...), for the
         open-witnessing quota. Raises a ``LedgerError`` when the line is malformed,
@@ -130,7 +135,7 @@ class Cosignatures:
                 "signature_line",
             )
         with self.store.db.write() as conn:
-            note = _signed_note(conn, size)
+            note = signed_note(conn, size)
             if note is None:
                 raise UnknownReferenceError(f"no checkpoint of size {size} was signed", "size")
             if witness is not None:
@@ -146,7 +151,6 @@ class Cosignatures:
                 if witness is None:
                     self._new_slots.take(size, network_of(peer), (name, key_hash))
             put_cosignature(conn, size, name, key_hash, timestamp, normal)
-            return with_cosignatures(note, cosignature_lines(conn, size))
 
     def _check_room(self, size: int, keys: set[tuple[str, bytes]], configured: bool) -> None:
         """Refuse a new slot when the checkpoint is full; lines of unconfigured keys
@@ -162,11 +166,47 @@ class Cosignatures:
                 f"checkpoint {size} already carries {room} cosignatures{kind}", "size"
             )
 
-    def note(self, size: int) -> str | None:
-        """The signed note of ``size`` with its cosignatures, or None if never signed."""
+    def was_signed(self, size: int) -> bool:
         with self.store.db.read() as conn:
-            note = _signed_note(conn, size)
-            return None if note is None else with_cosignatures(note, cosignature_lines(conn, size))
+            return signed_note(conn, size) is not None
+
+    def servable(self, note: str, lines: list[str]) -> tuple[list[str], list[str]]:
+        """Which stored ``lines`` may be served with ``note``: a configured witness's line
+        only if its signature verifies over it, another key's well-formed line only while
+        witnessing is open. Checked when served, not only when added: a row written
+        behind the ledger's back (a line claiming the ledger's own key, say) is not
+        served. Returns (lines to serve, what is wrong with each other one)."""
+        kept, refused = [], []
+        for line in lines:
+            problem = self._checked.get((note, line))
+            if problem is None:
+                problem = self._problem(note, line)
+                with self._lock:
+                    if len(self._checked) >= _CHECKED_KEPT:
+                        self._checked.clear()
+                    self._checked[(note, line)] = problem
+            if problem:
+                refused.append(problem)
+            else:
+                kept.append(line)
+        return kept, refused
+
+    def _problem(self, note: str, line: str) -> str:
+        """What is wrong with serving ``line`` with ``note`` ("" if nothing)."""
+        try:
+            name, key_hash, _, normal = parse_cosignature(line)
+        except MalformedEntryError as exc:
+            return f"a stored cosignature line is malformed: {exc}"
+        if normal != line:
+            return f"the stored cosignature line of {name} is not in its normal form"
+        witness = self._witnesses.get((name, key_hash))
+        if witness is None:
+            return "" if self._open else f"{name} is not a witness this ledger accepts"
+        try:
+            verify_cosignature(note_text(note), line, witness)
+        except (InvalidCosignatureError, NoteError) as exc:
+            return f"the stored cosignature of {name} does not verify: {exc}"
+        return ""
 
 
 class _SlotsByNetwork:
@@ -215,8 +255,12 @@ def network_of(peer: str) -> str:
     return peer or "unknown"
 
 
-def _signed_note(conn: Connection, size: int) -> str | None:
+def signed_note(conn: Connection, size: int) -> str | None:
+    """The stored note of the checkpoint of ``size`` (unverified), or None; a note
+    stored as another type comes back empty, so it fails verification."""
     if not 0 <= size <= BIGINT_MAX:
         return None
     note = conn.execute(select(_C.c.note).where(_C.c.size == size)).scalar()
-    return None if note is None else str(note)
+    if note is None:
+        return None
+    return note if isinstance(note, str) else ""

@@ -27,6 +27,7 @@ from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.canonical import canonicalize
 from ledger.checkpointer import Checkpointer
 from ledger.committed_identity import CommittedIdentity
+from ledger.cosignatures import Cosignatures
 from ledger.datadir import DEFAULT_DATA_DIR, DEFAULT_OPERATOR_ORG, DEFAULT_ORIGIN, DataDir
 from ledger.errors import ConflictError, IntegrityError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
@@ -91,11 +92,16 @@ class LedgerServer:
         self.identity = CommittedIdentity(self.store)
         self.sequencer = Sequencer(self.store, self.identity, config.sequencer)
         self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
-        self.checkpointer = Checkpointer(self.store, self.signer)
+        witnesses = [WitnessEndpoint.parse(value) for value in config.witnesses]
+        cosignatures = Cosignatures(
+            self.store,
+            [witness.key for witness in witnesses],
+            open_witnessing=config.open_witnessing,
+        )
+        self.checkpointer = Checkpointer(self.store, self.signer, cosignatures=cosignatures)
         # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
         # of proven records, one integrity state for both health endpoints.
         self.verified = VerifiedLog(self.store, self.checkpointer)
-        witnesses = [WitnessEndpoint.parse(value) for value in config.witnesses]
         self.service = LedgerService(
             self.sequencer,
             self.identity,
@@ -103,8 +109,6 @@ class LedgerServer:
             self.checkpointer,
             verified=self.verified,
             max_in_flight=config.max_in_flight,
-            witnesses=[witness.key for witness in witnesses],
-            open_witnessing=config.open_witnessing,
         )
         self._executor = futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="ledger-rpc")
         self._grpc = grpc.server(

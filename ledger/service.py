@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import NoReturn
 
@@ -15,7 +15,6 @@ from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
 from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
 from ledger.checkpointer import Checkpointer
 from ledger.committed_identity import CommittedIdentity
-from ledger.cosignatures import Cosignatures
 from ledger.errors import (
     ConflictError,
     EntryRejectedError,
@@ -32,7 +31,6 @@ from ledger.errors import (
     UnstorableEntryError,
 )
 from ledger.merkle import MerkleError
-from ledger.note import CosignatureVerifier
 from ledger.read import VerifiedLog
 from ledger.read.access import READ_ALL_ROLES, WHOLE_LOG_METADATA, Caller, entry_access_in, now_us
 from ledger.receipt import Receipt
@@ -112,8 +110,6 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         *,
         verified: VerifiedLog | None = None,
         max_in_flight: int = 4096,
-        witnesses: Sequence[CosignatureVerifier] = (),
-        open_witnessing: bool = False,
     ) -> None:
         self.sequencer = sequencer
         # Authentication and read rules see committed orgs and keys only.
@@ -124,7 +120,6 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self.verified = verified or VerifiedLog(store, checkpointer)
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
-        self._cosignatures = Cosignatures(store, witnesses, open_witnessing=open_witnessing)
 
     # -- writes ---------------------------------------------------------------
 
@@ -284,9 +279,9 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> pb.SignedCheckpoint:
         try:
             latest = self.checkpointer.latest()
+            note = self.checkpointer.cosigned_note(latest.size) or latest.note
         except IntegrityError as exc:  # already alarmed; the store contradicts its checkpoint
             _abort(context, status_for(exc), str(exc))
-        note = self._cosignatures.note(latest.size) or latest.note
         return pb.SignedCheckpoint(note=note, size=latest.size, root_hash=latest.root_hash)
 
     def AddCosignature(
@@ -294,7 +289,8 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
     ) -> pb.AddCosignatureResponse:
         """Keep a witness's cosignature line; see ``ledger.cosignatures`` for what is checked."""
         try:
-            note = self._cosignatures.add(request.size, request.signature_line, context.peer())
+            self.checkpointer.cosignatures.add(request.size, request.signature_line, context.peer())
+            note = self.checkpointer.cosigned_note(request.size)
         except LedgerError as exc:
             _abort(context, status_for(exc), str(exc))
         return pb.AddCosignatureResponse(note=note)

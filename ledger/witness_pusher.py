@@ -224,7 +224,7 @@ class WitnessPusher:
                 "checkpoint this ledger did not sign (another log with our origin?) or "
                 "this log was rolled back"
             )
-        if held != 0 and self._cosignatures.note(held) is None:
+        if held != 0 and not self._cosignatures.was_signed(held):
             raise PushRefusedError(
                 f"the witness cosigned size {held}, a size this ledger never signed a "
                 "checkpoint for: it holds another log's checkpoint under our origin"

@@ -52,7 +52,14 @@ from ledger.merkle import (
 )
 from ledger.note import Checkpoint, NoteError, open_checkpoint
 from ledger.record import Record, chain_hash, entry_hash
-from ledger.store.log import LogStore, NodeReader, StoredRecord, latest_checkpoint, record_at
+from ledger.store.log import (
+    LogStore,
+    NodeReader,
+    StoredRecord,
+    latest_checkpoint,
+    log_size,
+    record_at,
+)
 
 DEFAULT_CACHE_SIZE = 262_144
 _PROOF_PAGE = 256  # records proven with one query for their proofs' nodes
@@ -85,7 +92,11 @@ class VerifiedLog:
         given (the gateway's own connections), else on the store's pool."""
         with self._connection(conn) as c:
             found = record_at(c, seq)
-            return None if found is None else self.verify(found, c)
+            if found is None:
+                if 0 <= seq < log_size(c):  # seqs are dense: a later one is stored
+                    raise self._missing(seq)
+                return None
+            return self.verify(found, c)
 
     def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
         found = self.store.record_by_entry_id(entry_id)
@@ -98,12 +109,24 @@ class VerifiedLog:
         each verified before it is yielded (a page at a time: the nodes of a page's proofs
         come in one query)."""
         page: list[StoredRecord] = []
+        expected = start
         for found in self.store.records(start, stop, types=types):
+            if types is None and found.seq != expected:  # every seq between is stored
+                yield from self._verified_page(page)
+                raise self._missing(expected)
+            expected = found.seq + 1
             page.append(found)
             if len(page) == _PROOF_PAGE:
                 yield from self._verified_page(page)
                 page = []
         yield from self._verified_page(page)
+
+    def _missing(self, seq: int) -> IntegrityError:
+        """The failure of a seq below the log's size with no record (deleted behind the
+        ledger's back), reported."""
+        missing = IntegrityError(seq, "the log has later records but none at this seq")
+        self.monitor.report(missing)
+        return missing
 
     def verify(self, record: StoredRecord, conn: Connection | None = None) -> StoredRecord:
         """``record`` itself if the signed tree proves it; else ``IntegrityError``."""
@@ -314,6 +337,11 @@ def _check_row(record: StoredRecord) -> None:
 def _binding(record: StoredRecord) -> bytes:
     """Steps 1-2 of the module docstring, and a digest of what step 4 proves about the row
     (``IntegrityError`` if the stored hashes do not follow from the bytes)."""
+    binary: tuple[object, ...] = (record.entry, record.entry_hash, record.leaf_hash)
+    binary += (record.chain_hash, record.prev_chain_hash, record.key_id, record.signature)
+    if not all(isinstance(value, bytes) for value in binary):
+        # e.g. SQLite's CAST(entry AS TEXT): the same bytes, another storage class.
+        raise IntegrityError(record.seq, "a stored binary column of the record is not binary")
     digest = entry_hash(record.entry)
     if digest != record.entry_hash:
         raise IntegrityError(record.seq, "the entry bytes do not hash to the stored entry hash")

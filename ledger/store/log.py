@@ -310,7 +310,14 @@ def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
 
 
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
+    """The checkpoint row of the largest size, as stored (unverified: its note is what
+    counts, see ``ledger.checkpointer``). A column of the wrong type (SQLite's
+    ``CAST(note AS BLOB)``, say) comes back empty, so the note fails verification
+    instead of a caller failing on its type."""
     row = conn.execute(
         select(_C.c.size, _C.c.root_hash, _C.c.note).order_by(_C.c.size.desc()).limit(1)
     ).first()
-    return SignedCheckpointRow(*row) if row else None
+    if row is None:
+        return None
+    root = row.root_hash if isinstance(row.root_hash, bytes) else b""
+    return SignedCheckpointRow(row.size, root, row.note if isinstance(row.note, str) else "")

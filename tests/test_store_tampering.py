@@ -1,0 +1,152 @@
+"""Rows an insider writes behind the ledger's back that the verified reads did not name
+(red team, 2026-12-06): each is refused with the integrity alarm, not served and not a
+generic 500 with health green.
+
+* A ``cosignature`` row: a line claiming the ledger's own key, a line of a key that is
+  not a configured witness, a line cut short of its newline. Served notes carry only
+  lines that verify (configured witnesses) over the note.
+* A record deleted from the middle of the signed tree: ``/v1/entries/{seq}`` was 404
+  and ``StreamEntries`` left it out.
+* On SQLite, a column cast to another storage class (same bytes): hashing a ``TEXT``
+  entry raised a ``TypeError`` (500, gRPC ``UNKNOWN``), a ``BLOB`` note was served as
+  the text ``b'…'``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from sqlalchemy import text
+
+from clients.sdk import LedgerClient
+from ledger._pb.carbonledger.v1 import ledger_pb2 as pb
+from ledger._pb.carbonledger.v1 import ledger_pb2_grpc as pb_grpc
+from ledger.keys import new_private_key
+from ledger.note import CosignatureSigner, open_checkpoint
+from ledger.server import LedgerServer
+from tests.ledger_fixtures import AUDITOR
+from tests.test_gateway_support import environment
+from tests.test_verified_reads import (
+    assert_data_loss,
+    assert_pact_refused,
+    engine,
+    grpc_health,
+    record_footprints,
+)
+from tests.test_verified_reads import health_pb2 as health
+
+
+def _insert_cosignature(db_url: str, size: int, name: str, key_hash: bytes, line: str) -> None:
+    with engine(db_url) as eng, eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cosignature (size, name, key_hash, timestamp, line) "
+                "VALUES (:s, :n, :k, 1, :l)"
+            ),
+            {"s": size, "n": name, "k": key_hash, "l": line},
+        )
+
+
+def _add_cosignature(server: LedgerServer, size: int, line: str) -> None:
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        pb_grpc.LedgerStub(channel).AddCosignature(
+            pb.AddCosignatureRequest(size=size, signature_line=line), timeout=30
+        )
+
+
+def _served_notes(server: LedgerServer, http: httpx.Client) -> list[str]:
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        grpc_note: str = pb_grpc.LedgerStub(channel).GetCheckpoint(pb.GetCheckpointRequest()).note
+    tlog = http.get("/tlog/checkpoint")
+    assert tlog.status_code == 200, tlog.text
+    return [grpc_note, tlog.text]
+
+
+@pytest.mark.parametrize("forged", ["ledger key", "stranger", "no newline"])
+def test_stored_cosignatures_are_served_only_if_they_verify(
+    tmp_path: Path, db_url: str, forged: str
+) -> None:
+    witness = CosignatureSigner("witness.example", new_private_key())
+    with environment(tmp_path, db_url, witnesses=(witness.vkey,)) as env, env.client() as http:
+        latest = env.server.checkpointer.latest()
+        body = open_checkpoint(latest.note, env.server.signer.verifier()).to_text()
+        genuine = witness.cosign(body, 7)
+        _add_cosignature(env.server, latest.size, genuine)
+        assert all(genuine in note for note in _served_notes(env.server, http))
+        assert http.get("/healthz").status_code == 200
+
+        origin = env.server.signer.name
+        ledger_hash = bytes.fromhex(env.server.signer.vkey.split("+")[1])
+        stranger = CosignatureSigner("stranger.example", new_private_key())
+        line, name, key_hash = {
+            "ledger key": (
+                f"\u2014 {origin} {base64.b64encode(ledger_hash + os.urandom(72)).decode()}\n",
+                origin,
+                ledger_hash,
+            ),
+            "stranger": (
+                stranger.cosign(body, 9),
+                "stranger.example",
+                bytes.fromhex(stranger.vkey.split("+")[1]),
+            ),
+            "no newline": (
+                genuine.replace("witness.example", "witness.example2").removesuffix("\n"),
+                "witness.example2",
+                bytes(4),
+            ),
+        }[forged]
+        _insert_cosignature(db_url, latest.size, name, key_hash, line)
+
+        for note in _served_notes(env.server, http):
+            assert genuine in note
+            assert line.strip() not in note
+        health_answer = http.get("/healthz")
+        assert health_answer.status_code == 503, health_answer.text
+        assert health_answer.json()["failedSeqs"] == [latest.size - 1]
+        assert grpc_health(env.server) == health.HealthCheckResponse.NOT_SERVING
+
+
+def test_a_record_deleted_from_the_signed_tree_is_an_alarm(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
+        footprints = record_footprints(env, 3)
+        gone = footprints[1]
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": gone.seq})
+        assert_pact_refused(http.get(f"/v1/entries/{gone.seq}"), gone.seq)
+        with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
+            assert_data_loss(lambda: client.get_entry(seq=gone.seq), gone.seq)
+            assert_data_loss(lambda: list(client.stream_entries(0)), gone.seq)
+            assert client.get_entry(seq=footprints[2].seq).seq == footprints[2].seq
+        assert http.get("/healthz").status_code == 503
+
+
+def test_a_column_of_another_storage_class_is_an_alarm(tmp_path: Path) -> None:
+    """SQLite only: PostgreSQL's columns have one type."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
+        footprints = record_footprints(env, 2)
+        target = footprints[0]
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text("UPDATE record SET entry = CAST(entry AS TEXT) WHERE seq = :s"),
+                {"s": target.seq},
+            )
+        assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
+        with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
+            assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
+        size = env.server.store.tree_size()
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text("UPDATE checkpoint SET note = CAST(note AS BLOB) WHERE size = :s"),
+                {"s": size},
+            )
+        answer = http.get("/tlog/checkpoint")
+        assert answer.status_code == 500 and "does not verify" in answer.json()["message"]
+        with LedgerClient(env.server.grpc_target) as client:
+            assert_data_loss(client.checkpoint, size - 1)
+        assert http.get("/healthz").status_code == 503
