@@ -16,11 +16,12 @@ import json
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from ledger.datadir import DEFAULT_OPERATOR_ORG as OPERATOR
 from ledger.merkle import root_nodes
@@ -178,26 +179,52 @@ def test_gateway_processes_on_one_database_share_one_token_key(tmp_path: Path, d
                 assert answer.status_code == 200, answer.text
 
 
-def test_a_log_shorter_than_its_signed_checkpoint_is_refused(tmp_path: Path, db_url: str) -> None:
-    """An insider who deletes the newest record leaves a log its own checkpoint
-    contradicts: ``serve`` refuses to sign anything over it and says why in one line
-    (it used to end with a traceback)."""
-    data = tmp_path / "data"
-    with serving(data, "--db", db_url):
+def _served_then(tmp_path: Path, db_url: str, tamper: Callable[[Connection], int]) -> int:
+    """Start and stop ``serve`` on ``tmp_path/data``, then change its store with
+    ``tamper`` (one transaction, as an insider would); what ``tamper`` returned."""
+    with serving(tmp_path / "data", "--db", db_url):
         pass
     eng = create_engine(db_url)
     try:
         with eng.begin() as conn:
-            signed = conn.execute(text("SELECT max(size) FROM checkpoint")).scalar_one()
-            conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": signed - 1})
+            return tamper(conn)
     finally:
         eng.dispose()
-    alarm, line = _fails_to_start(data, "--db", db_url, code=REFUSED).splitlines()
+
+
+def _integrity_refusal(tmp_path: Path, db_url: str) -> str:
+    """The error line of ``serve`` refusing the store (after its alarm line)."""
+    stderr = _fails_to_start(tmp_path / "data", "--db", db_url, code=REFUSED)
+    alarm, line = stderr.splitlines()
     assert "INTEGRITY ALARM" in alarm
+    assert "carbonledger fsck" in line
+    return line
+
+
+def _log_size(db_url: str) -> int:
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM record")).scalar_one())
+    finally:
+        eng.dispose()
+
+
+def test_a_log_shorter_than_its_signed_checkpoint_is_refused(tmp_path: Path, db_url: str) -> None:
+    """An insider who deletes the newest record leaves a log its own checkpoint
+    contradicts: ``serve`` refuses to sign anything over it and says why in one line
+    (it used to end with a traceback)."""
+
+    def delete_the_newest(conn: Connection) -> int:
+        signed = int(conn.execute(text("SELECT max(size) FROM checkpoint")).scalar_one())
+        conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": signed - 1})
+        return signed
+
+    signed = _served_then(tmp_path, db_url, delete_the_newest)
+    line = _integrity_refusal(tmp_path, db_url)
     assert line.startswith(
         f"error: the log has {signed - 1} records but checkpoint {signed} was signed: "
     ), line
-    assert "carbonledger fsck" in line
 
 
 def test_a_tree_without_its_signed_root_is_refused_before_appending(
@@ -205,22 +232,17 @@ def test_a_tree_without_its_signed_root_is_refused_before_appending(
 ) -> None:
     """Red team, 2026-12-06: a node the tree head is built from, rewritten while the server
     was stopped, was found only after the next start had appended an entry over it."""
-    data = tmp_path / "data"
-    with serving(data, "--db", db_url):
-        pass
-    eng = create_engine(db_url)
-    try:
-        with eng.begin() as conn:
-            size = conn.execute(text("SELECT count(*) FROM record")).scalar_one()
-            node = root_nodes(size)[0]
-            conn.execute(
-                text("UPDATE merkle_node SET hash = :h WHERE level = :l AND idx = :i"),
-                {"h": bytes(32), "l": node.level, "i": node.index},
-            )
-        alarm, line = _fails_to_start(data, "--db", db_url, code=REFUSED).splitlines()
-        assert "INTEGRITY ALARM" in alarm
-        assert f"the stored tree of size {size} does not have the root" in line, line
-        with eng.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM record")).scalar_one() == size
-    finally:
-        eng.dispose()
+
+    def flip_a_root_node(conn: Connection) -> int:
+        size = int(conn.execute(text("SELECT count(*) FROM record")).scalar_one())
+        node = root_nodes(size)[0]
+        conn.execute(
+            text("UPDATE merkle_node SET hash = :h WHERE level = :l AND idx = :i"),
+            {"h": bytes(32), "l": node.level, "i": node.index},
+        )
+        return size
+
+    size = _served_then(tmp_path, db_url, flip_a_root_node)
+    line = _integrity_refusal(tmp_path, db_url)
+    assert f"the stored tree of size {size} does not have the root" in line, line
+    assert _log_size(db_url) == size
