@@ -87,6 +87,13 @@ class Checkpointer:
         self._trusted: SignedCheckpointRow | None = None
         self._lock = threading.Lock()
 
+    @property
+    def trusted_size(self) -> int:
+        """The size of the newest checkpoint this process signed or trusted (0 if none):
+        every seq below it has a record."""
+        known = self._known
+        return 0 if known is None else known.size
+
     def check_store(self) -> None:
         """Before a process appends anything: raise ``ForeignCheckpointError`` unless the
         newest stored checkpoint verifies under this process's key and origin, and

@@ -145,7 +145,7 @@ class Cosignatures:
                     raise SignatureError(
                         f"{exc} over the checkpoint of size {size}", "signature_line"
                     ) from None
-            keys = {parse_cosignature(other)[:2] for other in cosignature_lines(conn, size)}
+            keys = _stored_keys(cosignature_lines(conn, size))
             if (name, key_hash) not in keys:
                 self._check_room(size, keys, witness is not None)
                 if witness is None:
@@ -187,7 +187,7 @@ class Cosignatures:
                     self._checked[(note, line)] = problem
             if problem:
                 refused.append(problem)
-            else:
+            elif line not in kept:  # two rows may hold one line
                 kept.append(line)
         return kept, refused
 
@@ -253,6 +253,16 @@ def network_of(peer: str) -> str:
             return str(ipaddress.ip_network(f"{host.strip('[]')}/64", strict=False))
         return host
     return peer or "unknown"
+
+
+def _stored_keys(lines: list[str]) -> set[tuple[str, bytes]]:
+    """The (name, key ID) of each stored line that parses: one that does not (written
+    behind the ledger's back) is never served, and must not block a witness's line."""
+    keys = set()
+    for line in lines:
+        with contextlib.suppress(MalformedEntryError):
+            keys.add(parse_cosignature(line)[:2])
+    return keys
 
 
 def signed_note(conn: Connection, size: int) -> str | None:

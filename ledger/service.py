@@ -228,7 +228,9 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 f"{caller.org} may not read the whole log: that needs the role "
                 f"{' or '.join(sorted(READ_ALL_ROLES))}",
             )
-        stop = request.to_seq or self.store.tree_size()
+        # To the log's end, or to the newest trusted checkpoint's if records below it
+        # were deleted (the verified reads then refuse the first one missing).
+        stop = request.to_seq or max(self.store.tree_size(), self.checkpointer.trusted_size)
         try:
             for record in self.verified.records(request.from_seq, stop):
                 if self._may_read(reader, record):

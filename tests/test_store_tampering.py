@@ -111,42 +111,76 @@ def test_stored_cosignatures_are_served_only_if_they_verify(
         assert grpc_health(env.server) == health.HealthCheckResponse.NOT_SERVING
 
 
-def test_a_record_deleted_from_the_signed_tree_is_an_alarm(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize("where", ["inside", "newest"])
+def test_a_record_deleted_from_the_signed_tree_is_an_alarm(
+    tmp_path: Path, db_url: str, where: str
+) -> None:
     with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
         footprints = record_footprints(env, 3)
-        gone = footprints[1]
+        gone = footprints[1] if where == "inside" else footprints[2]
+        condition = "seq = :s" if where == "inside" else "seq >= :s"  # newest: the log's end
         with engine(db_url) as eng, eng.begin() as conn:
-            conn.execute(text("DELETE FROM record WHERE seq = :s"), {"s": gone.seq})
+            conn.execute(text(f"DELETE FROM record WHERE {condition}"), {"s": gone.seq})
         assert_pact_refused(http.get(f"/v1/entries/{gone.seq}"), gone.seq)
         with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
             assert_data_loss(lambda: client.get_entry(seq=gone.seq), gone.seq)
             assert_data_loss(lambda: list(client.stream_entries(0)), gone.seq)
-            assert client.get_entry(seq=footprints[2].seq).seq == footprints[2].seq
+            first = footprints[0].seq
+            assert client.get_entry(seq=first).seq == first
         assert http.get("/healthz").status_code == 503
 
 
-def test_a_column_of_another_storage_class_is_an_alarm(tmp_path: Path) -> None:
-    """SQLite only: PostgreSQL's columns have one type."""
+@pytest.mark.parametrize("column", ["entry", "leaf_hash", "signature"])
+def test_a_record_column_of_another_storage_class_is_an_alarm(tmp_path: Path, column: str) -> None:
+    """SQLite only: PostgreSQL's columns have one type. ``leaf_hash`` and ``signature``
+    are not UTF-8, so reading them as TEXT failed the whole query (a 503, gRPC
+    ``UNKNOWN``) before any check ran."""
     db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
-        footprints = record_footprints(env, 2)
-        target = footprints[0]
+        target = record_footprints(env, 2)[0]
         with engine(db_url) as eng, eng.begin() as conn:
             conn.execute(
-                text("UPDATE record SET entry = CAST(entry AS TEXT) WHERE seq = :s"),
+                text(f"UPDATE record SET {column} = CAST({column} AS TEXT) WHERE seq = :s"),
                 {"s": target.seq},
             )
         assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
         with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
             assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
-        size = env.server.store.tree_size()
-        with engine(db_url) as eng, eng.begin() as conn:
-            conn.execute(
-                text("UPDATE checkpoint SET note = CAST(note AS BLOB) WHERE size = :s"),
-                {"s": size},
-            )
-        answer = http.get("/tlog/checkpoint")
-        assert answer.status_code == 500 and "does not verify" in answer.json()["message"]
-        with LedgerClient(env.server.grpc_target) as client:
-            assert_data_loss(client.checkpoint, size - 1)
         assert http.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize(
+    "change", ["note = CAST(note AS BLOB)", "root_hash = CAST(root_hash AS TEXT)", "size = "]
+)
+def test_a_checkpoint_column_of_another_storage_class_is_an_alarm(
+    tmp_path: Path, change: str
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
+        record_footprints(env, 1)
+        size = env.server.store.tree_size()
+        if change == "size = ":
+            change = "size = CAST(CAST(size AS TEXT) AS BLOB)"
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(text(f"UPDATE checkpoint SET {change} WHERE size = :s"), {"s": size})
+        answer = http.get("/tlog/checkpoint")
+        assert answer.status_code == 500, answer.text
+        assert "does not verify" in answer.json()["message"], answer.text
+        with LedgerClient(env.server.grpc_target) as client:
+            with pytest.raises(grpc.RpcError) as failed:
+                client.checkpoint()
+            assert failed.value.code() == grpc.StatusCode.DATA_LOSS
+        assert http.get("/healthz").status_code == 503
+
+
+def test_a_stored_line_that_does_not_parse_blocks_no_witness(tmp_path: Path, db_url: str) -> None:
+    """Red team 3: one malformed row at a size made every witness's line for that size
+    fail to be stored ("did not cosign", blamed on the witness)."""
+    witness = CosignatureSigner("witness.example", new_private_key())
+    with environment(tmp_path, db_url, witnesses=(witness.vkey,)) as env, env.client() as http:
+        latest = env.server.checkpointer.latest()
+        body = open_checkpoint(latest.note, env.server.signer.verifier()).to_text()
+        _insert_cosignature(db_url, latest.size, "evil/w", bytes(4), "\u2014 evil/w AQID\n")
+        genuine = witness.cosign(body, 7)
+        _add_cosignature(env.server, latest.size, genuine)
+        assert all(genuine in note for note in _served_notes(env.server, http))

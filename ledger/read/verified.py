@@ -93,7 +93,7 @@ class VerifiedLog:
         with self._connection(conn) as c:
             found = record_at(c, seq)
             if found is None:
-                if 0 <= seq < log_size(c):  # seqs are dense: a later one is stored
+                if 0 <= seq < self._stored_size(c):
                     raise self._missing(seq)
                 return None
             return self.verify(found, c)
@@ -120,6 +120,16 @@ class VerifiedLog:
                 yield from self._verified_page(page)
                 page = []
         yield from self._verified_page(page)
+        if types is None and expected < stop:
+            with self.store.db.read() as conn:
+                if expected < self._stored_size(conn):
+                    raise self._missing(expected)
+
+    def _stored_size(self, conn: Connection) -> int:
+        """How many records the log must hold: seqs are dense, and every seq below the
+        newest trusted checkpoint, or below a stored later record, has one."""
+        signed = self._checkpoint.size if self._checkpoint is not None else 0
+        return max(log_size(conn), signed, self._checkpointer.trusted_size)
 
     def _missing(self, seq: int) -> IntegrityError:
         """The failure of a seq below the log's size with no record (deleted behind the

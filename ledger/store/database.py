@@ -76,6 +76,10 @@ class Database:
         self.write_engine.dispose()
 
 
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
 
@@ -83,6 +87,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     def _configure(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
         dbapi_conn.isolation_level = None
+        # A value stored as TEXT that is not UTF-8 (a binary column an insider cast with
+        # CAST(... AS TEXT)) comes back as a str with surrogate escapes, which the
+        # verified reads refuse as tampering, instead of failing the whole query.
+        dbapi_conn.text_factory = _lenient_text
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")

@@ -319,5 +319,8 @@ def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     ).first()
     if row is None:
         return None
-    root = row.root_hash if isinstance(row.root_hash, bytes) else b""
-    return SignedCheckpointRow(row.size, root, row.note if isinstance(row.note, str) else "")
+    if not (isinstance(row.size, int) and isinstance(row.root_hash, bytes)):
+        return SignedCheckpointRow(0, b"", "")
+    return SignedCheckpointRow(
+        row.size, row.root_hash, row.note if isinstance(row.note, str) else ""
+    )
