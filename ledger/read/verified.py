@@ -93,7 +93,7 @@ class VerifiedLog:
         with self._connection(conn) as c:
             found = record_at(c, seq)
             if found is None:
-                if 0 <= seq < self._stored_size(c):
+                if self._deleted(seq):
                     raise self._missing(seq)
                 return None
             return self.verify(found, c)
@@ -111,7 +111,7 @@ class VerifiedLog:
         page: list[StoredRecord] = []
         expected = start
         for found in self.store.records(start, stop, types=types):
-            if types is None and found.seq != expected:  # every seq between is stored
+            if types is None and found.seq != expected and self._deleted(expected):
                 yield from self._verified_page(page)
                 raise self._missing(expected)
             expected = found.seq + 1
@@ -120,16 +120,20 @@ class VerifiedLog:
                 yield from self._verified_page(page)
                 page = []
         yield from self._verified_page(page)
-        if types is None and expected < stop:
-            with self.store.db.read() as conn:
-                if expected < self._stored_size(conn):
-                    raise self._missing(expected)
+        if types is None and expected < stop and self._deleted(expected):
+            raise self._missing(expected)
 
-    def _stored_size(self, conn: Connection) -> int:
-        """How many records the log must hold: seqs are dense, and every seq below the
-        newest trusted checkpoint, or below a stored later record, has one."""
-        signed = self._checkpoint.size if self._checkpoint is not None else 0
-        return max(log_size(conn), signed, self._checkpointer.trusted_size)
+    def _deleted(self, seq: int) -> bool:
+        """Whether ``seq``, not found by a read, was deleted: seqs are dense and never
+        removed, so it was if a transaction begun now still has no record at ``seq`` but
+        a later one, or a checkpoint trusted before it began covers ``seq``. (A caller's
+        snapshot may predate an append: it is not asked.)"""
+        cached = self._checkpoint
+        signed = max(cached.size if cached is not None else 0, self._checkpointer.trusted_size)
+        with self.store.db.read() as fresh:
+            if record_at(fresh, seq) is not None:
+                return False
+            return 0 <= seq < max(signed, log_size(fresh))
 
     def _missing(self, seq: int) -> IntegrityError:
         """The failure of a seq below the log's size with no record (deleted behind the
