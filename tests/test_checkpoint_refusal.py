@@ -16,7 +16,6 @@ different checkpoint signed at a size already signed).
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -81,15 +80,26 @@ def _signed_size(server: LedgerServer) -> int:
     return latest.size
 
 
-def _wait_for_signed_size(server: LedgerServer, size: int) -> None:
-    deadline = time.monotonic() + ALARM_TIMEOUT
-    while _signed_size(server) < size:
-        assert time.monotonic() < deadline, f"no checkpoint of size {size} was signed"
-        time.sleep(0.02)
+def _refresher_signs(
+    server: LedgerServer, monkeypatch: pytest.MonkeyPatch, size: int
+) -> threading.Event:
+    """An event set once the server's periodic refresh (its "checkpointer" thread) has
+    signed, or found signed, a checkpoint of at least ``size``."""
+    signed = threading.Event()
+    refresh = server.checkpointer.refresh
+
+    def watched() -> object:
+        row = refresh()
+        if threading.current_thread().name == "checkpointer" and row.size >= size:  # type: ignore[attr-defined]
+            signed.set()
+        return row
+
+    monkeypatch.setattr(server.checkpointer, "refresh", watched)
+    return signed
 
 
 def test_the_refresh_alarms_on_a_tree_it_refuses_and_keeps_refreshing(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with (
         running_server(tmp_path, db_url) as server,
@@ -119,9 +129,11 @@ def test_the_refresh_alarms_on_a_tree_it_refuses_and_keeps_refreshing(
             assert_data_loss(client.checkpoint, size)  # not UNKNOWN with a traceback
 
         # The refresh is still alive: once the node is put back it signs the new head.
+        signed = _refresher_signs(server, monkeypatch, size + 1)
         with engine(db_url) as eng, eng.begin() as conn:
             _store_node(conn, flipped, genuine)
-        _wait_for_signed_size(server, size + 1)
+        assert signed.wait(ALARM_TIMEOUT), "the refresh did not sign the repaired head"
+        assert _signed_size(server) == size + 1
 
 
 def test_a_root_column_rewritten_to_a_forged_tree_is_not_signed_over(
@@ -212,8 +224,9 @@ def test_a_database_error_does_not_end_the_refresh(
 
         monkeypatch.setattr(server.checkpointer, "refresh", failing_once)
         size = server.store.tree_size()
+        signed = _refresher_signs(server, monkeypatch, size + 1)
         enroll(ledger, operator_of(server), "urn:example:buyer", "buyer")
-        _wait_for_signed_size(server, size + 1)
+        assert signed.wait(ALARM_TIMEOUT), "the refresh gave up after the failure"
         assert failures == [1]
         assert not server.verified.monitor.failing
 
