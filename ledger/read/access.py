@@ -51,6 +51,7 @@ from ledger.store.index_tables import (
     SiteInputRow,
     SiteRow,
 )
+from ledger.store.log import seq_of_entry
 from ledger.store.tables import RecordRow
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
@@ -314,7 +315,9 @@ def entry_access_in(
     if caller.sees_all_of(signer):
         return True
     if entry_type == "footprint":
-        fid = conn.execute(select(_F.c.footprint_id).where(_F.c.entry_id == entry_id)).scalar()
+        fid = conn.execute(
+            select(_F.c.footprint_id).where(_F.c.seq == seq_of_entry(entry_id))
+        ).scalar()
         found = None if fid is None else footprint_access_in(conn, caller, signer, fid, at_us)
         return entry_access(caller, signer, entry_type, footprint=found)
     if entry_type == "inventory":

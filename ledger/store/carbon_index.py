@@ -42,7 +42,7 @@ from ledger.store.index_tables import (
     SiteRow,
     TargetRow,
 )
-from ledger.store.log import record_at
+from ledger.store.log import record_at, seq_of_entry, seq_of_leaf
 from ledger.store.write_batch import Row, Statement, WriteBatch
 from ledger.zero_carbon.gather import RecordedEntry
 
@@ -163,10 +163,10 @@ class SqlCarbonView:
         return self._footprint_where(_F.c.footprint_id == footprint_id)
 
     def footprint_by_entry(self, entry_id: str) -> FootprintFacts | None:
-        return self._footprint_where(_F.c.entry_id == entry_id)
+        return self._footprint_where(_F.c.seq == seq_of_entry(entry_id))
 
     def footprint_by_leaf(self, leaf_hash: bytes) -> FootprintFacts | None:
-        return self._footprint_where(_F.c.leaf_hash == leaf_hash)
+        return self._footprint_where(_F.c.seq == seq_of_leaf(leaf_hash))
 
     def active_footprint(
         self, org_id: str, product_id: str, company_id: str, batch_id: str | None

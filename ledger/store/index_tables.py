@@ -33,9 +33,12 @@ class FootprintRow(SQLModel, table=True):
     __table_args__ = (Index("ix_footprint_org_seq", "org_id", "seq"),)
 
     footprint_id: str = Field(sa_column=Column(String(36), primary_key=True))
-    entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    # Not indexed: a footprint is found by entry id or leaf hash through the record's
+    # own indexes and ``seq`` (``ledger.store.log.seq_of_entry``), which saves two
+    # random-key index writes per footprint recorded.
+    entry_id: str = Field(sa_column=Column(String(36), nullable=False))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
-    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, index=True))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     org_id: str = Field(sa_column=Column(String(_URN), nullable=False))
     batch_id: str | None = Field(sa_column=Column(String(128), nullable=True))
     declared_unit: str = Field(sa_column=Column(String(64), nullable=False))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, ScalarSelect, and_, insert, or_, select
 
 from ledger.entries.base import EntryId
 from ledger.merkle import (
@@ -131,6 +131,18 @@ class LogHead:
     tree: tuple[bytes, ...]
     last_chain_hash: bytes
     last_timestamp_us: int
+
+
+def seq_of_entry(entry_id: str) -> ScalarSelect[int]:
+    """The seq of the record of ``entry_id``, as a subquery: the index tables find a
+    record's row by seq, so they need no index of their own on entry ids or leaf hashes
+    (each such random-key index costs a page write per append once it is large)."""
+    return select(_R.c.seq).where(_R.c.entry_id == entry_id).scalar_subquery()
+
+
+def seq_of_leaf(leaf_hash: bytes) -> ScalarSelect[int]:
+    """The seq of the record whose leaf hash is ``leaf_hash``, as a subquery."""
+    return select(_R.c.seq).where(_R.c.leaf_hash == leaf_hash).scalar_subquery()
 
 
 class LogWriter:
