@@ -119,10 +119,11 @@ class Checkpointer:
         known = self._known
         with self.store.db.read() as conn:
             row = latest_checkpoint(conn)
-            if row is not None and row.size == log_size(conn):
+            size = log_size(conn)
+            if row is not None and row.size == size:
                 if row == self._trusted:
                     return row
-                return self._reported(lambda: self._trust(conn, row, log_size(conn), known))
+                return self._reported(lambda: self._trust(conn, row, size, known))
         return self.refresh()
 
     def latest_note(self) -> str:
