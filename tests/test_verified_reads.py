@@ -159,24 +159,50 @@ def assert_refused_everywhere(
     auditor: OrgSigner,
     bad: Footprint,
     good: Footprint,
+    *,
+    record_intact: bool = False,
 ) -> None:
-    """Every read path refuses ``bad`` and still serves ``good``; health says failing."""
+    """Every read path refuses ``bad`` and still serves ``good``; health says failing.
+
+    ``record_intact``: only a stored Merkle node was changed, not ``bad``'s record. A
+    read proving ``bad`` with that node refuses it; a page that also holds the node's
+    own leaf proves every record in it without the node (``ledger.merkle.leaf_set``)
+    and serves them exactly as signed; from then on ``bad`` is proven, and single reads
+    serve it as signed too. The alarm raised by the first refusal stays."""
     with LedgerClient(server.grpc_target, signer=auditor) as client:
         assert_data_loss(lambda: client.get_entry(seq=bad.seq), bad.seq)
         assert_data_loss(lambda: client.get_entry(entry_id=bad.entry_id), bad.seq)
         assert_data_loss(lambda: list(client.stream_entries(bad.seq, bad.seq + 1)), bad.seq)
-        assert_data_loss(lambda: list(client.stream_entries(0)), bad.seq)
+        if record_intact:
+            whole = {r.seq: r for r in client.stream_entries(0)}
+            assert DECLARED in whole[bad.seq].entry and ALTERED not in whole[bad.seq].entry
+            assert len(whole) == server.store.tree_size()
+        else:
+            assert_data_loss(lambda: list(client.stream_entries(0)), bad.seq)
         assert client.get_entry(seq=good.seq).seq == good.seq
         assert client.get_entry(entry_id=good.entry_id).seq == good.seq
         served = list(client.stream_entries(good.seq, good.seq + 1))
         assert [r.seq for r in served] == [good.seq]
     for version in (3, 2):
-        assert_pact_refused(http.get(f"/{version}/footprints/{bad.id}"), bad.seq)
-        assert_pact_refused(http.get(f"/{version}/footprints"), bad.seq)
+        single = http.get(f"/{version}/footprints/{bad.id}")
+        if record_intact and single.status_code == 200:  # proven by the page above
+            assert "71.4" in single.text and "95.0" not in single.text
+        else:
+            assert_pact_refused(single, bad.seq)
+        listing = http.get(f"/{version}/footprints")
+        if record_intact:
+            assert listing.status_code == 200, listing.text
+            assert bad.id in {f["id"] for f in listing.json()["data"]}
+        else:
+            assert_pact_refused(listing, bad.seq)
         answer = http.get(f"/{version}/footprints/{good.id}")
         assert answer.status_code == 200, answer.text
         assert answer.json()["data"]["id"] == good.id
-    assert_pact_refused(http.get(f"/v1/entries/{bad.seq}"), bad.seq)
+    served = http.get(f"/v1/entries/{bad.seq}")
+    if record_intact and served.status_code == 200:
+        assert DECLARED in base64.b64decode(served.json()["entry"])
+    else:
+        assert_pact_refused(served, bad.seq)
     entry = http.get(f"/v1/entries/{good.seq}")
     assert entry.status_code == 200, entry.text
     assert DECLARED in base64.b64decode(entry.json()["entry"])
@@ -230,6 +256,7 @@ TAMPERINGS = {
 
 @pytest.mark.parametrize("kind", sorted(TAMPERINGS))
 def test_tampered_record_is_never_served(tmp_path: Path, db_url: str, kind: str) -> None:
+    intact = kind == "merkle-node-flipped"
     with environment(tmp_path, db_url) as env:
         # Six records before the first footprint: the one tampered with sits inside
         # the tree, never on its right border.
@@ -242,7 +269,9 @@ def test_tampered_record_is_never_served(tmp_path: Path, db_url: str, kind: str)
             with engine(db_url) as eng:
                 bad = TAMPERINGS[kind](eng, footprints, size)
             good = footprints[-1]
-            assert_refused_everywhere(env.server, http, env.orgs[AUDITOR], bad, good)
+            assert_refused_everywhere(
+                env.server, http, env.orgs[AUDITOR], bad, good, record_intact=intact
+            )
         auditor = env.orgs[AUDITOR]
 
     # A fresh server process state over the tampered database refuses it the same way.
@@ -252,7 +281,7 @@ def test_tampered_record_is_never_served(tmp_path: Path, db_url: str, kind: str)
             base_url=http_server.url, headers={"Authorization": f"Bearer {auditor_token}"}
         ) as http,
     ):
-        assert_refused_everywhere(server, http, auditor, bad, good)
+        assert_refused_everywhere(server, http, auditor, bad, good, record_intact=intact)
 
 
 def test_bytes_edited_after_they_were_proven_are_refused(

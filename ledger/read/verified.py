@@ -10,10 +10,13 @@ row alone and never trusting a stored hash:
    leaf hash, and the stored ``leaf_hash`` and ``chain_hash`` agree;
 3. the entry's ``entryId``, ``type`` and ``org`` equal the row's ``entry_id``,
    ``entry_type`` and ``org_id`` (readers decide visibility with them);
-4. the leaf is included, by a proof built from the stored Merkle nodes, in the latest
-   checkpoint, whose note signature is verified with the ledger's key.
+4. the leaf is included in the latest checkpoint, whose note signature is verified
+   with the ledger's key: a page of records at once, by rebuilding the signed root from
+   their leaves and the stored nodes covering the rest (``ledger.merkle.leaf_set``),
+   and only if that fails by a proof per record, which names the ones that fail.
 
-Step 4 (one database query and a few dozen hashes) is done once per seq per process:
+Step 4 (one database query and about one hash per record) is done once per seq per
+process:
 the proven record is remembered as one 32-byte digest binding its leaf hash, chain
 hash and the three columns. A proven seq stays proven: the checkpointer signs a new
 checkpoint only if it is consistent with the previous one. Every later read re-runs
@@ -32,7 +35,7 @@ import hashlib
 import json
 import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
@@ -44,12 +47,14 @@ from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.merkle import (
     HASH_SIZE,
     MerkleError,
+    NodeID,
     consistency_nodes,
     inclusion_nodes,
     root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
 )
+from ledger.merkle.leaf_set import covering_nodes, root_from_leaf_set
 from ledger.note import Checkpoint, NoteError, open_checkpoint
 from ledger.record import Record, chain_hash, entry_hash
 from ledger.store.log import (
@@ -182,15 +187,13 @@ class VerifiedLog:
                 signed = self._signed_checkpoint(c, last, last + 1)
             except IntegrityError as exc:
                 return failures | {r.seq: IntegrityError(r.seq, exc.reason) for r, _ in pending}
+            if self._page_proven(c, [r for r, _ in pending], signed):
+                for record, digest in pending:
+                    self._remember(record.seq, digest)
+                return failures
+            # Something in the page is wrong: a proof per record says which.
             proofs = {r.seq: inclusion_nodes(r.seq, signed.size) for r, _ in pending}
-            wanted = {i for nodes in proofs.values() for i in nodes.ids}
-            stored = NodeReader(c).found(wanted)
-        if len(stored) < len(wanted):
-            # ``c``'s snapshot may predate the checkpoint (signed meanwhile by another
-            # thread, or cached from a newer read): a transaction begun now sees every
-            # node of it, as a checkpoint is signed only over committed nodes.
-            with self.store.db.read() as fresh:
-                stored = NodeReader(fresh).found(wanted)
+            stored = self._nodes(c, {i for nodes in proofs.values() for i in nodes.ids})
         for record, digest in pending:
             nodes = proofs[record.seq]
             missing = [i for i in nodes.ids if i not in stored]
@@ -214,6 +217,35 @@ class VerifiedLog:
                 continue
             self._remember(record.seq, digest)
         return failures
+
+    def _page_proven(self, conn: Connection, page: list[StoredRecord], signed: Checkpoint) -> bool:
+        """Whether the signed root is the root of the tree with ``page``'s leaves and the
+        stored nodes covering the rest (``ledger.merkle.leaf_set``): one proof for the
+        whole page, about one hash per record. False says only that some record, or a
+        node, is not as signed."""
+        seqs = [r.seq for r in page]
+        try:
+            wanted = covering_nodes(seqs, signed.size)
+        except (MerkleError, ValueError):  # seqs out of order or outside the tree
+            return False
+        stored = self._nodes(conn, wanted)
+        if len(stored) < len(wanted) or any(
+            not isinstance(h, bytes) or len(h) != HASH_SIZE for h in stored.values()
+        ):
+            return False
+        leaves = [r.leaf_hash for r in page]
+        return root_from_leaf_set(seqs, leaves, signed.size, stored) == signed.root_hash
+
+    def _nodes(self, conn: Connection, wanted: Collection[NodeID]) -> dict[NodeID, bytes]:
+        """The stored ones of ``wanted``. ``conn``'s snapshot may predate the checkpoint
+        (signed meanwhile by another thread, or cached from a newer read): a transaction
+        begun now sees every node of it, as a checkpoint is signed only over committed
+        nodes."""
+        stored = NodeReader(conn).found(wanted)
+        if len(stored) < len(wanted):
+            with self.store.db.read() as fresh:
+                stored = NodeReader(fresh).found(wanted)
+        return stored
 
     def _remember(self, seq: int, digest: bytes) -> None:
         with self._lock:
