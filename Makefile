@@ -66,6 +66,7 @@ bench-ingest: $(STAMP)
 bench-footprint: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/footprint.py
+	$(PY) bench/cold_start.py
 
 bench-audit: $(STAMP)
 	$(PY) bench/audit.py

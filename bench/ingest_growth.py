@@ -117,6 +117,38 @@ def _submit(target: str, entries: list[SignedEntry]) -> tuple[int, list[str]]:
     return ok, refused
 
 
+def record_mix(
+    server: LedgerServer, entries: int, seed: int
+) -> tuple[list[float], list[str], list[list[tuple[str, dict[str, Any]]]]]:
+    """Record the mix of ``entries`` (plus the untimed warm-up) into ``server``: the rate
+    of each tenth, the refusals, and the plan recorded."""
+    cores = os.cpu_count() or 1
+    context = multiprocessing.get_context("forkserver")
+    operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
+    with LedgerClient(server.grpc_target) as client:
+        factors = new_entry("factors.publish", operator.org, **load_default_factors())
+        client.submit(operator.sign(factors))
+        signers = {org: enroll(client, operator, org, "supplier") for org in SUPPLIERS}
+        enroll(client, operator, BUYER, "buyer")
+    keys = {org: s.private_key.private_bytes_raw() for org, s in signers.items()}
+    plan = _plan(entries, seed)
+    with ProcessPoolExecutor(cores, mp_context=context) as pool:
+        signed = [
+            [e for part in pool.map(_sign, [keys] * cores, _split(tenth, cores)) for e in part]
+            for tenth in plan
+        ]
+        rates, refused = [], []
+        _submit(server.grpc_target, signed.pop(0))  # warm-up
+        settle_heap_after_startup()  # as `carbonledger serve` does
+        for tenth in signed:
+            started = time.perf_counter()
+            results = list(pool.map(_submit, [server.grpc_target] * 2, _split(tenth, 2)))
+            elapsed = time.perf_counter() - started
+            rates.append(sum(ok for ok, _ in results) / elapsed)
+            refused += [r for _, bad in results for r in bad]
+    return rates, refused, plan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=100_000)
@@ -128,7 +160,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    context = multiprocessing.get_context("forkserver")
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_store(args.db, Path(tmp)) as (db_url, store_name),
@@ -142,28 +173,7 @@ def main() -> None:
             )
         )
         server.start()
-        operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
-        with LedgerClient(server.grpc_target) as client:
-            factors = new_entry("factors.publish", operator.org, **load_default_factors())
-            client.submit(operator.sign(factors))
-            signers = {org: enroll(client, operator, org, "supplier") for org in SUPPLIERS}
-            enroll(client, operator, BUYER, "buyer")
-        keys = {org: s.private_key.private_bytes_raw() for org, s in signers.items()}
-        plan = _plan(args.entries, args.seed)
-        with ProcessPoolExecutor(cores, mp_context=context) as pool:
-            signed = [
-                [e for part in pool.map(_sign, [keys] * cores, _split(tenth, cores)) for e in part]
-                for tenth in plan
-            ]
-            rates, refused = [], []
-            _submit(server.grpc_target, signed.pop(0))  # warm-up
-            settle_heap_after_startup()  # as `carbonledger serve` does
-            for tenth in signed:
-                started = time.perf_counter()
-                results = list(pool.map(_submit, [server.grpc_target] * 2, _split(tenth, 2)))
-                elapsed = time.perf_counter() - started
-                rates.append(sum(ok for ok, _ in results) / elapsed)
-                refused += [r for _, bad in results for r in bad]
+        rates, refused, _ = record_mix(server, args.entries, args.seed)
         size = server.store.tree_size()
         server.stop()
     print(

@@ -29,6 +29,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ),
     ("activity.py", ["activity.py"]),
     ("footprint.py", ["footprint.py"]),
+    ("cold_start.py", ["cold_start.py"]),
     ("gateway.py", ["gateway.py"]),
     ("audit.py", ["audit.py"]),
     ("audit_db.py", ["audit_db.py"]),
