@@ -10,7 +10,8 @@ SubmitBatch does nothing but answer each entry with a receipt) and the stateless
 of ``bench/floors.py``. Transport, floor and verification all share the cores, so no
 server can exceed ``1 / (1/transport + 1/floor + 1/verify)`` entries/s; the bench prints
 that bound as a ratio next to the measured one, and where the sequencer's time went on
-each path.
+each path; on the batched path, also the rate its one thread's rules and commits alone
+allow (a serial stage: no more cores raise it).
 
 Usage: python bench/ingest.py [--entries N] [--clients C] [--db URL]
 The last line is the batched headline: ``ingest: <rate> entries/s (ratio <r> vs ...)``.
@@ -178,6 +179,15 @@ def _since(before: SequencerStats, after: SequencerStats) -> str:
     )
 
 
+def _serial_rate(before: SequencerStats, after: SequencerStats) -> float:
+    """Entries/s the sequencer's one thread could take if it never waited for checks:
+    what its rules and commits alone allow, a bound for any load."""
+    busy = (after.rule_seconds - before.rule_seconds) + (
+        after.commit_seconds - before.commit_seconds
+    )
+    return (after.entries - before.entries) / max(busy, 1e-9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=40_000)
@@ -216,6 +226,7 @@ def main() -> None:
             targets = [server.grpc_target] * args.clients
             runs = {}
             spent: dict[str, str] = {}
+            serial: dict[str, float] = {}
             for name, entries, batched in (
                 ("stream", batches, False),
                 ("batch", for_batched, True),
@@ -233,6 +244,7 @@ def main() -> None:
                 )
                 runs[name] = (results, time.time() - start_at)
                 spent[name] = _since(before, server.sequencer.stats)
+                serial[name] = _serial_rate(before, server.sequencer.stats)
             transport = transport_rate(pool, batches, batched=False)
             transport_batched = transport_rate(pool, for_batched, batched=True)
         server.stop()
@@ -270,6 +282,10 @@ def main() -> None:
         f"ceiling, batched: a do-nothing SubmitBatch, same clients and entries = "
         f"{transport_batched:,.0f} /s; with verification and the same floor, any server <= "
         f"{best_batched:,.0f} /s (ratio <= {best_batched / reference:.2f})"
+    )
+    print(
+        f"sequencer, batch: its rules and commits alone (one thread) allow "
+        f"{serial['batch']:,.0f} /s (ratio <= {serial['batch'] / reference:.2f})"
     )
     print(
         f"ingest, one entry per message (SubmitStream): {rates['stream']:,.0f} entries/s "
