@@ -48,7 +48,7 @@ from ledger.store.cosignature_table import (
     cosignature_lines,
     put_cosignature,
 )
-from ledger.store.log import LogStore
+from ledger.store.log import LogStore, stored_note
 from ledger.store.tables import BIGINT_MAX, CheckpointRow
 
 MAX_COSIGNATURES = 32
@@ -266,11 +266,9 @@ def _stored_keys(lines: list[str]) -> set[tuple[str, bytes]]:
 
 
 def signed_note(conn: Connection, size: int) -> str | None:
-    """The stored note of the checkpoint of ``size`` (unverified), or None; a note
-    stored as another type comes back empty, so it fails verification."""
+    """The stored note of the checkpoint of ``size`` (unverified, ``stored_note``), or
+    None."""
     if not 0 <= size <= BIGINT_MAX:
         return None
     note = conn.execute(select(_C.c.note).where(_C.c.size == size)).scalar()
-    if note is None:
-        return None
-    return note if isinstance(note, str) else ""
+    return None if note is None else stored_note(note)

@@ -323,9 +323,8 @@ def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
 
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     """The checkpoint row of the largest size, as stored (unverified: its note is what
-    counts, see ``ledger.checkpointer``). A column of the wrong type (SQLite's
-    ``CAST(note AS BLOB)``, say) comes back empty, so the note fails verification
-    instead of a caller failing on its type."""
+    counts, see ``ledger.checkpointer``). A column of the wrong type comes back empty
+    (``stored_note``)."""
     row = conn.execute(
         select(_C.c.size, _C.c.root_hash, _C.c.note).order_by(_C.c.size.desc()).limit(1)
     ).first()
@@ -333,6 +332,11 @@ def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
         return None
     if not (isinstance(row.size, int) and isinstance(row.root_hash, bytes)):
         return SignedCheckpointRow(0, b"", "")
-    return SignedCheckpointRow(
-        row.size, row.root_hash, row.note if isinstance(row.note, str) else ""
-    )
+    return SignedCheckpointRow(row.size, row.root_hash, stored_note(row.note))
+
+
+def stored_note(value: object) -> str:
+    """A stored ``checkpoint.note`` as text; one of another type (SQLite's ``CAST(note AS
+    BLOB)``, say) comes back empty, so it fails verification instead of a caller failing
+    on its type."""
+    return value if isinstance(value, str) else ""
