@@ -174,7 +174,13 @@ class Checkpointer:
     ) -> tuple[SignedCheckpointRow, Checkpoint | None]:
         """The trusted newest checkpoint, or a new one signed (and the checkpoint it signs,
         to remember once committed)."""
-        writer = LogWriter(conn)
+        try:
+            writer = LogWriter(conn)
+        except (LookupError, MerkleError) as exc:  # nodes missing, or not hashes
+            size = log_size(conn)
+            raise InconsistentCheckpointError(
+                max(size - 1, 0), f"the stored tree of size {size} cannot be read: {exc}"
+            ) from None
         row = latest_checkpoint(conn)
         if row is not None and row.size >= writer.size:
             return self._trust(conn, row, writer.size, known), None
@@ -206,7 +212,7 @@ class Checkpointer:
             )
         try:
             stored = CompactRange(opened.size, NodeReader(conn).get(root_nodes(opened.size)))
-        except LookupError as exc:
+        except (LookupError, MerkleError) as exc:
             raise InconsistentCheckpointError(opened.size - 1, str(exc)) from None
         if stored.root() != opened.root_hash:
             raise InconsistentCheckpointError(
@@ -263,10 +269,10 @@ class Checkpointer:
     @staticmethod
     def _check_extends(conn: Connection, previous: Checkpoint, size: int, root: bytes) -> None:
         nodes = consistency_nodes(previous.size, size)
-        proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
         try:
+            proof = nodes.rehash(NodeReader(conn).get(nodes.ids))
             verify_consistency(previous.size, size, proof, previous.root_hash, root)
-        except MerkleError as exc:
+        except (LookupError, MerkleError) as exc:
             raise InconsistentCheckpointError(
                 size - 1,
                 f"refusing to sign size {size}: not consistent with checkpoint "

@@ -246,3 +246,31 @@ def test_a_tree_without_its_signed_root_is_refused_before_appending(
     line = _integrity_refusal(tmp_path, db_url)
     assert f"the stored tree of size {size} does not have the root" in line, line
     assert _log_size(db_url) == size
+
+
+@pytest.mark.parametrize("tamper", ["root node as text", "record moved past the end"])
+def test_a_tree_that_cannot_be_read_is_refused_in_one_line(
+    tmp_path: Path, db_url: str, tamper: str
+) -> None:
+    """Red team, 2026-12-06 night: a root node stored as another type, or a record moved
+    to a seq past the end (the log then seems to have nodes missing), ended ``serve``
+    with a traceback (``HashSizeError``, ``LookupError``) instead of its refusal."""
+
+    def change(conn: Connection) -> int:
+        size = int(conn.execute(text("SELECT count(*) FROM record")).scalar_one())
+        if tamper == "root node as text":
+            node = root_nodes(size)[-1]
+            conn.execute(
+                text("UPDATE merkle_node SET hash = :h WHERE level = :l AND idx = :i"),
+                {"h": "not a hash", "l": node.level, "i": node.index},
+            )
+        else:
+            conn.execute(
+                text("UPDATE record SET seq = :far WHERE seq = :s"),
+                {"far": size + 1000, "s": size - 1},
+            )
+        return size
+
+    _served_then(tmp_path, db_url, change)
+    line = _integrity_refusal(tmp_path, db_url)
+    assert line.startswith("error: "), line

@@ -9,7 +9,8 @@ generic 500 with health green.
   and ``StreamEntries`` left it out.
 * On SQLite, a column cast to another storage class (same bytes): hashing a ``TEXT``
   entry raised a ``TypeError`` (500, gRPC ``UNKNOWN``), a ``BLOB`` note was served as
-  the text ``b'…'``.
+  the text ``b'…'``. The same for a Merkle node stored as an integer or text (red team,
+  2026-12-06 night): the proof per record failed on its type, with health green.
 """
 
 from __future__ import annotations
@@ -170,6 +171,23 @@ def test_a_checkpoint_column_of_another_storage_class_is_an_alarm(
             with pytest.raises(grpc.RpcError) as failed:
                 client.checkpoint()
             assert failed.value.code() == grpc.StatusCode.DATA_LOSS
+        assert http.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize("value", ["12345", "CAST(hash AS TEXT)"], ids=["integer", "text"])
+def test_a_merkle_node_of_another_storage_class_is_an_alarm(tmp_path: Path, value: str) -> None:
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
+        target = record_footprints(env, 2)[0]
+        sibling = target.seq ^ 1  # the first node of its inclusion proof
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text(f"UPDATE merkle_node SET hash = {value} WHERE level = 0 AND idx = :i"),
+                {"i": sibling},
+            )
+        with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
+            assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
+        assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
         assert http.get("/healthz").status_code == 503
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2
+from sqlalchemy import text
 
 from clients.sdk import LedgerClient, new_entry
 from ledger.merkle import NodeID, consistency_nodes, inclusion_nodes
@@ -79,6 +80,38 @@ def test_an_edited_factor_is_never_computed_with(
             assert_pact_refused(http.get(path), factor_seq)  # no total, no tree
         footprint = http.get(f"/3/footprints/{fid}")  # untouched: still served
         assert footprint.status_code == 200, footprint.text
+        assert grpc_health(server) == health_pb2.HealthCheckResponse.NOT_SERVING
+        health = http.get("/healthz")
+        assert health.status_code == 503 and factor_seq in health.json()["failedSeqs"]
+
+
+@pytest.mark.parametrize("change", ["retyped", "deleted"])
+def test_a_record_retyped_or_deleted_is_not_skipped_by_the_engine(
+    tmp_path: Path, db_url: str, change: str
+) -> None:
+    """Red team, 2026-12-06 night: the engine read its entries with a filter on the
+    ``entry_type`` column, so a factor set retyped (or deleted) in the store was simply
+    never read: the footprint computed without it, 200 with a smaller total, health
+    green. Every record of the range is now read and verified, then filtered."""
+    with environment(tmp_path, db_url) as env:
+        factor_seq, fid = publish_factors_and_footprint(env)
+        supplier_token = env.token(SUPPLIER)
+        with engine(db_url) as eng, eng.begin() as conn:
+            if change == "retyped":
+                statement = "UPDATE record SET entry_type = 'inventory' WHERE seq = :s"
+            else:
+                statement = "DELETE FROM record WHERE seq = :s"
+            conn.execute(text(statement), {"s": factor_seq})
+
+    with (
+        gateway(tmp_path, db_url) as (server, http_server),
+        httpx.Client(
+            base_url=http_server.url, headers={"Authorization": f"Bearer {supplier_token}"}
+        ) as http,
+    ):
+        answer = http.get(f"/v1/footprints/{fid}/computed")
+        assert_pact_refused(answer, factor_seq)
+        assert "total" not in answer.text
         assert grpc_health(server) == health_pb2.HealthCheckResponse.NOT_SERVING
         health = http.get("/healthz")
         assert health.status_code == 503 and factor_seq in health.json()["failedSeqs"]

@@ -111,21 +111,26 @@ class VerifiedLog:
         self, start: int, stop: int, *, types: Iterable[str] | None = None
     ) -> Iterator[StoredRecord]:
         """Records with start <= seq < stop in order (only those of ``types`` when given),
-        each verified before it is yielded (a page at a time: the nodes of a page's proofs
-        come in one query)."""
+        each verified before it is yielded (a page at a time: one proof per page).
+
+        Every record of the range is read and verified, and ``types`` picks from the
+        verified ones: the ``entry_type`` column is checked against the entry only once
+        read, so a filter on it in SQL would skip a record an insider retyped (or
+        deleted) without a word, and the engine would compute without it."""
+        wanted = None if types is None else frozenset(types)
         page: list[StoredRecord] = []
         expected = start
-        for found in self.store.records(start, stop, types=types):
-            if types is None and found.seq != expected and self._deleted(expected):
-                yield from self._verified_page(page)
+        for found in self.store.records(start, stop):
+            if found.seq != expected and self._deleted(expected):
+                yield from _of_types(self._verified_page(page), wanted)
                 raise self._missing(expected)
             expected = found.seq + 1
             page.append(found)
             if len(page) == _PROOF_PAGE:
-                yield from self._verified_page(page)
+                yield from _of_types(self._verified_page(page), wanted)
                 page = []
-        yield from self._verified_page(page)
-        if types is None and expected < stop and self._deleted(expected):
+        yield from _of_types(self._verified_page(page), wanted)
+        if expected < stop and self._deleted(expected):
             raise self._missing(expected)
 
     def _deleted(self, seq: int) -> bool:
@@ -357,6 +362,13 @@ class VerifiedLog:
 
     def _connection(self, conn: Connection | None) -> AbstractContextManager[Connection]:
         return nullcontext(conn) if conn is not None else self.store.db.read()
+
+
+def _of_types(
+    records: Iterable[StoredRecord], types: frozenset[str] | None
+) -> Iterator[StoredRecord]:
+    """The verified ``records`` whose type is one of ``types`` (all when None)."""
+    return iter(records) if types is None else (r for r in records if r.entry_type in types)
 
 
 def _check_row(record: StoredRecord) -> None:
