@@ -39,6 +39,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
+import orjson
 from sqlalchemy import Connection
 
 from ledger.checkpointer import Checkpointer
@@ -375,10 +376,7 @@ def _check_row(record: StoredRecord) -> None:
     """Step 3 of the module docstring, and the stored chain hash (both derived columns)."""
     if record.chain_hash != chain_hash(record.prev_chain_hash, record.leaf_hash):
         raise IntegrityError(record.seq, "the stored chain hash does not follow its leaf")
-    try:
-        entry = json.loads(record.entry)
-    except ValueError:
-        raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
+    entry = _entry_object(record)
     columns = (record.entry_id, record.entry_type, record.org_id)
     if (
         not isinstance(entry, dict)
@@ -390,6 +388,20 @@ def _check_row(record: StoredRecord) -> None:
         != columns
     ):
         raise IntegrityError(record.seq, "the stored entry id, type or org is not the entry's")
+
+
+def _entry_object(record: StoredRecord) -> object:
+    """The JSON value of the record's entry, for step 3's three strings: by orjson, several
+    times faster on pages of whole ranges, which reads strings (and duplicate members)
+    as ``json.loads`` does; by ``json.loads`` for what orjson refuses."""
+    try:
+        return orjson.loads(record.entry)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(record.entry)
+    except ValueError:
+        raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
 
 
 def _binding(record: StoredRecord) -> bytes:
