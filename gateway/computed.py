@@ -87,6 +87,7 @@ class ComputedFootprints:
     def catch_up(self, size: int) -> _Snapshot:
         """The snapshot over at least the log's first ``size`` entries (a newer one when
         another request took in more meanwhile), taking in the entries it lacks."""
+        size = self._verified.size_at_least(size)
         snap = self._snapshot
         if snap is not None and snap.size >= size:
             return snap

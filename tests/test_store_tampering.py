@@ -131,17 +131,30 @@ def test_a_record_deleted_from_the_signed_tree_is_an_alarm(
         assert http.get("/healthz").status_code == 503
 
 
-@pytest.mark.parametrize("column", ["entry", "leaf_hash", "signature"])
-def test_a_record_column_of_another_storage_class_is_an_alarm(tmp_path: Path, column: str) -> None:
+@pytest.mark.parametrize(
+    ("column", "storage"),
+    [
+        ("entry", "TEXT"),
+        ("leaf_hash", "TEXT"),
+        ("signature", "TEXT"),
+        ("entry_type", "BLOB"),
+        ("org_id", "BLOB"),
+        ("entry_id", "BLOB"),
+    ],
+)
+def test_a_record_column_of_another_storage_class_is_an_alarm(
+    tmp_path: Path, column: str, storage: str
+) -> None:
     """SQLite only: PostgreSQL's columns have one type. ``leaf_hash`` and ``signature``
     are not UTF-8, so reading them as TEXT failed the whole query (a 503, gRPC
-    ``UNKNOWN``) before any check ran."""
+    ``UNKNOWN``) before any check ran; a text column as BLOB failed joining the names
+    (red team, 2026-12-06 night)."""
     db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
         target = record_footprints(env, 2)[0]
         with engine(db_url) as eng, eng.begin() as conn:
             conn.execute(
-                text(f"UPDATE record SET {column} = CAST({column} AS TEXT) WHERE seq = :s"),
+                text(f"UPDATE record SET {column} = CAST({column} AS {storage}) WHERE seq = :s"),
                 {"s": target.seq},
             )
         assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
@@ -189,6 +202,31 @@ def test_a_merkle_node_of_another_storage_class_is_an_alarm(tmp_path: Path, valu
             assert_data_loss(lambda: client.get_entry(seq=target.seq), target.seq)
         assert_pact_refused(http.get(f"/v1/entries/{target.seq}"), target.seq)
         assert http.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize("seq", ["CAST(:s - 1 AS BLOB)", "'9e999'", "CAST('9e999' AS REAL)"])
+def test_a_newest_record_whose_seq_no_longer_counts_is_an_alarm_not_an_older_state(
+    tmp_path: Path, seq: str
+) -> None:
+    """Red team, 2026-12-06 night (SQLite: a seq of another storage class). The newest
+    record's seq set to a blob or text sorted above every number, so the log size read
+    as that value plus one: a gateway built its engine over that older prefix and
+    served its totals (a footprint recorded since was simply unknown), or every read
+    failed on ``int(inf)``. Now such a record reads as missing up to the signed size:
+    the engine cannot be built without it, and refuses with the alarm."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as http:
+        footprints = record_footprints(env, 3)
+        newest = footprints[-1]
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(text(f"UPDATE record SET seq = {seq} WHERE seq = :s"), {"s": newest.seq})
+        # An earlier footprint: the engine over the older prefix would answer it.
+        answer = http.get(f"/v1/footprints/{footprints[0].id}/computed")
+        assert_pact_refused(answer, newest.seq)
+        with LedgerClient(env.server.grpc_target, signer=env.orgs[AUDITOR]) as client:
+            assert_data_loss(lambda: client.get_entry(seq=newest.seq), newest.seq)
+        health = http.get("/healthz")
+        assert health.status_code == 503 and newest.seq in health.json()["failedSeqs"]
 
 
 def test_a_stored_line_that_does_not_parse_blocks_no_witness(tmp_path: Path, db_url: str) -> None:

@@ -134,6 +134,14 @@ class VerifiedLog:
         if expected < stop and self._deleted(expected):
             raise self._missing(expected)
 
+    def size_at_least(self, size: int) -> int:
+        """``size`` (a log size a reader queried), or the newest checkpoint this process
+        signed or trusted if that is larger. Records the signed tree holds are never
+        taken as absent: a store whose log seems shorter (records deleted, or a seq
+        rewritten so that it no longer counts) is read up to the signed size, and the
+        missing records raise the alarm instead of an older state being served."""
+        return max(size, self._checkpointer.trusted_size)
+
     def _deleted(self, seq: int) -> bool:
         """Whether ``seq``, not found by a read, was deleted: seqs are dense and never
         removed, so it was if a transaction begun now still has no record at ``seq`` but
@@ -412,6 +420,9 @@ def _binding(record: StoredRecord) -> bytes:
     if not all(isinstance(value, bytes) for value in binary):
         # e.g. SQLite's CAST(entry AS TEXT): the same bytes, another storage class.
         raise IntegrityError(record.seq, "a stored binary column of the record is not binary")
+    names = (record.entry_id, record.entry_type, record.org_id)
+    if not all(isinstance(value, str) for value in names):
+        raise IntegrityError(record.seq, "a stored text column of the record is not text")
     digest = entry_hash(record.entry)
     if digest != record.entry_hash:
         raise IntegrityError(record.seq, "the entry bytes do not hash to the stored entry hash")
@@ -432,5 +443,5 @@ def _binding(record: StoredRecord) -> bytes:
         raise IntegrityError(record.seq, "the record's fields do not form a leaf") from None
     if leaf != record.leaf_hash:
         raise IntegrityError(record.seq, "the record's fields do not hash to the stored leaf hash")
-    names = "\0".join((record.entry_id, record.entry_type, record.org_id)).encode()
-    return hashlib.sha256(leaf + record.chain_hash + names).digest()
+    bound = "\0".join(names).encode()
+    return hashlib.sha256(leaf + record.chain_hash + bound).digest()

@@ -114,7 +114,13 @@ class NodeReader:
         return {NodeID(level, idx): h if isinstance(h, bytes) else b"" for level, idx, h in rows}
 
 
-_LOG_SIZE = "SELECT COALESCE(MAX(seq) + 1, 0) FROM record"
+# Only whole-number seqs count: SQLite sorts a seq an insider stored as text or a blob
+# above every number (``MAX`` would return it, and ``'26' + 1`` is 27), and the range
+# keeps the primary-key seek. Such a record then reads as missing, which the verified
+# reads and the checkpointer report.
+_LOG_SIZE = (  # the bound is BIGINT_MAX
+    "SELECT COALESCE(MAX(seq) + 1, 0) FROM record WHERE seq BETWEEN 0 AND 9223372036854775807"
+)
 
 
 def log_size(conn: Connection) -> int:
