@@ -31,20 +31,15 @@ alarm line per failing seq, and the health endpoints answer "not serving" from t
 
 from __future__ import annotations
 
-import hashlib
-import json
-import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
-import orjson
 from sqlalchemy import Connection
 
 from ledger.checkpointer import Checkpointer
 from ledger.errors import IntegrityError
-from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.merkle import (
     HASH_SIZE,
     MerkleError,
@@ -57,7 +52,7 @@ from ledger.merkle import (
 )
 from ledger.merkle.leaf_set import covering_nodes, root_from_leaf_set
 from ledger.note import Checkpoint, NoteError, open_checkpoint
-from ledger.record import Record, chain_hash, entry_hash
+from ledger.read.row_checks import check_row, row_binding
 from ledger.store.log import (
     LogStore,
     NodeReader,
@@ -187,9 +182,9 @@ class VerifiedLog:
         pending: list[tuple[StoredRecord, bytes]] = []
         for record in page:
             try:
-                digest = _binding(record)
+                digest = row_binding(record)
                 if self._proven.get(record.seq) != digest:
-                    _check_row(record)
+                    check_row(record)
                     pending.append((record, digest))
             except IntegrityError as exc:
                 failures[record.seq] = exc
@@ -378,70 +373,3 @@ def _of_types(
 ) -> Iterator[StoredRecord]:
     """The verified ``records`` whose type is one of ``types`` (all when None)."""
     return iter(records) if types is None else (r for r in records if r.entry_type in types)
-
-
-def _check_row(record: StoredRecord) -> None:
-    """Step 3 of the module docstring, and the stored chain hash (both derived columns)."""
-    if record.chain_hash != chain_hash(record.prev_chain_hash, record.leaf_hash):
-        raise IntegrityError(record.seq, "the stored chain hash does not follow its leaf")
-    entry = _entry_object(record)
-    columns = (record.entry_id, record.entry_type, record.org_id)
-    if (
-        not isinstance(entry, dict)
-        or (
-            entry.get("entryId"),
-            entry.get("type"),
-            entry.get("org"),
-        )
-        != columns
-    ):
-        raise IntegrityError(record.seq, "the stored entry id, type or org is not the entry's")
-
-
-def _entry_object(record: StoredRecord) -> object:
-    """The JSON value of the record's entry, for step 3's three strings: by orjson, several
-    times faster on pages of whole ranges, which reads strings (and duplicate members)
-    as ``json.loads`` does; by ``json.loads`` for what orjson refuses."""
-    try:
-        return orjson.loads(record.entry)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(record.entry)
-    except ValueError:
-        raise IntegrityError(record.seq, "the entry bytes are not JSON") from None
-
-
-def _binding(record: StoredRecord) -> bytes:
-    """Steps 1-2 of the module docstring, and a digest of what step 4 proves about the row
-    (``IntegrityError`` if the stored hashes do not follow from the bytes)."""
-    binary: tuple[object, ...] = (record.entry, record.entry_hash, record.leaf_hash)
-    binary += (record.chain_hash, record.prev_chain_hash, record.key_id, record.signature)
-    if not all(isinstance(value, bytes) for value in binary):
-        # e.g. SQLite's CAST(entry AS TEXT): the same bytes, another storage class.
-        raise IntegrityError(record.seq, "a stored binary column of the record is not binary")
-    names = (record.entry_id, record.entry_type, record.org_id)
-    if not all(isinstance(value, str) for value in names):
-        raise IntegrityError(record.seq, "a stored text column of the record is not text")
-    digest = entry_hash(record.entry)
-    if digest != record.entry_hash:
-        raise IntegrityError(record.seq, "the entry bytes do not hash to the stored entry hash")
-    sizes = (len(record.prev_chain_hash), len(record.key_id), len(record.signature))
-    if sizes != (HASH_SIZE, KEY_ID_SIZE, SIGNATURE_SIZE):
-        # The layout would pad or cut them, and the bytes served would not be those proven.
-        raise IntegrityError(record.seq, f"the record's hash, key id, signature sizes are {sizes}")
-    try:
-        leaf = Record(
-            record.seq,
-            record.timestamp_us,
-            record.prev_chain_hash,
-            digest,
-            record.key_id,
-            record.signature,
-        ).leaf_hash()
-    except struct.error:  # a seq or timestamp out of the layout's range: no leaf at all
-        raise IntegrityError(record.seq, "the record's fields do not form a leaf") from None
-    if leaf != record.leaf_hash:
-        raise IntegrityError(record.seq, "the record's fields do not hash to the stored leaf hash")
-    bound = "\0".join(names).encode()
-    return hashlib.sha256(leaf + record.chain_hash + bound).digest()
