@@ -230,7 +230,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
             )
         # To the log's end, or to the newest trusted checkpoint's if records below it
         # were deleted (the verified reads then refuse the first one missing).
-        stop = request.to_seq or max(self.store.tree_size(), self.checkpointer.trusted_size)
+        stop = request.to_seq or self.verified.size_at_least(self.store.tree_size())
         try:
             for record in self.verified.records(request.from_seq, stop):
                 if self._may_read(reader, record):

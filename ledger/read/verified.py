@@ -143,7 +143,7 @@ class VerifiedLog:
         a later one, or a checkpoint trusted before it began covers ``seq``. (A caller's
         snapshot may predate an append: it is not asked.)"""
         cached = self._checkpoint
-        signed = max(cached.size if cached is not None else 0, self._checkpointer.trusted_size)
+        signed = self.size_at_least(cached.size if cached is not None else 0)
         with self.store.db.read() as fresh:
             if record_at(fresh, seq) is not None:
                 return False
@@ -237,10 +237,8 @@ class VerifiedLog:
             wanted = covering_nodes(seqs, signed.size)
         except (MerkleError, ValueError):  # seqs out of order or outside the tree
             return False
-        stored = self._nodes(conn, wanted)
-        if len(stored) < len(wanted) or any(
-            not isinstance(h, bytes) or len(h) != HASH_SIZE for h in stored.values()
-        ):
+        stored = self._nodes(conn, wanted)  # a node stored as another type reads empty
+        if len(stored) < len(wanted) or any(len(h) != HASH_SIZE for h in stored.values()):
             return False
         leaves = [r.leaf_hash for r in page]
         return root_from_leaf_set(seqs, leaves, signed.size, stored) == signed.root_hash

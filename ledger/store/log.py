@@ -251,7 +251,7 @@ class LogStore:
 
     def seq_of_leaf(self, leaf_hash: bytes) -> int | None:
         with self.db.read() as conn:
-            seq = conn.execute(select(_R.c.seq).where(_R.c.leaf_hash == leaf_hash)).scalar()
+            seq = conn.execute(select(seq_of_leaf(leaf_hash))).scalar()
         return None if seq is None else int(seq)
 
     def records(
