@@ -108,7 +108,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     )
     app.state.services = svc
     install_api_docs(app)
-    errors.install(app)
+    errors.install(app, context.records.monitor)
     app.add_middleware(BodyLimit, max_body_bytes=context.max_body_bytes)
 
     @app.exception_handler(PoolTimeoutError)
@@ -191,11 +191,19 @@ def create_app(context: GatewayContext) -> FastAPI:
         """200 while every record this process read verified; 503 once one did not. With
         witnesses to push to, also how that goes (a witness failing is not the gateway's
         ill health: it is told, not counted)."""
-        failed = context.records.monitor.failed_seqs()
+        monitor = context.records.monitor
+        failed = monitor.failed_seqs()
         witnesses = {"witnesses": found} if (found := context.witness_status()) else {}
-        if failed:
+        if monitor.failing:
+            columns = monitor.failed_indexes()
+            indexes = {"failedIndexes": columns} if columns else {}
             return JSONResponse(
-                {"status": "integrity check failed", "failedSeqs": failed[:100], **witnesses},
+                {
+                    "status": "integrity check failed",
+                    "failedSeqs": failed[:100],
+                    **indexes,
+                    **witnesses,
+                },
                 503,
             )
         return JSONResponse({"status": "ok", **witnesses})

@@ -29,7 +29,7 @@ from gateway.revocation import DEFAULT_REFRESH_SECONDS, RevokedClients
 from ledger.checkpointer import Checkpointer
 from ledger.read import VerifiedLog
 from ledger.rules.identity import IdentityState
-from ledger.store.database import Database
+from ledger.store.database import Database, sqlite_engine
 from ledger.store.log import LogStore
 
 if TYPE_CHECKING:
@@ -105,12 +105,7 @@ _PG: dict[str, Any] = {
 
 def _single_connection(db: Database) -> Engine:
     if db.is_sqlite:
-        return create_engine(
-            db.url,
-            connect_args={"check_same_thread": False, "timeout": 2},
-            pool_size=1,
-            max_overflow=0,
-        )
+        return sqlite_engine(db.url, immediate=False, timeout_s=2, pool_size=1, max_overflow=0)
     engine = create_engine(db.url, pool_size=1, **_PG)
     event.listen(engine, "connect", _statement_timeout)
     return engine

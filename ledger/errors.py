@@ -85,3 +85,29 @@ class IntegrityError(LedgerError):
         super().__init__(f"integrity check failed for record {seq}: {reason}; it is not served")
         self.seq = seq
         self.reason = reason
+
+    @property
+    def subject(self) -> int | str:
+        """What failed, as health lists it: a record's seq (``CorruptIndexError``: a column)."""
+        return self.seq
+
+
+class CorruptIndexError(IntegrityError):
+    """A derived table (``ledger.store.index_tables``) holds a value of another type than
+    its column's: SQLite stores whatever an insider writes. Refused where it is read, so
+    what depends on the row is not served; ``audit --db`` and ``fsck`` name the row."""
+
+    def __init__(self, column: str, value: object) -> None:
+        reason = f"holds a {type(value).__name__} value, not the type the column has"
+        LedgerError.__init__(
+            self,
+            f"integrity check failed for the index column {column}: {reason}; "
+            "nothing that depends on it is served",
+        )
+        self.seq = -1  # no record is at fault: the index is
+        self.column = column
+        self.reason = reason
+
+    @property
+    def subject(self) -> int | str:
+        return self.column

@@ -17,6 +17,7 @@ from ledger.checkpointer import Checkpointer
 from ledger.committed_identity import CommittedIdentity
 from ledger.errors import (
     ConflictError,
+    CorruptIndexError,
     EntryRejectedError,
     EntryTooLargeError,
     IntegrityError,
@@ -209,10 +210,10 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
                 record = self.verified.record_by_entry_id(request.entry_id)
             else:
                 record = self.verified.record(request.seq)
+            visible = record is not None and self._may_read(self._reader(caller), record)
         except IntegrityError as exc:
             _abort(context, grpc.StatusCode.DATA_LOSS, str(exc))
-        reader = self._reader(caller)
-        if record is None or not self._may_read(reader, record):
+        if record is None or not visible:
             _abort(context, grpc.StatusCode.NOT_FOUND, "no such entry visible to the caller")
         return _entry_record(record)
 
@@ -245,10 +246,14 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         """The one access policy (``ledger.read.access``), as HTTP applies it."""
         if reader.sees_all_of(record.org_id):
             return True
-        with self.store.db.read() as conn:
-            return entry_access_in(
-                conn, reader, record.org_id, record.entry_type, record.entry_id, now_us()
-            )
+        try:
+            with self.store.db.read() as conn:
+                return entry_access_in(
+                    conn, reader, record.org_id, record.entry_type, record.entry_id, now_us()
+                )
+        except CorruptIndexError as exc:
+            self.verified.monitor.report(exc)
+            raise
 
     def _authenticate(self, context: grpc.ServicerContext, method: str) -> TokenClaims:
         token = ""

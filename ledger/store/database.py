@@ -43,8 +43,8 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.read_engine = _sqlite_engine(url, immediate=False)
-            self.write_engine = _sqlite_engine(url, immediate=True)
+            self.read_engine = sqlite_engine(url, immediate=False)
+            self.write_engine = sqlite_engine(url, immediate=True)
         else:
             self.read_engine = create_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -80,8 +80,12 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+def sqlite_engine(url: str, *, immediate: bool, timeout_s: int = 60, **engine_args: Any) -> Engine:
+    """An engine on the SQLite store; every connection of the ledger's and the gateway's
+    is opened here, so each reads the store the same way."""
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": timeout_s}, **engine_args
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_conn: Any, _record: Any) -> None:
@@ -94,7 +98,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_s * 1000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

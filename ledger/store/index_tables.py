@@ -17,11 +17,14 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     literal_column,
     text,
 )
 from sqlalchemy.sql.elements import ColumnClause
 from sqlmodel import Field, SQLModel
+
+from ledger.store.stored_types import check_stored_types
 
 _URN = 512
 
@@ -216,3 +219,8 @@ class SiteGenerationRow(SQLModel, table=True):
     start_us: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     end_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+for _mapper in SQLModel._sa_registry.mappers:
+    if _mapper.class_.__module__ == __name__ and isinstance(_mapper.local_table, Table):
+        check_stored_types(_mapper.local_table)
