@@ -38,6 +38,7 @@ from ledger.store.log import (
     SignedCheckpointRow,
     latest_checkpoint,
     log_size,
+    misplaced_checkpoint_size,
 )
 
 _T = TypeVar("_T")
@@ -100,6 +101,7 @@ class Checkpointer:
         ``InconsistentCheckpointError`` (or another ``IntegrityError``) unless the stored
         tree extends it (signing the records past it). A new store has no checkpoint: any
         key may start it."""
+        self._reported(self._check_checkpoint_sizes)
         current = self.store.latest_checkpoint()
         if current is None:
             return
@@ -111,6 +113,21 @@ class Checkpointer:
                 f"ledger's key {self.signer.vkey} and origin {self.origin!r} ({exc})"
             ) from None
         self.latest()
+
+    def _check_checkpoint_sizes(self) -> None:
+        """``InconsistentCheckpointError`` if a checkpoint row's size is not a whole number:
+        the newest checkpoint moved out of the way (a negative size, say) would leave an
+        older one to extend, and the records past it signed anew, while stopped. (While
+        running, ``_opened`` refuses any checkpoint older than the one trusted.)"""
+        with self.store.db.read() as conn:
+            misplaced = misplaced_checkpoint_size(conn)
+            if misplaced is not None:
+                size = log_size(conn)
+                raise InconsistentCheckpointError(
+                    max(size - 1, 0),
+                    f"a checkpoint row's size is stored as {misplaced!r}, not a whole number "
+                    "of records: the checkpoint table was edited",
+                )
 
     def latest(self) -> SignedCheckpointRow:
         """The newest trusted checkpoint, signing one first if the log has grown past it.

@@ -274,3 +274,36 @@ def test_a_tree_that_cannot_be_read_is_refused_in_one_line(
     _served_then(tmp_path, db_url, change)
     line = _integrity_refusal(tmp_path, db_url)
     assert line.startswith("error: "), line
+
+
+def _move_newest_checkpoint(to: str) -> Callable[[Connection], int]:
+    def change(conn: Connection) -> int:
+        newest = int(conn.execute(text("SELECT max(size) FROM checkpoint")).scalar_one())
+        conn.execute(text(f"UPDATE checkpoint SET size = {to} WHERE size = :s"), {"s": newest})
+        return newest
+
+    return change
+
+
+def test_a_checkpoint_moved_to_a_negative_size_is_refused(tmp_path: Path, db_url: str) -> None:
+    """Red team, 2026-12-06 night: the newest checkpoint row moved to a negative size
+    while stopped was ignored; an older one seemed newest, and the records past it were
+    signed anew with health green. Now ``serve`` refuses the edited table."""
+    newest = _served_then(tmp_path, db_url, _move_newest_checkpoint("-size"))
+    line = _integrity_refusal(tmp_path, db_url)
+    assert f"a checkpoint row's size is stored as {-newest}, not a whole number" in line, line
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["CAST(CAST(size AS TEXT) AS BLOB)", "'9e999'", "size + 0.5", "1e999"],
+    ids=["blob", "text", "fraction", "infinite"],
+)
+def test_a_checkpoint_size_of_another_type_is_refused_by_name(tmp_path: Path, to: str) -> None:
+    """SQLite: the refusal named "checkpoint 0 … note has no blank line" although the
+    note was intact; it now names the size as stored."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    _served_then(tmp_path, db_url, _move_newest_checkpoint(to))
+    line = _integrity_refusal(tmp_path, db_url)
+    assert "a checkpoint row's size is stored as " in line, line
+    assert "not a whole number of records: the checkpoint table was edited" in line, line

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, ScalarSelect, and_, insert, or_, select
 
 from ledger.entries.base import EntryId
+from ledger.errors import IntegrityError
 from ledger.merkle import (
     CompactRange,
     NodeID,
@@ -331,16 +332,37 @@ def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
 
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     """The checkpoint row of the largest size, as stored (unverified: its note is what
-    counts, see ``ledger.checkpointer``). A column of the wrong type comes back empty
-    (``stored_note``)."""
+    counts, see ``ledger.checkpointer``). Only whole-number sizes count, as for the log
+    size (``misplaced_checkpoint_size`` finds the others); a root or note of another
+    type comes back empty, so the row fails verification."""
     row = conn.execute(
-        select(_C.c.size, _C.c.root_hash, _C.c.note).order_by(_C.c.size.desc()).limit(1)
+        select(_C.c.size, _C.c.root_hash, _C.c.note)
+        .where(_C.c.size.between(0, BIGINT_MAX))
+        .order_by(_C.c.size.desc())
+        .limit(1)
     ).first()
     if row is None:
         return None
-    if not (isinstance(row.size, int) and isinstance(row.root_hash, bytes)):
-        return SignedCheckpointRow(0, b"", "")
-    return SignedCheckpointRow(row.size, row.root_hash, stored_note(row.note))
+    if not isinstance(row.size, int):  # SQLite: a real in range, e.g. CAST(size AS REAL)
+        raise IntegrityError(
+            max(log_size(conn) - 1, 0),
+            f"the newest checkpoint row's size is stored as {row.size!r}, not a whole number",
+        )
+    root = row.root_hash if isinstance(row.root_hash, bytes) else b""
+    return SignedCheckpointRow(row.size, root, stored_note(row.note))
+
+
+def misplaced_checkpoint_size(conn: Connection) -> object | None:
+    """A stored checkpoint size that is not a whole number of records, if any, as stored.
+    Only an edit puts one there, e.g. to move the newest checkpoint out of the way so that
+    an older one seems newest. The smallest and the largest as SQL orders them (numbers,
+    then text, then blobs): two primary-key seeks, which find a negative size, one
+    stored as text or a blob, and an infinite one."""
+    for order in (_C.c.size.asc(), _C.c.size.desc()):
+        size: object = conn.execute(select(_C.c.size).order_by(order).limit(1)).scalar()
+        if size is not None and not (type(size) is int and 0 <= size <= BIGINT_MAX):
+            return size
+    return None
 
 
 def stored_note(value: object) -> str:
