@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
 
@@ -110,6 +110,13 @@ class Directory:
         return enrolled.roles if enrolled else None
 
 
+class VerifiedEntry(NamedTuple):
+    """A record's entry as JSON and its leaf hash, as the signed tree proved them."""
+
+    entry: dict[str, Any]
+    leaf_hash: bytes
+
+
 class FootprintAccess:
     def __init__(
         self,
@@ -135,14 +142,17 @@ class FootprintAccess:
     def entry(self, conn: Connection, seq: int) -> dict[str, Any]:
         """The recorded entry at ``seq`` as JSON, read only once the signed tree proves it
         (``IntegrityError`` otherwise), then cached: what is served is the verified copy."""
-        cached: dict[str, Any] | None = self._entries.get(seq)
+        return self._verified_entry(conn, seq).entry
+
+    def _verified_entry(self, conn: Connection, seq: int) -> VerifiedEntry:
+        cached: VerifiedEntry | None = self._entries.get(seq)
         if cached is None:
             record = self._verified.record(seq, conn)
             if record is None:
                 missing = IntegrityError(seq, "the footprint index names a record not in the log")
                 self._verified.monitor.report(missing)
                 raise missing
-            cached = json.loads(record.entry)
+            cached = VerifiedEntry(json.loads(record.entry), record.leaf_hash)
             self._entries.put(seq, cached)
         return cached
 
@@ -169,7 +179,7 @@ class FootprintAccess:
         """The footprint entry ``ref`` names, checked to be that org's footprint of that id,
         and, when the index says it was deprecated, that the record it names for that
         deprecated it."""
-        entry = self.indexed_entry(conn, ref.seq, "footprint", declares(ref))
+        entry = self._footprint_of(ref, self._verified_entry(conn, ref.seq))
         if ref.active == (ref.deprecated_seq is not None):
             self._agreed(ref.seq, "footprint", lambda e: False, entry)
         if ref.deprecated_seq is not None:
@@ -348,13 +358,24 @@ class FootprintAccess:
     def document(self, visible: Visible) -> dict[str, Any]:
         """The PACT v3 ProductFootprint as served (see the module docstring)."""
         ref = visible.ref
-        entry: dict[str, Any] | None = self._entries.get(ref.seq)
-        if entry is None:
+        cached: VerifiedEntry | None = self._entries.get(ref.seq)
+        if cached is None:
             with self._db.read() as conn:
                 entry = self.footprint_entry(conn, ref)
         else:
-            self._agreed(ref.seq, "footprint", declares(ref), entry)
+            entry = self._footprint_of(ref, cached)
         return build_document(entry, ref, visible.level)
+
+    def _footprint_of(self, ref: FootprintRef, verified: VerifiedEntry) -> dict[str, Any]:
+        """``verified``'s entry, once it is the footprint ``ref`` claims and ``ref``'s leaf
+        hash is the record's (both are served: ``build_document``)."""
+        claim = declares(ref)
+        return self._agreed(
+            ref.seq,
+            "footprint",
+            lambda e: claim(e) and verified.leaf_hash == ref.leaf_hash,
+            verified.entry,
+        )
 
 
 def build_document(entry: dict[str, Any], ref: FootprintRef, level: str) -> dict[str, Any]:

@@ -50,10 +50,12 @@ def deprecates(ref: FootprintRef) -> Agrees:
 
 
 def declares(ref: FootprintRef) -> Agrees:
-    """Whether an entry is ``ref``'s org's footprint of ``ref``'s id, as the index claims."""
+    """Whether an entry is ``ref``'s org's footprint of ``ref``'s id, with ``ref``'s entry
+    id (served as ``entryId``), as the index claims."""
     return lambda e: (
         e.get("type") == "footprint"
         and e.get("org") == ref.org_id
+        and e.get("entryId") == ref.entry_id
         and str(e["footprint"].get("id", "")).lower() == ref.footprint_id.lower()
     )
 

@@ -22,7 +22,7 @@ from ledger.store.derived import derived_tables
 from ledger.store.stored_types import CheckedType
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
 from tests.test_gateway_support import environment
-from tests.test_verified_reads import engine, grpc_health, record_footprints
+from tests.test_verified_reads import assert_pact_refused, engine, grpc_health, record_footprints
 from tests.test_verified_reads import health_pb2 as health
 
 # (column, the insider's UPDATE): each broke a read path before (500, traceback).
@@ -107,3 +107,29 @@ def test_a_grant_level_of_another_type_is_data_loss_on_grpc(tmp_path: Path) -> N
         assert failed.value.code() == grpc.StatusCode.DATA_LOSS
         assert "index column access_grant.level" in str(failed.value.details())
         assert grpc_health(env.server) == health.HealthCheckResponse.NOT_SERVING
+
+
+@pytest.mark.parametrize("column", ["leaf_hash", "entry_id"])
+def test_a_footprint_row_naming_another_records_leaf_or_entry_id_is_refused(
+    tmp_path: Path, db_url: str, column: str
+) -> None:
+    """Red team, 2026-12-06 (H2): ``footprint.leaf_hash`` set to another record's leaf was
+    served as the footprint's ``leafHash`` (the ledger extension), health green: the row
+    was checked to name the org's footprint of that id, but not its leaf or entry id."""
+    with environment(tmp_path, db_url) as env, env.client(BUYER) as buyer:
+        first, second = record_footprints(env, 2)
+        env.grant(SUPPLIER, BUYER, "detail", footprintId=first.id)
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(
+                text(
+                    f"UPDATE footprint SET {column} = "
+                    f"(SELECT {column} FROM record WHERE seq = :other) WHERE seq = :s"
+                ),
+                {"other": second.seq, "s": first.seq},
+            )
+        answer = buyer.get(f"/3/footprints/{first.id}")
+        assert_pact_refused(answer, first.seq)
+        assert "the footprint index does not match the record it names" in answer.text
+        health_answer = buyer.get("/healthz")
+        assert health_answer.status_code == 503
+        assert first.seq in health_answer.json()["failedSeqs"]

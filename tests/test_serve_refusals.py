@@ -21,8 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Connection, create_engine, text
 
+from clients.fsck_cli import fsck_command
 from ledger.datadir import DEFAULT_OPERATOR_ORG as OPERATOR
 from ledger.merkle import root_nodes
 from tests.cli_process import (
@@ -291,7 +293,11 @@ def test_a_checkpoint_moved_to_a_negative_size_is_refused(tmp_path: Path, db_url
     signed anew with health green. Now ``serve`` refuses the edited table."""
     newest = _served_then(tmp_path, db_url, _move_newest_checkpoint("-size"))
     line = _integrity_refusal(tmp_path, db_url)
-    assert f"a checkpoint row's size is stored as {-newest}, not a whole number" in line, line
+    said = f"a checkpoint row's size is stored as {-newest}, not a whole number"
+    assert said in line, line
+    # The refusal sends the operator to fsck, which names it (red team 2026-12-06, M3).
+    checked = CliRunner().invoke(fsck_command, ["--db", db_url, "--workers", "1"])
+    assert checked.exit_code == 1 and said in checked.output, checked.output
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Table, and_, delete, insert, update
 from clients.audit.db_source import from_stored
 from clients.audit.derived import RowDifference, compare_tables
 from clients.audit.engine import Auditor, ReplayState
-from clients.audit.model import Failure
+from clients.audit.model import Check, Failure
 from clients.audit.parallel import VerifierPool
 from clients.audit.replica import ScratchReplica
 from clients.audit.source import batched
@@ -33,7 +33,7 @@ from clients.audit.store_checks import StoreFindings, check_store
 from ledger.merkle import CompactRange
 from ledger.store.database import Database
 from ledger.store.derived import derived_tables
-from ledger.store.log import LogStore, LogWriter
+from ledger.store.log import LogStore, LogWriter, misplaced_checkpoint_size
 
 
 class RepairRefused(Exception):
@@ -146,8 +146,9 @@ def fsck(db: Database, *, repair: bool = False, workers: int | None = None) -> F
             auditor = Auditor(replay, pool)
             auditor.run(batched(from_stored(r) for r in store.records(0, report.size)))
         replica.flush()
-        report.log_failures = auditor.failures
-        report.log_failure_count = auditor.failure_count
+        edited = _checkpoint_failures(db)
+        report.log_failures = auditor.failures + edited
+        report.log_failure_count = auditor.failure_count + len(edited)
         report.findings = check_store(db, scratch.conn, CompactRange(), auditor.leaf_hashes, True)
         if repair and report.findings.rows:
             if report.log_failure_count:
@@ -160,6 +161,23 @@ def fsck(db: Database, *, repair: bool = False, workers: int | None = None) -> F
         scratch.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _checkpoint_failures(db: Database) -> list[Failure]:
+    """The checkpoint table edited so that an older checkpoint seems newest (``serve``
+    refuses such a store and sends the operator here)."""
+    with db.read() as conn:
+        misplaced = misplaced_checkpoint_size(conn)
+    if misplaced is None:
+        return []
+    return [
+        Failure(
+            Check.CHECKPOINT_SIGNATURE,
+            f"a checkpoint row's size is stored as {misplaced!r}, not a whole number of "
+            "records: the checkpoint table was edited; restore it from a backup (each "
+            "row's note states its size)",
+        )
+    ]
 
 
 def _rebuild(db: Database, replica: Connection, size: int) -> dict[str, TableRepair]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Column, Dialect, Integer, LargeBinary, String, Table, type_coerce
-from sqlalchemy.sql.elements import Label
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from ledger.errors import CorruptIndexError
@@ -69,7 +69,10 @@ def check_stored_types(table: Table) -> None:
                 break
 
 
-def unchecked(column: Column[Any]) -> Label[Any]:
+def unchecked(column: Column[Any]) -> ColumnElement[Any]:
     """``column`` read as the database holds it, for comparing with a replay (``audit
-    --db``, ``fsck``), where a value of another type is a difference to report."""
+    --db``, ``fsck``), where a value of another type is a difference to report. (A
+    boolean, never checked, is read as one.)"""
+    if not isinstance(column.type, CheckedType):
+        return column
     return type_coerce(column, NullType()).label(column.name)
