@@ -29,7 +29,12 @@ from sqlalchemy import Connection
 
 from gateway.access_journal import AccessJournal
 from gateway.filters import Filters, matches
-from gateway.index_checks import declares, deprecates, names_filtered
+from gateway.index_checks import (
+    declares,
+    declares_products,
+    deprecates,
+    names_filtered,
+)
 from gateway.log_size import LogSizeProbe
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog, log_size
@@ -48,6 +53,7 @@ from ledger.read.footprints import (
     active_footprint_id,
     footprint_ref,
 )
+from ledger.read.grant_records import GrantRecords
 from ledger.rules.identity import IdentityState
 
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
@@ -134,30 +140,42 @@ class FootprintAccess:
         self._answers = Lru(50000)
         self._journal = AccessJournal()
         self._bodies = Lru(20000)
+        #: the grants that open something, checked against their records (shared by
+        #: every route of this gateway that lets a grant open anything)
+        self.grants = GrantRecords(verified)
         self._hot = hot or db.read
         self._sizes = LogSizeProbe(probe or db.read)
 
     # -- entries ----------------------------------------------------------------
 
-    def entry(self, conn: Connection, seq: int) -> dict[str, Any]:
+    def entry(self, conn: Connection | None, seq: int) -> dict[str, Any]:
         """The recorded entry at ``seq`` as JSON, read only once the signed tree proves it
-        (``IntegrityError`` otherwise), then cached: what is served is the verified copy."""
+        (``IntegrityError`` otherwise), then cached: what is served is the verified copy.
+        ``conn``: None to open one only if the entry is not cached."""
         return self._verified_entry(conn, seq).entry
 
-    def _verified_entry(self, conn: Connection, seq: int) -> VerifiedEntry:
+    def _verified_entry(self, conn: Connection | None, seq: int) -> VerifiedEntry:
         cached: VerifiedEntry | None = self._entries.get(seq)
-        if cached is None:
-            record = self._verified.record(seq, conn)
-            if record is None:
-                missing = IntegrityError(seq, "the footprint index names a record not in the log")
-                self._verified.monitor.report(missing)
-                raise missing
-            cached = VerifiedEntry(json.loads(record.entry), record.leaf_hash)
-            self._entries.put(seq, cached)
+        if cached is not None:
+            return cached
+        if conn is None:
+            with self._db.read() as opened:
+                return self._verified_entry(opened, seq)
+        record = self._verified.record(seq, conn)
+        if record is None:
+            missing = IntegrityError(seq, "the footprint index names a record not in the log")
+            self._verified.monitor.report(missing)
+            raise missing
+        cached = VerifiedEntry(json.loads(record.entry), record.leaf_hash)
+        self._entries.put(seq, cached)
         return cached
 
     def indexed_entry(
-        self, conn: Connection, seq: int, index: str, agrees: Callable[[dict[str, Any]], bool]
+        self,
+        conn: Connection | None,
+        seq: int,
+        index: str,
+        agrees: Callable[[dict[str, Any]], bool],
     ) -> dict[str, Any]:
         """The verified entry at ``seq``, which the derived ``index`` named for a reason
         ``agrees`` checks against the entry itself. The derived tables are not signed: an
@@ -175,11 +193,19 @@ class FootprintAccess:
             raise mismatch
         return entry
 
-    def footprint_entry(self, conn: Connection, ref: FootprintRef) -> dict[str, Any]:
-        """The footprint entry ``ref`` names, checked to be that org's footprint of that id,
-        and, when the index says it was deprecated, that the record it names for that
-        deprecated it."""
-        entry = self._footprint_of(ref, self._verified_entry(conn, ref.seq))
+    def footprint_entry(self, conn: Connection | None, ref: FootprintRef) -> dict[str, Any]:
+        """The footprint entry ``ref`` names, checked to be that org's footprint of that id
+        with ``ref``'s entry id and leaf hash (all served: ``build_document``), and, when
+        the index says it was deprecated, that the record it names for that deprecated it.
+        Checked on every read, cached entries too: the index row is read anew each time."""
+        verified = self._verified_entry(conn, ref.seq)
+        claim = declares(ref)
+        entry = self._agreed(
+            ref.seq,
+            "footprint",
+            lambda e: claim(e) and verified.leaf_hash == ref.leaf_hash,
+            verified.entry,
+        )
         if ref.active == (ref.deprecated_seq is not None):
             self._agreed(ref.seq, "footprint", lambda e: False, entry)
         if ref.deprecated_seq is not None:
@@ -287,7 +313,15 @@ class FootprintAccess:
         if ref is None:
             return None, math.inf
         if access.level:
-            self.footprint_entry(conn, ref)  # the owner the index names is the signer's
+            # The owner the index names is the signer's, and the products through which a
+            # product-line grant may have opened it are the ones it declares.
+            self._agreed(
+                ref.seq,
+                "footprint product",
+                declares_products(product_ids_of(conn, [footprint_id])[footprint_id]),
+                self.footprint_entry(conn, ref),
+            )
+            self.grants.confirm(conn, access)
         return (Visible(ref, access.level) if access.level else None), access.changes_at
 
     def list(
@@ -326,16 +360,25 @@ class FootprintAccess:
                 )
                 for ref in refs:
                     cursor = ref.seq
-                    level = footprint_access(
+                    access = footprint_access(
                         caller,
                         ref.org_id,
                         ref.footprint_id,
                         products.get(ref.footprint_id, ()),
                         grants,
                         at,
-                    ).level
+                    )
+                    level = access.level
                     if level is None:
                         continue
+                    self.grants.confirm(conn, access)
+                    if ref.footprint_id in products:  # a product-line grant may have opened it
+                        self._agreed(
+                            ref.seq,
+                            "footprint product",
+                            declares_products(products[ref.footprint_id]),
+                            self.footprint_entry(conn, ref),
+                        )
                     if filters.product_ids or filters.company_ids:
                         self._agreed(
                             ref.seq,
@@ -358,24 +401,7 @@ class FootprintAccess:
     def document(self, visible: Visible) -> dict[str, Any]:
         """The PACT v3 ProductFootprint as served (see the module docstring)."""
         ref = visible.ref
-        cached: VerifiedEntry | None = self._entries.get(ref.seq)
-        if cached is None:
-            with self._db.read() as conn:
-                entry = self.footprint_entry(conn, ref)
-        else:
-            entry = self._footprint_of(ref, cached)
-        return build_document(entry, ref, visible.level)
-
-    def _footprint_of(self, ref: FootprintRef, verified: VerifiedEntry) -> dict[str, Any]:
-        """``verified``'s entry, once it is the footprint ``ref`` claims and ``ref``'s leaf
-        hash is the record's (both are served: ``build_document``)."""
-        claim = declares(ref)
-        return self._agreed(
-            ref.seq,
-            "footprint",
-            lambda e: claim(e) and verified.leaf_hash == ref.leaf_hash,
-            verified.entry,
-        )
+        return build_document(self.footprint_entry(None, ref), ref, visible.level)
 
 
 def build_document(entry: dict[str, Any], ref: FootprintRef, level: str) -> dict[str, Any]:

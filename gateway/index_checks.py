@@ -8,7 +8,7 @@ Each predicate here is one such claim, over the verified entry's JSON.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gateway.filters import Filters
@@ -60,6 +60,14 @@ def declares(ref: FootprintRef) -> Agrees:
     )
 
 
+def declares_products(product_ids: Iterable[str]) -> Agrees:
+    """Whether a footprint entry declares every product id the ``footprint_product`` index
+    gives it: a product-line grant reaches a footprint through those rows, so a row given
+    another product would open the footprint to that product's grantees."""
+    indexed = set(product_ids)
+    return lambda e: indexed <= set(e["footprint"].get("productIds", ()))
+
+
 def attests_to(ref: FootprintRef | None) -> Agrees:
     """Whether an entry is an attestation of ``ref``'s footprint (by entry id and/or leaf
     hash, whichever it names)."""
@@ -83,12 +91,14 @@ def benefits_from(footprint_id: str) -> Agrees:
     )
 
 
-def retired_by(org: str, registry: str) -> Agrees:
-    """Whether an entry is ``org``'s retirement at ``registry``."""
+def retired_by(org: str, registry: str, first: str, last: str) -> Agrees:
+    """Whether an entry is ``org``'s retirement at ``registry`` of the serials ``first``
+    to ``last`` (all served with the answer)."""
     return lambda e: (
         e.get("type") == "instrument.retire"
         and e.get("org") == org
         and e.get("registry") == registry
+        and e.get("serials") == {"first": first, "last": last}
     )
 
 

@@ -131,7 +131,13 @@ def _entry_visible(svc: Any, caller: Any, record: Any) -> bool:
     """The one access policy (``ledger.read.access``), as gRPC ``GetEntry`` applies it."""
     with svc.context.reads.read() as conn:
         return entry_access_in(
-            conn, caller.reader, record.org_id, record.entry_type, record.entry_id, now_us()
+            conn,
+            caller.reader,
+            record.org_id,
+            record.entry_type,
+            record.entry_id,
+            now_us(),
+            svc.footprints.grants,
         )
 
 
@@ -244,11 +250,12 @@ def instrument(
         row = retirement_covering(conn, registry, prefix, width, digits)
         if row is None or not caller.reader.sees_all_of(row.org_id):
             raise not_found(request, "retirement")
+        first, last = prefix + row.first, prefix + row.last
         retired = svc.footprints.indexed_entry(
             conn,
             row.seq,
             "retirement",
-            retired_by(row.org_id, registry),
+            retired_by(row.org_id, registry, first, last),
         )
     return RetirementOut(
         registry=registry,
@@ -256,6 +263,6 @@ def instrument(
         seq=row.seq,
         entryId=retired["entryId"],
         orgId=row.org_id,
-        first=prefix + row.first,
-        last=prefix + row.last,
+        first=first,
+        last=last,
     )

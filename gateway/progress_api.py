@@ -133,7 +133,7 @@ def progress(
     the answer is the NotFound of an org that does not exist, whatever targets it set."""
     reader = caller.reader
     with svc.context.reads.read() as conn:
-        if inventory_access_in(conn, reader, org, now_us()).level is None:
+        if inventory_access_in(conn, reader, org, now_us(), svc.footprints.grants).level is None:
             raise not_found(request, "supplier progress")
         found = supplier_progress(conn, svc, reader, org)
     if not found.targets and not found.inventories and svc.directory.roles_of(org) is None:

@@ -27,6 +27,7 @@ from ledger.entries.carbon.sites import SiteAttestation, SiteEnroll
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog
 from ledger.read.access import Caller, SiteFacts, now_us, site_access_in, site_facts_in
+from ledger.read.grant_records import GrantRecords
 from ledger.rules.sites import site_inputs_of
 from ledger.rules.view import SiteInput
 from ledger.store.carbon_index import SqlCarbonView
@@ -106,7 +107,12 @@ class VisibleSite:
 
 
 def visible_site(
-    conn: Connection, records: VerifiedLog, caller: Caller, site: str, year: int
+    conn: Connection,
+    records: VerifiedLog,
+    grants: GrantRecords,
+    caller: Caller,
+    site: str,
+    year: int,
 ) -> VisibleSite | None:
     """The site's facts if ``caller`` may see its evaluation for ``year`` (``ledger.read.
     access.site_access``), checked against the records they rest on; None when the site
@@ -114,7 +120,7 @@ def visible_site(
     facts = site_facts_in(conn, caller, site, year)
     # A missing site asks the policy too, about an owner that does not exist: hidden and
     # missing sites then cost the same look-ups and cannot be told apart by timing.
-    sight = site_access_in(conn, caller, facts or _NO_SITE, now_us())
+    sight = site_access_in(conn, caller, facts or _NO_SITE, now_us(), grants)
     if facts is None or not sight.visible:
         return None
     _agrees(conn, records, facts.enrolled_seq, "site", SiteEnroll, site=site, org=facts.owner)

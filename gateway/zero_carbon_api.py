@@ -58,7 +58,9 @@ def site_zero_carbon(
         size = log_size(conn)
         if atSize is not None and atSize > size:
             raise bad_request(f"atSize {atSize} is beyond the log's {size} records")
-        seen = visible_site(conn, records, caller.reader, site, year) if is_site_urn(site) else None
+        seen = None
+        if is_site_urn(site):
+            seen = visible_site(conn, records, svc.footprints.grants, caller.reader, site, year)
         if seen is None:
             raise not_found(request, "site")
         return served_evaluation(conn, records, seen, site, year, atSize or size)
@@ -94,16 +96,19 @@ def programme_suppliers(
     reader, records, at = caller.reader, svc.context.records, now_us()
     with svc.context.reads.read() as conn:
         size = log_size(conn)
-        suppliers = sorted(
-            {g.grantor for g in grants_to(conn, reader) if g.inventory and g.live_at(at)}
-        )
+        live = [g for g in grants_to(conn, reader) if g.inventory and g.live_at(at)]
+        svc.footprints.grants.confirm_all(conn, live)  # a grant row opens only what it signs
+        suppliers = sorted({g.grantor for g in live})
         out = []
         for org in suppliers:
             sites = sites_of(conn, org, size)
             shown = year if year is not None else latest_inventory_year(conn, sites, size)
             evaluations = []
             for site in sites if shown is not None else []:
-                seen = None if shown is None else visible_site(conn, records, reader, site, shown)
+                seen = None
+                if shown is not None:
+                    grants = svc.footprints.grants
+                    seen = visible_site(conn, records, grants, reader, site, shown)
                 if seen is not None and shown is not None:
                     evaluations.append(served_evaluation(conn, records, seen, site, shown, size))
             out.append(

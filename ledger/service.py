@@ -34,6 +34,7 @@ from ledger.errors import (
 from ledger.merkle import MerkleError
 from ledger.read import VerifiedLog
 from ledger.read.access import READ_ALL_ROLES, WHOLE_LOG_METADATA, Caller, entry_access_in, now_us
+from ledger.read.grant_records import GrantRecords
 from ledger.receipt import Receipt
 from ledger.request_token import (
     METADATA_KEY,
@@ -119,6 +120,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         self.checkpointer = checkpointer
         # Entry reads serve only records the signed tree proves (DATA_LOSS otherwise).
         self.verified = verified or VerifiedLog(store, checkpointer)
+        self._grants = GrantRecords(self.verified)
         self.max_in_flight = max_in_flight
         self._replay = ReplayGuard()
 
@@ -249,7 +251,13 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
         try:
             with self.store.db.read() as conn:
                 return entry_access_in(
-                    conn, reader, record.org_id, record.entry_type, record.entry_id, now_us()
+                    conn,
+                    reader,
+                    record.org_id,
+                    record.entry_type,
+                    record.entry_id,
+                    now_us(),
+                    self._grants,
                 )
         except CorruptIndexError as exc:
             self.verified.monitor.report(exc)

@@ -38,6 +38,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
@@ -53,6 +54,9 @@ from ledger.store.index_tables import (
 )
 from ledger.store.log import seq_of_entry
 from ledger.store.tables import RecordRow
+
+if TYPE_CHECKING:  # it reads verified records, which this module's rules do not
+    from ledger.read.grant_records import GrantRecords
 
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
@@ -96,6 +100,9 @@ class Caller:
 class Access:
     level: str | None  # None: the caller may not see it (answered as if it did not exist)
     changes_at_us: float = math.inf  # the next window edge after which the answer may differ
+    #: the grants that give ``level`` (none for the owner and read-all roles), for a reader
+    #: to check against their signed records before serving on their word
+    by: tuple[GrantFacts, ...] = ()
 
     @property
     def changes_at(self) -> float:
@@ -135,7 +142,7 @@ def footprint_access(
     caller's grants (any superset of those that cover the footprint)."""
     if caller.sees_all_of(owner):
         return _EVERYTHING
-    best, changes = 0, math.inf
+    best, changes, by = 0, math.inf, []
     for grant in grants:
         if not _covers(grant, caller, owner, footprint_id, product_ids):
             continue
@@ -143,9 +150,13 @@ def footprint_access(
             if edge is not None and edge > at_us:
                 changes = min(changes, edge)
         if grant.live_at(at_us) and grant.level is not None:
-            best = max(best, _RANK[grant.level])
+            rank = _RANK[grant.level]
+            if rank > best:
+                best, by = rank, [grant]
+            elif rank == best:
+                by.append(grant)
     level = next((name for name, rank in _RANK.items() if rank == best), None)
-    return Access(level, changes)
+    return Access(level, changes, tuple(by))
 
 
 def inventory_access(
@@ -155,15 +166,16 @@ def inventory_access(
     (level ``detail`` or nothing), given the caller's grants."""
     if caller.sees_all_of(supplier):
         return _EVERYTHING
-    seen, changes = False, math.inf
+    live, changes = [], math.inf
     for grant in grants:
         if not (grant.inventory and grant.grantor == supplier and grant.grantee == caller.org):
             continue
         for edge in (grant.valid_from_us, grant.valid_until_us):
             if edge is not None and edge > at_us:
                 changes = min(changes, edge)
-        seen = seen or grant.live_at(at_us)
-    return Access(DETAIL if seen else None, changes)
+        if grant.live_at(at_us):
+            live.append(grant)
+    return Access(DETAIL if live else None, changes, tuple(live))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,13 +275,15 @@ def footprint_access_in(
     return footprint_access(caller, owner, footprint_id, products, grants, at_us)
 
 
-def inventory_access_in(conn: Connection, caller: Caller, supplier: str, at_us: int) -> Access:
+def inventory_access_in(
+    conn: Connection, caller: Caller, supplier: str, at_us: int, grants: GrantRecords
+) -> Access:
     """``inventory_access`` with the caller's inventory grants from ``supplier`` looked up
-    (one probe of ``ix_access_grant_pair``)."""
+    (one probe of ``ix_access_grant_pair``), those that open them confirmed by ``grants``."""
     if caller.sees_all_of(supplier):
         return _EVERYTHING
-    grants = _grants(conn, _GR.c.grantor == supplier, _GR.c.grantee == caller.org, _GR.c.inventory)
-    return inventory_access(caller, supplier, grants, at_us)
+    rows = _grants(conn, _GR.c.grantor == supplier, _GR.c.grantee == caller.org, _GR.c.inventory)
+    return grants.confirm(conn, inventory_access(caller, supplier, rows, at_us))
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,25 +317,37 @@ def site_facts_in(conn: Connection, caller: Caller, site: str, year: int) -> Sit
     return None if row is None else SiteFacts(row.org_id, row.seq, attested)
 
 
-def site_access_in(conn: Connection, caller: Caller, facts: SiteFacts, at_us: int) -> SiteSight:
+def site_access_in(
+    conn: Connection, caller: Caller, facts: SiteFacts, at_us: int, grants: GrantRecords
+) -> SiteSight:
     """``site_access`` for the site-year ``facts`` describe, its owner's grants looked up."""
-    return site_access(inventory_access_in(conn, caller, facts.owner, at_us), facts.attested_seq)
+    inventories = inventory_access_in(conn, caller, facts.owner, at_us, grants)
+    return site_access(inventories, facts.attested_seq)
 
 
 def entry_access_in(
-    conn: Connection, caller: Caller, signer: str, entry_type: str, entry_id: str, at_us: int
+    conn: Connection,
+    caller: Caller,
+    signer: str,
+    entry_type: str,
+    entry_id: str,
+    at_us: int,
+    grants: GrantRecords,
 ) -> bool:
-    """``entry_access`` for the recorded entry ``entry_id``, with its facts looked up."""
+    """``entry_access`` for the recorded entry ``entry_id``, with its facts looked up and
+    the grants that open it confirmed by ``grants``."""
     if caller.sees_all_of(signer):
         return True
     if entry_type == "footprint":
         fid = conn.execute(
             select(_F.c.footprint_id).where(_F.c.seq == seq_of_entry(entry_id))
         ).scalar()
-        found = None if fid is None else footprint_access_in(conn, caller, signer, fid, at_us)
+        found = None
+        if fid is not None:
+            found = grants.confirm(conn, footprint_access_in(conn, caller, signer, fid, at_us))
         return entry_access(caller, signer, entry_type, footprint=found)
     if entry_type == "inventory":
-        inventories = inventory_access_in(conn, caller, signer, at_us)
+        inventories = inventory_access_in(conn, caller, signer, at_us, grants)
         return entry_access(caller, signer, entry_type, inventories=inventories)
     if entry_type == "grant":
         grantee = conn.execute(select(_GR.c.grantee).where(_GR.c.entry_id == entry_id)).scalar()
