@@ -39,6 +39,7 @@ from gateway.log_size import LogSizeProbe
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog, log_size
 from ledger.read.access import (
+    Access,
     Caller,
     footprint_access,
     footprint_access_in,
@@ -313,16 +314,25 @@ class FootprintAccess:
         if ref is None:
             return None, math.inf
         if access.level:
-            # The owner the index names is the signer's, and the products through which a
-            # product-line grant may have opened it are the ones it declares.
-            self._agreed(
-                ref.seq,
-                "footprint product",
-                declares_products(product_ids_of(conn, [footprint_id])[footprint_id]),
-                self.footprint_entry(conn, ref),
+            self._confirm_opened(
+                conn, ref, access, product_ids_of(conn, [footprint_id])[footprint_id]
             )
-            self.grants.confirm(conn, access)
         return (Visible(ref, access.level) if access.level else None), access.changes_at
+
+    def _confirm_opened(
+        self, conn: Connection, ref: FootprintRef, access: Access, product_ids: list[str]
+    ) -> None:
+        """Before a footprint ``access`` opened is served on the index's word: its record
+        is the signer's footprint the row names, the products through which a
+        product-line grant may have reached it (``product_ids``, from the index) are ones
+        it declares, and the grants that opened it state their records."""
+        self._agreed(
+            ref.seq,
+            "footprint product",
+            declares_products(product_ids),
+            self.footprint_entry(conn, ref),
+        )
+        self.grants.confirm(conn, access)
 
     def list(
         self,
@@ -371,14 +381,8 @@ class FootprintAccess:
                     level = access.level
                     if level is None:
                         continue
-                    self.grants.confirm(conn, access)
-                    if ref.footprint_id in products:  # a product-line grant may have opened it
-                        self._agreed(
-                            ref.seq,
-                            "footprint product",
-                            declares_products(products[ref.footprint_id]),
-                            self.footprint_entry(conn, ref),
-                        )
+                    if ref.footprint_id in products:  # not the caller's own: grants opened it
+                        self._confirm_opened(conn, ref, access, products[ref.footprint_id])
                     if filters.product_ids or filters.company_ids:
                         self._agreed(
                             ref.seq,

@@ -36,9 +36,9 @@ from ledger.store.log import (
     LogWriter,
     NodeReader,
     SignedCheckpointRow,
+    checkpoint_table_edited,
     latest_checkpoint,
     log_size,
-    misplaced_checkpoint_size,
 )
 
 _T = TypeVar("_T")
@@ -120,14 +120,9 @@ class Checkpointer:
         older one to extend, and the records past it signed anew, while stopped. (While
         running, ``_opened`` refuses any checkpoint older than the one trusted.)"""
         with self.store.db.read() as conn:
-            misplaced = misplaced_checkpoint_size(conn)
-            if misplaced is not None:
-                size = log_size(conn)
-                raise InconsistentCheckpointError(
-                    max(size - 1, 0),
-                    f"a checkpoint row's size is stored as {misplaced!r}, not a whole number "
-                    "of records: the checkpoint table was edited",
-                )
+            edited = checkpoint_table_edited(conn)
+            if edited is not None:
+                raise InconsistentCheckpointError(max(log_size(conn) - 1, 0), edited)
 
     def latest(self) -> SignedCheckpointRow:
         """The newest trusted checkpoint, signing one first if the log has grown past it.

@@ -33,7 +33,7 @@ from clients.audit.store_checks import StoreFindings, check_store
 from ledger.merkle import CompactRange
 from ledger.store.database import Database
 from ledger.store.derived import derived_tables
-from ledger.store.log import LogStore, LogWriter, misplaced_checkpoint_size
+from ledger.store.log import LogStore, LogWriter, checkpoint_table_edited
 
 
 class RepairRefused(Exception):
@@ -167,17 +167,11 @@ def _checkpoint_failures(db: Database) -> list[Failure]:
     """The checkpoint table edited so that an older checkpoint seems newest (``serve``
     refuses such a store and sends the operator here)."""
     with db.read() as conn:
-        misplaced = misplaced_checkpoint_size(conn)
-    if misplaced is None:
+        edited = checkpoint_table_edited(conn)
+    if edited is None:
         return []
-    return [
-        Failure(
-            Check.CHECKPOINT_SIGNATURE,
-            f"a checkpoint row's size is stored as {misplaced!r}, not a whole number of "
-            "records: the checkpoint table was edited; restore it from a backup (each "
-            "row's note states its size)",
-        )
-    ]
+    advice = "restore it from a backup (each row's note states its size)"
+    return [Failure(Check.CHECKPOINT_SIGNATURE, f"{edited}; {advice}")]
 
 
 def _rebuild(db: Database, replica: Connection, size: int) -> dict[str, TableRepair]:

@@ -333,7 +333,7 @@ def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
 def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     """The checkpoint row of the largest size, as stored (unverified: its note is what
     counts, see ``ledger.checkpointer``). Only whole-number sizes count, as for the log
-    size (``misplaced_checkpoint_size`` finds the others); a root or note of another
+    size (``checkpoint_table_edited`` finds the others); a root or note of another
     type comes back empty, so the row fails verification."""
     row = conn.execute(
         select(_C.c.size, _C.c.root_hash, _C.c.note)
@@ -352,16 +352,19 @@ def latest_checkpoint(conn: Connection) -> SignedCheckpointRow | None:
     return SignedCheckpointRow(row.size, root, stored_note(row.note))
 
 
-def misplaced_checkpoint_size(conn: Connection) -> object | None:
-    """A stored checkpoint size that is not a whole number of records, if any, as stored.
-    Only an edit puts one there, e.g. to move the newest checkpoint out of the way so that
-    an older one seems newest. The smallest and the largest as SQL orders them (numbers,
+def checkpoint_table_edited(conn: Connection) -> str | None:
+    """What is wrong, if a stored checkpoint size is not a whole number of records. Only
+    an edit puts one there, e.g. to move the newest checkpoint out of the way so that an
+    older one seems newest. The smallest and the largest as SQL orders them (numbers,
     then text, then blobs): two primary-key seeks, which find a negative size, one
     stored as text or a blob, and an infinite one."""
     for order in (_C.c.size.asc(), _C.c.size.desc()):
         size: object = conn.execute(select(_C.c.size).order_by(order).limit(1)).scalar()
         if size is not None and not (type(size) is int and 0 <= size <= BIGINT_MAX):
-            return size
+            return (
+                f"a checkpoint row's size is stored as {size!r}, not a whole number of "
+                "records: the checkpoint table was edited"
+            )
     return None
 
 

@@ -42,9 +42,6 @@ class CheckedType(TypeDecorator[Any]):
         self.column = column
         self.stored_as = stored_as
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return value
-
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         inner = self.inner.result_processor(dialect, coltype)
         column, stored_as = self.column, self.stored_as
