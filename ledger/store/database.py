@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 
 import ledger.store.cosignature_table  # noqa: F401  (registers the table)
 from ledger.store import index_tables, tables  # noqa: F401  (registers the tables)
+from ledger.store.wal_checkpoint import WalCheckpointer
 
 # An arbitrary constant naming the sequencer's PostgreSQL advisory lock.
 SEQUENCER_LOCK_ID = 0x63617262  # "carb"
@@ -42,9 +43,13 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
             self.read_engine = sqlite_engine(url, immediate=False)
-            self.write_engine = sqlite_engine(url, immediate=True)
+            self.write_engine = sqlite_engine(url, immediate=True, checkpoints=False)
+            checkpointer = WalCheckpointer(self.read_engine.raw_connection)
+            event.listen(self.write_engine, "commit", lambda _conn: checkpointer.nudge())
+            self._checkpointer = checkpointer
         else:
             self.read_engine = create_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
@@ -72,6 +77,8 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.read_engine.dispose()
         self.write_engine.dispose()
 
@@ -80,9 +87,12 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def sqlite_engine(url: str, *, immediate: bool, timeout_s: int = 60, **engine_args: Any) -> Engine:
+def sqlite_engine(
+    url: str, *, immediate: bool, checkpoints: bool = True, timeout_s: int = 60, **engine_args: Any
+) -> Engine:
     """An engine on the SQLite store; every connection of the ledger's and the gateway's
-    is opened here, so each reads the store the same way."""
+    is opened here, so each reads the store the same way. With ``checkpoints`` false its
+    commits leave the WAL to a ``WalCheckpointer``."""
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": timeout_s}, **engine_args
     )
@@ -99,6 +109,8 @@ def sqlite_engine(url: str, *, immediate: bool, timeout_s: int = 60, **engine_ar
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={timeout_s * 1000}")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
