@@ -105,7 +105,7 @@ _PG: dict[str, Any] = {
 
 def _single_connection(db: Database) -> Engine:
     if db.is_sqlite:
-        return sqlite_engine(db.url, immediate=False, timeout_s=2, pool_size=1, max_overflow=0)
+        return sqlite_engine(db.url, writer=False, timeout_s=2, pool_size=1, max_overflow=0)
     engine = create_engine(db.url, pool_size=1, **_PG)
     event.listen(engine, "connect", _statement_timeout)
     return engine

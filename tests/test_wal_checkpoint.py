@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from clients.sdk import LedgerClient
-from ledger.store.database import Database, sqlite_url
+from ledger.store.database import WRITER_CACHE_KIB, Database, sqlite_url
 from ledger.store.wal_checkpoint import WalCheckpointer
 from tests.ledger_fixtures import SUPPLIER, enroll, operator_of, running_server
 
@@ -55,8 +55,10 @@ def test_the_writer_leaves_checkpoints_to_the_checkpointer(tmp_path: Path) -> No
     try:
         with db.write() as conn:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
-        with db.read() as conn:  # readers keep SQLite's default (they commit nothing)
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -WRITER_CACHE_KIB
+        with db.read() as conn:  # readers keep SQLite's defaults (they commit nothing)
             assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -2000
     finally:
         db.dispose()
 

@@ -45,8 +45,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
-            self.read_engine = sqlite_engine(url, immediate=False)
-            self.write_engine = sqlite_engine(url, immediate=True, checkpoints=False)
+            self.read_engine = sqlite_engine(url, writer=False)
+            self.write_engine = sqlite_engine(url, writer=True)
             checkpointer = WalCheckpointer(self.read_engine.raw_connection)
             event.listen(self.write_engine, "commit", lambda _conn: checkpointer.nudge())
             self._checkpointer = checkpointer
@@ -87,12 +87,17 @@ def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def sqlite_engine(
-    url: str, *, immediate: bool, checkpoints: bool = True, timeout_s: int = 60, **engine_args: Any
-) -> Engine:
+# The writer's page cache (SQLite's default is 2 MiB): the indexes keyed by random ids
+# (entry ids, leaf hashes, footprint ids) take a leaf page per insert once they are large,
+# and a group commit of a thousand entries would otherwise read most of them back.
+WRITER_CACHE_KIB = 65536
+
+
+def sqlite_engine(url: str, *, writer: bool, timeout_s: int = 60, **engine_args: Any) -> Engine:
     """An engine on the SQLite store; every connection of the ledger's and the gateway's
-    is opened here, so each reads the store the same way. With ``checkpoints`` false its
-    commits leave the WAL to a ``WalCheckpointer``."""
+    is opened here, so each reads the store the same way. The ``writer``'s transactions
+    take the write lock first (``BEGIN IMMEDIATE``), its commits leave the WAL to a
+    ``WalCheckpointer``, and it has a larger page cache."""
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": timeout_s}, **engine_args
     )
@@ -109,13 +114,14 @@ def sqlite_engine(
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={timeout_s * 1000}")
-        if not checkpoints:
+        if writer:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
