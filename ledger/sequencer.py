@@ -43,6 +43,8 @@ from ledger.errors import (
     MalformedEntryError,
     UnstorableEntryError,
 )
+from ledger.errors import IntegrityError as StoreAlteredError
+from ledger.integrity_monitor import IntegrityMonitor
 from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.receipt import Receipt
 from ledger.rules import IdentityState
@@ -95,9 +97,12 @@ class Sequencer:
         store: LogStore,
         identity: CommittedIdentity,
         config: SequencerConfig | None = None,
+        *,
+        monitor: IntegrityMonitor | None = None,
     ) -> None:
         self.store = store
         self.config = config or SequencerConfig()
+        self._monitor = monitor or IntegrityMonitor()
         self._identity = identity
         self.stats = SequencerStats()
         self._inbox: queue.Queue[Pending | None] = queue.Queue()
@@ -298,6 +303,15 @@ class Sequencer:
                 half = len(batch) // 2
                 self._sequence(batch[:half])
                 self._sequence(batch[half:])
+            return
+        except StoreAlteredError as exc:
+            # The rules read a row an insider altered (an index column of another type):
+            # the alarm, and every submission refused as retryable, without a traceback;
+            # a retry succeeds once the operator has repaired the store (``fsck``).
+            self._monitor.report(exc)
+            error = SequencerUnavailableError(f"not recorded, retry after a repair: {exc}")
+            for pending in batch:
+                pending.future.set_exception(error)
             return
         except Exception as exc:
             _fail(batch, exc, "committing")

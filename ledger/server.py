@@ -90,7 +90,6 @@ class LedgerServer:
         # The orgs and keys every reader here uses: committed, and following other
         # processes' entries (``ledger.committed_identity``).
         self.identity = CommittedIdentity(self.store)
-        self.sequencer = Sequencer(self.store, self.identity, config.sequencer)
         self.signer = NoteSigner(config.origin, self.data_dir.ledger_key())
         witnesses = [WitnessEndpoint.parse(value) for value in config.witnesses]
         cosignatures = Cosignatures(
@@ -99,6 +98,9 @@ class LedgerServer:
             open_witnessing=config.open_witnessing,
         )
         self.checkpointer = Checkpointer(self.store, self.signer, cosignatures=cosignatures)
+        self.sequencer = Sequencer(
+            self.store, self.identity, config.sequencer, monitor=self.checkpointer.monitor
+        )
         # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
         # of proven records, one integrity state for both health endpoints.
         self.verified = VerifiedLog(self.store, self.checkpointer)

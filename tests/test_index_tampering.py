@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Boolean, text
 
 from clients.audit.fsck import fsck
-from clients.sdk import LedgerClient
+from clients.sdk import LedgerClient, Rejected
 from ledger.store.database import Database
 from ledger.store.derived import derived_tables
 from ledger.store.stored_types import CheckedType
@@ -133,3 +133,32 @@ def test_a_footprint_row_naming_another_records_leaf_or_entry_id_is_refused(
         health_answer = buyer.get("/healthz")
         assert health_answer.status_code == 503
         assert first.seq in health_answer.json()["failedSeqs"]
+
+
+def test_a_column_the_rules_read_is_the_alarm_for_submissions_not_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Red team, 2026-12-06 night: the sequencer's rules reading such a row (a revocation
+    reads its grant's row) answered "not recorded, retry: CorruptIndexError" with a
+    traceback and no alarm, health green; every submission would do so until a repair."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with environment(tmp_path, db_url) as env, env.client(AUDITOR) as auditor:
+        shared = record_footprints(env, 1)[0]
+        grant_id = env.grant(SUPPLIER, BUYER, "detail", footprintId=shared.id)
+        with engine(db_url) as eng, eng.begin() as conn:
+            conn.execute(text("UPDATE access_grant SET level = CAST(level AS BLOB)"))
+        caplog.clear()
+        with pytest.raises(Rejected) as refused:
+            env.revoke(SUPPLIER, grant_id)
+        assert refused.value.code == grpc.StatusCode.UNAVAILABLE  # retryable once repaired
+        assert "index column access_grant.level" in refused.value.message
+        assert grpc_health(env.server) == health.HealthCheckResponse.NOT_SERVING
+        assert auditor.get("/healthz").json()["failedIndexes"] == ["access_grant.level"]
+        assert not [r for r in caplog.records if r.exc_info], "no traceback"
+        # Repaired, the same revocation is recorded.
+        db = Database(db_url)
+        try:
+            assert fsck(db, repair=True).ok
+        finally:
+            db.dispose()
+        env.revoke(SUPPLIER, grant_id)
