@@ -130,15 +130,7 @@ def consistency(
 def _entry_visible(svc: Any, caller: Any, record: Any) -> bool:
     """The one access policy (``ledger.read.access``), as gRPC ``GetEntry`` applies it."""
     with svc.context.reads.read() as conn:
-        return entry_access_in(
-            conn,
-            caller.reader,
-            record.org_id,
-            record.entry_type,
-            record.entry_id,
-            now_us(),
-            svc.footprints.grants,
-        )
+        return entry_access_in(conn, caller.reader, record, now_us(), svc.footprints.grants)
 
 
 @router.get(

@@ -92,10 +92,7 @@ def _reads_every(svc: Services, caller: Caller, records: list[StoredRecord]) -> 
     at = now_us()
     with svc.context.reads.read() as conn:
         return all(
-            entry_access_in(
-                conn, caller.reader, r.org_id, r.entry_type, r.entry_id, at, svc.footprints.grants
-            )
-            for r in records
+            entry_access_in(conn, caller.reader, r, at, svc.footprints.grants) for r in records
         )
 
 

@@ -250,15 +250,7 @@ class LedgerService(pb_grpc.LedgerServicer):  # type: ignore[misc]
             return True
         try:
             with self.store.db.read() as conn:
-                return entry_access_in(
-                    conn,
-                    reader,
-                    record.org_id,
-                    record.entry_type,
-                    record.entry_id,
-                    now_us(),
-                    self._grants,
-                )
+                return entry_access_in(conn, reader, record, now_us(), self._grants)
         except CorruptIndexError as exc:
             self.verified.monitor.report(exc)
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -212,6 +213,46 @@ def test_a_product_row_given_a_granted_product_opens_nothing(tmp_path: Path, db_
                 assert_pact_refused(answer, receipt.seq)
                 assert hidden not in answer.text
             assert http.get("/healthz").status_code == 503
+
+
+@pytest.mark.parametrize("moved", ["product row", "footprint id"])
+def test_an_index_row_moved_to_a_grant_opens_no_entry(
+    tmp_path: Path, db_url: str, moved: str
+) -> None:
+    """Noticed 2026-12-06: ``/v1/entries`` and gRPC ``GetEntry`` found a footprint entry's
+    grants through its ``footprint_product`` rows and its ``footprint`` row's id, as they
+    stood. A product row moved to a product the buyer holds a detail grant for, or the
+    footprint row given a granted footprint's id, served the entry's bytes, composition
+    and all. The footprint's id and products now come from the signed entry itself."""
+    granted = "urn:pact:product:recycler-a:granted-line"
+    with environment(tmp_path, db_url) as env:
+        open_fid, _ = env.footprint(SUPPLIER, granted)
+        hidden, receipt = env.footprint(SUPPLIER, "urn:pact:product:recycler-a:hidden-entry")
+        if moved == "product row":
+            env.grant(SUPPLIER, BUYER, "detail", productId=granted)
+            statements = [
+                "UPDATE footprint_product SET product_id = :p, batch_key = 'x' "
+                "WHERE footprint_id = :fid"
+            ]
+        else:  # the two footprint rows swap ids
+            env.grant(SUPPLIER, BUYER, "detail", footprintId=open_fid)
+            statements = [
+                "UPDATE footprint SET footprint_id = 'swap' WHERE footprint_id = :open",
+                "UPDATE footprint SET footprint_id = :open WHERE footprint_id = :fid",
+                "UPDATE footprint SET footprint_id = :fid WHERE footprint_id = 'swap'",
+            ]
+        env.server.checkpointer.refresh()
+        with env.client(BUYER) as http:
+            assert http.get(f"/v1/entries/{receipt.seq}").status_code == 404
+            for statement in statements:
+                _sql(db_url, statement, p=granted, fid=hidden, open=open_fid)
+            answer = http.get(f"/v1/entries/{receipt.seq}")
+            assert answer.status_code == 404, answer.text
+            assert hidden not in answer.text
+        with LedgerClient(env.server.grpc_target, signer=env.orgs[BUYER]) as client:
+            with pytest.raises(grpc.RpcError) as refused:
+                client.get_entry(seq=receipt.seq)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_a_forged_deprecation_is_refused_after_the_entry_was_cached(

@@ -34,6 +34,7 @@ An answer that rests on grants holds until the next edge of one of their windows
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -52,7 +53,7 @@ from ledger.store.index_tables import (
     SiteInputRow,
     SiteRow,
 )
-from ledger.store.log import seq_of_entry
+from ledger.store.log import StoredRecord
 from ledger.store.tables import RecordRow
 
 if TYPE_CHECKING:  # it reads verified records, which this module's rules do not
@@ -253,9 +254,17 @@ def product_ids_of(conn: Connection, footprint_ids: Sequence[str]) -> dict[str, 
 
 
 def footprint_access_in(
-    conn: Connection, caller: Caller, owner: str, footprint_id: str, at_us: int
+    conn: Connection,
+    caller: Caller,
+    owner: str,
+    footprint_id: str,
+    at_us: int,
+    *,
+    products: Sequence[str] | None = None,
 ) -> Access:
-    """``footprint_access`` for one footprint, with only the grants that could cover it."""
+    """``footprint_access`` for one footprint, with only the grants that could cover it.
+    ``products``: the product ids its signed entry declares; without them they are read
+    from ``footprint_product``'s rows, which the caller then checks against the entry."""
     if caller.sees_all_of(owner):
         return _EVERYTHING
     grants = _grants(
@@ -266,12 +275,15 @@ def footprint_access_in(
             _GR.c.footprint_id == footprint_id,
             _GR.c.product_id.in_(
                 select(_FP.c.product_id).where(_FP.c.footprint_id == footprint_id)
+                if products is None
+                else products
             ),
         ),
     )
     if not grants:
         return _NOTHING
-    products = product_ids_of(conn, [footprint_id])[footprint_id]
+    if products is None:
+        products = product_ids_of(conn, [footprint_id])[footprint_id]
     return footprint_access(caller, owner, footprint_id, products, grants, at_us)
 
 
@@ -326,31 +338,25 @@ def site_access_in(
 
 
 def entry_access_in(
-    conn: Connection,
-    caller: Caller,
-    signer: str,
-    entry_type: str,
-    entry_id: str,
-    at_us: int,
-    grants: GrantRecords,
+    conn: Connection, caller: Caller, record: StoredRecord, at_us: int, grants: GrantRecords
 ) -> bool:
-    """``entry_access`` for the recorded entry ``entry_id``, with its facts looked up and
-    the grants that open it confirmed by ``grants``."""
+    """``entry_access`` for the verified ``record``. What decides it is read from the
+    signed entry (a footprint's id and products, a grant's grantee), not from index rows
+    an insider could move; the grants that open it are confirmed by ``grants``."""
+    signer, entry_type = record.org_id, record.entry_type
     if caller.sees_all_of(signer):
         return True
     if entry_type == "footprint":
-        fid = conn.execute(
-            select(_F.c.footprint_id).where(_F.c.seq == seq_of_entry(entry_id))
-        ).scalar()
-        found = None
-        if fid is not None:
-            found = grants.confirm(conn, footprint_access_in(conn, caller, signer, fid, at_us))
-        return entry_access(caller, signer, entry_type, footprint=found)
+        declared = json.loads(record.entry)["footprint"]
+        access = footprint_access_in(
+            conn, caller, signer, declared["id"], at_us, products=declared.get("productIds", [])
+        )
+        return entry_access(caller, signer, entry_type, footprint=grants.confirm(conn, access))
     if entry_type == "inventory":
         inventories = inventory_access_in(conn, caller, signer, at_us, grants)
         return entry_access(caller, signer, entry_type, inventories=inventories)
     if entry_type == "grant":
-        grantee = conn.execute(select(_GR.c.grantee).where(_GR.c.entry_id == entry_id)).scalar()
+        grantee = json.loads(record.entry).get("grantee")
         return entry_access(caller, signer, entry_type, grantee=grantee)
     return entry_access(caller, signer, entry_type)
 
