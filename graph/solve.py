@@ -179,8 +179,10 @@ def build_contained_plan(
             out[np.fromiter(cause, np.int64, len(cause))] = True
             keep = np.flatnonzero(~out).astype(np.int64)
         try:
-            sub = m if keep.size == n else sp.csr_array(m[keep][:, keep])
-            plan = _plan(sub, [ids[i] for i in keep.tolist()])
+            if keep.size == n:  # the common case: no copy of a million ids per recompute
+                plan = _plan(m, ids)
+            else:
+                plan = _plan(sp.csr_array(m[keep][:, keep]), [ids[i] for i in keep.tolist()])
         except _Unphysical as failure:
             loops = [(keep[members], names) for members, names in failure.loops]
             continue
