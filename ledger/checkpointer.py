@@ -30,6 +30,7 @@ from ledger.merkle import (
     verify_consistency,
 )
 from ledger.note import Checkpoint, NoteError, NoteSigner, open_checkpoint, sign_checkpoint
+from ledger.record_signatures import RecordSignatures
 from ledger.store.cosignature_table import cosignature_lines
 from ledger.store.log import (
     LogStore,
@@ -71,14 +72,17 @@ class Checkpointer:
         signer: NoteSigner,
         monitor: IntegrityMonitor | None = None,
         cosignatures: Cosignatures | None = None,
+        signatures: RecordSignatures | None = None,
     ) -> None:
         """``cosignatures``: the witnesses whose stored lines are served with the notes
-        (by default none)."""
+        (by default none); ``signatures``: the check of the records a new checkpoint
+        covers (by default none: a tool signing a store it did not sequence)."""
         self.store = store
         self.signer = signer
         self.origin = signer.name
         self.monitor = monitor or IntegrityMonitor()
         self.cosignatures = cosignatures or Cosignatures(store)
+        self._signatures = signatures
         self._verifier = signer.verifier()
         # The newest checkpoint this process signed or trusted, and its row as trusted:
         # a store that later shows an older or a different one lost rows or was forged.
@@ -206,6 +210,8 @@ class Checkpointer:
                 f"the store holds no checkpoint but this process trusted checkpoint "
                 f"{known.size}: checkpoint rows were deleted",
             )
+        if self._signatures is not None:
+            self._signatures.check(conn, 0 if row is None else row.size, writer.size)
         checkpoint = Checkpoint(self.origin, writer.size, root)
         signed = SignedCheckpointRow(writer.size, root, sign_checkpoint(checkpoint, self.signer))
         self.store.save_checkpoint(conn, signed, time.time_ns() // 1000)

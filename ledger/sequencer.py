@@ -47,6 +47,7 @@ from ledger.errors import IntegrityError as StoreAlteredError
 from ledger.integrity_monitor import IntegrityMonitor
 from ledger.keys import KEY_ID_SIZE, SIGNATURE_SIZE
 from ledger.receipt import Receipt
+from ledger.record_signatures import RecordSignatures
 from ledger.rules import IdentityState
 from ledger.store.carbon_cache import CachedCarbonView, CarbonFactsCache
 from ledger.store.log import LogHead, LogStore, LogWriter
@@ -99,10 +100,12 @@ class Sequencer:
         config: SequencerConfig | None = None,
         *,
         monitor: IntegrityMonitor | None = None,
+        signatures: RecordSignatures | None = None,
     ) -> None:
         self.store = store
         self.config = config or SequencerConfig()
         self._monitor = monitor or IntegrityMonitor()
+        self._signatures = signatures  # told of each record committed, checked already
         self._identity = identity
         self.stats = SequencerStats()
         self._inbox: queue.Queue[Pending | None] = queue.Queue()
@@ -349,6 +352,10 @@ class Sequencer:
         self._carbon_facts.committed(writer.size)
         self._log_head = writer.head()
         self._identity.publish(identity)
+        if self._signatures is not None:
+            self._signatures.sequenced(
+                (o.seq, o.leaf_hash) for o in outcomes if isinstance(o, Receipt) and not o.duplicate
+            )
         return outcomes
 
     def _working_identity(self, writer: LogWriter) -> IdentityState:

@@ -33,6 +33,7 @@ from ledger.errors import ConflictError, IntegrityError
 from ledger.keys import encode_public_key, key_id, public_key_bytes
 from ledger.note import NoteSigner
 from ledger.read import VerifiedLog
+from ledger.record_signatures import RecordSignatures
 from ledger.request_decoding import DecodingInterceptor
 from ledger.sequencer import Sequencer, SequencerConfig, Submission
 from ledger.service import SERVICE_NAME, LedgerService
@@ -97,9 +98,17 @@ class LedgerServer:
             [witness.key for witness in witnesses],
             open_witnessing=config.open_witnessing,
         )
-        self.checkpointer = Checkpointer(self.store, self.signer, cosignatures=cosignatures)
+        # What the sequencer committed, so that the checkpointer verifies only the others.
+        signatures = RecordSignatures(self.identity)
+        self.checkpointer = Checkpointer(
+            self.store, self.signer, cosignatures=cosignatures, signatures=signatures
+        )
         self.sequencer = Sequencer(
-            self.store, self.identity, config.sequencer, monitor=self.checkpointer.monitor
+            self.store,
+            self.identity,
+            config.sequencer,
+            monitor=self.checkpointer.monitor,
+            signatures=signatures,
         )
         # Shared with a gateway in this process (``GatewayContext.from_server``): one cache
         # of proven records, one integrity state for both health endpoints.
