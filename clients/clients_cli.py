@@ -79,11 +79,16 @@ def clients() -> None:
 def clients_add(org_id: str, as_exports: bool, data_dir: Path | None, db_url: str | None) -> None:
     """Create a client for ORG; print {"clientId", "clientSecret"} (shown only once)."""
     from gateway.auth import add_client
+    from gateway.key_binding import ForeignGatewayKeyError, client_binding
 
     with _database(data_dir, db_url) as db:
         if not _enrolled(db, org_id):
             raise click.ClickException(f"{org_id} is not enrolled on this ledger")
-        created = add_client(db, org_id)
+        try:  # the client is bound to the gateway key, kept in the data directory
+            binding = client_binding(db, existing_data_dir(data_dir).path)
+        except ForeignGatewayKeyError as exc:
+            raise click.ClickException(str(exc)) from None
+        created = add_client(db, binding, org_id)
     if as_exports:
         click.echo(f"export CARBONLEDGER_CLIENT_ID={shlex.quote(created.client_id)}")
         click.echo(f"export CARBONLEDGER_CLIENT_SECRET={shlex.quote(created.client_secret)}")

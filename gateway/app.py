@@ -69,7 +69,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     """The gateway over a running ledger (``GatewayContext.from_server(server)``)."""
     assert TABLES  # the gateway's tables are registered with SQLModel's metadata
     SQLModel.metadata.create_all(context.db.write_engine)
-    from gateway.auth import TokenIssuer
+    from gateway.auth import ClientBinding, TokenIssuer
 
     token_key = gateway_key(context.data_dir)
     check_gateway_key(context.db, token_key, context.data_dir / KEY_FILE)
@@ -81,6 +81,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     svc = Services(
         context=context,
         tokens=TokenIssuer(token_key, context.token_ttl),
+        client_binding=ClientBinding(token_key),
         directory=directory,
         footprints=footprints,
         outbox=events.Outbox(context, footprints, directory),
@@ -231,7 +232,9 @@ async def _proven_login(svc: Services, client_id: str, secret: str) -> str | Non
     proven = svc.proven_secrets.recall(client_id, secret)
     if proven is None:
         return None
-    org = await anyio.to_thread.run_sync(client_org, svc.context.db, client_id, proven)
+    org = await anyio.to_thread.run_sync(
+        client_org, svc.context.db, svc.client_binding, client_id, proven
+    )
     if org is None:  # revoked, or its secret replaced
         svc.proven_secrets.forget(client_id)
     return org
@@ -249,7 +252,9 @@ async def _checked_login(svc: Services, client_id: str, secret: str, address: st
         )
     checked, found = False, None
     try:
-        found = await svc.secret_checks.run(authenticate_client, svc.context.db, client_id, secret)
+        found = await svc.secret_checks.run(
+            authenticate_client, svc.context.db, svc.client_binding, client_id, secret
+        )
         checked = True
     except ChecksBusy:
         raise OAuthError(

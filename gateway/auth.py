@@ -3,6 +3,10 @@
 * A client belongs to an enrolled org and acts with that org's roles.
 * The secret is shown once; only its argon2id hash (salted, slow) is stored, and
   verification is argon2's constant-time comparison.
+* A client's row is bound to the gateway key (an HMAC of its id, org and secret hash,
+  ``ClientBinding``): the rows live in the database, and an insider who can write them
+  must not be able to re-point a buyer's client to an auditor org, or add a client for
+  any org. A row without a valid binding authenticates nothing.
 * Tokens are stateless HS256 JWTs signed with a key from the data directory
   (``gateway.key``), so every gateway process sharing the data directory keys
   accepts them; they expire (default one hour).
@@ -15,12 +19,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import logging
 import os
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import jwt
@@ -28,16 +35,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select
 
-from gateway.tables import ApiClientRow, RevokedClientRow
+from gateway.tables import ApiClientBindingRow, ApiClientRow, RevokedClientRow
 from ledger.read import access
 from ledger.store.database import Database
 
 _AC = ApiClientRow.__table__  # type: ignore[attr-defined]
+_CB = ApiClientBindingRow.__table__  # type: ignore[attr-defined]
 _RC = RevokedClientRow.__table__  # type: ignore[attr-defined]
 KEY_FILE = "gateway.key"
 TOKEN_ALGORITHM = "HS256"  # noqa: S105 (an algorithm name)
 DEFAULT_TOKEN_TTL = 3600
 _HASHER = PasswordHasher()
+log = logging.getLogger(__name__)
 # A well-formed hash to verify against when the client id is unknown, so an unknown
 # client costs the same time as a wrong secret.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
@@ -65,22 +74,51 @@ def subkey(key: bytes, label: str) -> bytes:
     return hmac.new(key, label.encode(), hashlib.sha256).digest()
 
 
+class ClientBinding:
+    """Binds a client's id, org and secret hash to the gateway key (``gateway.key``, in
+    the data directory, not the database)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = subkey(key, "carbonledger api client binding")
+
+    def mac(self, client_id: str, org_id: str, secret_hash: str) -> bytes:
+        fields = json.dumps([client_id, org_id, secret_hash]).encode()
+        return hmac.new(self._key, fields, hashlib.sha256).digest()
+
+    def holds(self, client_id: str, org_id: str, secret_hash: str, mac: bytes | None) -> bool:
+        """Whether ``mac`` binds these (constant time); False for a row with none."""
+        if mac is None:
+            log.warning("API client %s has no binding to the gateway key: refused", client_id)
+            return False
+        if hmac.compare_digest(bytes(mac), self.mac(client_id, org_id, secret_hash)):
+            return True
+        log.warning("API client %s: its row does not match its binding: refused", client_id)
+        return False
+
+
 @dataclass(frozen=True)
 class NewClient:
     client_id: str
     client_secret: str
 
 
-def add_client(db: Database, org_id: str) -> NewClient:
+def add_client(db: Database, binding: ClientBinding, org_id: str) -> NewClient:
     """Register an API client for ``org_id``; the secret is returned here only."""
     client = NewClient(str(uuid.uuid4()), secrets.token_urlsafe(32))
+    secret_hash = _HASHER.hash(client.client_secret)
     with db.write_engine.begin() as conn:
         conn.execute(
             insert(_AC).values(
                 client_id=client.client_id,
                 org_id=org_id,
-                secret_hash=_HASHER.hash(client.client_secret),
+                secret_hash=secret_hash,
                 created_us=time.time_ns() // 1000,
+            )
+        )
+        conn.execute(
+            insert(_CB).values(
+                client_id=client.client_id,
+                mac=binding.mac(client.client_id, org_id, secret_hash),
             )
         )
     return client
@@ -115,6 +153,7 @@ def revoke_client(db: Database, client_id: str) -> ClientInfo | None:
         ).first()
         if row is None:
             return None
+        conn.execute(delete(_CB).where(_CB.c.client_id == client_id))
         conn.execute(
             insert(_RC).values(
                 client_id=row.client_id, org_id=row.org_id, revoked_us=time.time_ns() // 1000
@@ -148,31 +187,43 @@ class Authenticated:
     secret_hash: str  # the stored argon2 hash the secret was checked against
 
 
-def authenticate_client(db: Database, client_id: str, secret: str) -> Authenticated | None:
-    """The client's org if ``secret`` is its secret, else None (constant-time: an
-    unknown client costs an argon2 check too)."""
+def _client_row(db: Database, client_id: str) -> Any:
+    """The client's (org, secret hash, binding mac) row, or None."""
     with db.read() as conn:
-        row = conn.execute(
-            select(_AC.c.org_id, _AC.c.secret_hash).where(_AC.c.client_id == client_id[:64])
+        return conn.execute(
+            select(_AC.c.org_id, _AC.c.secret_hash, _CB.c.mac)
+            .select_from(_AC.outerjoin(_CB, _CB.c.client_id == _AC.c.client_id))
+            .where(_AC.c.client_id == client_id[:64])
         ).first()
+
+
+def authenticate_client(
+    db: Database, binding: ClientBinding, client_id: str, secret: str
+) -> Authenticated | None:
+    """The client's org if ``secret`` is its secret and its row is bound, else None
+    (constant-time: an unknown client costs an argon2 check too)."""
+    row = _client_row(db, client_id)
     stored = row.secret_hash if row else _DUMMY_HASH
     try:
         _HASHER.verify(stored, secret)
     except (VerificationError, InvalidHashError):
         return None
-    return Authenticated(str(row.org_id), str(stored)) if row else None
+    if row is None or not binding.holds(client_id, row.org_id, stored, row.mac):
+        return None
+    return Authenticated(str(row.org_id), str(stored))
 
 
-def client_org(db: Database, client_id: str, secret_hash: str) -> str | None:
-    """The org of a client that is still registered with this secret hash (not
-    revoked, secret unchanged); None otherwise."""
-    with db.read() as conn:
-        org = conn.execute(
-            select(_AC.c.org_id).where(
-                _AC.c.client_id == client_id[:64], _AC.c.secret_hash == secret_hash
-            )
-        ).scalar()
-    return None if org is None else str(org)
+def client_org(
+    db: Database, binding: ClientBinding, client_id: str, secret_hash: str
+) -> str | None:
+    """The org of a client that is still registered, and bound, with this secret hash
+    (not revoked, secret unchanged, row not edited); None otherwise."""
+    row = _client_row(db, client_id)
+    if row is None or not hmac.compare_digest(row.secret_hash.encode(), secret_hash.encode()):
+        return None
+    if not binding.holds(client_id, row.org_id, row.secret_hash, row.mac):
+        return None
+    return str(row.org_id)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from gateway.auth import DEFAULT_TOKEN_TTL, Caller, TokenExpired, TokenInvalid, TokenIssuer
+from gateway.auth import (
+    DEFAULT_TOKEN_TTL,
+    Caller,
+    ClientBinding,
+    TokenExpired,
+    TokenInvalid,
+    TokenIssuer,
+)
 from gateway.errors import PactError, access_denied
 from gateway.footprints import Directory, FootprintAccess
 from gateway.login_throttle import (
@@ -189,6 +196,7 @@ class GatewayContext:
 class Services:
     context: GatewayContext
     tokens: TokenIssuer
+    client_binding: ClientBinding
     directory: Directory
     footprints: FootprintAccess
     outbox: Outbox

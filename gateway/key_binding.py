@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from gateway.auth import subkey
+from gateway.auth import KEY_FILE, ClientBinding, gateway_key, subkey
 from gateway.tables import GatewayKeyRow
 from ledger.store.database import Database
 
@@ -41,3 +41,12 @@ def check_gateway_key(db: Database, key: bytes, path: Path) -> None:
             "every gateway process on one database needs the same key; copy gateway.key "
             f"from the data directory of the process that started it to {path}"
         )
+
+
+def client_binding(db: Database, data_dir: Path) -> ClientBinding:
+    """The binding of API clients under ``data_dir``'s gateway key, once that key is
+    checked to be the database's (``ForeignGatewayKeyError`` otherwise): what
+    ``carbonledger clients add`` and the demo bind new clients with."""
+    key = gateway_key(data_dir)
+    check_gateway_key(db, key, data_dir / KEY_FILE)
+    return ClientBinding(key)

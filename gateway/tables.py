@@ -24,6 +24,16 @@ class ApiClientRow(SQLModel, table=True):
     created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class ApiClientBindingRow(SQLModel, table=True):
+    """A client's org and secret hash bound to the gateway key (``gateway.auth``): a
+    client row an insider wrote or re-pointed has no valid binding and is refused."""
+
+    __tablename__ = "gw_api_client_binding"
+
+    client_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    mac: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
 class RevokedClientRow(SQLModel, table=True):
     """A revoked API client. Its ``gw_api_client`` row is gone (no new tokens); this row
     lets every gateway process refuse the tokens it was issued before."""
@@ -98,6 +108,7 @@ class GatewayKeyRow(SQLModel, table=True):
 
 TABLES = [
     ApiClientRow,
+    ApiClientBindingRow,
     GatewayKeyRow,
     RevokedClientRow,
     AsyncRequestRow,

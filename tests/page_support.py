@@ -15,6 +15,7 @@ from clients.demo.load import LoadedDemo, load_demo
 from gateway.app import create_app
 from gateway.auth import add_client
 from gateway.context import GatewayContext
+from gateway.key_binding import client_binding
 from gateway.page import page_router
 from gateway.server import HttpServer
 from ledger.server import LedgerServer
@@ -59,7 +60,7 @@ def demo_site(tmp_path: Path, witnesses: tuple[str, ...] = ()) -> Iterator[DemoS
         http = HttpServer(app, "127.0.0.1", 0)
         http.start()
         try:
-            client = add_client(server.db, BUYER)
+            client = add_client(server.db, client_binding(server.db, server.data_dir.path), BUYER)
             yield DemoSite(server, http, demo, client.client_id, client.client_secret)
         finally:
             http.stop()

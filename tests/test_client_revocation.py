@@ -13,6 +13,7 @@ from sqlalchemy import insert
 
 from clients.clients_cli import clients
 from gateway.auth import add_client, revoke_client
+from gateway.key_binding import client_binding
 from gateway.revocation import RevokedClients
 from gateway.tables import RevokedClientRow
 from tests.ledger_fixtures import BUYER, SUPPLIER
@@ -81,7 +82,7 @@ def test_each_process_rereads_revocations_once_per_interval(
 ) -> None:
     with environment(tmp_path, db_url) as env:
         db = env.server.db
-        client = add_client(db, BUYER)
+        client = add_client(db, client_binding(db, env.server.data_dir.path), BUYER)
         revoked = RevokedClients(db.read, token_ttl=3600, refresh_seconds=60)
         assert client.client_id not in revoked
         assert revoke_client(db, client.client_id) is not None

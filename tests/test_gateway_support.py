@@ -28,6 +28,7 @@ from gateway.app import create_app
 from gateway.auth import add_client
 from gateway.callback_credentials import register_callback
 from gateway.context import GatewayContext
+from gateway.key_binding import client_binding
 from gateway.server import HttpServer
 from ledger.server import LedgerServer
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER, enroll, operator_of, running_server
@@ -126,7 +127,8 @@ class Env:
         self.submit(grantor, new_entry("grant.revoke", grantor, grantId=grant_id))
 
     def credentials(self, org: str) -> tuple[str, str]:
-        created = add_client(self.server.db, org)
+        binding = client_binding(self.server.db, self.server.data_dir.path)
+        created = add_client(self.server.db, binding, org)
         return created.client_id, created.client_secret
 
     def token(self, org: str) -> str:

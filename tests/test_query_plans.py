@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event
 
 from clients.sdk import LedgerClient, new_entry
 from gateway.auth import add_client
+from gateway.key_binding import client_binding
 from ledger.zero_carbon import evaluate_site, result_digest, site_attestations
 from ledger.zero_carbon.store import store_reader
 from tests import carbon_builders as cb
@@ -121,7 +122,7 @@ def _read_everything(server: Any, url: str, ledger: Ledger) -> None:
     ]
     tokens = {}
     for org in (SUPPLIER, BUYER, AUDITOR, RATER):
-        credentials = add_client(server.db, org)
+        credentials = add_client(server.db, client_binding(server.db, server.data_dir.path), org)
         tokens[org] = httpx.post(
             f"{url}/auth/token",
             data={"grant_type": "client_credentials"},

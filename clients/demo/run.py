@@ -22,6 +22,7 @@ from clients.demo.walkthrough import demo_figures, walkthrough
 from clients.sdk import OrgSigner
 from clients.serving import ledger_and_gateway
 from gateway.auth import add_client
+from gateway.key_binding import client_binding
 from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
 from ledger.entries import parse_entry
 from ledger.server import ServerConfig
@@ -64,7 +65,8 @@ def _run(
     with ledger_and_gateway(config, http_address) as (server, http):
         operator = OrgSigner(server.config.operator_org, server.data_dir.operator_key())
         loaded = load_demo(server.grpc_target, operator, directory / "demo-keys", seed=seed)
-        credentials = add_client(server.db, BY_KEY["buyer"].org_id)
+        binding = client_binding(server.db, server.data_dir.path)
+        credentials = add_client(server.db, binding, BY_KEY["buyer"].org_id)
         (directory / "demo-buyer-client.json").write_text(
             json.dumps(
                 {"clientId": credentials.client_id, "clientSecret": credentials.client_secret}
