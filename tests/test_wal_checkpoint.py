@@ -107,3 +107,20 @@ def test_the_thread_ends_when_idle_or_stopped_and_a_commit_starts_another(
         assert connections.closed.acquire(timeout=0)  # stopped: joined, closed
     finally:
         db.dispose()
+
+
+def test_a_stop_during_the_delay_after_a_commit_ends_the_thread_at_once(tmp_path: Path) -> None:
+    """A stop that came while the thread waited out the delay after a nudge was lost
+    (the loop cleared the nudge it set): ``dispose`` then waited out the idle time,
+    5 s per server in the test suite."""
+    db = Database(sqlite_url(tmp_path))
+    try:
+        connections = _Connections(db)
+        checkpointer = WalCheckpointer(connections, idle_s=600)
+        checkpointer.nudge()  # the thread now waits out the delay before checkpointing
+        stopping = threading.Thread(target=checkpointer.stop)
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive(), "stop waited for the idle time"
+    finally:
+        db.dispose()

@@ -80,7 +80,8 @@ class WalCheckpointer:
                 self._stopping.wait(DELAY_S)
                 self._wake.clear()
                 conn = self._checkpoint(conn)
-            self._checkpoint(conn)
+            if not self._stopping.is_set():  # idle: copy the last commits' pages now
+                self._checkpoint(conn)
         finally:
             if conn is not None:
                 conn.close()
@@ -88,8 +89,10 @@ class WalCheckpointer:
     def _follow_commits(self) -> bool:
         """Wait for a nudge: True to checkpoint, False to end the thread (stopping, or
         idle: then it is forgotten under the lock, so a later nudge starts another)."""
-        if self._wake.wait(self._idle_s) and not self._stopping.is_set():
-            return True
+        # ``stop`` sets both events, but the loop may have cleared its nudge since.
+        if not self._stopping.is_set() and self._wake.wait(self._idle_s):
+            if not self._stopping.is_set():
+                return True
         with self._lock:
             if self._wake.is_set() and not self._stopping.is_set():
                 return True
