@@ -312,9 +312,9 @@ class Sequencer:
             # the alarm, and every submission refused as retryable, without a traceback;
             # a retry succeeds once the operator has repaired the store (``fsck``).
             self._monitor.report(exc)
-            error = SequencerUnavailableError(f"not recorded, retry after a repair: {exc}")
-            for pending in batch:
-                pending.future.set_exception(error)
+            _answer_all(
+                batch, SequencerUnavailableError(f"not recorded, retry after a repair: {exc}")
+            )
             return
         except Exception as exc:
             _fail(batch, exc, "committing")
@@ -404,6 +404,10 @@ def _fail(batch: Sequence[Pending], exc: Exception, doing: str) -> None:
     Call from the ``except`` block that caught ``exc`` (the log shows its traceback).
     """
     log.exception("%s a batch of %d submissions failed", doing, len(batch))
-    error = SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}")
+    _answer_all(batch, SequencerUnavailableError(f"not recorded, retry: {type(exc).__name__}"))
+
+
+def _answer_all(batch: Sequence[Pending], error: Exception) -> None:
+    """Answer every submission of ``batch`` with ``error`` (nothing of it was written)."""
     for pending in batch:
         pending.future.set_exception(error)
