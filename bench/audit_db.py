@@ -91,10 +91,14 @@ def main() -> None:
         print(f"stored {len(ledger.records)} records in {time.perf_counter() - started:.1f}s")
         verifier = ledger.signer.verifier()
         times = {}
-        for name, kwargs in (("without check 9", {}), ("with check 9", {"stored": db})):
+        stored_runs: tuple[tuple[str, Database | None], ...] = (
+            ("without check 9", None),
+            ("with check 9", db),
+        )
+        for name, stored in stored_runs:
             source = DbSource(url)
             try:
-                report = run_audit(source, verifier, None, workers=args.workers, **kwargs)
+                report = run_audit(source, verifier, None, workers=args.workers, stored=stored)
             finally:
                 source.close()
             assert report.ok, report.to_text()

@@ -31,6 +31,7 @@ from ingest_growth import SUPPLIERS, record_mix
 from scratch_db import scratch_store
 
 from gateway.auth import TokenIssuer, add_client, gateway_key
+from gateway.key_binding import client_binding
 from ledger.server import LedgerServer, ServerConfig
 
 READER = SUPPLIERS[0]  # a supplier sees its own footprints' computed results in detail
@@ -46,7 +47,7 @@ def _populate(data_dir: Path, db_url: str, entries: int) -> tuple[str, str, int,
     try:
         _, refused, plan = record_mix(server, entries, seed=7)
         assert not refused, refused[:3]
-        add_client(server.db, READER)
+        add_client(server.db, client_binding(server.db, data_dir), READER)
         size = server.store.tree_size()
     finally:
         server.stop()

@@ -43,6 +43,7 @@ from clients.sdk import LedgerClient, OrgSigner, SignedEntry, new_entry
 from gateway.app import create_app
 from gateway.auth import TokenIssuer, add_client, gateway_key
 from gateway.context import GatewayContext
+from gateway.key_binding import client_binding
 from gateway.server import HttpServer
 from ledger.process import settle_heap_after_startup
 from ledger.server import LedgerServer, ServerConfig
@@ -298,7 +299,8 @@ def main() -> None:
             http = HttpServer(create_app(context), "127.0.0.1", 0)
             http.start()
             settle_heap_after_startup()  # as `carbonledger serve` does
-            add_client(server.db, BUYER)  # the client registry is exercised as in production
+            # the client registry is exercised as in production
+            add_client(server.db, client_binding(server.db, data_dir), BUYER)
             token = TokenIssuer(gateway_key(data_dir)).issue("bench", BUYER)
             lines = []
             footprint_rate: list[float] = []

@@ -65,7 +65,7 @@ def _plan(entries: int, seed: int) -> list[list[tuple[str, dict[str, Any]]]]:
                     preceding = [old]
                     declared[org] = [d for d in declared[org] if d[1] != old]
                 cited = rng.sample(declared[org], min(rng.randint(0, 3), len(declared[org])))
-                inputs = [
+                inputs: list[dict[str, Any]] = [
                     {"productId": p, "companyId": org, "amount": "0.5", "unit": "kilogram"}
                     for p, _ in cited
                 ]
