@@ -37,6 +37,7 @@ from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key,
 from gateway.computed import ComputedFootprints
 from gateway.computed_served import ServedComputed
 from gateway.context import GatewayContext, Services, ServicesDep
+from gateway.engine_snapshot import SNAPSHOT_FILE, EngineSnapshots
 from gateway.errors import ErrorBody, OAuthError, OAuthErrorBody
 from gateway.footprints import Directory, FootprintAccess
 from gateway.key_binding import check_gateway_key
@@ -77,7 +78,8 @@ def create_app(context: GatewayContext) -> FastAPI:
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe
     )
-    computed = ComputedFootprints(context.reads, context.records, footprints)
+    snapshots = EngineSnapshots(context.data_dir / SNAPSHOT_FILE, token_key)
+    computed = ComputedFootprints(context.reads, context.records, footprints, snapshots)
     svc = Services(
         context=context,
         tokens=TokenIssuer(token_key, context.token_ttl),

@@ -109,5 +109,6 @@ class HttpServer:
         services = getattr(self.app.state, "services", None)
         if services is not None:
             services.outbox.stop()
+            services.computed.save_snapshot()
             services.footprints.close()
             services.context.reads.dispose()

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from graph.errors import InvalidParameterError
+from graph.pickling import SlotsPickle
 
 #: How a footprint accounts for recycled content and end of life.
 EndOfLifeMethod = Literal["cut-off", "cff"]
@@ -47,7 +48,7 @@ def _check_range(owner: object, fractions: tuple[str, ...], non_negative: tuple[
 
 
 @dataclass(frozen=True, slots=True)
-class EnergyRecovery:
+class EnergyRecovery(SlotsPickle):
     """The energy-recovery term's data, per unit of the input line.
 
     ``e_er`` emissions of the energy recovery process (kgCO2e); ``lhv`` lower heating value
@@ -73,7 +74,7 @@ class EnergyRecovery:
 
 
 @dataclass(frozen=True, slots=True)
-class CffParameters:
+class CffParameters(SlotsPickle):
     """Parameters of the Circular Footprint Formula for one input line.
 
     ``a`` (A) and ``b`` (B) allocation factors, ``r1`` recycled content, ``r2`` share recycled

@@ -90,6 +90,15 @@ class FootprintEngine:
         #: an update reaching more than this share of all footprints runs a full compute
         self.full_recompute_share = 0.3
 
+    def __getstate__(self) -> dict[str, object]:
+        """What pickling keeps (``gateway.engine_snapshot``): all but the solve plan, whose
+        LU factors cannot be pickled (``x`` already holds its answer; the next full compute
+        builds a new plan), and the networkx graph, materialised again on first use."""
+        state = self.__dict__.copy()
+        state["plan"] = None
+        state["_full_graph"] = None
+        return state
+
     # ------------------------------------------------------------------ model
     @property
     def graph(self) -> nx.DiGraph:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from graph.circular import CffParameters, EndOfLifeMethod
 from graph.errors import InvalidParameterError
+from graph.pickling import SlotsPickle
 
 Stage = Literal[
     "raw-material-acquisition", "main-production", "distribution", "end-of-life-recycling"
@@ -38,7 +39,7 @@ SCOPES: tuple[Scope, ...] = ("1", "2", "3")
 
 
 @dataclass(frozen=True, slots=True)
-class OwnEmission:
+class OwnEmission(SlotsPickle):
     """Emissions the declaring company reports itself for one stage and scope."""
 
     stage: Stage
@@ -47,14 +48,14 @@ class OwnEmission:
 
 
 @dataclass(frozen=True, slots=True)
-class FootprintRef:
+class FootprintRef(SlotsPickle):
     """A specific footprint, by its PACT id."""
 
     footprint_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class ProductRef:
+class ProductRef(SlotsPickle):
     """The supplier's *current active* footprint for a product (resolved at compute time)."""
 
     product_id: str
@@ -62,7 +63,7 @@ class ProductRef:
 
 
 @dataclass(frozen=True, slots=True)
-class FactorRef:
+class FactorRef(SlotsPickle):
     """A published secondary emission factor (kgCO2e per factor unit)."""
 
     set_id: str
@@ -76,7 +77,7 @@ InputRef = FootprintRef | ProductRef | FactorRef
 
 
 @dataclass(frozen=True, slots=True)
-class RecycledContent:
+class RecycledContent(SlotsPickle):
     """Share of the input that is recycled, and the burden of recycling it (per input unit)."""
 
     share: Decimal
@@ -90,7 +91,7 @@ class RecycledContent:
 
 
 @dataclass(frozen=True, slots=True)
-class InputLine:
+class InputLine(SlotsPickle):
     """One input of a composition.
 
     ``stage``/``scope`` classify only the emissions this line adds *directly* to the product
@@ -116,7 +117,7 @@ class InputLine:
 
 
 @dataclass(frozen=True, slots=True)
-class DataQuality:
+class DataQuality(SlotsPickle):
     """PACT v3 data quality ratings (1 = best … 3 = worst); ``None`` when not declared."""
 
     technological: Decimal | None = None
@@ -136,7 +137,7 @@ DQR_FIELDS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class FootprintDeclaration:
+class FootprintDeclaration(SlotsPickle):
     """An active footprint as recorded on the ledger, with its composition.
 
     ``company_ids``/``product_ids`` are the PACT ``companyIds``/``productIds``; the first
@@ -179,7 +180,7 @@ class FootprintDeclaration:
 
 
 @dataclass(frozen=True, slots=True)
-class EmissionFactor:
+class EmissionFactor(SlotsPickle):
     """A published emission factor: ``value`` kgCO2e per 1 ``unit``."""
 
     set_id: str

@@ -35,6 +35,7 @@ from graph.model import (
     Scope,
     Stage,
 )
+from graph.pickling import SlotsPickle
 from graph.sharing import Sharing
 from graph.units import conversion_factor
 
@@ -60,7 +61,7 @@ class DirectItem(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Gap:
+class Gap(SlotsPickle):
     """An input whose reference names nothing active: reported, contributes nothing."""
 
     footprint_id: str
@@ -70,7 +71,7 @@ class Gap:
 
 
 @dataclass(frozen=True, slots=True)
-class InputError:
+class InputError(SlotsPickle):
     """An input that cannot be used as stated (e.g. unit not convertible)."""
 
     footprint_id: str

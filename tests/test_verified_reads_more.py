@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2
 from sqlalchemy import text
 
 from clients.sdk import LedgerClient, new_entry
+from gateway.engine_snapshot import SNAPSHOT_FILE
 from ledger.merkle import NodeID, consistency_nodes, inclusion_nodes
 from tests import carbon_builders as cb
 from tests.carbon_builders import default_factor_set, grid_electricity, inventory_grant
@@ -64,6 +65,7 @@ def test_an_edited_factor_is_never_computed_with(
             assert float(honest.json()["total"]) == pytest.approx(536.6)
         with engine(db_url) as eng:
             edit_entry(eng, factor_seq, GRID_FACTOR, GRID_FACTOR_ALTERED, fix_hashes=fix_hashes)
+    (tmp_path / SNAPSHOT_FILE).unlink()  # the engine's snapshot: see the test below
 
     # A fresh process builds its engine from the tampered store: it must refuse to.
     with (
@@ -83,6 +85,34 @@ def test_an_edited_factor_is_never_computed_with(
         assert grpc_health(server) == health_pb2.HealthCheckResponse.NOT_SERVING
         health = http.get("/healthz")
         assert health.status_code == 503 and factor_seq in health.json()["failedSeqs"]
+
+
+def test_an_edited_factor_is_not_computed_with_after_a_restart_from_the_snapshot(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A gateway that starts from its engine snapshot (``gateway.engine_snapshot``) does
+    not read the records before the snapshot's tree size again: it computes with the
+    factor as it was verified when the snapshot was saved, never with the edited one
+    (finding the edit is left to the reads of the record itself, ``fsck`` and audits)."""
+    with environment(tmp_path, db_url) as env:
+        factor_seq, fid = publish_factors_and_footprint(env)
+        supplier_token = env.token(SUPPLIER)
+        with env.client(SUPPLIER) as http:
+            honest = http.get(f"/v1/footprints/{fid}/computed")
+            assert honest.status_code == 200, honest.text
+        with engine(db_url) as eng:
+            edit_entry(eng, factor_seq, GRID_FACTOR, GRID_FACTOR_ALTERED, fix_hashes=True)
+    with (
+        gateway(tmp_path, db_url) as (_, http_server),
+        httpx.Client(
+            base_url=http_server.url, headers={"Authorization": f"Bearer {supplier_token}"}
+        ) as http,
+    ):
+        restarted = http.get(f"/v1/footprints/{fid}/computed")
+        assert http_server.app.state.services.computed.restored_from is not None
+    assert restarted.status_code == 200, restarted.text
+    assert restarted.json()["total"] == honest.json()["total"]
+    assert float(restarted.json()["total"]) == pytest.approx(536.6)
 
 
 @pytest.mark.parametrize("change", ["retyped", "deleted"])

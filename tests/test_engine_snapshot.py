@@ -1,0 +1,208 @@
+"""The engine snapshot (``gateway.engine_snapshot``): a gateway started after another
+answers from the snapshot that one saved, takes in what was appended since, and answers
+exactly as a gateway built from the log; a snapshot that is not provably this gateway's,
+of this log, is never loaded (a forged one is not even unpickled)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.auth import KEY_FILE, gateway_key
+from gateway.engine_snapshot import SNAPSHOT_FILE, EngineSnapshots, EngineState
+from ledger.server import LedgerServer
+from ledger.store.database import sqlite_url
+from tests.ledger_fixtures import SUPPLIER
+from tests.test_gateway_support import SUPPLIER_B, Env, environment, footprint_entry, gateway
+
+CATHODE = "urn:pact:product:cathode-b:lfp-cathode"
+
+
+def _cell(env: Env, product: str, cites: str) -> str:
+    entry = footprint_entry(SUPPLIER, product, unit="kilogram")
+    entry["composition"] = {
+        "ownEmissions": [{"stage": "main-production", "scope": "2", "kgCO2e": "5"}],
+        "inputs": [{"footprintId": cites, "amount": "2", "unit": "kilogram"}],
+    }
+    env.submit(SUPPLIER, entry)
+    return str(entry["footprint"]["id"])
+
+
+def _supply_chain(env: Env, cells: int) -> list[str]:
+    """A cathode and ``cells`` cells citing it (the owner of the cells reads them)."""
+    cathode = footprint_entry(SUPPLIER_B, CATHODE, unit="kilogram")
+    cathode["composition"]["ownEmissions"] = [
+        {"stage": "raw-material-acquisition", "scope": "3", "kgCO2e": "10"}
+    ]
+    env.submit(SUPPLIER_B, cathode)
+    cathode_id = cathode["footprint"]["id"]
+    env.grant(SUPPLIER_B, SUPPLIER, "detail", footprintId=cathode_id)
+    return [_cell(env, f"urn:pact:product:recycler-a:cell-{i}", cathode_id) for i in range(cells)]
+
+
+def _computed(env: Env, url: str, footprint_id: str) -> httpx.Response:
+    return httpx.get(
+        f"{url}/v1/footprints/{footprint_id}/computed",
+        headers={"Authorization": f"Bearer {env.token(SUPPLIER)}"},
+        timeout=30,
+    )
+
+
+def _header(path: Path) -> dict[str, Any]:
+    lines = path.read_bytes().split(b"\n", 2)
+    return dict(json.loads(lines[1]))
+
+
+def _restored_from(http: Any) -> int | None:
+    restored: int | None = http.app.state.services.computed.restored_from
+    return restored
+
+
+def _from_the_log(env: Env, tmp_path: Path, footprint_id: str) -> Any:
+    """What a gateway with no snapshot answers (its own is set aside and put back)."""
+    snapshot = tmp_path / SNAPSHOT_FILE
+    aside = tmp_path / "aside.snapshot"
+    shutil.move(snapshot, aside)
+    try:
+        with gateway(tmp_path, "", server=env.server) as (_, http):
+            answer = _computed(env, http.url, footprint_id)
+            assert _restored_from(http) is None
+    finally:
+        shutil.move(aside, snapshot)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_new_gateway_starts_from_the_snapshot_and_takes_in_what_came_after(
+    tmp_path: Path, db_url: str
+) -> None:
+    with environment(tmp_path, db_url) as env:
+        first, second = _supply_chain(env, 2)
+        answer = _computed(env, env.url, first)
+        assert answer.status_code == 200, answer.text
+        snapshot = tmp_path / SNAPSHOT_FILE
+        saved = _header(snapshot)["size"]
+        assert saved == env.server.store.tree_size()
+        assert os.stat(snapshot).st_mode & 0o077 == 0
+        later = _cell(env, "urn:pact:product:recycler-a:cell-later", first)
+        with gateway(tmp_path, db_url, server=env.server) as (_, http):
+            restarted = _computed(env, http.url, later)
+            assert _restored_from(http) == saved
+            again = _computed(env, http.url, second)
+        assert restarted.status_code == 200, restarted.text
+        assert restarted.json() == _from_the_log(env, tmp_path, later)
+        assert again.json() == _from_the_log(env, tmp_path, second)
+        # the gateway that stopped saved what it had taken in since
+        assert _header(snapshot)["size"] == env.server.store.tree_size()
+
+
+def test_a_snapshot_forged_without_the_gateway_key_is_not_unpickled(
+    tmp_path: Path, db_url: str
+) -> None:
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, cell).status_code == 200
+        snapshot = tmp_path / SNAPSHOT_FILE
+        magic, header, _ = snapshot.read_bytes().split(b"\n", 2)
+        marker = tmp_path / "unpickled"
+        body = pickle.dumps(_Plant(str(marker)))
+        fields = {**json.loads(header), "bytes": len(body)}
+        forged = EngineSnapshots(snapshot, os.urandom(32))._tag(json.dumps(fields).encode(), body)
+        snapshot.write_bytes(magic + b"\n" + json.dumps(fields).encode() + b"\n" + forged + body)
+        with gateway(tmp_path, db_url, server=env.server) as (_, http):
+            answer = _computed(env, http.url, cell)
+            assert _restored_from(http) is None
+        assert not marker.exists()
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == _from_the_log(env, tmp_path, cell)
+
+
+def test_a_snapshot_altered_on_disk_is_not_used(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, cell).status_code == 200
+        snapshot = tmp_path / SNAPSHOT_FILE
+        data = bytearray(snapshot.read_bytes())
+        data[-10] ^= 0x01
+        snapshot.write_bytes(bytes(data))
+        with gateway(tmp_path, db_url, server=env.server) as (_, http):
+            answer = _computed(env, http.url, cell)
+            assert _restored_from(http) is None
+        assert answer.json() == _from_the_log(env, tmp_path, cell)
+
+
+def test_a_snapshot_of_another_ledger_is_not_used(tmp_path: Path, db_url: str) -> None:
+    """Two data directories sharing one gateway key (a cloned directory): the snapshot
+    of one ledger, tagged with the right key, is refused by the other, whose log has
+    another root at that size, and the other answers from its own log."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    with environment(theirs, sqlite_url(theirs)) as env:
+        (their_cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, their_cell).status_code == 200
+    ours.mkdir()
+    shutil.copy(theirs / KEY_FILE, ours / KEY_FILE)
+    with environment(ours, db_url) as env:
+        cells = _supply_chain(env, 4)  # a longer log: the foreign snapshot's size is in it
+        shutil.copy(theirs / SNAPSHOT_FILE, ours / SNAPSHOT_FILE)
+        with gateway(ours, db_url, server=env.server) as (_, http):
+            mine = _computed(env, http.url, cells[0])
+            foreign = _computed(env, http.url, their_cell)
+            assert _restored_from(http) is None
+        assert mine.status_code == 200, mine.text
+        assert mine.json() == _from_the_log(env, ours, cells[0])
+        assert foreign.status_code == 404, foreign.text
+        assert not env.server.verified.monitor.failing
+
+
+def test_a_snapshot_beyond_the_log_is_not_used_and_raises_no_alarm(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A database restored from a backup older than the snapshot: the log is shorter."""
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, cell).status_code == 200
+        snapshot = tmp_path / SNAPSHOT_FILE
+        state = _saved_state(env.server, snapshot)
+        beyond = EngineState(state.size + 5, state.root, state.active, state.factors, state.engine)
+        EngineSnapshots(snapshot, gateway_key(tmp_path)).save(beyond)
+        with gateway(tmp_path, db_url, server=env.server) as (_, http):
+            answer = _computed(env, http.url, cell)
+            assert _restored_from(http) is None
+            health = httpx.get(f"{http.url}/healthz")
+        assert answer.json() == _from_the_log(env, tmp_path, cell)
+        assert health.status_code == 200, health.text
+
+
+def test_a_snapshot_of_other_code_is_not_loaded(tmp_path: Path, db_url: str) -> None:
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, cell).status_code == 200
+        snapshot = tmp_path / SNAPSHOT_FILE
+        size = env.server.store.tree_size()
+        upgraded = EngineSnapshots(snapshot, gateway_key(tmp_path), code="a later release")
+        assert upgraded.load(size, env.server.verified.root) is None
+        assert _saved_state(env.server, snapshot).size == size
+
+
+class _Plant:
+    """Unpickling this creates a file: what a forged snapshot would run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (Path.write_text, (Path(self.path), "ran"))  # type: ignore[return-value]
+
+
+def _saved_state(server: LedgerServer, snapshot: Path) -> EngineState:
+    loaded = EngineSnapshots(snapshot, gateway_key(server.data_dir.path)).load(
+        server.store.tree_size(), server.verified.root
+    )
+    assert loaded is not None
+    return loaded
