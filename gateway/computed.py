@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.computed_journal import Advance, ChangeJournal, viewers_reached
+from gateway.computed_render import Evidence, attested, retired, served_result
 from gateway.engine_snapshot import EngineSnapshots, EngineState
 from gateway.factor_details import FactorDetails
 from gateway.footprints import FootprintAccess, Reads
@@ -33,8 +34,8 @@ from graph.contributions import ContributionNode
 from graph.cut import Disclosure, disclosed_result, disclosed_tree
 from graph.engine import FootprintEngine
 from graph.errors import FootprintEngineError, NoPhysicalSolutionError, OutOfRangeError
-from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints, cff_fields
-from graph.results import ComputedFootprint, EndOfLife
+from graph.ledger_adapter import ENGINE_ENTRY_TYPES, ActiveFootprints
+from graph.results import ComputedFootprint
 from ledger.entries import Entry, parse_entry
 from ledger.read import VerifiedLog, log_size
 from ledger.read.evidence import attestation_seqs, evidence_added, retirement_seqs
@@ -50,12 +51,6 @@ CATCH_UP_SHARE = 0.02
 CATCH_UP_MIN = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class _Evidence:
-    attestations: list[dict[str, Any]]
-    retirements: list[dict[str, Any]]
-
-
 # A footprint's uncut result, or why it has none (None: the engine does not hold it).
 _Result = ComputedFootprint | NoPhysicalSolutionError | OutOfRangeError | None
 
@@ -67,7 +62,7 @@ class _Snapshot:
     results: dict[str, ComputedFootprint | NoPhysicalSolutionError | OutOfRangeError | None] = (
         field(default_factory=dict)
     )
-    evidence: dict[str, _Evidence] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
 
 
 class ComputedFootprints:
@@ -197,11 +192,16 @@ class ComputedFootprints:
 
     def save_snapshot(self) -> None:
         """Save the engine as it stands, if it moved since it was last saved (at shutdown:
-        the next start takes in only what is appended after)."""
+        the next start takes in only what is appended after). A failure is logged: the
+        snapshot only saves time, and a shutdown must finish."""
         with self._lock:
             snap = self._snapshot
-            if snap is not None:
+            if snap is None:
+                return
+            try:
                 self._save(snap.size, snap.engine)
+            except Exception as exc:  # e.g. the database already closed
+                _log.warning("engine snapshot not saved at shutdown: %s", exc)
 
     def _build(self, size: int, previous: _Snapshot | None) -> _Snapshot:
         """The snapshot at ``size``, keeping ``previous``'s cached results and evidence
@@ -223,7 +223,7 @@ class ComputedFootprints:
         self.journal.record(Advance(start, size, frozenset(reached | added), viewers))
         return snap
 
-    def _evidence(self, snap: _Snapshot, footprint_id: str) -> _Evidence:
+    def _evidence(self, snap: _Snapshot, footprint_id: str) -> Evidence:
         """Who attested the footprint and what was retired for it, as of the snapshot: one
         index probe each (``ledger.read.evidence``), entries read verified; cached in the
         snapshot. The reads run without the lock, so they never hold up an advance."""
@@ -235,15 +235,15 @@ class ComputedFootprints:
             ref = footprint_ref(conn, footprint_id)
             attests = attests_to(ref)
             benefits = benefits_from(footprint_id)
-            attested = [
-                _attested(entries(conn, seq, "attestation", attests), seq)
+            attestations = [
+                attested(entries(conn, seq, "attestation", attests), seq)
                 for seq in attestation_seqs(conn, footprint_id, snap.size)
             ]
-            retired = [
-                _retired(entries(conn, seq, "retirement beneficiary", benefits), seq)
+            retirements = [
+                retired(entries(conn, seq, "retirement beneficiary", benefits), seq)
                 for seq in retirement_seqs(conn, footprint_id, snap.size)
             ]
-        found = _Evidence(attested, retired)
+        found = Evidence(attestations, retirements)
         with self._lock:  # an advance copies the cache
             snap.evidence[footprint_id] = found
         return found
@@ -306,36 +306,7 @@ class ComputedFootprints:
         evidence = None
         if detail:
             evidence = self._evidence(snap, footprint_id)
-        return {
-            "footprintId": found.footprint_id,
-            "companyId": found.company_id,
-            "declaredUnitOfMeasurement": found.declared_unit,
-            "total": quantity(found.total),
-            "byStage": {k: quantity(v) for k, v in found.by_stage.items()},
-            "byScope": {k: quantity(v) for k, v in found.by_scope.items()},
-            # Which suppliers stand behind the total is composition-level data.
-            "bySupplier": {k: quantity(v) for k, v in found.by_supplier.items()}
-            if detail
-            else None,
-            "primaryDataShare": None
-            if found.primary_data_share is None
-            else quantity(found.primary_data_share),
-            # signed by the supplier: served as signed, not rounded
-            "declared": None if found.declared is None else str(found.declared),
-            "relativeDifference": None
-            if found.relative_difference is None
-            else percent(found.relative_difference),
-            "flagged": found.flagged,
-            "dqr": {k: quantity(v) for k, v in found.dqr.items()},
-            "endOfLife": _end_of_life(found.end_of_life, detail),
-            "complete": found.complete,
-            "gaps": len(found.gaps),
-            "inputErrors": len(found.errors),
-            # Who attested it and which instruments were retired for it belong to the
-            # footprint's inner detail, like its suppliers.
-            "attestations": evidence.attestations if evidence else [],
-            "retirements": evidence.retirements if evidence else [],
-        }
+        return served_result(found, detail, evidence)
 
     def contributions(
         self, footprint_id: str, level_of: Disclosure, *, depth: int, cutoff: float
@@ -373,39 +344,3 @@ class ComputedFootprints:
             "factor": factor,
             "children": [self._node(engine, c) for c in node.children],
         }
-
-
-def _end_of_life(end_of_life: EndOfLife, detail: bool) -> dict[str, Any]:
-    """The declared method, and with detail access (the lines are composition-level data)
-    each CFF line's parameters as the entry states them."""
-    lines = None
-    if detail:
-        lines = [{"line": n, "cff": cff_fields(p)} for n, p in end_of_life.cff]
-    return {"method": end_of_life.method, "inputs": lines}
-
-
-def _attested(att: dict[str, Any], seq: int) -> dict[str, Any]:
-    return {
-        "entryId": att["entryId"],
-        "seq": seq,
-        "verifier": att["org"],
-        "standard": att.get("standard"),
-        "assuranceLevel": att.get("assuranceLevel"),
-        "boundary": att.get("boundary"),
-        "validFrom": att.get("validFrom"),
-        "validUntil": att.get("validUntil"),
-    }
-
-
-def _retired(ret: dict[str, Any], seq: int) -> dict[str, Any]:
-    return {
-        "entryId": ret["entryId"],
-        "seq": seq,
-        "org": ret["org"],
-        "registry": ret["registry"],
-        "kind": ret["kind"],
-        "serials": ret["serials"],
-        "quantity": ret["quantity"],
-        "unit": ret["unit"],
-        "vintage": ret["vintage"],
-    }
