@@ -25,6 +25,7 @@ log as before, so a snapshot can save time but never change an answer.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -33,7 +34,8 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,7 +43,6 @@ from pathlib import Path
 import graph
 from gateway.auth import subkey
 from gateway.factor_details import FactorDetails
-from graph.bulk import gc_paused
 from graph.engine import FootprintEngine
 from graph.ledger_adapter import ActiveFootprints
 
@@ -173,8 +174,28 @@ class EngineSnapshots:
             raise SnapshotRejected(f"its root at tree size {size} is not the log's")
         try:
             # only bytes this gateway wrote get here: their tag verified under its key
-            with gc_paused():  # it makes millions of objects, none in a reference cycle
+            with _frozen_when_loaded():
                 active, factors, engine = pickle.loads(body)  # noqa: S301
         except Exception as exc:  # our own bytes under our own tag: not expected
             raise SnapshotRejected(f"it does not load ({exc!r})") from None
         return EngineState(size, root, active, factors, engine)
+
+
+@contextmanager
+def _frozen_when_loaded() -> Iterator[None]:
+    """Load with the cyclic garbage collector paused, then move everything loaded to the
+    collector's permanent generation (``gc.freeze``), where no collection walks it again.
+
+    A snapshot is millions of objects, none in a reference cycle (they are freed by
+    reference counting when the engine is replaced). Left to the collector, the first
+    collection after the load walks them all: 0.9 of the 2.5 s a 10⁵-entry load took.
+    The process is collected first, while it is small, so no cyclic garbage is frozen."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
