@@ -4,7 +4,8 @@ The checkpointer signs the tree the store holds. A record an insider appended to
 store (its hashes and Merkle node made to fit, but its signature forged) would be signed
 into the log with the rest, and from then on served as the signer's: a forged grant
 opened a footprint to its "grantee". So before a checkpoint covers a record, its
-signature must verify under the key it names, of the org it names.
+signature must verify under the key it names, of the org it names, valid at the record's
+seq (added before it and not yet rotated away or revoked).
 
 A record this process's sequencer committed was checked at submission, and its leaf
 hash binds its bytes, key id and signature: if the stored leaf is still the one the
@@ -75,6 +76,10 @@ class RecordSignatures:
             key = self._identity.catch_up().keys.get(key_id)
         if key is None or key.org_id != org_id:
             reason = "names a key that is not its org's"
+        elif not key.added_seq <= seq <= (size if key.ended_seq is None else key.ended_seq):
+            # a key rotated away or revoked (perhaps because it leaked) signs nothing after
+            # the record that ended it (an org signs its own rotation with the old key)
+            reason = f"names a key that was not valid at seq {seq}"
         elif not verify_signature(key.public_key, signature, entry):
             reason = "has a signature that does not verify under the key it names"
         else:

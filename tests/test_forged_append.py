@@ -14,8 +14,9 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from clients.sdk import LedgerClient, new_entry
+from clients.sdk import LedgerClient, OrgSigner, new_entry
 from ledger.errors import IntegrityError
+from ledger.keys import encode_public_key, new_private_key
 from ledger.record import Record, entry_hash
 from ledger.store.database import Database
 from ledger.store.log import LogWriter, StoredRecord
@@ -25,9 +26,11 @@ from tests.test_verified_reads import grpc_health
 from tests.test_verified_reads import health_pb2 as health
 
 
-def _append_forged_grant(db_url: str, key_id: bytes, signature: bytes, entry: bytes) -> int:
-    """The insider's append: a ``grant`` record with every hash and its leaf node right,
-    and the ``access_grant`` row the rules would have written. Its seq."""
+def _append_forged_grant(
+    db_url: str, key_id: bytes, signature: bytes, entry: bytes, entry_type: str = "grant"
+) -> int:
+    """The insider's append: a record (a ``grant`` unless said) with every hash and its
+    leaf node right. Its seq."""
     db = Database(db_url)
     try:
         with db.write() as conn:
@@ -40,7 +43,7 @@ def _append_forged_grant(db_url: str, key_id: bytes, signature: bytes, entry: by
                     seq,
                     now,
                     grant_id,
-                    "grant",
+                    entry_type,
                     SUPPLIER,
                     key_id,
                     signature,
@@ -72,7 +75,7 @@ def _grant_row(db_url: str, seq: int, grant_id: str, footprint_id: str) -> None:
         db.dispose()
 
 
-@pytest.mark.parametrize("forgery", ["bad signature", "another org's key"])
+@pytest.mark.parametrize("forgery", ["bad signature", "another org's key", "a rotated key"])
 def test_a_forged_record_appended_by_hand_is_not_signed_nor_served(
     tmp_path: Path, db_url: str, forgery: str
 ) -> None:
@@ -85,8 +88,22 @@ def test_a_forged_record_appended_by_hand_is_not_signed_nor_served(
         if forgery == "bad signature":  # the supplier's key id, a signature it never made
             signed = supplier.sign(grant)
             key_id, signature, entry = signed.key_id, bytes(64), signed.entry
-        else:  # a valid signature by the buyer's own key, on an entry naming the supplier
+        elif forgery == "another org's key":  # the buyer's valid signature, naming the supplier
             signed = env.orgs[BUYER].sign(grant)
+            key_id, signature, entry = signed.key_id, signed.signature, signed.entry
+        else:  # the supplier's own valid signature, with a key it has since rotated away
+            rotated = OrgSigner(SUPPLIER, new_private_key())
+            env.submit(
+                SUPPLIER,
+                new_entry(
+                    "key.rotate",
+                    SUPPLIER,
+                    orgId=SUPPLIER,
+                    newPublicKey=encode_public_key(rotated.public_key),
+                ),
+            )
+            env.server.checkpointer.refresh()
+            signed = supplier.sign(grant)
             key_id, signature, entry = signed.key_id, signed.signature, signed.entry
         seq = _append_forged_grant(db_url, key_id, signature, entry)
         _grant_row(db_url, seq, str(grant["entryId"]), fid)
@@ -119,5 +136,21 @@ def test_records_another_process_appended_are_signed_when_genuine(
             new_entry("grant", SUPPLIER, grantee=BUYER, level="summary", footprintId=fid)
         )
         seq = _append_forged_grant(db_url, signed.key_id, signed.signature, signed.entry)
+        assert env.server.checkpointer.refresh().size == seq + 1
+        # a rotation is signed with the key it ends: that key is still valid at its seq
+        rotated = OrgSigner(SUPPLIER, new_private_key())
+        rotation = env.orgs[SUPPLIER].sign(
+            new_entry(
+                "key.rotate",
+                SUPPLIER,
+                orgId=SUPPLIER,
+                newPublicKey=encode_public_key(rotated.public_key),
+            )
+        )
+        seq = _append_forged_grant(
+            db_url, rotation.key_id, rotation.signature, rotation.entry, "key.rotate"
+        )
+        ended = env.server.identity.catch_up().keys[rotation.key_id]  # as a follower would
+        assert ended.ended_seq == seq
         assert env.server.checkpointer.refresh().size == seq + 1
         assert grpc_health(env.server) == health.HealthCheckResponse.SERVING
