@@ -113,7 +113,7 @@ class EngineSnapshots:
             }
         ).encode()
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self._temporary_prefix())
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(_MAGIC + header + b"\n" + self._tag(header, body))
@@ -129,10 +129,22 @@ class EngineSnapshots:
             return
         _log.info("engine snapshot saved at tree size %d (%d bytes)", state.size, len(body))
 
+    def _temporary_prefix(self, pid: int | None = None) -> str:
+        return f".{self.path.name}.{os.getpid() if pid is None else pid}."
+
+    def remove_stale_temporaries(self) -> None:
+        """Remove the half-written files of saves that a process did not finish (killed
+        while writing): those whose writer is no longer running."""
+        for leftover in self.path.parent.glob(f".{self.path.name}.*"):
+            pid = leftover.name.removeprefix(f".{self.path.name}.").split(".")[0]
+            if pid.isdigit() and not _running(int(pid)):
+                leftover.unlink(missing_ok=True)
+
     def load(self, log_size: int, root_at: Callable[[int], bytes]) -> EngineState | None:
         """The saved state, if there is one and it proves to be this gateway's, for this
         code, of a prefix of the log of ``log_size`` entries whose root ``root_at`` returns
         (checked against the signed checkpoint); None otherwise (logged)."""
+        self.remove_stale_temporaries()
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -179,6 +191,16 @@ class EngineSnapshots:
         except Exception as exc:  # our own bytes under our own tag: not expected
             raise SnapshotRejected(f"it does not load ({exc!r})") from None
         return EngineState(size, root, active, factors, engine)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager

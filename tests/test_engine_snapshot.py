@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,29 @@ def _saved_state(server: LedgerServer, snapshot: Path) -> EngineState:
     )
     assert loaded is not None
     return loaded
+
+
+def test_a_save_cut_short_leaves_nothing_behind_at_the_next_start(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A process killed while writing leaves a half-written temporary file; the next
+    start removes it (its writer is gone) and keeps a running writer's."""
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        dead_pid = _exited_pid()
+        snapshots = EngineSnapshots(tmp_path / SNAPSHOT_FILE, gateway_key(tmp_path))
+        stale = tmp_path / f"{snapshots._temporary_prefix(dead_pid)}abc"
+        live = tmp_path / f"{snapshots._temporary_prefix(os.getpid())}def"
+        stale.write_bytes(b"half")
+        live.write_bytes(b"being written")
+        with gateway(tmp_path, db_url, server=env.server) as (_, http):
+            assert _computed(env, http.url, cell).status_code == 200
+        assert not stale.exists()
+        assert live.exists()
+
+
+def _exited_pid() -> int:
+    """The pid of a child that has exited and been reaped (no process has it now)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
