@@ -30,8 +30,10 @@ import hashlib
 import hmac
 import json
 import logging
+import mmap
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -121,6 +123,7 @@ class EngineSnapshots:
                     out.flush()
                     os.fsync(out.fileno())
                 os.replace(tmp, self.path)
+                _sync_directory(self.path.parent)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -143,17 +146,30 @@ class EngineSnapshots:
     def load(self, log_size: int, root_at: Callable[[int], bytes]) -> EngineState | None:
         """The saved state, if there is one and it proves to be this gateway's, for this
         code, of a prefix of the log of ``log_size`` entries whose root ``root_at`` returns
-        (checked against the signed checkpoint); None otherwise (logged)."""
+        (checked against the signed checkpoint); None otherwise (logged).
+
+        Only a regular file is read, and it is mapped rather than read into memory: a
+        FIFO put in its place would block the open forever, and a link to
+        ``/dev/zero`` or a huge sparse file would fill the memory (red team,
+        2026-12-07, F1 and F2)."""
         self.remove_stale_temporaries()
         try:
-            data = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
-        except OSError as exc:
+        except OSError as exc:  # a symbolic link (ELOOP), a permission, …
             _log.warning("engine snapshot %s not read: %s", self.path, exc)
             return None
         try:
-            return self._state(memoryview(data), log_size, root_at)
+            with os.fdopen(fd, "rb") as file:
+                found = os.fstat(file.fileno())
+                if not stat.S_ISREG(found.st_mode) or found.st_size == 0:
+                    raise SnapshotRejected("it is not a regular file with contents")
+                with (
+                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+                    memoryview(mapped) as data,
+                ):
+                    return self._state(data, log_size, root_at)
         except SnapshotRejected as exc:
             _log.warning("engine snapshot %s not used: %s", self.path, exc)
             return None
@@ -163,34 +179,43 @@ class EngineSnapshots:
     ) -> EngineState:
         if bytes(data[: len(_MAGIC)]) != _MAGIC:
             raise SnapshotRejected("not an engine snapshot")
-        # the header is short: look for its end in a bounded window, not a copy of the file
+        # the header is short: look for its end in a bounded window
         end = bytes(data[len(_MAGIC) : len(_MAGIC) + 4096]).find(b"\n")
         if end < 0:
             raise SnapshotRejected("its header is malformed")
         header = bytes(data[len(_MAGIC) : len(_MAGIC) + end])
         tag_at = len(_MAGIC) + end + 1
         tag = bytes(data[tag_at : tag_at + _TAG_BYTES])
-        body = data[tag_at + _TAG_BYTES :]
-        if not hmac.compare_digest(tag, self._tag(header, body)):
-            raise SnapshotRejected("its tag does not verify under this gateway's key")
-        fields = json.loads(header)
-        if fields["format"] != _FORMAT or fields["code"] != self._code:
-            raise SnapshotRejected("it was written by another version of the code")
-        size, root = int(fields["size"]), bytes.fromhex(fields["root"])
-        if size > log_size:
-            raise SnapshotRejected(
-                f"it is of tree size {size}, beyond the log's {log_size} "
-                "(a database restored from an older backup?)"
-            )
-        if not hmac.compare_digest(root_at(size), root):
-            raise SnapshotRejected(f"its root at tree size {size} is not the log's")
-        try:
-            # only bytes this gateway wrote get here: their tag verified under its key
-            with _frozen_when_loaded():
-                active, factors, engine = pickle.loads(body)  # noqa: S301
-        except Exception as exc:  # our own bytes under our own tag: not expected
-            raise SnapshotRejected(f"it does not load ({exc!r})") from None
+        with data[tag_at + _TAG_BYTES :] as body:
+            if not hmac.compare_digest(tag, self._tag(header, body)):
+                raise SnapshotRejected("its tag does not verify under this gateway's key")
+            fields = json.loads(header)
+            if fields["format"] != _FORMAT or fields["code"] != self._code:
+                raise SnapshotRejected("it was written by another version of the code")
+            size, root = int(fields["size"]), bytes.fromhex(fields["root"])
+            if size > log_size:
+                raise SnapshotRejected(
+                    f"it is of tree size {size}, beyond the log's {log_size} "
+                    "(a database restored from an older backup?)"
+                )
+            if not hmac.compare_digest(root_at(size), root):
+                raise SnapshotRejected(f"its root at tree size {size} is not the log's")
+            try:
+                # only bytes this gateway wrote get here: their tag verified under its key
+                with _frozen_when_loaded():
+                    active, factors, engine = pickle.loads(body)  # noqa: S301
+            except Exception as exc:  # our own bytes under our own tag: not expected
+                raise SnapshotRejected(f"it does not load ({exc!r})") from None
         return EngineState(size, root, active, factors, engine)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (a crash after it keeps the new file)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _running(pid: int) -> bool:

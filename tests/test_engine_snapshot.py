@@ -233,3 +233,24 @@ def _exited_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_fifo_or_a_link_in_place_of_the_snapshot_is_not_read(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Red team, 2026-12-07: a FIFO at the snapshot's path blocked the open forever (every
+    computed request hung, health green, shutdown hung); a link to ``/dev/zero`` was read
+    until the host ran out of memory. Neither is opened for reading now."""
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        snapshot = tmp_path / SNAPSHOT_FILE
+        for plant in ("fifo", "link"):
+            snapshot.unlink(missing_ok=True)
+            if plant == "fifo":
+                os.mkfifo(snapshot)
+            else:
+                snapshot.symlink_to("/dev/zero")
+            with gateway(tmp_path, db_url, server=env.server) as (_, http):
+                answer = _computed(env, http.url, cell)
+                assert _restored_from(http) is None
+            assert answer.status_code == 200, (plant, answer.text)
