@@ -25,12 +25,13 @@ log as before, so a snapshot can save time but never change an answer.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import hmac
+import io
 import json
 import logging
-import mmap
 import os
 import pickle
 import stat
@@ -55,6 +56,10 @@ SNAPSHOT_FILE = "engine.snapshot"
 _MAGIC = b"carbonledger engine snapshot\n"
 _FORMAT = 1
 _TAG_BYTES = 32
+_MAX_HEADER = 4096
+#: A snapshot holds at most this many bytes per log entry (about 650 are seen: 66 MB for
+#: a log of 102,023 entries); a file claiming more is not read.
+MAX_BYTES_PER_ENTRY = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,64 +153,89 @@ class EngineSnapshots:
         code, of a prefix of the log of ``log_size`` entries whose root ``root_at`` returns
         (checked against the signed checkpoint); None otherwise (logged).
 
-        Only a regular file is read, and it is mapped rather than read into memory: a
-        FIFO put in its place would block the open forever, and a link to
-        ``/dev/zero`` or a huge sparse file would fill the memory (red team,
-        2026-12-07, F1 and F2)."""
+        What is unpickled is exactly what was verified: the file is read once into this
+        process's memory, and only a regular file (never blocking on a FIFO, no symbolic
+        link) whose length is the one its header states, within ``MAX_BYTES_PER_ENTRY``
+        of the log's size (red team, 2026-12-07: a FIFO hung every computed request, a
+        link to ``/dev/zero`` filled the memory, and a mapped file rewritten in place
+        after the check ran a pickle of the writer's choosing)."""
         self.remove_stale_temporaries()
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
-        except OSError as exc:  # a symbolic link (ELOOP), a permission, …
-            _log.warning("engine snapshot %s not read: %s", self.path, exc)
+        except OSError as exc:
+            reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            _log.warning("engine snapshot %s not read: %s", self.path, reason)
             return None
         try:
-            with os.fdopen(fd, "rb") as file:
-                found = os.fstat(file.fileno())
-                if not stat.S_ISREG(found.st_mode) or found.st_size == 0:
-                    raise SnapshotRejected("it is not a regular file with contents")
-                with (
-                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
-                    memoryview(mapped) as data,
-                ):
-                    return self._state(data, log_size, root_at)
+            with open(fd, "rb", buffering=0, closefd=True) as file:
+                header, body = self._read(file, log_size)
+            return self._state(header, body, log_size, root_at)
         except SnapshotRejected as exc:
             _log.warning("engine snapshot %s not used: %s", self.path, exc)
-            return None
+        except OSError as exc:  # a directory, a read error, …
+            _log.warning("engine snapshot %s not read: %s", self.path, exc.strerror or exc)
+        return None
 
-    def _state(
-        self, data: memoryview, log_size: int, root_at: Callable[[int], bytes]
-    ) -> EngineState:
-        if bytes(data[: len(_MAGIC)]) != _MAGIC:
+    def _read(self, file: io.FileIO, log_size: int) -> tuple[bytes, bytearray]:
+        """The header and the body of a regular file whose length its header states."""
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            raise SnapshotRejected("it is not a regular file")
+        start = file.read(len(_MAGIC) + _MAX_HEADER)
+        if not start.startswith(_MAGIC):
             raise SnapshotRejected("not an engine snapshot")
-        # the header is short: look for its end in a bounded window
-        end = bytes(data[len(_MAGIC) : len(_MAGIC) + 4096]).find(b"\n")
+        end = start.find(b"\n", len(_MAGIC))
         if end < 0:
             raise SnapshotRejected("its header is malformed")
-        header = bytes(data[len(_MAGIC) : len(_MAGIC) + end])
-        tag_at = len(_MAGIC) + end + 1
-        tag = bytes(data[tag_at : tag_at + _TAG_BYTES])
-        with data[tag_at + _TAG_BYTES :] as body:
-            if not hmac.compare_digest(tag, self._tag(header, body)):
-                raise SnapshotRejected("its tag does not verify under this gateway's key")
-            fields = json.loads(header)
-            if fields["format"] != _FORMAT or fields["code"] != self._code:
-                raise SnapshotRejected("it was written by another version of the code")
-            size, root = int(fields["size"]), bytes.fromhex(fields["root"])
-            if size > log_size:
-                raise SnapshotRejected(
-                    f"it is of tree size {size}, beyond the log's {log_size} "
-                    "(a database restored from an older backup?)"
-                )
-            if not hmac.compare_digest(root_at(size), root):
-                raise SnapshotRejected(f"its root at tree size {size} is not the log's")
-            try:
-                # only bytes this gateway wrote get here: their tag verified under its key
-                with _frozen_when_loaded():
-                    active, factors, engine = pickle.loads(body)  # noqa: S301
-            except Exception as exc:  # our own bytes under our own tag: not expected
-                raise SnapshotRejected(f"it does not load ({exc!r})") from None
+        header = start[len(_MAGIC) : end]
+        try:  # not yet verified: read only for the length, bounded below
+            stated = json.loads(header)["bytes"]
+        except (ValueError, KeyError, TypeError):
+            raise SnapshotRejected("its header is malformed") from None
+        offset = end + 1
+        limit = MAX_BYTES_PER_ENTRY * max(log_size, 1)
+        if not isinstance(stated, int) or not 0 < stated <= limit:
+            raise SnapshotRejected(f"its header states {stated!r} bytes, not 1 to {limit}")
+        if found.st_size != offset + _TAG_BYTES + stated:
+            raise SnapshotRejected("its length is not the one its header states")
+        body = bytearray(_TAG_BYTES + stated)
+        file.seek(offset)
+        with memoryview(body) as view:
+            filled = 0
+            while filled < len(body):
+                got = file.readinto(view[filled:])
+                if not got:
+                    raise SnapshotRejected("it was cut short while it was read")
+                filled += got
+        return header, body
+
+    def _state(
+        self, header: bytes, data: bytearray, log_size: int, root_at: Callable[[int], bytes]
+    ) -> EngineState:
+        tag = bytes(data[:_TAG_BYTES])
+        body = memoryview(data)[_TAG_BYTES:]
+        if not hmac.compare_digest(tag, self._tag(header, body)):
+            raise SnapshotRejected("its tag does not verify under this gateway's key")
+        fields = json.loads(header)
+        if fields["format"] != _FORMAT or fields["code"] != self._code:
+            raise SnapshotRejected("it was written by another version of the code")
+        size, root = int(fields["size"]), bytes.fromhex(fields["root"])
+        if size > log_size:
+            raise SnapshotRejected(
+                f"it is of tree size {size}, beyond the log's {log_size} "
+                "(a database restored from an older backup?)"
+            )
+        if not hmac.compare_digest(root_at(size), root):
+            raise SnapshotRejected(f"its root at tree size {size} is not the log's")
+        try:
+            # only bytes this gateway wrote get here: their tag verified under its key, in
+            # this process's own memory, which nothing else writes
+            with _frozen_when_loaded():
+                active, factors, engine = pickle.loads(body)  # noqa: S301
+        except Exception as exc:  # our own bytes under our own tag: not expected
+            raise SnapshotRejected(f"it does not load ({exc!r})") from None
         return EngineState(size, root, active, factors, engine)
 
 

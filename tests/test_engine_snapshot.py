@@ -6,6 +6,7 @@ of this log, is never loaded (a forged one is not even unpickled)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.auth import KEY_FILE, gateway_key
 from gateway.engine_snapshot import SNAPSHOT_FILE, EngineSnapshots, EngineState
@@ -235,22 +237,47 @@ def _exited_pid() -> int:
     return child.pid
 
 
-def test_a_fifo_or_a_link_in_place_of_the_snapshot_is_not_read(
-    tmp_path: Path, db_url: str
+@pytest.mark.parametrize("plant", ["fifo", "link", "directory", "longer", "claims more"])
+def test_what_is_not_a_snapshot_of_its_stated_length_is_not_read(
+    tmp_path: Path, db_url: str, plant: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Red team, 2026-12-07: a FIFO at the snapshot's path blocked the open forever (every
     computed request hung, health green, shutdown hung); a link to ``/dev/zero`` was read
-    until the host ran out of memory. Neither is opened for reading now."""
+    until the host ran out of memory; a directory was a 500 on every computed request; a
+    file extended (sparsely) to gigabytes was hashed to its end before it was refused.
+    None of them is read now: the answer is built from the log."""
     with environment(tmp_path, db_url) as env:
         (cell,) = _supply_chain(env, 1)
+        first = _computed(env, env.url, cell)
+        assert first.status_code == 200, first.text
         snapshot = tmp_path / SNAPSHOT_FILE
-        for plant in ("fifo", "link"):
-            snapshot.unlink(missing_ok=True)
-            if plant == "fifo":
-                os.mkfifo(snapshot)
-            else:
-                snapshot.symlink_to("/dev/zero")
-            with gateway(tmp_path, db_url, server=env.server) as (_, http):
-                answer = _computed(env, http.url, cell)
-                assert _restored_from(http) is None
-            assert answer.status_code == 200, (plant, answer.text)
+        reason = {
+            "fifo": "not a regular file",
+            "link": "it is a symbolic link",
+            "directory": "Is a directory",
+            "longer": "its length is not the one its header states",
+            "claims more": "bytes, not 1 to",
+        }[plant]
+        if plant in ("fifo", "link", "directory"):
+            snapshot.unlink()
+        if plant == "fifo":
+            os.mkfifo(snapshot)
+        elif plant == "link":
+            snapshot.symlink_to("/dev/zero")
+        elif plant == "directory":
+            snapshot.mkdir()
+        elif plant == "longer":
+            os.truncate(snapshot, snapshot.stat().st_size + (1 << 30))  # sparse: no disk
+        else:
+            magic, header, rest = snapshot.read_bytes().split(b"\n", 2)
+            fields = {**json.loads(header), "bytes": 1 << 40}
+            snapshot.write_bytes(magic + b"\n" + json.dumps(fields).encode() + b"\n" + rest)
+        with (
+            caplog.at_level(logging.WARNING, logger="gateway.engine_snapshot"),
+            gateway(tmp_path, db_url, server=env.server) as (_, http),
+        ):
+            answer = _computed(env, http.url, cell)
+            assert _restored_from(http) is None
+        assert answer.status_code == 200, answer.text
+        assert reason in caplog.text
+        assert answer.json() == first.json()
