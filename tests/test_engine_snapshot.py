@@ -11,6 +11,8 @@ import os
 import pickle
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,16 @@ def _supply_chain(env: Env, cells: int) -> list[str]:
     cathode_id = cathode["footprint"]["id"]
     env.grant(SUPPLIER_B, SUPPLIER, "detail", footprintId=cathode_id)
     return [_cell(env, f"urn:pact:product:recycler-a:cell-{i}", cathode_id) for i in range(cells)]
+
+
+@contextmanager
+def _saved(tmp_path: Path, db_url: str) -> Iterator[tuple[Env, str, Path]]:
+    """A ledger and gateway with one cell computed, so its engine snapshot is saved: the
+    environment, the cell and the snapshot's path."""
+    with environment(tmp_path, db_url) as env:
+        (cell,) = _supply_chain(env, 1)
+        assert _computed(env, env.url, cell).status_code == 200
+        yield env, cell, tmp_path / SNAPSHOT_FILE
 
 
 def _computed(env: Env, url: str, footprint_id: str) -> httpx.Response:
@@ -108,10 +120,7 @@ def test_a_new_gateway_starts_from_the_snapshot_and_takes_in_what_came_after(
 def test_a_snapshot_forged_without_the_gateway_key_is_not_unpickled(
     tmp_path: Path, db_url: str
 ) -> None:
-    with environment(tmp_path, db_url) as env:
-        (cell,) = _supply_chain(env, 1)
-        assert _computed(env, env.url, cell).status_code == 200
-        snapshot = tmp_path / SNAPSHOT_FILE
+    with _saved(tmp_path, db_url) as (env, cell, snapshot):
         magic, header, _ = snapshot.read_bytes().split(b"\n", 2)
         marker = tmp_path / "unpickled"
         body = pickle.dumps(_Plant(str(marker)))
@@ -127,10 +136,7 @@ def test_a_snapshot_forged_without_the_gateway_key_is_not_unpickled(
 
 
 def test_a_snapshot_altered_on_disk_is_not_used(tmp_path: Path, db_url: str) -> None:
-    with environment(tmp_path, db_url) as env:
-        (cell,) = _supply_chain(env, 1)
-        assert _computed(env, env.url, cell).status_code == 200
-        snapshot = tmp_path / SNAPSHOT_FILE
+    with _saved(tmp_path, db_url) as (env, cell, snapshot):
         data = bytearray(snapshot.read_bytes())
         data[-10] ^= 0x01
         snapshot.write_bytes(bytes(data))
@@ -167,10 +173,7 @@ def test_a_snapshot_beyond_the_log_is_not_used_and_raises_no_alarm(
     tmp_path: Path, db_url: str
 ) -> None:
     """A database restored from a backup older than the snapshot: the log is shorter."""
-    with environment(tmp_path, db_url) as env:
-        (cell,) = _supply_chain(env, 1)
-        assert _computed(env, env.url, cell).status_code == 200
-        snapshot = tmp_path / SNAPSHOT_FILE
+    with _saved(tmp_path, db_url) as (env, cell, snapshot):
         state = _saved_state(env.server, snapshot)
         beyond = EngineState(state.size + 5, state.root, state.active, state.factors, state.engine)
         EngineSnapshots(snapshot, gateway_key(tmp_path)).save(beyond)
@@ -183,10 +186,7 @@ def test_a_snapshot_beyond_the_log_is_not_used_and_raises_no_alarm(
 
 
 def test_a_snapshot_of_other_code_is_not_loaded(tmp_path: Path, db_url: str) -> None:
-    with environment(tmp_path, db_url) as env:
-        (cell,) = _supply_chain(env, 1)
-        assert _computed(env, env.url, cell).status_code == 200
-        snapshot = tmp_path / SNAPSHOT_FILE
+    with _saved(tmp_path, db_url) as (env, _, snapshot):
         size = env.server.store.tree_size()
         upgraded = EngineSnapshots(snapshot, gateway_key(tmp_path), code="a later release")
         assert upgraded.load(size, env.server.verified.root) is None
@@ -246,11 +246,8 @@ def test_what_is_not_a_snapshot_of_its_stated_length_is_not_read(
     until the host ran out of memory; a directory was a 500 on every computed request; a
     file extended (sparsely) to gigabytes was hashed to its end before it was refused.
     None of them is read now: the answer is built from the log."""
-    with environment(tmp_path, db_url) as env:
-        (cell,) = _supply_chain(env, 1)
-        first = _computed(env, env.url, cell)
-        assert first.status_code == 200, first.text
-        snapshot = tmp_path / SNAPSHOT_FILE
+    with _saved(tmp_path, db_url) as (env, cell, snapshot):
+        first = _computed(env, env.url, cell)  # the running gateway's, from its engine
         reason = {
             "fifo": "not a regular file",
             "link": "it is a symbolic link",

@@ -11,7 +11,10 @@ instead of being served.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +23,9 @@ from sqlalchemy import text
 
 from clients.sdk import LedgerClient, new_entry
 from gateway.engine_snapshot import SNAPSHOT_FILE
+from gateway.server import HttpServer
 from ledger.merkle import NodeID, consistency_nodes, inclusion_nodes
+from ledger.server import LedgerServer
 from tests import carbon_builders as cb
 from tests.carbon_builders import default_factor_set, grid_electricity, inventory_grant
 from tests.ledger_fixtures import AUDITOR, BUYER, SUPPLIER
@@ -41,6 +46,21 @@ GRID_FACTOR = b'"value":"0.5366"'
 GRID_FACTOR_ALTERED = b'"value":"0.0366"'
 
 
+@contextmanager
+def restarted(
+    tmp_path: Path, db_url: str, token: str
+) -> Iterator[tuple[LedgerServer, HttpServer, httpx.Client]]:
+    """A fresh ledger and gateway process over the same store, and a client with
+    ``token``."""
+    with (
+        gateway(tmp_path, db_url) as (server, http_server),
+        httpx.Client(
+            base_url=http_server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as http,
+    ):
+        yield server, http_server, http
+
+
 def publish_factors_and_footprint(env: Env) -> tuple[int, str]:
     """The default factor set (its seq) and a footprint computed from 1000 kWh of grid
     electricity with it (its id)."""
@@ -52,10 +72,12 @@ def publish_factors_and_footprint(env: Env) -> tuple[int, str]:
     return int(factors.seq), str(entry["footprint"]["id"])
 
 
-@pytest.mark.parametrize("fix_hashes", [False, True], ids=["bytes", "bytes-and-hashes"])
-def test_an_edited_factor_is_never_computed_with(
+def computed_then_factor_edited(
     tmp_path: Path, db_url: str, fix_hashes: bool
-) -> None:
+) -> tuple[int, str, str, dict[str, Any]]:
+    """A footprint computed (536.6 kgCO2e) by a running gateway, which saves its engine
+    snapshot, then the factor it uses edited in the store with the servers stopped: the
+    factor set's seq, the footprint's id, the supplier's token and the honest answer."""
     with environment(tmp_path, db_url) as env:
         factor_seq, fid = publish_factors_and_footprint(env)
         supplier_token = env.token(SUPPLIER)
@@ -65,15 +87,18 @@ def test_an_edited_factor_is_never_computed_with(
             assert float(honest.json()["total"]) == pytest.approx(536.6)
         with engine(db_url) as eng:
             edit_entry(eng, factor_seq, GRID_FACTOR, GRID_FACTOR_ALTERED, fix_hashes=fix_hashes)
+    return factor_seq, fid, supplier_token, dict(honest.json())
+
+
+@pytest.mark.parametrize("fix_hashes", [False, True], ids=["bytes", "bytes-and-hashes"])
+def test_an_edited_factor_is_never_computed_with(
+    tmp_path: Path, db_url: str, fix_hashes: bool
+) -> None:
+    factor_seq, fid, supplier_token, _ = computed_then_factor_edited(tmp_path, db_url, fix_hashes)
     (tmp_path / SNAPSHOT_FILE).unlink()  # the engine's snapshot: see the test below
 
     # A fresh process builds its engine from the tampered store: it must refuse to.
-    with (
-        gateway(tmp_path, db_url) as (server, http_server),
-        httpx.Client(
-            base_url=http_server.url, headers={"Authorization": f"Bearer {supplier_token}"}
-        ) as http,
-    ):
+    with restarted(tmp_path, db_url, supplier_token) as (server, _, http):
         for path in (
             f"/v1/footprints/{fid}/computed",
             f"/v1/footprints/{fid}/contributions",
@@ -94,25 +119,13 @@ def test_an_edited_factor_is_not_computed_with_after_a_restart_from_the_snapshot
     not read the records before the snapshot's tree size again: it computes with the
     factor as it was verified when the snapshot was saved, never with the edited one
     (finding the edit is left to the reads of the record itself, ``fsck`` and audits)."""
-    with environment(tmp_path, db_url) as env:
-        factor_seq, fid = publish_factors_and_footprint(env)
-        supplier_token = env.token(SUPPLIER)
-        with env.client(SUPPLIER) as http:
-            honest = http.get(f"/v1/footprints/{fid}/computed")
-            assert honest.status_code == 200, honest.text
-        with engine(db_url) as eng:
-            edit_entry(eng, factor_seq, GRID_FACTOR, GRID_FACTOR_ALTERED, fix_hashes=True)
-    with (
-        gateway(tmp_path, db_url) as (_, http_server),
-        httpx.Client(
-            base_url=http_server.url, headers={"Authorization": f"Bearer {supplier_token}"}
-        ) as http,
-    ):
-        restarted = http.get(f"/v1/footprints/{fid}/computed")
+    _, fid, supplier_token, honest = computed_then_factor_edited(tmp_path, db_url, True)
+    with restarted(tmp_path, db_url, supplier_token) as (_, http_server, http):
+        again = http.get(f"/v1/footprints/{fid}/computed")
         assert http_server.app.state.services.computed.restored_from is not None
-    assert restarted.status_code == 200, restarted.text
-    assert restarted.json()["total"] == honest.json()["total"]
-    assert float(restarted.json()["total"]) == pytest.approx(536.6)
+    assert again.status_code == 200, again.text
+    assert again.json()["total"] == honest["total"]
+    assert float(again.json()["total"]) == pytest.approx(536.6)
 
 
 @pytest.mark.parametrize("change", ["retyped", "deleted"])
@@ -133,12 +146,7 @@ def test_a_record_retyped_or_deleted_is_not_skipped_by_the_engine(
                 statement = "DELETE FROM record WHERE seq = :s"
             conn.execute(text(statement), {"s": factor_seq})
 
-    with (
-        gateway(tmp_path, db_url) as (server, http_server),
-        httpx.Client(
-            base_url=http_server.url, headers={"Authorization": f"Bearer {supplier_token}"}
-        ) as http,
-    ):
+    with restarted(tmp_path, db_url, supplier_token) as (server, _, http):
         answer = http.get(f"/v1/footprints/{fid}/computed")
         assert_pact_refused(answer, factor_seq)
         assert "total" not in answer.text
