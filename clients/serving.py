@@ -143,10 +143,24 @@ def _started(
     return server, http
 
 
+class _SignalledStop(threading.Event):
+    """An event whose untimed ``wait`` wakes twice a second. The kernel may deliver a
+    process's signal to any of its threads; Python then runs the handler only when the
+    main thread next runs bytecode, which an untimed wait never does: ``serve`` slept
+    through a SIGINT for good once in CI (its handler never ran)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None:
+            return super().wait(timeout)
+        while not super().wait(0.5):
+            pass
+        return True
+
+
 def stop_on_signals() -> threading.Event:
     """An event set by SIGINT or SIGTERM. Installed before anything starts, so Ctrl-C
     at any moment means an orderly stop (exit 0), never a ``KeyboardInterrupt``."""
-    stop = threading.Event()
+    stop = _SignalledStop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop

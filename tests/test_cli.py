@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import platform
 import signal
 import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -30,8 +33,10 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, check=check, timeout=60)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+@contextmanager
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """A ``serve`` process and what its banner says; stopped with SIGINT afterwards (it
+    must exit 0 within 30 s)."""
     proc = subprocess.Popen(
         [
             *CLI,
@@ -57,9 +62,29 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     try:
         assert {"grpc", "http", "ledger-key"} <= info.keys(), info
         info["data"] = str(tmp_path / "data")
-        yield info
+        yield proc, info
     finally:
         proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with serving(tmp_path) as (_, info):
+        yield info
+
+
+def test_serve_stops_on_a_signal_the_kernel_gives_to_another_thread(tmp_path: Path) -> None:
+    """CI, 2026-12-07: ``serve`` slept through a SIGINT for good. The kernel may deliver a
+    process's signal to any thread; Python runs the handler only when the main thread
+    runs bytecode, and the main thread was in an untimed wait. Here SIGTERM is sent to
+    one of the other threads (``tgkill``), as the kernel may choose to."""
+    with serving(tmp_path) as (proc, _):
+        others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+        assert others
+        libc = ctypes.CDLL(None, use_errno=True)
+        tgkill = {"x86_64": 234, "aarch64": 131}[platform.machine()]
+        assert libc.syscall(tgkill, proc.pid, others[0], signal.SIGTERM) == 0
         assert proc.wait(timeout=30) == 0
 
 
