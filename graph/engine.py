@@ -214,9 +214,9 @@ class FootprintEngine:
         self._full_graph = None
         touched: set[str] = set()
         for fid in removed_ids:
-            self._registry.remove(fid)
-            consumers = self._store.consumers(np.array([self._index[fid]], dtype=np.int64))
-            touched.update(self._ids[c] for c in consumers.tolist())
+            # who used it (the matrix) and who cited it without using it (the registry)
+            touched |= self._registry.waiting_for(self._registry.remove(fid))
+            touched.update(self._consumers([fid]))
             i = self._index.pop(fid)
             self._ids[i] = ""
             self._alive[i] = False
@@ -235,7 +235,10 @@ class FootprintEngine:
             self._direct.append(())
             touched.add(decl.id)
         for decl in new:
-            touched |= self._registry.referrers(decl)
+            # citations it may satisfy: unresolved ones, and those resolved to another
+            # footprint of its product (a newer one wins)
+            touched |= self._registry.waiting_for(decl)
+            touched.update(self._consumers(self._registry.same_product(decl)))
         touched -= removed_set - set(new_ids)  # a re-applied footprint is built anew
         self._reserve(len(self._ids))
         added_ids = set(new_ids)
@@ -255,6 +258,7 @@ class FootprintEngine:
                 self._problems[i] = (build.gaps, build.errors)
             else:
                 self._problems.pop(i, None)
+            self._registry.record_unresolved(self._registry.footprints[fid], build)
         seeds = np.fromiter((self._index[f] for f in changed), np.int64, len(changed))
         down = self._store.downstream(seeds)
         down = down[self._alive[down]]
@@ -269,6 +273,15 @@ class FootprintEngine:
         else:
             self._solve_subset(down)
         return frozenset(self._ids[i] for i in down.tolist())
+
+    def _consumers(self, footprint_ids: Iterable[str]) -> list[str]:
+        """Ids of the active footprints whose rows use any of ``footprint_ids`` (which must
+        still be indexed)."""
+        inputs = np.fromiter((self._index[f] for f in footprint_ids), np.int64)
+        if inputs.size == 0:
+            return []
+        ids = self._ids
+        return [ids[c] for c in np.unique(self._store.consumers(inputs)).tolist()]
 
     def _solve_subset(self, subset: IntArray) -> None:
         """Solve ``x_D = e_D + Aᵀ_{D,·} x`` for ``D`` with everything outside ``D`` fixed.

@@ -11,7 +11,7 @@ ids live in a list (appending to a tuple would copy it: quadratic for a hub).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -24,17 +24,21 @@ class IdIndex(Generic[K]):
     def __init__(self) -> None:
         self._ids: dict[K, str | list[str]] = {}
 
-    def add(self, key: K, footprint_id: str) -> None:
-        """Add ``footprint_id`` under ``key`` (no-op if it is the last id added there, so a
-        footprint naming the same key on several lines is recorded once)."""
-        held = self._ids.get(key)
-        if held is None:
-            self._ids[key] = footprint_id
-        elif isinstance(held, str):
-            if held != footprint_id:
-                self._ids[key] = [held, footprint_id]
-        elif held[-1] != footprint_id:
-            held.append(footprint_id)
+    def add(self, keys: Iterable[K], footprint_id: str) -> None:
+        """Add ``footprint_id`` under each of ``keys`` (no-op under a key whose last id it
+        already is, so a footprint naming the same key on several lines is recorded once).
+        One call per footprint, not per key: a bulk build registers ≈5·10⁶ keys at 10⁶
+        footprints."""
+        ids = self._ids
+        for key in keys:
+            held = ids.get(key)
+            if held is None:
+                ids[key] = footprint_id
+            elif isinstance(held, str):
+                if held != footprint_id:
+                    ids[key] = [held, footprint_id]
+            elif held[-1] != footprint_id:
+                held.append(footprint_id)
 
     def discard(self, key: K, footprint_id: str) -> None:
         """Remove ``footprint_id`` from ``key`` (and the key once nothing is left)."""

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, NamedTuple
 
 import networkx as nx
@@ -32,6 +33,7 @@ from graph.model import (
     FootprintRef,
     InputLine,
     InputRef,
+    ProductRef,
     Scope,
     Stage,
 )
@@ -100,7 +102,11 @@ class Registry:
     as not active. Both are read live, so their keeper updates them in place and
     re-applies the affected footprints.
 
-    Its indexes are :class:`IdIndex` multimaps, sized for 10⁶ footprints.
+    Its indexes are :class:`IdIndex` multimaps, sized for 10⁶ footprints. Who cites a
+    footprint is known from the matrix once a citation resolves (its consumers); the
+    registry keeps only the citations that did not (:meth:`record_unresolved`), which a new
+    footprint may be the first to satisfy. Indexing every citation cost a third of the
+    build and a dict entry per cited key (≈1.6·10⁶ at 10⁶ footprints).
     """
 
     def __init__(
@@ -114,7 +120,10 @@ class Registry:
         self.footprints: dict[str, FootprintDeclaration] = {}
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
         self._by_product: IdIndex[tuple[str, str]] = IdIndex()
-        self._referrers: IdIndex[_RefKey] = IdIndex()
+        #: cited key → footprints with a line citing it that became no coefficient
+        self._unresolved: IdIndex[_RefKey] = IdIndex()
+        #: footprint → its keys in ``_unresolved`` (only footprints that have any)
+        self._unresolved_of: dict[str, list[_RefKey]] = {}
 
     @staticmethod
     def _product_keys(decl: FootprintDeclaration) -> list[tuple[str, str]]:
@@ -122,32 +131,50 @@ class Registry:
 
     def add(self, decl: FootprintDeclaration) -> None:
         """Register an active footprint (its id must be new)."""
-        if decl.id in self.footprints:
-            raise InvalidParameterError(f"footprint {decl.id} is already active")
-        self.footprints[decl.id] = decl
-        by_product, referrers = self._by_product, self._referrers
-        for key in self._product_keys(decl):
-            by_product.add(key, decl.id)
-        for line in decl.inputs:
-            ref = line.ref
-            if not isinstance(ref, FactorRef):
-                referrers.add(_ref_key(ref), decl.id)
+        fid = decl.id
+        if fid in self.footprints:
+            raise InvalidParameterError(f"footprint {fid} is already active")
+        self.footprints[fid] = decl
+        self._by_product.add(self._product_keys(decl), fid)
 
     def remove(self, footprint_id: str) -> FootprintDeclaration:
         """Unregister a superseded or deprecated footprint."""
         decl = self.footprints.pop(footprint_id)
         for key in self._product_keys(decl):
             self._by_product.discard(key, decl.id)
-        for line in decl.inputs:
-            if not isinstance(line.ref, FactorRef):
-                self._referrers.discard(_ref_key(line.ref), decl.id)
+        self.record_unresolved(decl, None)
         return decl
 
-    def referrers(self, decl: FootprintDeclaration) -> set[str]:
-        """Active footprints with an input line that may resolve to ``decl``."""
-        out = set(self._referrers.get(decl.id))
+    def record_unresolved(self, decl: FootprintDeclaration, build: NodeBuild | None) -> None:
+        """Remember which of ``decl``'s citations its latest ``build`` could not use (a gap,
+        or an upstream whose unit does not convert), replacing what was remembered."""
+        fid = decl.id
+        for key in self._unresolved_of.pop(fid, ()):
+            self._unresolved.discard(key, fid)
+        if build is None or not (build.gaps or build.errors):
+            return
+        lines = [gap.line for gap in build.gaps] + [error.line for error in build.errors]
+        keys = [_ref_key(decl.inputs[n].ref) for n in lines]
+        cited = [key for key in keys if key is not None]
+        if cited:
+            self._unresolved.add(cited, fid)
+            self._unresolved_of[fid] = cited
+
+    def waiting_for(self, decl: FootprintDeclaration) -> set[str]:
+        """Active footprints with a citation of ``decl`` (by id or product) that resolved to
+        nothing usable at their last build."""
+        out = set(self._unresolved.get(decl.id))
         for key in self._product_keys(decl):
-            out.update(self._referrers.get(key))
+            out.update(self._unresolved.get(key))
+        return out
+
+    def same_product(self, decl: FootprintDeclaration) -> set[str]:
+        """Other active footprints under any of ``decl``'s ``(productId, companyId)`` keys:
+        a product citation that resolved to one of them may resolve to ``decl`` now."""
+        out: set[str] = set()
+        for key in self._product_keys(decl):
+            out.update(self._by_product.get(key))
+        out.discard(decl.id)
         return out
 
     def resolve(self, ref: CitedRef, citer_org: str | None) -> FootprintDeclaration | None:
@@ -174,13 +201,15 @@ class Registry:
         return self.sharing is None or self.sharing.follows(citer_org, decl)
 
 
-def _ref_key(ref: CitedRef) -> _RefKey:
-    """A reference as a plain key: a footprint id, or ``(productId, companyId)``. Strings
-    cache their hash and tuples hash in C, where a dataclass's ``__hash__`` is a Python
-    call per lookup (a third of the registry's build time at 10⁵ footprints)."""
+def _ref_key(ref: InputRef) -> _RefKey | None:
+    """A cited reference as a plain key: a footprint id, or ``(productId, companyId)``;
+    ``None`` for a factor. Strings cache their hash and tuples hash in C, where a
+    dataclass's ``__hash__`` is a Python call per lookup."""
     if isinstance(ref, FootprintRef):
         return ref.footprint_id
-    return (ref.product_id, ref.company_id)
+    if isinstance(ref, ProductRef):
+        return (ref.product_id, ref.company_id)
+    return None
 
 
 @functools.cache
@@ -198,6 +227,13 @@ def _own_label(stage: Stage, scope: Scope) -> str:
 
 
 _PLAIN = CffTerms(1.0, 0.0, 0.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_unit(declared_unit_amount: Decimal) -> float:
+    """``1 / declaredUnitAmount`` as a float, remembered (a handful of amounts, 10⁶
+    footprints; a ``Decimal`` caches its hash, its conversion to float goes via a string)."""
+    return 1.0 / float(declared_unit_amount)
 
 
 @functools.cache
@@ -225,7 +261,7 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
     This runs once per footprint when an engine is built (10⁶ times for the largest
     benchmark), so it avoids per-line work that can be shared: labels are cached and a line
     without recycled content skips the recycling terms."""
-    per_unit = 1.0 / float(decl.declared_unit_amount)
+    per_unit = _per_unit(decl.declared_unit_amount)
     inputs: dict[str, float] = {}
     direct: list[DirectItem] = [
         DirectItem(
@@ -240,11 +276,11 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
     ]
     gaps: list[Gap] = []
     errors: list[InputError] = []
+    footprints = registry.footprints if registry.sharing is None else None
     for n, line in enumerate(decl.inputs):
         amount = float(line.amount) * per_unit
         plain = line.cff is None and line.recycled_content is None
         terms = _PLAIN if plain else _recycling(line)
-        coefficient = terms.coefficient
         ref = line.ref
         if isinstance(ref, FactorRef):
             factor = registry.factors.get(ref)
@@ -256,25 +292,33 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
             except UnitConversionError as e:
                 errors.append(InputError(decl.id, n, f"factor {ref.key}: {e}"))
                 continue
-            value = amount * conv * coefficient * float(factor.value)
+            value = amount * conv * terms.coefficient * float(factor.value)
             direct.append(
                 DirectItem("factor", factor_label(ref), line.stage, line.scope, value, factor.dqr)
             )
         else:
-            upstream = registry.resolve(ref, decl.org_id)
+            # the common case, a footprint cited by id with no sharing rules: one dict read
+            if footprints is not None and type(ref) is FootprintRef:
+                upstream = footprints.get(ref.footprint_id)
+            else:
+                upstream = registry.resolve(ref, decl.org_id)
             if upstream is None:
                 reason = "no active footprint for product/company"
                 if isinstance(ref, FootprintRef):
                     reason = "footprint is not active"
                 gaps.append(Gap(decl.id, n, ref, reason))
                 continue
-            try:
-                conv = _conversion(line.unit, upstream.declared_unit)
-            except UnitConversionError as e:
-                errors.append(InputError(decl.id, n, f"input {upstream.id}: {e}"))
-                continue
-            weight = amount * conv * coefficient
-            inputs[upstream.id] = inputs.get(upstream.id, 0.0) + weight
+            weight = amount  # in the upstream's declared unit, times the virgin share
+            if line.unit != upstream.declared_unit:
+                try:
+                    weight *= _conversion(line.unit, upstream.declared_unit)
+                except UnitConversionError as e:
+                    errors.append(InputError(decl.id, n, f"input {upstream.id}: {e}"))
+                    continue
+            if not plain:
+                weight *= terms.coefficient
+            fid = upstream.id
+            inputs[fid] = inputs.get(fid, 0.0) + weight
         if plain:
             continue
         constants: tuple[tuple[str, Stage, float], ...] = (

@@ -10,6 +10,8 @@ updates.
 from __future__ import annotations
 
 import gc
+from datetime import UTC, datetime
+from decimal import Decimal as D
 from typing import Any
 
 import networkx as nx
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from graph import bulk
 from graph.engine import FootprintEngine
 from graph.errors import InvalidParameterError, UnknownFootprintError
-from graph.model import FootprintDeclaration
+from graph.model import FootprintDeclaration, InputLine, OwnEmission, ProductRef
 from tests.test_graph_incremental import decl, scenarios
 
 
@@ -108,6 +110,41 @@ def test_the_build_restores_the_garbage_collector_even_when_it_fails(
     assert paused == [True, True]  # the pass ran paused (the failing build stops earlier)
 
 
+def test_a_paused_build_freezes_what_it_built_only_when_it_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "PAUSE_GC_FROM", 1)
+    gc.unfreeze()
+    try:
+        with pytest.raises(InvalidParameterError, match="already active"):
+            FootprintEngine([decl("p0v0", 0, "1", []), decl("p0v0", 0, "2", [])])
+        assert gc.get_freeze_count() == 0  # a failed pass leaves its garbage collectable
+        FootprintEngine([decl("p0v0", 0, "1", [])])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_built_and_computed_engine_holds_no_reference_cycle() -> None:
+    """What makes freezing the build's objects safe: dropped, they are all freed by reference
+    counting, so none can wait in the permanent generation for a collection that never
+    comes."""
+    decls = [
+        decl(f"p{i}v0", i, "1", [((i + 1) % 30, "0.5"), ((i * 7) % 30, "0.25")]) for i in range(30)
+    ]
+    gc.collect()
+    gc.disable()
+    try:
+        engine = FootprintEngine(decls)
+        engine.compute()
+        engine.apply(added=[decl("p3v1", 3, "2", [(4, "0.5")])], removed=["p3v0"])
+        assert engine.total("p3v1") > 0
+        del engine
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
 def test_gaps_follow_updates() -> None:
     engine = FootprintEngine([decl("p1v0", 1, "1", [(0, "0.5")])])
     (gap,) = engine.problems()["p1v0"][0]
@@ -127,3 +164,39 @@ def test_a_footprint_citing_one_product_twice_stops_being_a_referrer_when_deprec
     engine.apply(removed=["p1v0"])
     # the product's new footprint re-resolves nobody: the deprecated citer is gone
     assert engine.apply(added=[decl("p0v1", 0, "2", [])], removed=["p0v0"]) == {"p0v1"}
+
+
+def test_a_citation_that_could_not_use_the_newest_footprint_falls_back_when_it_goes() -> None:
+    """A product citation resolves to the newest active footprint of the product; when that
+    one's unit does not convert, the line is an input error and no coefficient. Deprecating
+    it must rebuild the citer, whose citation now reaches the older footprint: the matrix
+    knows nothing of the line, the registry's unresolved citations do."""
+    old = FootprintDeclaration(
+        id="steel-2025",
+        company_ids=("urn:c:mill",),
+        product_ids=("urn:p:steel",),
+        declared_unit="kilogram",
+        own_emissions=(OwnEmission("main-production", "1", D("2")),),
+        created=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    newest = FootprintDeclaration(
+        id="steel-2026",
+        company_ids=("urn:c:mill",),
+        product_ids=("urn:p:steel",),
+        declared_unit="piece",
+        own_emissions=(OwnEmission("main-production", "1", D("5")),),
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    frame = FootprintDeclaration(
+        id="frame",
+        company_ids=("urn:c:oem",),
+        product_ids=("urn:p:frame",),
+        declared_unit="piece",
+        own_emissions=(OwnEmission("main-production", "1", D("1")),),
+        inputs=(InputLine(ProductRef("urn:p:steel", "urn:c:mill"), D("3"), "kilogram"),),
+    )
+    engine = FootprintEngine([old, newest, frame])
+    assert engine.total("frame") == 1.0  # the line could not use the newest: no coefficient
+    assert "frame" in engine.apply(removed=["steel-2026"])
+    assert engine.total("frame") == pytest.approx(1.0 + 3 * 2.0, rel=1e-12)
+    assert engine.total("frame") == FootprintEngine([old, frame]).total("frame")

@@ -20,7 +20,7 @@ def test_index_equals_a_dict_of_sets(steps: list[tuple[bool, str, str]]) -> None
             held = model.get(key, [])
             if fid in held and held[-1] != fid:
                 continue  # outside the contract: a footprint is registered once
-            index.add(key, fid)
+            index.add([key], fid)
             if fid not in model.setdefault(key, []):
                 model[key].append(fid)
         else:
@@ -33,10 +33,10 @@ def test_index_equals_a_dict_of_sets(steps: list[tuple[bool, str, str]]) -> None
 
 def test_one_id_is_held_without_a_container_and_keys_go_when_empty() -> None:
     index: IdIndex[tuple[str, str]] = IdIndex()
-    index.add(("p", "c"), "f1")
-    index.add(("p", "c"), "f1")  # the same footprint naming the key on a second line
+    index.add([("p", "c")], "f1")
+    index.add([("p", "c")], "f1")  # the same footprint naming the key on a second line
     assert index.get(("p", "c")) == ("f1",)
-    index.add(("p", "c"), "f2")
+    index.add([("p", "c")], "f2")
     index.discard(("p", "c"), "f1")
     assert index.get(("p", "c")) == ("f2",)
     index.discard(("p", "c"), "f2")
