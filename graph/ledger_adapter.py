@@ -23,6 +23,7 @@ from typing import Any
 
 from graph.circular import CffParameters, EnergyRecovery
 from graph.engine import FootprintEngine
+from graph.id_index import IdIndex
 from graph.model import (
     CitedRef,
     DataQuality,
@@ -202,12 +203,12 @@ class ActiveFootprints:
         self.sharing = Sharing()
         self._companies_of: dict[str, tuple[str, ...]] = {}
         # company id -> ids of the active declarations naming it (what a rebinding touches)
-        self._naming: dict[str, set[str]] = {}
+        self._naming: IdIndex[str] = IdIndex()
         # (org, product id) -> ids of the org's active declarations of it (what a grant covers)
-        self._owned: dict[tuple[str | None, str], set[str]] = {}
+        self._owned: IdIndex[tuple[str | None, str]] = IdIndex()
         # (citing org, cited company id or footprint id) -> ids of its active declarations
         # citing it (what a new share touches)
-        self._citing: dict[tuple[str | None, str], set[str]] = {}
+        self._citing: IdIndex[tuple[str | None, str]] = IdIndex()
 
     def apply(self, entry: Entry, at_us: int | None = None) -> FootprintChange:
         """Apply one entry the ledger accepted, recorded at ``at_us`` (the record's signed
@@ -239,7 +240,7 @@ class ActiveFootprints:
                 citing: set[str] = set()
                 for footprint in covered:
                     for key in (footprint.id, *footprint.company_ids):
-                        citing |= self._citing.get((entry.grantee, key), set())
+                        citing.update(self._citing.get((entry.grantee, key)))
                 self._reapply(citing, change)
         elif isinstance(entry, GrantRevoke):
             self.sharing.grant_revoked(entry)
@@ -266,7 +267,7 @@ class ActiveFootprints:
         if footprint_id is not None:
             found = self.declarations.get(footprint_id)
             return [] if found is None or found.org_id != org else [found]
-        ids = self._owned.get((org, product_id or ""), set())
+        ids = self._owned.get((org, product_id or ""))
         return [self.declarations[i] for i in sorted(ids)]
 
     def _bind(self, org_id: str, company_ids: tuple[str, ...], change: FootprintChange) -> None:
@@ -282,7 +283,7 @@ class ActiveFootprints:
             self.company_owners[company] = org_id
         touched: set[str] = set()
         for company in set(previous).symmetric_difference(company_ids):
-            touched |= self._naming.get(company, set())
+            touched.update(self._naming.get(company))
         self._reapply(touched, change)
 
     def _reapply(self, footprint_ids: set[str], change: FootprintChange) -> None:
@@ -292,24 +293,22 @@ class ActiveFootprints:
             change.added.append(self.declarations[footprint_id])
 
     def _add(self, declaration: FootprintDeclaration) -> None:
-        self.declarations[declaration.id] = declaration
-        for company in declaration.company_ids:
-            self._naming.setdefault(company, set()).add(declaration.id)
-        for product in declaration.product_ids:
-            self._owned.setdefault((declaration.org_id, product), set()).add(declaration.id)
-        for key in _cited_keys(declaration):
-            self._citing.setdefault(key, set()).add(declaration.id)
+        fid = declaration.id
+        self.declarations[fid] = declaration
+        self._naming.add(declaration.company_ids, fid)
+        self._owned.add(((declaration.org_id, p) for p in declaration.product_ids), fid)
+        self._citing.add(_cited_keys(declaration), fid)
 
     def _remove(self, footprint_id: str, change: FootprintChange) -> None:
         declaration = self.declarations.pop(footprint_id, None)
         if declaration is None:
             return
         for company in declaration.company_ids:
-            self._naming[company].discard(footprint_id)
+            self._naming.discard(company, footprint_id)
         for product in declaration.product_ids:
-            self._owned[(declaration.org_id, product)].discard(footprint_id)
+            self._owned.discard((declaration.org_id, product), footprint_id)
         for key in _cited_keys(declaration):
-            self._citing[key].discard(footprint_id)
+            self._citing.discard(key, footprint_id)
         change.removed.append(footprint_id)
 
     def apply_all(self, recorded: Iterable[tuple[Entry, int | None]]) -> None:

@@ -188,7 +188,7 @@ class Registry:
             owner = self.company_owners.get(ref.company_id)
             candidates = [i for i in candidates if self.footprints[i].org_id == owner]
         if len(candidates) == 1:  # the usual case: one active footprint of the product
-            found = self.footprints[candidates[0]]
+            found = self.footprints[next(iter(candidates))]
             return found if self._follows(citer_org, found) else None
         decls = [
             self.footprints[i] for i in candidates if self._follows(citer_org, self.footprints[i])

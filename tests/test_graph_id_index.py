@@ -14,21 +14,19 @@ ops = st.lists(st.tuples(st.booleans(), st.sampled_from("ab"), st.sampled_from("
 @given(ops)
 def test_index_equals_a_dict_of_sets(steps: list[tuple[bool, str, str]]) -> None:
     index: IdIndex[str] = IdIndex()
-    model: dict[str, list[str]] = {}
+    model: dict[str, set[str]] = {}
     for add, key, fid in steps:
         if add:
-            held = model.get(key, [])
-            if fid in held and held[-1] != fid:
-                continue  # outside the contract: a footprint is registered once
             index.add([key], fid)
-            if fid not in model.setdefault(key, []):
-                model[key].append(fid)
+            model.setdefault(key, set()).add(fid)
         else:
             index.discard(key, fid)
-            if fid in model.get(key, []):
-                model[key].remove(fid)
+            model.get(key, set()).discard(fid)
+            if not model.get(key, True):
+                del model[key]
         for k in "ab":
-            assert list(index.get(k)) == model.get(k, [])
+            assert set(index.get(k)) == model.get(k, set())
+        assert len(index) == len(model)  # no key is left holding nothing
 
 
 def test_one_id_is_held_without_a_container_and_keys_go_when_empty() -> None:
