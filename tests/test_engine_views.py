@@ -171,22 +171,18 @@ def test_a_citation_that_could_not_use_the_newest_footprint_falls_back_when_it_g
     one's unit does not convert, the line is an input error and no coefficient. Deprecating
     it must rebuild the citer, whose citation now reaches the older footprint: the matrix
     knows nothing of the line, the registry's unresolved citations do."""
-    old = FootprintDeclaration(
-        id="steel-2025",
-        company_ids=("urn:c:mill",),
-        product_ids=("urn:p:steel",),
-        declared_unit="kilogram",
-        own_emissions=(OwnEmission("main-production", "1", D("2")),),
-        created=datetime(2025, 1, 1, tzinfo=UTC),
-    )
-    newest = FootprintDeclaration(
-        id="steel-2026",
-        company_ids=("urn:c:mill",),
-        product_ids=("urn:p:steel",),
-        declared_unit="piece",
-        own_emissions=(OwnEmission("main-production", "1", D("5")),),
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+
+    def steel(year: int, unit: str, own: str) -> FootprintDeclaration:
+        return FootprintDeclaration(
+            id=f"steel-{year}",
+            company_ids=("urn:c:mill",),
+            product_ids=("urn:p:steel",),
+            declared_unit=unit,
+            own_emissions=(OwnEmission("main-production", "1", D(own)),),
+            created=datetime(year, 1, 1, tzinfo=UTC),
+        )
+
+    old, newest = steel(2025, "kilogram", "2"), steel(2026, "piece", "5")
     frame = FootprintDeclaration(
         id="frame",
         company_ids=("urn:c:oem",),
