@@ -13,7 +13,7 @@ pass: it allocates millions of objects, none of them in reference cycles, and ea
 automatic full collection during the pass would walk all of them (and the caller's
 declarations) again. When the pass succeeds, everything alive is then moved to the
 collector's permanent generation (``gc.freeze``) instead of being settled by a full
-collection: the engine's state is long-lived and acyclic (``tests/test_engine_memory.py``
+collection: the engine's state is long-lived and acyclic (``tests/test_engine_views.py``
 drops a built engine and finds no cyclic garbage), so the collector has nothing to gain
 from walking it, and a full collection at 10⁶ footprints walks ≈3·10⁷ objects, mostly the
 caller's declarations: 5.6 s of a 23.6 s build, and it found nothing to free. Frozen

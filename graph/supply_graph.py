@@ -276,7 +276,6 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
     ]
     gaps: list[Gap] = []
     errors: list[InputError] = []
-    footprints = registry.footprints if registry.sharing is None else None
     for n, line in enumerate(decl.inputs):
         amount = float(line.amount) * per_unit
         plain = line.cff is None and line.recycled_content is None
@@ -297,11 +296,7 @@ def build_node(decl: FootprintDeclaration, registry: Registry) -> NodeBuild:
                 DirectItem("factor", factor_label(ref), line.stage, line.scope, value, factor.dqr)
             )
         else:
-            # the common case, a footprint cited by id with no sharing rules: one dict read
-            if footprints is not None and type(ref) is FootprintRef:
-                upstream = footprints.get(ref.footprint_id)
-            else:
-                upstream = registry.resolve(ref, decl.org_id)
+            upstream = registry.resolve(ref, decl.org_id)
             if upstream is None:
                 reason = "no active footprint for product/company"
                 if isinstance(ref, FootprintRef):
