@@ -8,6 +8,9 @@ builds a :class:`FootprintEngine` from declarations and measures:
 * incremental update for a foreground change (new product / superseded final product) and
   for a change inside the giant loop, each checked against a full recompute (1e-12 rel.);
 * peak memory (RSS) of the worker;
+* a restart from the engine's pickle, as a gateway's snapshot holds it (declarations stay
+  packed until read, ``graph.declarations``): load time, memory after the load, and the
+  time to the first result (the last footprint, downstream of the giant loop);
 * bw2calc on the same technosphere/biosphere matrices with its best method for "every
   product": ``FastScoresOnlyMultiLCA(direction="adjoint")`` (one transposed PARDISO solve),
   asserting equality within 1e-9 relative.
@@ -19,7 +22,9 @@ The last line of the output is the headline:
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import pickle
 import resource
 import subprocess
 import sys
@@ -36,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from graph.declarations import shared_packing
 from graph.engine import FootprintEngine
 from graph.model import (
     STAGES,
@@ -183,7 +189,7 @@ def _bw2calc(at: sp.csr_array, e: np.ndarray) -> dict[str, Any]:
     return {"total_s": total, "solve_s": solve_only, "x": x}
 
 
-def worker(n: int, matrices: str | None) -> dict[str, Any]:
+def worker(n: int, matrices: str | None, saved: str) -> dict[str, Any]:
     """Measure one size; runs in its own process so peak RSS belongs to this size."""
     out: dict[str, Any] = {"n": n}
     t_gen, (decls, _meta) = _timed(lambda: generate(n))
@@ -247,6 +253,10 @@ def worker(n: int, matrices: str | None) -> dict[str, Any]:
     out["incremental_vs_full_rel"] = worst
 
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with shared_packing():
+        out["save_s"], blob = _timed(lambda: pickle.dumps(engine, pickle.HIGHEST_PROTOCOL))
+    Path(saved).write_bytes(blob)
+    out["saved_mb"] = len(blob) / 2**20
     if matrices is not None:
         sp.save_npz(matrices, at)
         np.savez(matrices + ".vec.npz", e=e, x=x_full)
@@ -267,6 +277,22 @@ def bw_worker(matrices: str) -> dict[str, Any]:
         "bw_max_rel_diff": float(rel.max()),
         "bw_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def restore_worker(saved: str, footprint_id: str) -> dict[str, Any]:
+    """Load a saved engine as ``gateway.engine_snapshot`` does (collector paused, then
+    frozen) and answer one result."""
+    blob = Path(saved).read_bytes()
+    gc.disable()
+    start = time.perf_counter()
+    engine: FootprintEngine = pickle.loads(blob)
+    t_load = time.perf_counter() - start
+    gc.freeze()
+    gc.enable()
+    del blob
+    rss = _rss_now_mb()
+    t_first, _ = _timed(lambda: engine.result(footprint_id))
+    return {"load_s": t_load, "restored_rss_mb": rss, "first_result_s": t_first}
 
 
 def _rss_now_mb() -> float:
@@ -299,9 +325,14 @@ def main() -> None:
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--matrices", help=argparse.SUPPRESS)
     parser.add_argument("--bw-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--saved", help=argparse.SUPPRESS)
+    parser.add_argument("--restore-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.matrices)))
+        print(json.dumps(worker(args.worker, args.matrices, args.saved)))
+        return
+    if args.restore_worker:
+        print(json.dumps(restore_worker(*args.restore_worker)))
         return
     if args.bw_worker:
         print(json.dumps(bw_worker(args.bw_worker)))
@@ -310,11 +341,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             matrices = str(Path(tmp) / f"m{n}.npz")
-            cmd = [sys.executable, __file__, "--worker", str(n)]
+            saved = str(Path(tmp) / f"engine{n}.pickle")
+            cmd = [sys.executable, __file__, "--worker", str(n), "--saved", saved]
             if not args.no_bw2calc:
                 cmd += ["--matrices", matrices]
             r = _run(cmd)
             assert r is not None
+            restored = _run([sys.executable, __file__, "--restore-worker", saved, f"f{n - 1}"])
+            assert restored is not None
+            r.update(restored)
+            Path(saved).unlink()
             bw = ""
             if not args.no_bw2calc:
                 b = _run([sys.executable, __file__, "--bw-worker", matrices], args.bw_timeout)
@@ -342,7 +378,10 @@ def main() -> None:
                 f" subset solve {r['loop_subset_ms']:.0f} ms,"
                 f" vs full {r['incremental_vs_full_rel']:.0e})"
                 f" | peak {r['peak_rss_mb']:.0f} MB"
-                f" (declarations {r['declarations_rss_mb']:.0f} MB){bw}",
+                f" (declarations {r['declarations_rss_mb']:.0f} MB)"
+                f" | restart from its pickle ({r['saved_mb']:.0f} MB, saved in"
+                f" {r['save_s']:.1f} s): load {r['load_s']:.1f} s, {r['restored_rss_mb']:.0f} MB,"
+                f" first result {r['first_result_s']:.2f} s{bw}",
                 flush=True,
             )
     last = rows[-1]

@@ -17,6 +17,10 @@ gateway's own, of this log, for this code:
    snapshot. The tag is compared in constant time;
 3. the body.
 
+The active set and the engine keep their declarations packed, one pickle each inside the
+body (``graph.declarations``), until something reads them: they are unpickled later, but
+from the same verified buffer, never from the file again.
+
 Then the header's root must be the root that the signed checkpoint vouches for at that
 size (the caller's ``root_at``): a snapshot of a log since rewritten, or restored from an
 older backup, is not used. Anything that fails is logged and the engine is built from the
@@ -46,6 +50,7 @@ from pathlib import Path
 import graph
 from gateway.auth import subkey
 from gateway.factor_details import FactorDetails
+from graph.declarations import shared_packing
 from graph.engine import FootprintEngine
 from graph.ledger_adapter import ActiveFootprints
 
@@ -107,9 +112,10 @@ class EngineSnapshots:
     def save(self, state: EngineState) -> None:
         """Write the snapshot atomically (a new file renamed over the old one), mode 0600.
         A failure to write is logged, not raised: the snapshot only saves time."""
-        body = pickle.dumps(
-            (state.active, state.factors, state.engine), protocol=pickle.HIGHEST_PROTOCOL
-        )
+        with shared_packing():  # the active set and the engine hold the same declarations
+            body = pickle.dumps(
+                (state.active, state.factors, state.engine), protocol=pickle.HIGHEST_PROTOCOL
+            )
         header = json.dumps(
             {
                 "format": _FORMAT,

@@ -17,6 +17,7 @@ next update — one supplier's loop never stops anybody else's footprints.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping
 
 import networkx as nx
@@ -71,6 +72,9 @@ class FootprintEngine:
         self._registry = Registry(factors, company_owners, sharing)
         decls = declarations if isinstance(declarations, list) else list(declarations)
         self._ids: list[str] = [d.id for d in decls]
+        #: per index: the company id results attribute its emissions to, so a result reads
+        #: no upstream declaration (after a restore they are packed: ``graph.declarations``)
+        self._company: list[str] = [sys.intern(d.company_id) for d in decls]
         self._index: dict[str, int] = {fid: i for i, fid in enumerate(self._ids)}
         built = build_all(decls, self._registry, self._index)
         self._store: RowStore = built.store
@@ -219,6 +223,7 @@ class FootprintEngine:
             touched.update(self._consumers([fid]))
             i = self._index.pop(fid)
             self._ids[i] = ""
+            self._company[i] = ""
             self._alive[i] = False
             self._e[i] = 0.0
             self._x[i] = np.nan
@@ -230,6 +235,7 @@ class FootprintEngine:
             self._registry.add(decl)
             self._index[decl.id] = len(self._ids)
             self._ids.append(decl.id)
+            self._company.append(sys.intern(decl.company_id))
             self._reserve(len(self._ids))
             self._alive[len(self._ids) - 1] = True
             self._direct.append(())
@@ -401,7 +407,7 @@ class FootprintEngine:
         upstream = (
             (
                 float(s[p]),
-                self._registry.footprints[self._ids[j]],
+                self._company[j],
                 self._direct[j],
                 self._problems.get(j, ((), ())),
             )

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from graph.circular import CffParameters, EnergyRecovery
+from graph.declarations import Declarations
 from graph.engine import FootprintEngine
 from graph.id_index import IdIndex
 from graph.model import (
@@ -195,7 +196,7 @@ class ActiveFootprints:
     """The active declarations and published factors as of the entries applied so far."""
 
     def __init__(self) -> None:
-        self.declarations: dict[str, FootprintDeclaration] = {}
+        self.declarations = Declarations()
         self.factors: list[EmissionFactor] = []
         # company id -> org, shared with the engines built here (read live by resolution)
         self.company_owners: dict[str, str] = {}

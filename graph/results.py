@@ -97,7 +97,7 @@ def assemble(
     upstream: Iterable[
         tuple[
             float,
-            FootprintDeclaration,
+            str,
             tuple[DirectItem, ...],
             tuple[Sequence[Gap], Sequence[InputError]],
         ]
@@ -105,8 +105,9 @@ def assemble(
     tiers: Sequence[float],
     tolerance: float,
 ) -> ComputedFootprint:
-    """Aggregate ``(s_j, declaration_j, direct items_j, (gaps_j, errors_j))`` over the
-    upstream set into a result."""
+    """Aggregate ``(s_j, company_j, direct items_j, (gaps_j, errors_j))`` over the upstream
+    set into a result (``company_j``: the company id the by-supplier breakdown attributes
+    footprint ``j`` to, :attr:`FootprintDeclaration.company_id`)."""
     by_stage: dict[str, float] = {str(stage): 0.0 for stage in STAGES}
     by_scope = {"1": 0.0, "2": 0.0, "3": 0.0}
     by_supplier: dict[str, float] = {}
@@ -115,7 +116,7 @@ def assemble(
     dqr_den = dict.fromkeys(DQR_FIELDS, 0.0)
     gaps: list[Gap] = []
     errors: list[InputError] = []
-    for s, d, direct, (own_gaps, own_errors) in upstream:
+    for s, company, direct, (own_gaps, own_errors) in upstream:
         gaps += own_gaps
         errors += own_errors
         if s == 0.0:
@@ -134,7 +135,7 @@ def assemble(
                     dqr_num[dim] += abs(c) * float(rating)
                     dqr_den[dim] += abs(c)
         if supplier_sum != 0.0:
-            by_supplier[d.company_id] = by_supplier.get(d.company_id, 0.0) + supplier_sum
+            by_supplier[company] = by_supplier.get(company, 0.0) + supplier_sum
     by_tier = {str(t): v for t, v in enumerate(tiers)}
     by_tier[f"{len(tiers)}+"] = total - sum(tiers)
     declared = None if decl.declared_pcf is None else float(decl.declared_pcf)

@@ -22,6 +22,7 @@ from typing import Literal, NamedTuple
 import networkx as nx
 
 from graph.circular import CffTerms, cff, cut_off
+from graph.declarations import Declarations
 from graph.errors import InvalidParameterError, UnitConversionError
 from graph.id_index import IdIndex
 from graph.model import (
@@ -117,7 +118,7 @@ class Registry:
     ) -> None:
         self.company_owners = company_owners
         self.sharing = sharing
-        self.footprints: dict[str, FootprintDeclaration] = {}
+        self.footprints = Declarations()
         self.factors: dict[FactorRef, EmissionFactor] = {f.ref: f for f in factors}
         self._by_product: IdIndex[tuple[str, str]] = IdIndex()
         #: cited key → footprints with a line citing it that became no coefficient

@@ -109,6 +109,12 @@ def test_a_new_gateway_starts_from_the_snapshot_and_takes_in_what_came_after(
         with gateway(tmp_path, db_url, server=env.server) as (_, http):
             restarted = _computed(env, http.url, later)
             assert _restored_from(http) == saved
+            # what no answer or update read yet is still packed (``graph.declarations``):
+            # the engine read ``later``'s chain, the active set only what ``later`` cites
+            computed = http.app.state.services.computed
+            assert computed._snapshot.engine._registry.footprints.packed() == [second]
+            assert second in computed._active.declarations.packed()
+            assert first not in computed._active.declarations.packed()
             again = _computed(env, http.url, second)
         assert restarted.status_code == 200, restarted.text
         assert restarted.json() == _from_the_log(env, tmp_path, later)
