@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph.declarations import shared_packing
+from graph.declarations import packing
 from graph.engine import FootprintEngine
 from graph.model import (
     STAGES,
@@ -253,7 +253,7 @@ def worker(n: int, matrices: str | None, saved: str) -> dict[str, Any]:
     out["incremental_vs_full_rel"] = worst
 
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with shared_packing():
+    with packing():
         out["save_s"], blob = _timed(lambda: pickle.dumps(engine, pickle.HIGHEST_PROTOCOL))
     Path(saved).write_bytes(blob)
     out["saved_mb"] = len(blob) / 2**20

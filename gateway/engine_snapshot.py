@@ -50,7 +50,7 @@ from pathlib import Path
 import graph
 from gateway.auth import subkey
 from gateway.factor_details import FactorDetails
-from graph.declarations import shared_packing
+from graph.declarations import packing
 from graph.engine import FootprintEngine
 from graph.ledger_adapter import ActiveFootprints
 
@@ -112,10 +112,11 @@ class EngineSnapshots:
     def save(self, state: EngineState) -> None:
         """Write the snapshot atomically (a new file renamed over the old one), mode 0600.
         A failure to write is logged, not raised: the snapshot only saves time."""
-        with shared_packing():  # the active set and the engine hold the same declarations
+        with packing() as declarations:  # the active set and the engine share them
             body = pickle.dumps(
                 (state.active, state.factors, state.engine), protocol=pickle.HIGHEST_PROTOCOL
             )
+        declarations.compact()  # both now hold the bytes just written, not the objects
         header = json.dumps(
             {
                 "format": _FORMAT,

@@ -1,18 +1,20 @@
-"""The active declarations by id, kept packed after a restore until something reads them.
+"""The active declarations by id, kept packed until something reads them.
 
-A restarted gateway loads its engine from a snapshot (``gateway.engine_snapshot``). As
-objects, a declaration is ≈40 Python objects; loading them all was ≈90 % of the snapshot's
-load and ≈2.6 kB of memory per footprint (27 s and several GB at 10⁶ footprints), although
-a running gateway reads only the declarations its updates and answers reach. So a
-:class:`Declarations` pickles as one ``bytes`` per declaration and, once loaded, keeps each
-one as those bytes until it is first read: a lookup unpacks it (≈20 µs) and keeps the
-object from then on. Iterating over all values unpacks them all.
+As objects, a declaration is ≈40 Python objects and ≈2.6 kB; loading them all was ≈90 % of
+an engine snapshot's load (27 s at 10⁶ footprints), although a running gateway reads only
+the declarations its updates and answers reach. So a :class:`Declarations` pickles as one
+packed ``bytes`` per declaration (its pickle, deflated against a typical declaration's:
+≈0.2 kB), and holds each one that way until it is first read: a lookup unpacks it
+(≈25 µs) and keeps the object from then on.
 
-The gateway's active set and its engine's registry hold the same declarations: pickled
-together within :func:`shared_packing`, each is packed once and stored once, and the two
-loaded mappings share the bytes.
+The gateway's active set and its engine's registry hold the same declarations. Pickled
+within one :class:`Packing` (``gateway.engine_snapshot``), each is packed once and stored
+once, the loaded mappings share the bytes, and :meth:`Packing.compact` then lets the
+mappings just saved hold the bytes instead of the objects: a gateway that built its
+engine from the log drops to the memory of one restarted from the snapshot, and its next
+save packs only what changed.
 
-Trust: the packed bytes are pickles. They are only ever made here or read from a snapshot
+Trust: packed bytes are pickles. They are only ever made here or loaded from a snapshot
 whose tag was verified before anything in it was unpickled, so unpacking later is no
 different from unpacking them at load time.
 """
@@ -20,40 +22,108 @@ different from unpacking them at load time.
 from __future__ import annotations
 
 import pickle
+import zlib
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from graph.model import FootprintDeclaration
-
-#: while pickling within :func:`shared_packing`: ``id(declaration)`` → (it, its bytes)
-_SHARED: ContextVar[dict[int, tuple[FootprintDeclaration, bytes]] | None] = ContextVar(
-    "carbonledger_shared_packing", default=None
+from graph.model import (
+    DataQuality,
+    FactorRef,
+    FootprintDeclaration,
+    FootprintRef,
+    InputLine,
+    OwnEmission,
+    ProductRef,
 )
 
 
+def _typical() -> FootprintDeclaration:
+    """What most declarations look like, as the deflate dictionary: class and module
+    names, stages, scopes and units then cost a back-reference each."""
+    own = (OwnEmission("main-production", "1", Decimal("1.5")),)
+    grid = FactorRef("urn:factors:grid", "2026", "electricity")
+    inputs = (
+        InputLine(FootprintRef("urn:pact:footprint:00000000"), Decimal("0.25"), "kilogram"),
+        InputLine(ProductRef("urn:pact:product:cell", "urn:pact:company:s"), Decimal(2), "gram"),
+        InputLine(grid, Decimal("3.6"), "kilowatt hour", stage="main-production", scope="2"),
+        InputLine(FootprintRef("urn:pact:footprint:1"), Decimal(1), "megajoule"),
+    )
+    return FootprintDeclaration(
+        id="urn:pact:footprint:00000000-0000-0000-0000-000000000000",
+        company_ids=("urn:pact:company:00000000",),
+        product_ids=("urn:pact:product:00000000",),
+        declared_unit="kilogram",
+        own_emissions=own,
+        inputs=inputs,
+        declared_pcf=Decimal("12.5"),
+        primary_data_share=Decimal(50),
+        dqr=DataQuality(Decimal("1.5"), Decimal(2), Decimal(1)),
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+        org_id="org",
+    )
+
+
+_DICTIONARY = pickle.dumps(_typical(), protocol=pickle.HIGHEST_PROTOCOL)
+#: raw deflate (no zlib header or checksum: the snapshot's tag covers the bytes)
+_WBITS = -15
+
+
+def pack(declaration: FootprintDeclaration) -> bytes:
+    """``declaration`` as packed bytes (:func:`unpack` reverses it)."""
+    deflate = zlib.compressobj(1, zlib.DEFLATED, _WBITS, zdict=_DICTIONARY)
+    body = pickle.dumps(declaration, protocol=pickle.HIGHEST_PROTOCOL)
+    return deflate.compress(body) + deflate.flush()
+
+
+def unpack(packed: bytes) -> FootprintDeclaration:
+    """The declaration :func:`pack` made ``packed`` of (see the module doc on trust)."""
+    inflate = zlib.decompressobj(_WBITS, zdict=_DICTIONARY)
+    body = inflate.decompress(packed) + inflate.flush()
+    declaration: FootprintDeclaration = pickle.loads(body)  # noqa: S301 (see module doc)
+    return declaration
+
+
+class Packing:
+    """One pickling of several :class:`Declarations` (see the module doc)."""
+
+    def __init__(self) -> None:
+        #: ``id(declaration)`` → (it, its bytes); holding it keeps its ``id`` unique
+        self._packed: dict[int, tuple[FootprintDeclaration, bytes]] = {}
+        #: each mapping pickled, with its content as pickled and its change count then
+        self._pickled: list[tuple[Declarations, dict[str, bytes], int]] = []
+
+    def pack(self, declaration: FootprintDeclaration) -> bytes:
+        found = self._packed.get(id(declaration))
+        if found is None:
+            found = self._packed[id(declaration)] = (declaration, pack(declaration))
+        return found[1]
+
+    def pickled(self, mapping: Declarations, content: dict[str, bytes]) -> None:
+        self._pickled.append((mapping, content, mapping._changes))
+
+    def compact(self) -> None:
+        """Let each mapping pickled within hold its declarations as the bytes pickled,
+        unless it changed since."""
+        for mapping, content, changes in self._pickled:
+            if mapping._changes == changes:
+                mapping._items = dict[str, FootprintDeclaration | bytes](content)
+
+
+_PACKING: ContextVar[Packing | None] = ContextVar("carbonledger_packing", default=None)
+
+
 @contextmanager
-def shared_packing() -> Iterator[None]:
-    """Pickle every :class:`Declarations` within as one: a declaration object held by
-    several of them is packed once (the memo holds it, so its ``id`` stays unique)."""
-    token = _SHARED.set({})
+def packing() -> Iterator[Packing]:
+    """Pickle every :class:`Declarations` within as one :class:`Packing`."""
+    current = Packing()
+    token = _PACKING.set(current)
     try:
-        yield
+        yield current
     finally:
-        _SHARED.reset(token)
-
-
-def _pack(declaration: FootprintDeclaration) -> bytes:
-    shared = _SHARED.get()
-    if shared is None:
-        return pickle.dumps(declaration, protocol=pickle.HIGHEST_PROTOCOL)
-    found = shared.get(id(declaration))
-    if found is None:
-        found = shared[id(declaration)] = (
-            declaration,
-            pickle.dumps(declaration, protocol=pickle.HIGHEST_PROTOCOL),
-        )
-    return found[1]
+        _PACKING.reset(token)
 
 
 class Declarations(MutableMapping[str, FootprintDeclaration]):
@@ -62,10 +132,13 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
     ``__getitem__``, ``get`` and ``in`` are written out rather than inherited: the engine's
     build resolves millions of citations through them."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_changes", "_items")
 
     def __init__(self) -> None:
         self._items: dict[str, FootprintDeclaration | bytes] = {}
+        #: additions, replacements and removals so far (not unpacking, which changes
+        #: nothing a reader sees): :meth:`Packing.compact` compacts only what it pickled
+        self._changes = 0
 
     def __getitem__(self, footprint_id: str) -> FootprintDeclaration:
         found = self._items[footprint_id]
@@ -83,7 +156,7 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
 
     def _unpack(self, footprint_id: str, packed: object) -> FootprintDeclaration:
         assert isinstance(packed, bytes)
-        declaration: FootprintDeclaration = pickle.loads(packed)  # noqa: S301 (see module doc)
+        declaration = unpack(packed)
         self._items[footprint_id] = declaration
         return declaration
 
@@ -92,9 +165,11 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
 
     def __setitem__(self, footprint_id: str, declaration: FootprintDeclaration) -> None:
         self._items[footprint_id] = declaration
+        self._changes += 1
 
     def __delitem__(self, footprint_id: str) -> None:
         del self._items[footprint_id]
+        self._changes += 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -103,19 +178,23 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
         return len(self._items)
 
     def packed(self) -> list[str]:
-        """The ids whose declarations are still packed (not read since the load)."""
+        """The ids whose declarations are packed (not read since they were packed)."""
         return [fid for fid, found in self._items.items() if found.__class__ is bytes]
 
     def __reduce__(self) -> tuple[object, tuple[dict[str, bytes]]]:
-        packed = {
-            fid: found if isinstance(found, bytes) else _pack(found)
+        current = _PACKING.get()
+        pack_one = pack if current is None else current.pack
+        content = {
+            fid: found if isinstance(found, bytes) else pack_one(found)
             for fid, found in self._items.items()
         }
-        return (_loaded, (packed,))
+        if current is not None:
+            current.pickled(self, content)
+        return (_loaded, (content,))
 
 
-def _loaded(packed: dict[str, bytes]) -> Declarations:
+def _loaded(content: dict[str, bytes]) -> Declarations:
     """The load side of :meth:`Declarations.__reduce__`: everything stays packed."""
     declarations = Declarations()
-    declarations._items.update(packed)
+    declarations._items.update(content)
     return declarations

@@ -105,6 +105,11 @@ def test_a_new_gateway_starts_from_the_snapshot_and_takes_in_what_came_after(
         saved = _header(snapshot)["size"]
         assert saved == env.server.store.tree_size()
         assert os.stat(snapshot).st_mode & 0o077 == 0
+        # having saved, the gateway holds its declarations as the bytes it wrote; its
+        # engine then read what the answer needed (the cell and its cathode)
+        built = env.http.app.state.services.computed
+        assert len(built._active.declarations.packed()) == 3
+        assert built._snapshot.engine._registry.footprints.packed() == [second]
         later = _cell(env, "urn:pact:product:recycler-a:cell-later", first)
         with gateway(tmp_path, db_url, server=env.server) as (_, http):
             restarted = _computed(env, http.url, later)

@@ -13,9 +13,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from graph.declarations import Declarations, shared_packing
+from graph.declarations import Declarations, _typical, pack, packing, unpack
 from graph.engine import FootprintEngine
 from graph.model import FootprintDeclaration, FootprintRef, InputLine, OwnEmission
+from tests.test_graph_pickling import everything
 
 
 def _decl(fid: str, cites: str | None = None) -> FootprintDeclaration:
@@ -74,12 +75,30 @@ def test_declarations_shared_by_two_mappings_are_packed_once() -> None:
     first, second = _filled("a", "b"), Declarations()
     second["b"] = first["b"]  # the same object, as in the active set and the registry
     alone = pickle.dumps((first, second), protocol=pickle.HIGHEST_PROTOCOL)
-    with shared_packing():
+    with packing():
         together = pickle.dumps((first, second), protocol=pickle.HIGHEST_PROTOCOL)
     assert len(together) < len(alone)
     one, two = pickle.loads(together)
     assert one._items["b"] is two._items["b"]  # the loaded mappings share the bytes
     assert one["b"] == two["b"] == first["b"]
+
+
+def test_after_a_save_the_mappings_hold_what_was_written_unless_they_changed() -> None:
+    kept, changed = _filled("a", "b"), _filled("c")
+    with packing() as packed:
+        pickle.dumps((kept, changed), protocol=pickle.HIGHEST_PROTOCOL)
+    changed["d"] = _decl("d")  # after pickling, before compacting: it is left as it is
+    packed.compact()
+    assert kept.packed() == ["a", "b"] and changed.packed() == []
+    assert kept["a"] == _decl("a") and kept.packed() == ["b"]
+    again = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+    assert dict(pickle.loads(again).items()) == {"a": _decl("a"), "b": _decl("b")}
+
+
+def test_every_kind_of_declaration_unpacks_as_it_was_packed() -> None:
+    for declaration in (everything(), _typical(), _decl("a", cites="b")):
+        assert unpack(pack(declaration)) == declaration
+    assert len(pack(_typical())) < len(pickle.dumps(_typical())) / 4  # the dictionary works
 
 
 def test_an_engine_loaded_from_a_pickle_unpacks_only_the_declaration_an_answer_is_about() -> None:

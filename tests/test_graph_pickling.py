@@ -44,7 +44,7 @@ MODEL_CLASSES = sorted(
 )
 
 
-def _everything() -> FootprintDeclaration:
+def everything() -> FootprintDeclaration:
     """A declaration holding every kind of value the model has."""
     cff = CffParameters(
         a=D("0.5"),
@@ -99,7 +99,7 @@ def test_each_model_class_pickles_through_the_fast_path(cls: type[SlotsPickle]) 
 
 
 def test_a_declaration_loads_exactly_as_dumped() -> None:
-    decl = _everything()
+    decl = everything()
     for value in (decl, *decl.inputs, decl.inputs[0].cff, decl.dqr):
         assert isinstance(value, SlotsPickle)
         assert value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is _restore
