@@ -134,6 +134,9 @@ class FootprintEngine:
         )
         return to_networkx(self._ids, nodes, rows, cols, vals, self._node_builds(nodes))
 
+    def __contains__(self, footprint_id: object) -> bool:
+        return footprint_id in self._index
+
     def declaration(self, footprint_id: str) -> FootprintDeclaration:
         """The active declaration with this id."""
         try:

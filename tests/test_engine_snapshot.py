@@ -11,6 +11,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -289,3 +290,43 @@ def test_what_is_not_a_snapshot_of_its_stated_length_is_not_read(
         assert answer.status_code == 200, answer.text
         assert reason in caplog.text
         assert answer.json() == first.json()
+
+
+def test_a_batch_of_entries_is_taken_in_as_one_change_and_answers_as_the_log(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Entries appended between two requests reach the engine as their net change
+    (``FootprintChange.merged``): a footprint superseded twice, one deprecated, one added
+    and one added and deprecated again within the batch."""
+    with environment(tmp_path, db_url) as env:
+        cells = _supply_chain(env, 3)
+        assert _computed(env, env.url, cells[0]).status_code == 200
+        previous = cells[0]
+        for version in (2, 3):
+            entry = footprint_entry(SUPPLIER, f"{CATHODE}-cell-0-v{version}", unit="kilogram")
+            entry["footprint"]["precedingPfIds"] = [previous]
+            env.submit(SUPPLIER, entry)
+            previous = str(entry["footprint"]["id"])
+        _deprecate(env, cells[1])
+        fleeting = _cell(env, "urn:pact:product:recycler-a:cell-fleeting", cells[2])
+        _deprecate(env, fleeting)
+        added = _cell(env, "urn:pact:product:recycler-a:cell-added", cells[2])
+        answers = {fid: _computed(env, env.url, fid) for fid in (previous, cells[2], added)}
+        for fid in (cells[0], cells[1], fleeting):
+            assert _computed(env, env.url, fid).status_code == 404
+        for fid, answer in answers.items():
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == _from_the_log(env, tmp_path, fid)
+
+
+def _deprecate(env: Env, footprint_id: str) -> None:
+    env.submit(
+        SUPPLIER,
+        {
+            "type": "footprint.deprecate",
+            "entryId": str(uuid.uuid4()),
+            "org": SUPPLIER,
+            "footprintId": footprint_id,
+            "reason": "withdrawn",
+        },
+    )

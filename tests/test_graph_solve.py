@@ -45,10 +45,13 @@ def test_solution_equals_dense_solve(system: tuple[np.ndarray, np.ndarray]) -> N
 
 
 @settings(max_examples=100, deadline=None)
-@given(cyclic_systems(), st.floats(1.0, 3.0))
+@given(cyclic_systems(), st.floats(1.0 + 1e-6, 3.0))
 def test_spectral_radius_at_least_one_is_rejected(
     system: tuple[np.ndarray, np.ndarray], factor: float
 ) -> None:
+    """From just above 1: ``eigvals`` of a non-normal matrix is accurate only to ≈1e-8, so
+    a matrix scaled to "ρ = 1" may truly have ρ = 1 − 1e-11, a physical (if enormous) loop
+    (hypothesis found one). ρ = 1 exactly is tested on loops where it is exact (below)."""
     m, rhs = system
     rho = max(abs(np.linalg.eigvals(m))) if m.size else 0.0
     if rho == 0.0:
