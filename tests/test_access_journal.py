@@ -28,19 +28,6 @@ def _status(env: Env, org: str, footprint_id: str) -> str | int:
     return str(answer.json()["data"]["status"])
 
 
-def _deprecate(env: Env, footprint_id: str) -> None:
-    env.submit(
-        SUPPLIER,
-        {
-            "type": "footprint.deprecate",
-            "entryId": str(uuid.uuid4()),
-            "org": SUPPLIER,
-            "footprintId": footprint_id,
-            "reason": "withdrawn",
-        },
-    )
-
-
 def test_every_append_that_reaches_a_cached_answer_changes_it_at_once(
     tmp_path: Path, db_url: str
 ) -> None:
@@ -65,7 +52,7 @@ def test_every_append_that_reaches_a_cached_answer_changes_it_at_once(
 
         other, _ = env.footprint(SUPPLIER, PRODUCT_2)
         assert _status(env, SUPPLIER, other) == "Active"
-        _deprecate(env, other)
+        env.deprecate(SUPPLIER, other)
         assert _status(env, SUPPLIER, other) == "Deprecated"
 
         # An id asked for before any footprint has it: the footprint with that id reaches

@@ -11,7 +11,6 @@ import os
 import pickle
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -307,9 +306,9 @@ def test_a_batch_of_entries_is_taken_in_as_one_change_and_answers_as_the_log(
             entry["footprint"]["precedingPfIds"] = [previous]
             env.submit(SUPPLIER, entry)
             previous = str(entry["footprint"]["id"])
-        _deprecate(env, cells[1])
+        env.deprecate(SUPPLIER, cells[1])
         fleeting = _cell(env, "urn:pact:product:recycler-a:cell-fleeting", cells[2])
-        _deprecate(env, fleeting)
+        env.deprecate(SUPPLIER, fleeting)
         added = _cell(env, "urn:pact:product:recycler-a:cell-added", cells[2])
         answers = {fid: _computed(env, env.url, fid) for fid in (previous, cells[2], added)}
         for fid in (cells[0], cells[1], fleeting):
@@ -317,16 +316,3 @@ def test_a_batch_of_entries_is_taken_in_as_one_change_and_answers_as_the_log(
         for fid, answer in answers.items():
             assert answer.status_code == 200, answer.text
             assert answer.json() == _from_the_log(env, tmp_path, fid)
-
-
-def _deprecate(env: Env, footprint_id: str) -> None:
-    env.submit(
-        SUPPLIER,
-        {
-            "type": "footprint.deprecate",
-            "entryId": str(uuid.uuid4()),
-            "org": SUPPLIER,
-            "footprintId": footprint_id,
-            "reason": "withdrawn",
-        },
-    )

@@ -118,6 +118,10 @@ class Env:
         receipt = self.submit(org, entry)
         return entry["footprint"]["id"], receipt
 
+    def deprecate(self, org: str, footprint_id: str) -> Any:
+        entry = new_entry("footprint.deprecate", org, footprintId=footprint_id, reason="withdrawn")
+        return self.submit(org, entry)
+
     def grant(self, grantor: str, grantee: str, level: str = "summary", **target: Any) -> str:
         entry = new_entry("grant", grantor, grantee=grantee, level=level, **target)
         self.submit(grantor, entry)
