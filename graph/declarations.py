@@ -86,6 +86,10 @@ def unpack(packed: bytes) -> FootprintDeclaration:
     return declaration
 
 
+#: a mapping's content: each declaration as an object or packed (all packed when pickled)
+_Content = dict[str, FootprintDeclaration | bytes]
+
+
 class Packing:
     """One pickling of several :class:`Declarations` (see the module doc)."""
 
@@ -93,7 +97,7 @@ class Packing:
         #: ``id(declaration)`` → (it, its bytes); holding it keeps its ``id`` unique
         self._packed: dict[int, tuple[FootprintDeclaration, bytes]] = {}
         #: each mapping pickled, with its content as pickled and its change count then
-        self._pickled: list[tuple[Declarations, dict[str, bytes], int]] = []
+        self._pickled: list[tuple[Declarations, _Content, int]] = []
 
     def pack(self, declaration: FootprintDeclaration) -> bytes:
         found = self._packed.get(id(declaration))
@@ -101,7 +105,7 @@ class Packing:
             found = self._packed[id(declaration)] = (declaration, pack(declaration))
         return found[1]
 
-    def pickled(self, mapping: Declarations, content: dict[str, bytes]) -> None:
+    def pickled(self, mapping: Declarations, content: _Content) -> None:
         self._pickled.append((mapping, content, mapping._changes))
 
     def compact(self) -> None:
@@ -109,7 +113,7 @@ class Packing:
         unless it changed since."""
         for mapping, content, changes in self._pickled:
             if mapping._changes == changes:
-                mapping._items = dict[str, FootprintDeclaration | bytes](content)
+                mapping._items = content
 
 
 _PACKING: ContextVar[Packing | None] = ContextVar("carbonledger_packing", default=None)
@@ -135,7 +139,7 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
     __slots__ = ("_changes", "_items")
 
     def __init__(self) -> None:
-        self._items: dict[str, FootprintDeclaration | bytes] = {}
+        self._items: _Content = {}
         #: additions, replacements and removals so far (not unpacking, which changes
         #: nothing a reader sees): :meth:`Packing.compact` compacts only what it pickled
         self._changes = 0
@@ -181,10 +185,10 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
         """The ids whose declarations are packed (not read since they were packed)."""
         return [fid for fid, found in self._items.items() if found.__class__ is bytes]
 
-    def __reduce__(self) -> tuple[object, tuple[dict[str, bytes]]]:
+    def __reduce__(self) -> tuple[object, tuple[_Content]]:
         current = _PACKING.get()
         pack_one = pack if current is None else current.pack
-        content = {
+        content: _Content = {
             fid: found if isinstance(found, bytes) else pack_one(found)
             for fid, found in self._items.items()
         }
@@ -193,8 +197,8 @@ class Declarations(MutableMapping[str, FootprintDeclaration]):
         return (_loaded, (content,))
 
 
-def _loaded(content: dict[str, bytes]) -> Declarations:
+def _loaded(content: _Content) -> Declarations:
     """The load side of :meth:`Declarations.__reduce__`: everything stays packed."""
     declarations = Declarations()
-    declarations._items.update(content)
+    declarations._items = content
     return declarations
