@@ -9,13 +9,21 @@ mapping.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-import pint
 
-_UREG: Any = pint.UnitRegistry()
-_UREG.define("piece = [piece] = pc = pieces")
+@cache
+def _registry() -> Any:
+    """The one pint registry, built on first use: parsing pint's definitions takes about
+    a third of a second, which a restarting gateway that converts nothing should not
+    wait for before its first answer."""
+    import pint
+
+    registry: Any = pint.UnitRegistry()
+    registry.define("piece = [piece] = pc = pieces")
+    return registry
+
 
 #: Entry unit names → pint expressions (names not listed are given to pint as they are).
 UNIT_EXPRESSIONS: dict[str, str] = {
@@ -52,7 +60,7 @@ class UnitConversionError(ValueError):
 
 def _pint_unit(name: str) -> Any:
     expression = UNIT_EXPRESSIONS.get(name) or UNIT_EXPRESSIONS.get(name.strip().lower(), name)
-    return _UREG.parse_units(expression)
+    return _registry().parse_units(expression)
 
 
 @lru_cache(maxsize=4096)
@@ -66,7 +74,7 @@ def conversion_factor(from_unit: str, to_unit: str) -> float:
         return 1.0
     try:
         source, target = _pint_unit(from_unit), _pint_unit(to_unit)
-        return float(_UREG.Quantity(1.0, source).to(target).magnitude)
+        return float(_registry().Quantity(1.0, source).to(target).magnitude)
     except Exception as exc:  # pint raises assorted parser and dimensionality errors
         raise UnitConversionError(from_unit, to_unit) from exc
 

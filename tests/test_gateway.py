@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 from click.testing import CliRunner
 
 from clients.clients_cli import clients
+from gateway import auth
 from gateway.auth import TokenIssuer, gateway_key
 from gateway.pact_v2 import ProductFootprintV2
 from ledger.entries.carbon.pact import ProductFootprint
@@ -22,6 +24,33 @@ from tests.test_gateway_support import OTHER_BUYER, SUPPLIER_B, environment
 
 PRODUCT = "urn:pact:product:recycler-a:lfp-280ah"
 PRODUCT_2 = "urn:pact:product:recycler-a:lfp-100ah"
+
+
+def test_an_unknown_client_costs_the_argon2_check_of_a_wrong_secret(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing must not tell unknown client ids from known ones: both are checked against
+    an argon2 hash with the same parameters (the unknown one against a hash of a random
+    secret, made once per process)."""
+    checked: list[str] = []
+
+    class Recording(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            checked.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(auth, "_HASHER", Recording())
+    with environment(tmp_path, db_url) as env, env.client() as http:
+        client_id, secret = env.credentials(BUYER)
+        checked.clear()
+        for who in (client_id, "nobody", "nobody-else"):
+            answer = http.post(
+                "/auth/token", data={"grant_type": "client_credentials"}, auth=(who, secret + "x")
+            )
+            assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert len(checked) == 3
+    assert len({repr(extract_parameters(h)) for h in checked}) == 1
+    assert checked[1] == checked[2] != checked[0]
 
 
 def _ids(answer: httpx.Response) -> list[str]:
