@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -57,7 +57,21 @@ class ViewerAccess:
 
     def visible(self, footprint_id: str) -> Visible | None:
         """The footprint as the viewer may see it (None: hidden or missing)."""
-        found, valid_until = self._footprints.access(self._org, self._roles, footprint_id)
+        answer = self._footprints.access(self._org, self._roles, footprint_id)
+        return self._held(footprint_id, answer)
+
+    def ask_ahead(self, footprint_ids: Sequence[str]) -> None:
+        """Answer those of ``footprint_ids`` not asked yet, together
+        (``FootprintAccess.access_all``): a walk of the supply graph asks for each
+        frontier of footprints at once (``graph.cut.AsksAhead``)."""
+        new = [fid for fid in dict.fromkeys(footprint_ids) if fid not in self.levels]
+        if new:
+            answers = self._footprints.access_all(self._org, self._roles, new)
+            for fid, answer in zip(new, answers, strict=True):
+                self._held(fid, answer)
+
+    def _held(self, footprint_id: str, answer: tuple[Visible | None, float]) -> Visible | None:
+        found, valid_until = answer
         self.valid_until = min(self.valid_until, valid_until)
         self.levels[footprint_id] = None if found is None else cast(Level, found.level)
         return found

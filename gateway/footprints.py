@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -53,10 +53,14 @@ from ledger.read.footprints import (
     FootprintRef,
     active_footprint_id,
     footprint_ref,
+    footprint_refs,
 )
 from ledger.read.grant_records import GrantRecords
 from ledger.rules.identity import IdentityState
+from ledger.store.log import StoredRecord
 
+#: Footprint ids looked up per query when records are read ahead.
+_READ_AHEAD_PAGE = 500
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
 EXTENSION_DOCS = "https://carbonledger.invalid/docs/gateway.md"
 
@@ -74,6 +78,11 @@ class Lru:
         self._size = size
         self._items: OrderedDict[object, Any] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is held (without counting as a use)."""
+        with self._lock:
+            return key in self._items
 
     def get(self, key: object) -> Any:
         with self._lock:
@@ -167,9 +176,28 @@ class FootprintAccess:
             missing = IntegrityError(seq, "the footprint index names a record not in the log")
             self._verified.monitor.report(missing)
             raise missing
+        return self._cached(record)
+
+    def _cached(self, record: StoredRecord) -> VerifiedEntry:
+        """Hold a verified record's entry for later reads."""
         cached = VerifiedEntry(json.loads(record.entry), record.leaf_hash)
-        self._entries.put(seq, cached)
+        self._entries.put(record.seq, cached)
         return cached
+
+    def _read_ahead(self, conn: Connection, footprint_ids: Sequence[str]) -> None:
+        """Read and prove together the records that answers about ``footprint_ids`` will
+        confirm (their footprints and deprecations) and that are not held yet: one proof
+        per page instead of one per record, as each answer would otherwise read its own.
+        The answers still check every record against the index row they read it by, and
+        a record left out here (missing, or failing its proof) fails, and is reported,
+        when an answer reads it."""
+        seqs: set[int] = set()
+        for start in range(0, len(footprint_ids), _READ_AHEAD_PAGE):
+            for ref in footprint_refs(conn, footprint_ids[start : start + _READ_AHEAD_PAGE]):
+                seqs.update(s for s in (ref.seq, ref.deprecated_seq) if s is not None)
+        wanted = [seq for seq in seqs if seq not in self._entries]
+        for record in self._verified.proven_records(wanted, conn):
+            self._cached(record)
 
     def indexed_entry(
         self,
@@ -246,6 +274,16 @@ class FootprintAccess:
         unless the log grows: the next edge of a grant window it rests on."""
         with self._db.read() as conn:
             return self._answer_at(log_size(conn), conn, org, roles, footprint_id)
+
+    def access_all(
+        self, org: str, roles: frozenset[str], footprint_ids: Sequence[str]
+    ) -> list[tuple[Visible | None, float]]:
+        """:meth:`access` of each of ``footprint_ids``, answered on one connection at one
+        log size, with the records the answers confirm read ahead together."""
+        with self._db.read() as conn:
+            size = log_size(conn)
+            self._read_ahead(conn, footprint_ids)
+            return [self._answer_at(size, conn, org, roles, fid) for fid in footprint_ids]
 
     async def log_size(self) -> int:
         """A log size queried after this call began, shared with concurrent reads of this

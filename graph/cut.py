@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, Protocol, runtime_checkable
 
 import networkx as nx
 import numpy as np
@@ -37,6 +37,15 @@ Level = Literal["summary", "detail"]
 # The viewer's access level to a footprint id; None where it has none.
 Disclosure = Callable[[str], Level | None]
 UNDISCLOSED = "undisclosed"
+
+
+@runtime_checkable
+class AsksAhead(Protocol):
+    """A disclosure that answers many ids together more cheaply than one at a time (an
+    access policy read from a database): a walk gives it each frontier before asking
+    about its footprints one by one."""
+
+    def ask_ahead(self, footprint_ids: Sequence[str]) -> None: ...
 
 
 def open_region(
@@ -72,10 +81,15 @@ def disclosed_result(
     its total, under its company and split as its own summary result is; an undisclosed
     leaf its total under ``undisclosed`` only."""
     cached_level = functools.cache(level_of)  # asked while walking, then by open_region
+    ask_ahead = level_of.ask_ahead if isinstance(level_of, AsksAhead) else None
+
+    def expand(frontier: list[str]) -> list[bool]:
+        if ask_ahead is not None:
+            ask_ahead(frontier)
+        return [cached_level(fid) == "detail" for fid in frontier]
+
     # only the region's neighbourhood: the walk expands nothing beyond a leaf
-    graph = engine.upstream_graph(
-        full.footprint_id, expand=lambda fid: cached_level(fid) == "detail"
-    )
+    graph = engine.upstream_graph(full.footprint_id, expand=expand)
     opened, leaves = open_region(graph, full.footprint_id, cached_level)
     supply = _open_supply(graph, opened)
     by_stage = dict.fromkeys(full.by_stage, 0.0)

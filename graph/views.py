@@ -13,7 +13,7 @@ optionally stopped at a depth or at footprints that are not to be expanded, turn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -22,8 +22,10 @@ from graph.solve import FloatArray, IntArray
 from graph.store import RowStore
 from graph.supply_graph import NodeBuild
 
-#: Whether the walk goes on through a footprint (its inputs become part of the view).
-Expand = Callable[[str], bool]
+#: Which footprints of a frontier the walk goes on through (their inputs become part of
+#: the view): one answer per id, asked once per frontier so that a caller answering from
+#: a database can answer a frontier together.
+Expand = Callable[[list[str]], Iterable[bool]]
 
 
 def upstream_edges(
@@ -36,7 +38,8 @@ def upstream_edges(
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
     """The footprints reached upstream of ``root`` and the edges walked, as arrays
     ``(nodes, consumer, input, weight)``. A footprint at ``max_depth`` steps, or one for
-    which ``expand`` is false (the root is always expanded), is reached but not expanded."""
+    which ``expand`` answers false (the root is always expanded), is reached but not
+    expanded."""
     seen = np.zeros(store.n, dtype=bool)
     seen[root] = True
     frontier = np.array([root], dtype=np.int64)
@@ -44,7 +47,7 @@ def upstream_edges(
     depth = 0
     while frontier.size and (max_depth is None or depth < max_depth):
         if expand is not None and depth > 0:
-            keep = np.fromiter((expand(ids[i]) for i in frontier.tolist()), bool, frontier.size)
+            keep = np.fromiter(expand([ids[i] for i in frontier.tolist()]), bool, frontier.size)
             frontier = frontier[keep]
         r, c, v = store.rows(frontier)
         parts.append((r, c, v))

@@ -58,8 +58,15 @@ def test_upstream_graph_is_the_whole_graphs_neighbourhood(
     root = data.draw(st.sampled_from([d.id for d in decls]))
     max_depth = data.draw(st.sampled_from([None, 1, 2, 3]))
     expand = data.draw(st.none() | st.sets(st.sampled_from([d.id for d in decls])))
+    frontiers: list[list[str]] = []
+
+    def expands(frontier: list[str]) -> list[bool]:
+        assert expand is not None
+        frontiers.append(frontier)
+        return [fid in expand for fid in frontier]
+
     view = engine.upstream_graph(
-        root, max_depth=max_depth, expand=None if expand is None else expand.__contains__
+        root, max_depth=max_depth, expand=None if expand is None else expands
     )
     nodes, edges = _expected_view(whole, root, max_depth, expand)
     assert set(view.nodes) == nodes
@@ -68,6 +75,10 @@ def test_upstream_graph_is_the_whole_graphs_neighbourhood(
         assert view.edges[u, v]["weight"] == whole.edges[u, v]["weight"]
     for fid in nodes:
         assert view.nodes[fid]["build"] == whole.nodes[fid]["build"]
+    # each footprint reached beyond the root is asked about once, with its frontier
+    asked = [fid for frontier in frontiers for fid in frontier]
+    assert len(asked) == len(set(asked))
+    assert root not in asked
 
 
 def test_whole_graph_follows_updates() -> None:

@@ -19,7 +19,13 @@ from ledger.store.index_tables import FootprintProductRow, FootprintRow
 _F = FootprintRow.__table__  # type: ignore[attr-defined]
 _FP = FootprintProductRow.__table__  # type: ignore[attr-defined]
 
-__all__ = ["FootprintListing", "FootprintRef", "active_footprint_id", "footprint_ref"]
+__all__ = [
+    "FootprintListing",
+    "FootprintRef",
+    "active_footprint_id",
+    "footprint_ref",
+    "footprint_refs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,13 @@ def footprint_ref(conn: Connection, footprint_id: str) -> FootprintRef | None:
     """The footprint with this id (active or not); None if none was recorded."""
     row = conn.execute(select(*_COLUMNS).where(_F.c.footprint_id == footprint_id)).first()
     return None if row is None else FootprintRef(*row)
+
+
+def footprint_refs(conn: Connection, footprint_ids: Sequence[str]) -> list[FootprintRef]:
+    """The recorded ones of ``footprint_ids`` (a page, bounded by the caller), in no
+    particular order."""
+    query = select(*_COLUMNS).where(_F.c.footprint_id.in_(list(footprint_ids)))
+    return [FootprintRef(*row) for row in conn.execute(query)]
 
 
 class FootprintListing:

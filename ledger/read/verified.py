@@ -60,6 +60,7 @@ from ledger.store.log import (
     latest_checkpoint,
     log_size,
     record_at,
+    records_at,
 )
 
 DEFAULT_CACHE_SIZE = 262_144
@@ -98,6 +99,23 @@ class VerifiedLog:
                     raise self._missing(seq)
                 return None
             return self.verify(found, c)
+
+    def proven_records(
+        self, seqs: Iterable[int], conn: Connection | None = None
+    ) -> list[StoredRecord]:
+        """The records at ``seqs`` that the signed tree proves, in seq order, read and
+        proven a page at a time (one proof per page) where ``record`` would prove each:
+        for a reader about to read many scattered records. Missing records and records
+        that fail are left out, unreported: reading one with ``record`` then fails, and
+        reports, exactly as it would have."""
+        ordered = sorted(set(seqs))
+        proven: list[StoredRecord] = []
+        with self._connection(conn) as c:
+            for start in range(0, len(ordered), _PROOF_PAGE):
+                page = records_at(c, ordered[start : start + _PROOF_PAGE])
+                failures = self._prove(page, c)
+                proven.extend(r for r in page if r.seq not in failures)
+        return proven
 
     def record_by_entry_id(self, entry_id: str) -> StoredRecord | None:
         found = self.store.record_by_entry_id(entry_id)

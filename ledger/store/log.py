@@ -63,6 +63,7 @@ _RECORD_COLUMNS = [_R.c[name] for name in StoredRecord.__slots__]
 _INSERT_RECORDS = BulkInsert(_R, StoredRecord.__slots__)
 _INSERT_NODES = BulkInsert(_N, ("level", "idx", "hash"))
 _RECORDS_BY_ENTRY_ID = SelectWhereIn(_R, StoredRecord.__slots__, "entry_id")
+_RECORDS_AT = SelectWhereIn(_R, StoredRecord.__slots__, "seq")
 _record_values = attrgetter(*StoredRecord.__slots__)
 
 
@@ -321,6 +322,13 @@ def record_at(conn: Connection, seq: int) -> StoredRecord | None:
         return None
     row = conn.execute(select(*_RECORD_COLUMNS).where(_R.c.seq == seq)).first()
     return _record(row) if row else None
+
+
+def records_at(conn: Connection, seqs: Sequence[int]) -> list[StoredRecord]:
+    """The stored records at those of ``seqs`` that have one, in seq order (unverified, as
+    ``record_at``); ``seqs`` is a page, bounded by the caller."""
+    wanted = sorted({seq for seq in seqs if 0 <= seq <= BIGINT_MAX})
+    return sorted(map(_record, _RECORDS_AT.run(conn, wanted)), key=lambda r: r.seq)
 
 
 def records_in(conn: Connection, start: int, stop: int) -> list[StoredRecord]:
