@@ -47,7 +47,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import gateway.factor_details
 import graph
+import ledger.rules.view
+import ledger.slots_pickle
 from gateway.auth import subkey
 from gateway.factor_details import FactorDetails
 from graph.declarations import packing
@@ -83,15 +86,23 @@ class SnapshotRejected(Exception):
     """A snapshot that is not used; the message says why."""
 
 
+def snapshot_sources() -> list[Path]:
+    """The source files of the modules whose classes a snapshot pickles: the ``graph``
+    package, the factor index, and the grants and pickling helper the engine's sharing
+    rules use (``tests/test_engine_snapshot.py`` checks a snapshot names no other module
+    of this code base)."""
+    sources = sorted(Path(graph.__file__).parent.glob("*.py"))
+    for module in (gateway.factor_details, ledger.rules.view, ledger.slots_pickle):
+        sources.append(Path(str(module.__file__)))
+    return sources
+
+
 @cache
 def code_digest() -> str:
-    """SHA-256 over the source of the modules whose objects a snapshot holds (the ``graph``
-    package and the factor index): pickles name classes and attributes, so a snapshot
-    written by other code is never loaded."""
+    """SHA-256 over :func:`snapshot_sources`: pickles name classes and attributes, so a
+    snapshot written by other code is never loaded."""
     digest = hashlib.sha256(f"python {sys.version_info[:3]}".encode())
-    sources = sorted(Path(graph.__file__).parent.glob("*.py"))
-    sources.append(Path(__file__).with_name("factor_details.py"))
-    for source in sources:
+    for source in snapshot_sources():
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()
 

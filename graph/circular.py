@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from graph.errors import InvalidParameterError
-from graph.pickling import SlotsPickle
+from ledger.slots_pickle import SlotsPickle
 
 #: How a footprint accounts for recycled content and end of life.
 EndOfLifeMethod = Literal["cut-off", "cff"]

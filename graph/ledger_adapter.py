@@ -15,6 +15,7 @@ compute over the same active set.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,16 +79,24 @@ def declaration_from_entry(entry: Footprint) -> FootprintDeclaration:
         primary_data_share=(
             None if pcf.primaryDataShare is None else Decimal(pcf.primaryDataShare)
         ),
-        dqr=DataQuality(
-            technological=Decimal(dqi.technologicalDQR),
-            geographical=Decimal(dqi.geographicalDQR),
-            temporal=Decimal(dqi.temporalDQR),
-        )
+        dqr=_data_quality(dqi.technologicalDQR, dqi.geographicalDQR, dqi.temporalDQR)
         if dqi is not None
-        else DataQuality(),
+        else _NOT_RATED,
         created=datetime.fromisoformat(fp.created.replace("Z", "+00:00")),
         end_of_life=entry.composition.method,
     )
+
+
+_NOT_RATED = DataQuality()
+
+
+@functools.lru_cache(maxsize=4096)
+def _data_quality(technological: str, geographical: str, temporal: str) -> DataQuality:
+    """One object per distinct set of ratings (as signed, so ``1.50`` stays ``1.50``).
+    Ratings take few values, and a direct item holds its footprint's: without this an
+    engine of 10⁶ footprints holds 10⁶ equal objects, which its snapshot writes and loads
+    one by one (1.4 s of a 10⁶-entry cold start)."""
+    return DataQuality(Decimal(technological), Decimal(geographical), Decimal(temporal))
 
 
 def _input_line(item: Input) -> InputLine:

@@ -23,7 +23,7 @@ from typing import Literal
 
 from graph.circular import CffParameters, EndOfLifeMethod
 from graph.errors import InvalidParameterError
-from graph.pickling import SlotsPickle
+from ledger.slots_pickle import SlotsPickle
 
 Stage = Literal[
     "raw-material-acquisition", "main-production", "distribution", "end-of-life-recycling"

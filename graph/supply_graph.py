@@ -38,9 +38,9 @@ from graph.model import (
     Scope,
     Stage,
 )
-from graph.pickling import SlotsPickle
 from graph.sharing import Sharing
 from graph.units import conversion_factor
+from ledger.slots_pickle import SlotsPickle
 
 _EPOCH = datetime.min
 #: a cited reference as an index key (see :func:`_ref_key`)

@@ -5,6 +5,7 @@ of this log, is never loaded (a forged one is not even unpickled)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -20,7 +21,13 @@ import httpx
 import pytest
 
 from gateway.auth import KEY_FILE, gateway_key
-from gateway.engine_snapshot import SNAPSHOT_FILE, EngineSnapshots, EngineState
+from gateway.engine_snapshot import (
+    _TAG_BYTES,
+    SNAPSHOT_FILE,
+    EngineSnapshots,
+    EngineState,
+    snapshot_sources,
+)
 from ledger.server import LedgerServer
 from ledger.store.database import sqlite_url
 from tests.ledger_fixtures import SUPPLIER
@@ -202,6 +209,31 @@ def test_a_snapshot_of_other_code_is_not_loaded(tmp_path: Path, db_url: str) -> 
         upgraded = EngineSnapshots(snapshot, gateway_key(tmp_path), code="a later release")
         assert upgraded.load(size, env.server.verified.root) is None
         assert _saved_state(env.server, snapshot).size == size
+
+
+def test_the_code_digest_covers_every_module_a_snapshot_names(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A snapshot pickles classes of several modules; a change to any of them must make
+    the snapshot another code's, or an old snapshot would load into the new classes."""
+    with _saved(tmp_path, db_url) as (_, _, snapshot):
+        _, _, rest = snapshot.read_bytes().split(b"\n", 2)
+        named: set[str] = set()
+
+        class Recording(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> Any:
+                named.add(module)
+                return super().find_class(module, name)
+
+        Recording(io.BytesIO(rest[_TAG_BYTES:])).load()  # this test's own snapshot
+    root = Path(__file__).resolve().parent.parent
+    covered = {
+        ".".join(source.resolve().relative_to(root).with_suffix("").parts)
+        for source in snapshot_sources()
+    }
+    ours = {m for m in named if m.split(".")[0] in ("graph", "gateway", "ledger", "clients")}
+    assert {"graph.engine", "ledger.rules.view", "gateway.factor_details"} <= ours
+    assert ours <= covered, ours - covered
 
 
 class _Plant:

@@ -28,7 +28,7 @@ from graph.model import (
     ProductRef,
     RecycledContent,
 )
-from graph.pickling import SlotsPickle, _restore
+from ledger.slots_pickle import SlotsPickle, _restore
 
 MODEL_CLASSES = sorted(
     {

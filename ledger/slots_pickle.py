@@ -1,4 +1,6 @@
-"""Fast pickling for the engine's frozen, slotted dataclasses (engine snapshots).
+"""Fast pickling for frozen, slotted dataclasses held by the footprint engine's snapshot
+(``gateway.engine_snapshot``): the engine's model (``graph``) and the grants its sharing
+rules keep (``ledger.rules.view.GrantFacts``).
 
 ``@dataclass(frozen=True, slots=True)`` gives each class its own ``__getstate__`` and
 ``__setstate__``, which look the dataclass fields up again for every object they load:
