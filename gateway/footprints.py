@@ -59,7 +59,9 @@ from ledger.read.grant_records import GrantRecords
 from ledger.rules.identity import IdentityState
 from ledger.store.log import StoredRecord
 
-#: Footprint ids looked up per query when records are read ahead.
+#: Footprint ids answered per page when many are asked at once (``access_all``): one
+#: query for their index rows, their records proven together; well below the number of
+#: entries held (``FootprintAccess._entries``).
 _READ_AHEAD_PAGE = 500
 EXTENSION_SCHEMA = "urn:carbonledger:extension:ledger-record:1.0.0"
 EXTENSION_DOCS = "https://carbonledger.invalid/docs/gateway.md"
@@ -192,9 +194,8 @@ class FootprintAccess:
         a record left out here (missing, or failing its proof) fails, and is reported,
         when an answer reads it."""
         seqs: set[int] = set()
-        for start in range(0, len(footprint_ids), _READ_AHEAD_PAGE):
-            for ref in footprint_refs(conn, footprint_ids[start : start + _READ_AHEAD_PAGE]):
-                seqs.update(s for s in (ref.seq, ref.deprecated_seq) if s is not None)
+        for ref in footprint_refs(conn, footprint_ids):
+            seqs.update(s for s in (ref.seq, ref.deprecated_seq) if s is not None)
         wanted = [seq for seq in seqs if seq not in self._entries]
         for record in self._verified.proven_records(wanted, conn):
             self._cached(record)
@@ -279,11 +280,16 @@ class FootprintAccess:
         self, org: str, roles: frozenset[str], footprint_ids: Sequence[str]
     ) -> list[tuple[Visible | None, float]]:
         """:meth:`access` of each of ``footprint_ids``, answered on one connection at one
-        log size, with the records the answers confirm read ahead together."""
+        log size, a page at a time, each page's records read ahead together (a page, so
+        that what is read ahead is still held when its answers read it)."""
+        answers: list[tuple[Visible | None, float]] = []
         with self._db.read() as conn:
             size = log_size(conn)
-            self._read_ahead(conn, footprint_ids)
-            return [self._answer_at(size, conn, org, roles, fid) for fid in footprint_ids]
+            for start in range(0, len(footprint_ids), _READ_AHEAD_PAGE):
+                page = footprint_ids[start : start + _READ_AHEAD_PAGE]
+                self._read_ahead(conn, page)
+                answers += (self._answer_at(size, conn, org, roles, fid) for fid in page)
+        return answers
 
     async def log_size(self) -> int:
         """A log size queried after this call began, shared with concurrent reads of this

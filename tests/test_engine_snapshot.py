@@ -211,9 +211,7 @@ def test_a_snapshot_of_other_code_is_not_loaded(tmp_path: Path, db_url: str) -> 
         assert _saved_state(env.server, snapshot).size == size
 
 
-def test_the_code_digest_covers_every_module_a_snapshot_names(
-    tmp_path: Path, db_url: str
-) -> None:
+def test_the_code_digest_covers_every_module_a_snapshot_names(tmp_path: Path, db_url: str) -> None:
     """A snapshot pickles classes of several modules; a change to any of them must make
     the snapshot another code's, or an old snapshot would load into the new classes."""
     with _saved(tmp_path, db_url) as (_, _, snapshot):

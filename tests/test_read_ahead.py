@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
+import gateway.footprints as gateway_footprints
 from ledger.errors import IntegrityError
 from ledger.read import VerifiedLog
 from ledger.record import Record
@@ -115,10 +116,12 @@ def test_records_are_proven_a_page_at_a_time_and_failures_left_to_the_read(
         assert env.server.checkpointer.monitor.failing
 
 
-def test_a_computed_answer_asks_about_each_frontier_at_once(tmp_path: Path, db_url: str) -> None:
+def test_a_computed_answer_asks_about_each_frontier_at_once(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A pack citing three cathodes, on a fresh ledger and gateway (nothing proven or
-    held): the access policy is asked about the three together, and the answer is the
-    one given before the restart."""
+    held): the access policy is asked about the three together, answered in pages of
+    two here, and the answer is the one given before the restart."""
     with environment(tmp_path, db_url) as env:
         cathodes = []
         for n in range(3):
@@ -133,6 +136,7 @@ def test_a_computed_answer_asks_about_each_frontier_at_once(tmp_path: Path, db_u
         env.submit(SUPPLIER, pack)
         before = _computed(env, env.url, pack["footprint"]["id"])
         assert before.status_code == 200, before.text
+    monkeypatch.setattr(gateway_footprints, "_READ_AHEAD_PAGE", 2)
     with gateway(tmp_path, db_url) as (_, http):
         footprints = http.app.state.services.footprints
         asked: list[list[str]] = []
@@ -143,7 +147,16 @@ def test_a_computed_answer_asks_about_each_frontier_at_once(tmp_path: Path, db_u
             return access_all(org, roles, ids)
 
         footprints.access_all = spy
+        pages: list[int] = []
+        read_ahead = footprints._read_ahead
+
+        def counted(conn: Any, ids: list[str]) -> None:
+            pages.append(len(ids))
+            read_ahead(conn, ids)
+
+        footprints._read_ahead = counted
         after = _computed(env, http.url, pack["footprint"]["id"])
     assert after.status_code == 200, after.text
     assert after.json() == before.json()
     assert len(asked) == 1 and sorted(asked[0]) == sorted(cathodes)
+    assert pages == [2, 1]
