@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from graph.bulk import Problems, build_all
 from graph.contributions import ContributionNode, contribution_tree
+from graph.direct_items import DirectItems
 from graph.errors import (
     InvalidParameterError,
     NoPhysicalSolutionError,
@@ -38,7 +39,6 @@ from graph.sharing import Sharing
 from graph.solve import FloatArray, IntArray, SolvePlan, build_contained_plan, build_plan
 from graph.store import RowStore
 from graph.supply_graph import (
-    DirectItem,
     Gap,
     InputError,
     NodeBuild,
@@ -79,8 +79,9 @@ class FootprintEngine:
         built = build_all(decls, self._registry, self._index)
         self._store: RowStore = built.store
         self._e: FloatArray = built.e
-        #: per index: direct items (``()`` for removed ones); gaps and errors only where any
-        self._direct: list[tuple[DirectItem, ...]] = built.direct
+        #: per index: direct items (``()`` for removed ones; pickled as columns, made again on
+        #: first read after a load); gaps and errors only where any
+        self._direct = DirectItems(built.direct)
         self._problems: dict[int, Problems] = built.problems
         self._full_graph: nx.DiGraph | None = None
         self._alive = np.ones(len(decls), dtype=bool)
