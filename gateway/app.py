@@ -33,7 +33,14 @@ from gateway import (
     zero_carbon_api,
 )
 from gateway.api_docs import install_api_docs
-from gateway.auth import KEY_FILE, authenticate_client, client_org, gateway_key, parse_basic
+from gateway.auth import (
+    KEY_FILE,
+    authenticate_client,
+    client_org,
+    gateway_key,
+    parse_basic,
+    prepare_unknown_client_check,
+)
 from gateway.computed import ComputedFootprints
 from gateway.computed_served import ServedComputed
 from gateway.context import GatewayContext, Services, ServicesDep
@@ -74,6 +81,7 @@ def create_app(context: GatewayContext) -> FastAPI:
 
     token_key = gateway_key(context.data_dir)
     check_gateway_key(context.db, token_key, context.data_dir / KEY_FILE)
+    prepare_unknown_client_check()
     directory = Directory(context.identity)
     footprints = FootprintAccess(
         context.reads, context.records, context.reads.hot, context.reads.probe

@@ -31,24 +31,33 @@ def test_an_unknown_client_costs_the_argon2_check_of_a_wrong_secret(
 ) -> None:
     """Timing must not tell unknown client ids from known ones: both are checked against
     an argon2 hash with the same parameters (the unknown one against a hash of a random
-    secret, made once per process)."""
+    secret, made as the gateway starts: not on the first unknown client, which it would
+    delay)."""
     checked: list[str] = []
+    hashed: list[str] = []
 
     class Recording(PasswordHasher):
         def verify(self, hash: str | bytes, password: str | bytes) -> bool:
             checked.append(str(hash))
             return super().verify(hash, password)
 
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            hashed.append(str(password))
+            return super().hash(password, salt=salt)
+
     monkeypatch.setattr(auth, "_HASHER", Recording())
+    auth._dummy_hash.cache_clear()  # as in a process that never started a gateway
     with environment(tmp_path, db_url) as env, env.client() as http:
         client_id, secret = env.credentials(BUYER)
         checked.clear()
+        hashed.clear()
         for who in (client_id, "nobody", "nobody-else"):
             answer = http.post(
                 "/auth/token", data={"grant_type": "client_credentials"}, auth=(who, secret + "x")
             )
             assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
     assert len(checked) == 3
+    assert hashed == []  # nothing hashed while answering
     assert len({repr(extract_parameters(h)) for h in checked}) == 1
     assert checked[1] == checked[2] != checked[0]
 
