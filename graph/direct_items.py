@@ -16,7 +16,7 @@ for what it read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +65,18 @@ class DirectItems:
             items = self._items[index] = _unpack(self._columns, index)
         return items
 
+    def items_of(self, indexes: Sequence[int]) -> list[Items]:
+        """The items of each of ``indexes``, in order, those still in the columns made
+        together: one pass over their rows instead of a slice per footprint (a result
+        downstream of a loop of 10⁵ footprints reads them all)."""
+        held = self._items
+        missing = [i for i in indexes if held[i] is None]
+        if missing:
+            assert self._columns is not None, "only a loaded list holds None"
+            for index, items in zip(missing, _unpack_many(self._columns, missing), strict=True):
+                held[index] = items
+        return cast(list[Items], [held[i] for i in indexes])  # all made above
+
     def __setitem__(self, index: int, items: Items) -> None:
         self._items[index] = items
 
@@ -84,20 +96,35 @@ class DirectItems:
 
 
 def _unpack(columns: _Columns, index: int) -> Items:
+    return _unpack_many(columns, [index])[0]
+
+
+def _unpack_many(columns: _Columns, indexes: Sequence[int]) -> list[Items]:
+    """The items of each of ``indexes``, made from the columns."""
+    at = np.asarray(indexes, dtype=np.int64)
+    starts = columns.offsets[at]
+    counts = columns.offsets[at + 1] - starts
+    # the rows of all of them, in order: each index's run of rows, concatenated
+    rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
     strings, ratings = columns.strings, columns.ratings
-    start, stop = int(columns.offsets[index]), int(columns.offsets[index + 1])
-    return tuple(
+    made = [
         DirectItem(strings[k], strings[lab], strings[st], strings[sc], kg, ratings[q])
         for k, lab, st, sc, kg, q in zip(
-            columns.kinds[start:stop].tolist(),
-            columns.labels[start:stop].tolist(),
-            columns.stages[start:stop].tolist(),
-            columns.scopes[start:stop].tolist(),
-            columns.kg_co2e[start:stop].tolist(),
-            columns.qualities[start:stop].tolist(),
+            columns.kinds[rows].tolist(),
+            columns.labels[rows].tolist(),
+            columns.stages[rows].tolist(),
+            columns.scopes[rows].tolist(),
+            columns.kg_co2e[rows].tolist(),
+            columns.qualities[rows].tolist(),
             strict=True,
         )
-    )
+    ]
+    found: list[Items] = []
+    position = 0
+    for count in counts.tolist():
+        found.append(tuple(made[position : position + count]))
+        position += count
+    return found
 
 
 def _repack(old: _Columns | None, items: Sequence[Items | None]) -> _Columns:

@@ -153,11 +153,10 @@ class FootprintEngine:
         rows, cols, vals = self._store.rows(nodes)
         for r, c, w in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True):
             inputs[r][ids[c]] = w
+        indexes = nodes.tolist()
         return [
-            NodeBuild(
-                inputs[i], self._direct[i], float(self._e[i]), *self._problems.get(i, ((), ()))
-            )
-            for i in nodes.tolist()
+            NodeBuild(inputs[i], direct, float(self._e[i]), *self._problems.get(i, ((), ())))
+            for i, direct in zip(indexes, self._direct.items_of(indexes), strict=True)
         ]
 
     def arrays(self) -> tuple[sp.csr_array, FloatArray, list[str]]:
@@ -408,14 +407,12 @@ class FootprintEngine:
             for _ in range(max_tier):
                 tiers.append(float(e_up @ vec))
                 vec = a @ vec
+        up_indexes = up.tolist()
         upstream = (
-            (
-                float(s[p]),
-                self._company[j],
-                self._direct[j],
-                self._problems.get(j, ((), ())),
+            (float(s[p]), self._company[j], direct, self._problems.get(j, ((), ())))
+            for p, (j, direct) in enumerate(
+                zip(up_indexes, self._direct.items_of(up_indexes), strict=True)
             )
-            for p, j in enumerate(up.tolist())
         )
         result = assemble(
             self.declaration(footprint_id),

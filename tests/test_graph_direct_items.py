@@ -86,6 +86,11 @@ def test_items_come_back_equal_whatever_happened_between_two_pickles(
     assert len(again) == len(expected)
     for index, items in enumerate(expected):
         assert _same(again[index], items), index
+    # made together, in any order and with repeats, they are the same
+    order = data.draw(st.lists(st.integers(0, len(expected) - 1), max_size=20)) if expected else []
+    together = _loaded(loaded).items_of(order)
+    for index, items in zip(order, together, strict=True):
+        assert _same(items, expected[index]), index
 
 
 def test_only_what_is_read_is_made_again() -> None:
