@@ -287,7 +287,10 @@ class FootprintAccess:
             size = log_size(conn)
             for start in range(0, len(footprint_ids), _READ_AHEAD_PAGE):
                 page = footprint_ids[start : start + _READ_AHEAD_PAGE]
-                self._read_ahead(conn, page)
+                # an answer held already needs no record unless the log reached it since
+                unheld = [fid for fid in page if (org, roles, fid) not in self._answers]
+                if unheld:
+                    self._read_ahead(conn, unheld)
                 answers += (self._answer_at(size, conn, org, roles, fid) for fid in page)
         return answers
 
