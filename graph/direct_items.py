@@ -16,11 +16,13 @@ for what it read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from graph.bulk import PAUSE_GC_FROM, gc_paused
 from graph.model import DataQuality
 from graph.solve import FloatArray, IntArray
 from graph.supply_graph import DirectItem
@@ -73,7 +75,11 @@ class DirectItems:
         missing = [i for i in indexes if held[i] is None]
         if missing:
             assert self._columns is not None, "only a loaded list holds None"
-            for index, items in zip(missing, _unpack_many(self._columns, missing), strict=True):
+            # millions of new objects, none in a cycle: the collector would walk them again
+            # and again while they are made (2.9 s instead of 0.9 s for 7·10⁵ footprints)
+            with gc_paused() if len(missing) >= PAUSE_GC_FROM else nullcontext():
+                made = _unpack_many(self._columns, missing)
+            for index, items in zip(missing, made, strict=True):
                 held[index] = items
         return cast(list[Items], [held[i] for i in indexes])  # all made above
 
