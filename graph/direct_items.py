@@ -62,10 +62,7 @@ class DirectItems:
 
     def __getitem__(self, index: int) -> Items:
         items = self._items[index]
-        if items is None:
-            assert self._columns is not None, "only a loaded list holds None"
-            items = self._items[index] = _unpack(self._columns, index)
-        return items
+        return items if items is not None else self.items_of([index])[0]
 
     def items_of(self, indexes: Sequence[int]) -> list[Items]:
         """The items of each of ``indexes``, in order, those still in the columns made
@@ -99,10 +96,6 @@ class DirectItems:
     def __setstate__(self, columns: _Columns) -> None:
         self._columns = columns
         self._items = [None] * (len(columns.offsets) - 1)
-
-
-def _unpack(columns: _Columns, index: int) -> Items:
-    return _unpack_many(columns, [index])[0]
 
 
 def _unpack_many(columns: _Columns, indexes: Sequence[int]) -> list[Items]:

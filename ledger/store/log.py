@@ -327,7 +327,7 @@ def record_at(conn: Connection, seq: int) -> StoredRecord | None:
 def records_at(conn: Connection, seqs: Sequence[int]) -> list[StoredRecord]:
     """The stored records at those of ``seqs`` that have one, in seq order (unverified, as
     ``record_at``); ``seqs`` is a page, bounded by the caller."""
-    wanted = sorted({seq for seq in seqs if 0 <= seq <= BIGINT_MAX})
+    wanted = [seq for seq in seqs if 0 <= seq <= BIGINT_MAX]
     return sorted(map(_record, _RECORDS_AT.run(conn, wanted)), key=lambda r: r.seq)
 
 
