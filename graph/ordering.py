@@ -14,8 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, depth_first_order
+from scipy.sparse.linalg import spsolve_triangular
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 #: small loops next to each other in the order are factored together up to this many nodes
 LOOP_BATCH = 2048
@@ -23,8 +25,12 @@ LOOP_BATCH = 2048
 
 def gather_positions(indptr: IntArray, rows: IntArray) -> IntArray:
     """Positions in ``indices``/``data`` of all entries of CSR ``rows`` (vectorised)."""
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
+    return ranges(indptr[rows], indptr[rows + 1])
+
+
+def ranges(starts: IntArray, stops: IntArray) -> IntArray:
+    """``range(starts[i], stops[i])`` for every ``i``, concatenated (vectorised)."""
+    lengths = stops - starts
     total = int(lengths.sum())
     if total == 0:
         return np.empty(0, dtype=np.int64)
@@ -58,11 +64,11 @@ def _kahn_rank(ncomp: int, src: IntArray, dst: IntArray) -> IntArray:
     return rank
 
 
-def topological_components(m: sp.csr_array, entry_rows: IntArray) -> tuple[int, IntArray]:
+def topological_components(m: sp.csr_array) -> tuple[int, IntArray]:
     """SCC label per node, numbered so every dependency has a smaller label."""
     ncomp, labels = connected_components(m, directed=True, connection="strong")
     labels = labels.astype(np.int64)
-    row_labels = labels[entry_rows]
+    row_labels = np.repeat(labels, np.diff(m.indptr))
     col_labels = labels[m.indices]
     if not np.all(col_labels <= row_labels):
         cross = row_labels != col_labels
@@ -94,26 +100,36 @@ def dfs_postorder(k: int, rows: IntArray, cols: IntArray) -> IntArray:
 
     Postorder puts every dependency before its consumer except along DFS back edges, which
     are exactly the loop-closing edges the DFS meets. scipy gives the preorder and the DFS
-    tree in C; ``post(v) = pre(v) − depth(v) + size(v) − 1`` turns them into the postorder.
-    """
+    tree in C; ``post(v) = pre(v) − depth(v) + size(v) − 1`` turns them into the postorder,
+    with each node's depth and subtree size from one triangular solve each over the tree
+    (in preorder a parent comes before its children), so a deep loop costs no Python step
+    per node."""
     graph = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(k, k))
     pre, parent = depth_first_order(graph, 0, directed=True, return_predecessors=True)
     if pre.size != k:  # not strongly connected: several loops, use the sweep instead
         return peel_order(k, rows, cols)
-    pre_list = pre.tolist()
-    parent_list = parent.tolist()
-    size = [1] * k
-    for v in reversed(pre_list):
-        p = parent_list[v]
-        if p >= 0:
-            size[p] += size[v]
-    depth = [0] * k
-    for v in pre_list[1:]:
-        depth[v] = depth[parent_list[v]] + 1
     rank = np.empty(k, dtype=np.int64)
     rank[pre] = np.arange(k, dtype=np.int64)
-    post = rank - np.asarray(depth, dtype=np.int64) + np.asarray(size, dtype=np.int64) - 1
-    return np.argsort(post).astype(np.int64)
+    child = np.arange(1, k, dtype=np.int64)  # ranks of all but the root
+    up = rank[parent[pre[1:]]]  # rank of each one's parent, always smaller
+    # tree[c, p] = 1 for child c of parent p: depth = tree·depth + 1 below the root, and
+    # size = treeᵀ·size + 1; both systems are triangular in preorder
+    tree = sp.csr_array((np.ones(k - 1), (child, up)), shape=(k, k))
+    below_root = np.ones(k)
+    below_root[0] = 0.0
+    depth = _unit_triangular_solve(tree, below_root, lower=True)
+    size = _unit_triangular_solve(sp.csr_array(tree.T), np.ones(k), lower=False)
+    post = np.arange(k) - depth + size - 1  # at each preorder rank
+    order: IntArray = pre[np.argsort(post)].astype(np.int64)
+    return order
+
+
+def _unit_triangular_solve(strict: sp.csr_array, rhs: FloatArray, *, lower: bool) -> FloatArray:
+    """``x = rhs + strict·x`` for a strictly triangular non-negative integer ``strict``
+    (exact in floating point while its answers stay below 2⁵³)."""
+    system = sp.csr_array(sp.identity(strict.shape[0], format="csr") - strict)
+    solved: FloatArray = spsolve_triangular(system, rhs, lower=lower, unit_diagonal=True)
+    return np.rint(solved)
 
 
 def peel_order(k: int, rows: IntArray, cols: IntArray) -> IntArray:

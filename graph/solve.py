@@ -10,11 +10,14 @@ Why this shape (see ``docs/footprint-engine.md``):
    a topological order of the condensation (checked on every call; a vectorised Kahn sweep is
    the fallback; the orderings live in :mod:`graph.ordering`). Renumbering nodes by
    component makes ``I − M`` block lower triangular;
-2. the order is cut into *segments*: maximal runs of loop-free footprints, and loops. A
-   loop-free run is one sparse triangular solve (SuperLU ``gstrs`` via
-   ``spsolve_triangular``) after a mat-vec with the already solved prefix — no Python work
-   per footprint or per tier, so depth does not matter;
-3. a loop is solved exactly with a sparse LU of its own block. Its nodes are put in a
+2. a small loop (at most :data:`~graph.small_loops.SMALL_LOOP` footprints, a self-loop
+   included) is solved in closed form with the dense inverse of its block and substituted
+   (:mod:`graph.small_loops`), so it no longer breaks the triangular structure;
+3. the order is cut into *segments*: maximal runs without large loops, and large loops. A
+   run is one sparse triangular solve (SuperLU ``gstrs`` via ``spsolve_triangular``) after
+   a mat-vec with the already solved prefix — no Python work per footprint or per tier, so
+   depth does not matter;
+4. a large loop is solved exactly with a sparse LU of its own block. Its nodes are put in a
    near-topological order (:func:`~graph.ordering.peel_order`) so only the few edges that
    close the loop sit above the diagonal, and SuperLU factors in that order without
    pivoting (``I − B`` is a nonsingular M-matrix, so this is stable). Fill stays in the
@@ -22,7 +25,7 @@ Why this shape (see ``docs/footprint-engine.md``):
    ignore the direction of supply chains and fill in catastrophically on one giant loop, as
    does an LU of the whole matrix (the rows downstream of a loop would fill with ``U⁻¹`` of
    the loop);
-4. each loop block is checked to have a physical solution: for ``B ≥ 0`` irreducible,
+5. each loop block is checked to have a physical solution: for ``B ≥ 0`` irreducible,
    ``ρ(B) < 1`` iff ``(I − B) y = 1`` has a solution ``y ≥ 1``; otherwise the loop's
    footprints are named in :class:`NoPhysicalSolutionError` (:func:`build_plan`), or, in a
    *contained* plan (:func:`build_contained_plan`), the loop and everything downstream of it
@@ -38,7 +41,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import SuperLU, splu, spsolve_triangular
@@ -46,6 +48,7 @@ from scipy.sparse.linalg import SuperLU, splu, spsolve_triangular
 from graph.errors import NoPhysicalSolutionError
 from graph.ordering import (
     LOOP_BATCH,
+    FloatArray,
     IntArray,
     dfs_postorder,
     gather_positions,
@@ -53,15 +56,9 @@ from graph.ordering import (
     segment_cuts,
     topological_components,
 )
+from graph.small_loops import SMALL_LOOP, SmallLoops, physical, substitute
 
 __all__ = ["FloatArray", "IntArray", "SolvePlan", "build_contained_plan", "build_plan", "solve"]
-
-FloatArray = npt.NDArray[np.float64]
-
-#: tolerance of the physical-solution test ``y ≥ 1``
-_RHO_TOL = 1e-9
-#: a loop amplifying a unit demand more than this is treated as ρ = 1 (no physical solution)
-_MAX_AMPLIFICATION = 1e12
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +66,8 @@ class _Segment:
     start: int
     stop: int
     lower: sp.csr_array | None  # shape (stop - start, start): coefficients on solved prefix
-    tri: sp.csr_array | None  # loop-free run: unit lower triangular I − M[run, run]
+    tri: sp.csr_array | None  # run: unit lower triangular I − M[run, run]
     active: IntArray | None  # loop segment: local rows, in factorisation order
-    diag: FloatArray | None  # loop segment of self-loops only: 1 / (1 − a_ii)
     lu: SuperLU | None  # loop segment: factor of (I − M)[active, active]
 
 
@@ -91,7 +87,8 @@ class _Unphysical(Exception):
 class SolvePlan:
     """Ordering, segment slices and loop factorisations of one ``M``; call :meth:`solve`.
 
-    ``unphysical`` maps every index that is in, or downstream of, a loop with no physical
+    ``small_loops`` are applied to the right-hand side first; ``unphysical`` maps every
+    index that is in, or downstream of, a loop with no physical
     solution to the ids of that loop (only a contained plan has any); ``keep`` lists the
     indices that are solved (None: all of them).
     """
@@ -101,6 +98,7 @@ class SolvePlan:
     segments: tuple[_Segment, ...]
     components: int
     largest_component: int
+    small_loops: SmallLoops | None = None
     keep: IntArray | None = None
     unphysical: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
@@ -117,6 +115,8 @@ class SolvePlan:
 
     def _solve_kept(self, rhs: FloatArray) -> FloatArray:
         x = np.array(rhs[self.order], dtype=np.float64)
+        if self.small_loops is not None:
+            self.small_loops.apply(x)
         for sg in self.segments:
             seg = x[sg.start : sg.stop]
             if sg.lower is not None:
@@ -125,8 +125,6 @@ class SolvePlan:
                 x[sg.start : sg.stop] = spsolve_triangular(
                     sg.tri, seg, lower=True, unit_diagonal=True, overwrite_A=True
                 )
-            elif sg.diag is not None and sg.active is not None:
-                seg[sg.active] *= sg.diag if seg.ndim == 1 else sg.diag[:, None]
             elif sg.lu is not None and sg.active is not None:
                 seg[sg.active] = sg.lu.solve(np.ascontiguousarray(seg[sg.active]))
         out = np.empty_like(x)
@@ -141,13 +139,17 @@ def _normalised(matrix: sp.csr_array | sp.csr_matrix) -> sp.csr_array:
     return m
 
 
-def build_plan(matrix: sp.csr_array | sp.csr_matrix, ids: Sequence[str]) -> SolvePlan:
+def build_plan(
+    matrix: sp.csr_array | sp.csr_matrix, ids: Sequence[str], *, small_loop: int = SMALL_LOOP
+) -> SolvePlan:
     """Analyse and factor ``M`` (square, non-negative); ``ids[i]`` names index ``i`` in errors.
 
-    Raises :class:`NoPhysicalSolutionError` naming a loop that has no physical solution.
+    Loops of at most ``small_loop`` footprints are solved in closed form
+    (:mod:`graph.small_loops`), larger ones by sparse LU. Raises
+    :class:`NoPhysicalSolutionError` naming a loop that has no physical solution.
     """
     try:
-        return _plan(_normalised(matrix), ids)
+        return _plan(_normalised(matrix), ids, small_loop)
     except _Unphysical as failure:
         raise NoPhysicalSolutionError(failure.loops[0][1]) from None
 
@@ -180,9 +182,10 @@ def build_contained_plan(
             keep = np.flatnonzero(~out).astype(np.int64)
         try:
             if keep.size == n:  # the common case: no copy of a million ids per recompute
-                plan = _plan(m, ids)
+                plan = _plan(m, ids, SMALL_LOOP)
             else:
-                plan = _plan(sp.csr_array(m[keep][:, keep]), [ids[i] for i in keep.tolist()])
+                kept_ids = [ids[i] for i in keep.tolist()]
+                plan = _plan(sp.csr_array(m[keep][:, keep]), kept_ids, SMALL_LOOP)
         except _Unphysical as failure:
             loops = [(keep[members], names) for members, names in failure.loops]
             continue
@@ -205,24 +208,23 @@ def _downstream(m: sp.csr_array, seeds: IntArray) -> IntArray:
     return np.flatnonzero(seen).astype(np.int64)
 
 
-def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
+def _plan(m: sp.csr_array, ids: Sequence[str], small_loop: int) -> SolvePlan:
     """Analyse and factor a normalised ``M``; raises :class:`_Unphysical`."""
     n = m.shape[0]
     if n == 0:
         return SolvePlan(0, np.empty(0, np.int64), (), 0, 0)
     indptr = m.indptr.astype(np.int64)
     lengths = np.diff(indptr)
-    entry_rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    ncomp, labels = topological_components(m, entry_rows)
-    del entry_rows
+    ncomp, labels = topological_components(m)
     sizes = np.bincount(labels, minlength=ncomp)
     self_loop = np.zeros(ncomp, dtype=bool)
     self_loop[labels[np.flatnonzero(m.diagonal() != 0)]] = True
     loop = (sizes > 1) | self_loop
+    small = loop & (sizes <= small_loop)
     order = np.argsort(labels, kind="stable").astype(np.int64)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n, dtype=np.int64)
-    cuts = segment_cuts(sizes, loop)
+    cuts = segment_cuts(sizes, loop & ~small)
     seg_ptr = np.array([c[0] for c in cuts] + [n], dtype=np.int64)
 
     # the permuted matrix, row by row in solve order (no COO sort of the whole matrix)
@@ -232,6 +234,10 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
     pcol = position[m.indices[gather]]
     pval = m.data[gather]
     del gather
+    comp_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    substituted = substitute(prow, pcol, pval, comp_start, np.flatnonzero(small))
+    prow, pcol, pval = substituted.rows, substituted.cols, substituted.vals
+    failed = [_named(order[members], ids) for members in substituted.failed]
     seg_start = np.repeat(seg_ptr[:-1], np.diff(seg_ptr))
     lower_mask = pcol < seg_start[prow]
     lower_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -242,7 +248,6 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
     b_ptr = np.searchsorted(b_row, seg_ptr)
 
     segments: list[_Segment] = []
-    failed: list[tuple[IntArray, list[str]]] = []
     lp = lower_ptr
     for k, (s, t, is_loop) in enumerate(cuts):
         a, b = int(lp[s]), int(lp[t])
@@ -259,22 +264,38 @@ def _plan(m: sp.csr_array, ids: Sequence[str]) -> SolvePlan:
             except _Unphysical as failure:  # go on: one pass names every failing loop
                 failed.extend(failure.loops)
         elif bb == ba:
-            segments.append(_Segment(s, t, low, None, None, None, None))
+            segments.append(_Segment(s, t, low, None, None, None))
         else:
-            size = t - s
-            eye = np.arange(size, dtype=np.int64)
-            tri = sp.csr_array(
-                (
-                    np.concatenate([-vals, np.ones(size)]),
-                    (np.concatenate([rows, eye]), np.concatenate([cols, eye])),
-                ),
-                shape=(size, size),
-            )
-            tri.sum_duplicates()
-            segments.append(_Segment(s, t, low, tri, None, None, None))
+            segments.append(_Segment(s, t, low, _unit_lower(rows, cols, vals, t - s), None, None))
     if failed:
         raise _Unphysical(failed)
-    return SolvePlan(n, order, tuple(segments), ncomp, int(sizes.max()))
+    return SolvePlan(n, order, tuple(segments), ncomp, int(sizes.max()), substituted.loops)
+
+
+def _unit_lower(rows: IntArray, cols: IntArray, vals: FloatArray, size: int) -> sp.csr_array:
+    """``I − M`` of a run as SuperLU's triangular solve takes it without a copy per solve.
+
+    ``rows`` are sorted and every ``cols < rows`` (after :mod:`graph.small_loops`), without
+    duplicates: each row's diagonal goes last, and the result is canonical CSR with 32-bit
+    indices, so ``spsolve_triangular`` neither converts, sums nor casts it again."""
+    indptr = np.zeros(size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=size) + 1, out=indptr[1:])
+    diagonal = indptr[1:] - 1
+    off = np.arange(rows.size, dtype=np.int64) + rows  # each earlier row adds its diagonal
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    data = np.empty(indptr[-1])
+    indices[diagonal] = np.arange(size, dtype=np.int32)
+    data[diagonal] = 1.0
+    indices[off] = cols
+    data[off] = -vals
+    tri = sp.csr_array((data, indices, indptr), shape=(size, size))
+    tri.sort_indices()
+    return tri
+
+
+def _named(members: IntArray, ids: Sequence[str]) -> tuple[IntArray, list[str]]:
+    """A loop's indices with the sorted ids that name it in errors."""
+    return members, sorted(ids[int(i)] for i in members.tolist())
 
 
 def _loop_segment(
@@ -287,31 +308,16 @@ def _loop_segment(
     order: IntArray,
     ids: Sequence[str],
 ) -> _Segment:
-    """Factor one loop segment and check it is physical."""
-    active = np.unique(np.concatenate([rows, cols]))
-    local_r = np.searchsorted(active, rows)
-    local_c = np.searchsorted(active, cols)
-    k = active.size
+    """Factor one loop segment (``rows``, ``cols`` relative to ``s``) and check it is physical.
 
-    def loop(local: IntArray) -> tuple[IntArray, list[str]]:
-        members = order[s + active[local]]
-        return members, sorted(ids[int(i)] for i in members.tolist())
-
-    if np.all(rows == cols):
-        diag = np.zeros(k)
-        np.add.at(diag, local_r, vals)
-        bad = np.flatnonzero(diag >= 1.0 - 1.0 / _MAX_AMPLIFICATION)
-        if bad.size:  # every failing self-loop at once: one retry, however many there are
-            raise _Unphysical([loop(bad[i : i + 1]) for i in range(bad.size)])
-        return _Segment(s, t, low, None, active, 1.0 / (1.0 - diag), None)
-
-    if k > LOOP_BATCH:  # one big loop: DFS postorder is linear, however deep the loop
-        order_local = dfs_postorder(k, local_r, local_c)
-    else:
-        order_local = peel_order(k, local_r, local_c)
+    Every position of a loop segment belongs to one of its loops, so the whole segment is
+    factored: ``active`` is its positions in factorisation order."""
+    k = t - s
+    # one big loop: DFS postorder is linear, however deep the loop
+    active = dfs_postorder(k, rows, cols) if k > LOOP_BATCH else peel_order(k, rows, cols)
     inverse = np.empty(k, dtype=np.int64)
-    inverse[order_local] = np.arange(k, dtype=np.int64)
-    local_r, local_c, active = inverse[local_r], inverse[local_c], active[order_local]
+    inverse[active] = np.arange(k, dtype=np.int64)
+    local_r, local_c = inverse[rows], inverse[cols]
     system = sp.csc_array(
         (
             np.concatenate([np.ones(k), -vals]),
@@ -332,16 +338,13 @@ def _loop_segment(
     except RuntimeError:  # exactly singular
         lu, y, ok = None, None, False
     if ok and lu is not None:
-        return _Segment(s, t, low, None, active, None, lu)
-    raise _Unphysical([loop(c) for c in _failing_components(system, y)])
+        return _Segment(s, t, low, None, active, lu)
+    raise _Unphysical([_named(order[s + active[c]], ids) for c in _failing_components(system, y)])
 
 
 def _physical(y: FloatArray) -> bool:
-    """``y = (I − B)⁻¹ 1`` certifies ``ρ(B) < 1`` iff ``y ≥ 1`` (finite, not astronomically
-    amplified: ``max y ≥ 1/(1 − ρ)``, so ``> 1e12`` means ``ρ`` is 1 up to rounding)."""
-    return bool(
-        np.all(np.isfinite(y)) and y.min() >= 1.0 - _RHO_TOL and y.max() <= _MAX_AMPLIFICATION
-    )
+    """Whether ``y = (I − B)⁻¹ 1`` certifies ``ρ(B) < 1`` (:func:`~graph.small_loops.physical`)."""
+    return bool(physical(y).all())
 
 
 def _failing_components(system: sp.csc_array, y: FloatArray | None) -> list[IntArray]:
@@ -368,7 +371,7 @@ def _failing_components(system: sp.csc_array, y: FloatArray | None) -> list[IntA
     if failing:
         return failing
     if y is not None:
-        bad = np.flatnonzero(~np.isfinite(y) | (y < 1.0 - _RHO_TOL) | (y > _MAX_AMPLIFICATION))
+        bad = np.flatnonzero(~physical(y))
         if bad.size:
             return [np.flatnonzero(labels == labels[bad[0]])]
     return [np.arange(system.shape[0])]  # pragma: no cover - defensive

@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 from graph.engine import FootprintEngine
 from graph.errors import NoPhysicalSolutionError
 from graph.model import FootprintDeclaration, FootprintRef, InputLine, OwnEmission
-from graph.solve import build_plan, solve
+from graph.small_loops import SMALL_LOOP
+from graph.solve import build_plan
+
+#: every loop by sparse LU, and loops of up to ``SMALL_LOOP`` footprints in closed form
+SMALL_LOOP_LIMITS = pytest.mark.parametrize("small_loop", [0, SMALL_LOOP])
 
 
 @st.composite
@@ -34,32 +38,37 @@ def cyclic_systems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return m, rhs
 
 
+@SMALL_LOOP_LIMITS
 @settings(max_examples=200, deadline=None)
-@given(cyclic_systems())
-def test_solution_equals_dense_solve(system: tuple[np.ndarray, np.ndarray]) -> None:
+@given(system=cyclic_systems())
+def test_solution_equals_dense_solve(
+    system: tuple[np.ndarray, np.ndarray], small_loop: int
+) -> None:
     m, rhs = system
     n = m.shape[0]
-    x = solve(sp.csr_array(m), rhs, [str(i) for i in range(n)])
+    plan = build_plan(sp.csr_array(m), [str(i) for i in range(n)], small_loop=small_loop)
+    x = plan.solve(rhs)
     expected = np.linalg.solve(np.eye(n) - m, rhs)
     np.testing.assert_allclose(x, expected, rtol=1e-9, atol=1e-9 * max(1.0, abs(expected).max()))
 
 
+@SMALL_LOOP_LIMITS
 @settings(max_examples=100, deadline=None)
-@given(cyclic_systems(), st.floats(1.0 + 1e-6, 3.0))
+@given(system=cyclic_systems(), factor=st.floats(1.0 + 1e-6, 3.0))
 def test_spectral_radius_at_least_one_is_rejected(
-    system: tuple[np.ndarray, np.ndarray], factor: float
+    system: tuple[np.ndarray, np.ndarray], factor: float, small_loop: int
 ) -> None:
     """From just above 1: ``eigvals`` of a non-normal matrix is accurate only to ≈1e-8, so
     a matrix scaled to "ρ = 1" may truly have ρ = 1 − 1e-11, a physical (if enormous) loop
     (hypothesis found one). ρ = 1 exactly is tested on loops where it is exact (below)."""
-    m, rhs = system
+    m, _ = system
     rho = max(abs(np.linalg.eigvals(m))) if m.size else 0.0
     if rho == 0.0:
         return
     m = m / rho * factor  # now ρ(M) = factor ≥ 1
     n = m.shape[0]
     with pytest.raises(NoPhysicalSolutionError) as info:
-        solve(sp.csr_array(m), rhs, [f"fp{i}" for i in range(n)])
+        build_plan(sp.csr_array(m), [f"fp{i}" for i in range(n)], small_loop=small_loop)
     assert info.value.cycle
     assert set(info.value.cycle) <= {f"fp{i}" for i in range(n)}
 
