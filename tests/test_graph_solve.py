@@ -47,9 +47,12 @@ def test_solution_equals_dense_solve(
     m, rhs = system
     n = m.shape[0]
     plan = build_plan(sp.csr_array(m), [str(i) for i in range(n)], small_loop=small_loop)
-    x = plan.solve(rhs)
-    expected = np.linalg.solve(np.eye(n) - m, rhs)
+    block = np.column_stack([rhs, 1.0 - rhs])  # several right-hand sides at once
+    x = plan.solve(block)
+    expected = np.linalg.solve(np.eye(n) - m, block)
     np.testing.assert_allclose(x, expected, rtol=1e-9, atol=1e-9 * max(1.0, abs(expected).max()))
+    scale = max(1.0, abs(x).max())
+    np.testing.assert_allclose(plan.solve(rhs), x[:, 0], rtol=1e-12, atol=1e-12 * scale)
 
 
 @SMALL_LOOP_LIMITS
