@@ -181,19 +181,16 @@ class Registry:
     def resolve(self, ref: CitedRef, citer_org: str | None) -> FootprintDeclaration | None:
         """The footprint a reference of ``citer_org`` names now (newest ``created`` wins a
         product tie)."""
-        sharing = self.sharing  # the follow check is written out: 10⁶ builds call this
         if isinstance(ref, FootprintRef):
             found = self.footprints.get(ref.footprint_id)
-            if found is None or sharing is None or sharing.follows(citer_org, found):
-                return found
-            return None
+            return found if found is not None and self._follows(citer_org, found) else None
         candidates = self._by_product.get((ref.product_id, ref.company_id))
         if candidates and self.company_owners is not None:
             owner = self.company_owners.get(ref.company_id)
             candidates = [i for i in candidates if self.footprints[i].org_id == owner]
         if len(candidates) == 1:  # the usual case: one active footprint of the product
             found = self.footprints[next(iter(candidates))]
-            return found if sharing is None or sharing.follows(citer_org, found) else None
+            return found if self._follows(citer_org, found) else None
         decls = [
             self.footprints[i] for i in candidates if self._follows(citer_org, self.footprints[i])
         ]
